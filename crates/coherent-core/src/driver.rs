@@ -1,0 +1,190 @@
+//! The driver interface: the only thing a backend implements.
+//!
+//! Policy:
+//! - **Dialect-neutral.** The ORM hands a driver finished SQL text with bound [`Value`]s; the
+//!   driver never sees entities. SQL text is rendered per [`Dialect`] by `coherent-sql`.
+//! - **Batches cross the async boundary whole.** A [`Batch`] (a whole flush, or one query) is
+//!   one job for the driver, never one call per row or per statement, so an embedded database
+//!   on its own thread pays one hop per flush (landscape reference 3.3).
+//! - **Atomic batches.** [`TxMode::Atomic`] runs the batch in a transaction (or, inside an
+//!   open transaction, a savepoint) and undoes all of it if any statement fails or an
+//!   [`Statement::expect_rows`] check does not hold. The check runs inside the transaction,
+//!   so there is no check-then-act window.
+//! - **Errors are classified** into [`crate::Error`] variants by the driver.
+//! - **Timing is reported, not logged**, in [`Outcome::elapsed`]: the ORM emits the `tracing`
+//!   events on the caller's task, inside the caller's span.
+
+use crate::error::{Error, Result};
+use crate::row::Rows;
+use crate::value::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A boxed, `Send` future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The SQL dialects Coherent renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite 3.35+ (RETURNING).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL / MariaDB.
+    MySql,
+}
+
+/// What a backend can do; the ORM plans around it.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// `INSERT .. RETURNING` is available.
+    pub returning: bool,
+    /// The most bound parameters one statement may carry.
+    pub max_params: usize,
+    /// Two connections can hold write transactions at the same time.
+    pub concurrent_writers: bool,
+}
+
+/// How a [`Batch`] relates to transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// Run the statements as they come (autocommit, or inside the connection's open
+    /// transaction).
+    Plain,
+    /// All or nothing: a transaction (taking the write lock up front where the backend has
+    /// one), or a savepoint if the connection is already in a transaction.
+    Atomic,
+}
+
+/// One SQL statement with its bound parameters.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// SQL text with the dialect's placeholders. Shared, since the ORM caches it.
+    pub sql: Arc<str>,
+    /// Bound parameters, in placeholder order.
+    pub params: Vec<Value>,
+    /// Whether the statement returns rows (a SELECT, or DML with RETURNING).
+    pub returns_rows: bool,
+    /// If set, the batch fails with [`Error::RowCountMismatch`] (and an atomic batch is undone)
+    /// unless the statement affects exactly this many rows.
+    pub expect_rows: Option<u64>,
+    /// The entity the statement is about, for error messages.
+    pub entity: &'static str,
+}
+
+impl Statement {
+    /// A statement that returns no rows.
+    ///
+    /// ```
+    /// use coherent_core::{Statement, Value};
+    /// let s = Statement::execute("DELETE FROM t WHERE id = ?", vec![Value::I64(1)]);
+    /// assert!(!s.returns_rows && s.expect_rows.is_none());
+    /// ```
+    pub fn execute(sql: impl Into<Arc<str>>, params: Vec<Value>) -> Statement {
+        Statement {
+            sql: sql.into(),
+            params,
+            returns_rows: false,
+            expect_rows: None,
+            entity: "",
+        }
+    }
+
+    /// A statement that returns rows.
+    pub fn query(sql: impl Into<Arc<str>>, params: Vec<Value>) -> Statement {
+        Statement {
+            returns_rows: true,
+            ..Statement::execute(sql, params)
+        }
+    }
+
+    /// Requires exactly `rows` affected rows.
+    pub fn expecting(mut self, rows: u64) -> Statement {
+        self.expect_rows = Some(rows);
+        self
+    }
+
+    /// Names the entity the statement concerns.
+    pub fn about(mut self, entity: &'static str) -> Statement {
+        self.entity = entity;
+        self
+    }
+}
+
+/// Statements run as one job.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The statements, run in order; the first failure stops the batch.
+    pub statements: Vec<Statement>,
+    /// Transaction handling.
+    pub mode: TxMode,
+}
+
+/// What one statement did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Rows affected (DML) or returned (queries).
+    pub affected: u64,
+    /// Returned rows, if the statement returns rows.
+    pub rows: Option<Rows>,
+    /// Time spent executing it.
+    pub elapsed: Duration,
+}
+
+/// A transaction-control statement the driver issued around a batch.
+#[derive(Debug, Clone)]
+pub struct Control {
+    /// The SQL (`BEGIN IMMEDIATE`, `COMMIT`, `SAVEPOINT ..`).
+    pub sql: &'static str,
+    /// Time spent.
+    pub elapsed: Duration,
+}
+
+/// What a batch did: one [`Outcome`] per statement, and the control statements around it.
+#[derive(Debug, Clone, Default)]
+pub struct BatchResult {
+    /// One per statement, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Transaction control issued before and after.
+    pub control: Vec<Control>,
+}
+
+/// A failed batch: the error, and which statement caused it (None for control statements).
+#[derive(Debug)]
+pub struct BatchFailure {
+    /// The failing statement's index in [`Batch::statements`].
+    pub index: Option<usize>,
+    /// The classified error.
+    pub error: Error,
+    /// Statements and control statements that ran before the failure, for the query log.
+    pub executed: BatchResult,
+}
+
+impl From<Error> for BatchFailure {
+    fn from(error: Error) -> Self {
+        BatchFailure {
+            index: None,
+            error,
+            executed: BatchResult::default(),
+        }
+    }
+}
+
+/// One connection, checked out of a [`Driver`]. Dropping it returns it to the driver, which
+/// rolls back any transaction left open.
+pub trait Connection: Send {
+    /// Runs a batch as one job.
+    fn run(&mut self, batch: Batch) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>>;
+}
+
+/// A backend: a source of connections of one dialect.
+pub trait Driver: Send + Sync + 'static {
+    /// The dialect to render for.
+    fn dialect(&self) -> Dialect;
+    /// What the backend can do.
+    fn capabilities(&self) -> Capabilities;
+    /// Checks out a connection, waiting for one if all are busy.
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection>>>;
+}

@@ -1,0 +1,193 @@
+//! The one error type of Coherent.
+//!
+//! Policy: every failure a user can provoke is a typed variant they can match on, never a
+//! stringly `Other`. Messages that MikroORM users know are kept word for word (see
+//! `mikro-orm-semantics.md` 1.14). Drivers classify their native errors into these variants
+//! (constraint kind, lock timeout, connection lost) and keep the native code and message.
+
+/// What kind of constraint a statement violated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintKind {
+    /// A UNIQUE or PRIMARY KEY constraint.
+    Unique,
+    /// A FOREIGN KEY constraint.
+    ForeignKey,
+    /// A NOT NULL constraint.
+    NotNull,
+    /// A CHECK constraint.
+    Check,
+}
+
+impl std::fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConstraintKind::Unique => "unique",
+            ConstraintKind::ForeignKey => "foreign key",
+            ConstraintKind::NotNull => "not null",
+            ConstraintKind::Check => "check",
+        })
+    }
+}
+
+/// Coherent's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every error Coherent returns.
+///
+/// ```
+/// use coherent_core::Error;
+/// let e = Error::NotFound { entity: "User", key: "1".into() };
+/// assert_eq!(e.to_string(), "User not found (1)");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A context-specific method was called on the global EntityManager while
+    /// `allow_global_context` is off.
+    #[error(
+        "Using global EntityManager instance methods for context specific actions is disallowed. If you need to work with the global instance's identity map, use `allowGlobalContext` configuration option or `fork()` instead."
+    )]
+    GlobalContext,
+
+    /// `find_one_or_fail` found nothing.
+    #[error("{entity} not found ({key})")]
+    NotFound {
+        /// The entity type.
+        entity: &'static str,
+        /// The key or filter looked up.
+        key: String,
+    },
+
+    /// The entity handle does not belong to this EntityManager's identity map.
+    #[error(
+        "Entity {entity} is not managed. An entity is managed if its fetched from the database or registered as new through EntityManager.persist()"
+    )]
+    NotManaged {
+        /// The entity type.
+        entity: &'static str,
+    },
+
+    /// `persist` of an entity whose key is already managed by another instance.
+    #[error(
+        "{entity} with key {key} is already managed by this EntityManager; change the managed instance instead of persisting a second one"
+    )]
+    DuplicateIdentity {
+        /// The entity type.
+        entity: &'static str,
+        /// The key.
+        key: String,
+    },
+
+    /// The entity type was not registered with the `Orm`.
+    #[error("entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()")]
+    UnknownEntity {
+        /// The entity type.
+        entity: &'static str,
+    },
+
+    /// A statement violated a constraint.
+    #[error("{kind} constraint violated{}: {message}", describe(table, constraint))]
+    Constraint {
+        /// Which kind of constraint.
+        kind: ConstraintKind,
+        /// The table, where the driver says it.
+        table: Option<String>,
+        /// The constraint name, or the constrained columns, where the driver says it.
+        constraint: Option<String>,
+        /// The driver's message.
+        message: String,
+    },
+
+    /// Waiting for a lock took longer than the configured timeout (SQLite `SQLITE_BUSY`).
+    #[error("lock wait timed out: {message}")]
+    LockTimeout {
+        /// The driver's message.
+        message: String,
+    },
+
+    /// A statement affected another number of rows than the Unit of Work required.
+    #[error("{entity} with key {key}: expected {expected} affected row(s), got {actual}")]
+    RowCountMismatch {
+        /// The entity type.
+        entity: &'static str,
+        /// The key of the first row concerned.
+        key: String,
+        /// Rows expected.
+        expected: u64,
+        /// Rows affected.
+        actual: u64,
+    },
+
+    /// A cell could not be decoded into its field.
+    #[error("cannot decode column {column}: {message}")]
+    Decode {
+        /// The column (as `Entity.column` where known).
+        column: String,
+        /// Why.
+        message: String,
+    },
+
+    /// A connection could not be opened or was lost.
+    #[error("connection error: {0}")]
+    Connection(String),
+
+    /// Invalid configuration (URL, options).
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// An argument the caller passed is unusable.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// Any other database error, with the driver's code.
+    #[error("database error{}: {message}", code.as_ref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Database {
+        /// The native error code.
+        code: Option<String>,
+        /// The driver's message.
+        message: String,
+    },
+}
+
+fn describe(table: &Option<String>, constraint: &Option<String>) -> String {
+    match (table, constraint) {
+        (Some(t), Some(c)) => format!(" on {t} ({c})"),
+        (Some(t), None) => format!(" on {t}"),
+        (None, Some(c)) => format!(" ({c})"),
+        (None, None) => String::new(),
+    }
+}
+
+impl Error {
+    /// The constraint kind, if this is a constraint violation.
+    pub fn constraint_kind(&self) -> Option<ConstraintKind> {
+        match self {
+            Error::Constraint { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// Whether running the same work again may succeed (a lock timeout).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::LockTimeout { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_message_names_table_and_constraint() {
+        let e = Error::Constraint {
+            kind: ConstraintKind::Unique,
+            table: Some("users".into()),
+            constraint: Some("users.email".into()),
+            message: "UNIQUE constraint failed: users.email".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "unique constraint violated on users (users.email): UNIQUE constraint failed: users.email"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! # coherent-core
+//!
+//! The bottom layer of Coherent. It knows nothing about SQL text, drivers or
+//! the Unit of Work; it defines the vocabulary every other layer speaks:
+//!
+//! - [`meta`]: static metadata of an entity ([`EntityMeta`], [`ColumnMeta`]), produced by
+//!   `#[derive(Entity)]`.
+//! - [`value`]: the dialect-neutral [`Value`] every parameter and cell travels as, and
+//!   [`ColumnType`].
+//! - [`field_type`]: [`FieldType`], the mapping between a Rust field type and a [`Value`].
+//! - [`entity`]: the [`Entity`] trait the derive implements, and [`PrimaryKey`].
+//! - [`column_set`]: [`ColumnSet`], the bit set change detection produces.
+//! - [`filter`]: typed column handles ([`Column`]) and the [`Filter`] / [`Condition`] tree.
+//! - [`row`]: [`Rows`] (a flat result set) and [`RowReader`] (positional decoding).
+//! - [`driver`]: the dialect-neutral driver interface: [`Driver`], [`Connection`],
+//!   [`Statement`], [`Batch`].
+//! - [`error`]: the one typed [`Error`] enum of the whole ORM.
+//!
+//! Arrows point one way: every other Coherent crate depends on this one, and this one on
+//! none of them.
+#![forbid(unsafe_code)]
+
+pub mod column_set;
+pub mod driver;
+pub mod entity;
+pub mod error;
+pub mod field_type;
+pub mod filter;
+pub mod meta;
+pub mod row;
+pub mod value;
+
+pub use column_set::ColumnSet;
+pub use driver::{
+    Batch, BatchFailure, BatchResult, BoxFuture, Capabilities, Connection, Control, Dialect,
+    Driver, Outcome, Statement, TxMode,
+};
+pub use entity::{Entity, PrimaryKey};
+pub use error::{ConstraintKind, Error, Result};
+pub use field_type::FieldType;
+pub use filter::{CmpOp, Column, Condition, Filter, Order};
+pub use meta::{ColumnMeta, EntityMeta};
+pub use row::{Row, RowReader, Rows};
+pub use value::{ColumnType, Value};

@@ -1,0 +1,99 @@
+//! Static entity metadata: what `#[derive(Entity)]` knows about a struct, in a form the SQL
+//! renderer and the Unit of Work read without generics.
+//!
+//! Policy: metadata is `'static` and built at compile time; the column order is the field
+//! order, and every positional API ([`crate::ColumnSet`], [`crate::RowReader`],
+//! [`crate::Entity::push_values`]) uses it.
+
+use crate::value::ColumnType;
+
+/// Metadata of one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnMeta {
+    /// The Rust field name.
+    pub field: &'static str,
+    /// The column name in the database.
+    pub name: &'static str,
+    /// The storage type.
+    pub column_type: ColumnType,
+    /// Whether the column accepts NULL.
+    pub nullable: bool,
+    /// Whether this is the primary key column.
+    pub primary_key: bool,
+    /// Whether the database generates the value (auto-increment integer keys).
+    pub generated: bool,
+    /// Whether the column carries a UNIQUE constraint.
+    pub unique: bool,
+    /// Whether the column carries a (non-unique) index.
+    pub index: bool,
+    /// A default, as an SQL literal used in DDL (`#[column(default = "0")]`).
+    pub default: Option<&'static str>,
+}
+
+impl ColumnMeta {
+    /// A plain non-null column of type `column_type`; the other flags off.
+    ///
+    /// ```
+    /// use coherent_core::{ColumnMeta, ColumnType};
+    /// let c = ColumnMeta::new("name", ColumnType::Text);
+    /// assert_eq!(c.name, "name");
+    /// assert!(!c.nullable && !c.primary_key);
+    /// ```
+    pub const fn new(name: &'static str, column_type: ColumnType) -> ColumnMeta {
+        ColumnMeta {
+            field: name,
+            name,
+            column_type,
+            nullable: false,
+            primary_key: false,
+            generated: false,
+            unique: false,
+            index: false,
+            default: None,
+        }
+    }
+}
+
+/// Metadata of one entity type.
+#[derive(Debug, Clone, Copy)]
+pub struct EntityMeta {
+    /// The Rust type name, used in messages (`User not found (1)`).
+    pub name: &'static str,
+    /// The table name.
+    pub table: &'static str,
+    /// The columns, in field order.
+    pub columns: &'static [ColumnMeta],
+    /// The index of the primary key column in `columns`.
+    pub primary_key: usize,
+}
+
+impl EntityMeta {
+    /// The primary key column.
+    pub fn pk(&self) -> &'static ColumnMeta {
+        &self.columns[self.primary_key]
+    }
+
+    /// Whether the database generates the primary key.
+    pub fn key_generated(&self) -> bool {
+        self.pk().generated
+    }
+
+    /// The index of the column named `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// All columns.
+    pub fn all_columns(&self) -> crate::ColumnSet {
+        crate::ColumnSet::first(self.columns.len())
+    }
+
+    /// The columns an INSERT writes: all of them, less a generated key.
+    pub fn insert_columns(&self, with_key: bool) -> crate::ColumnSet {
+        let mut set = self.all_columns();
+        if !with_key {
+            set.remove(self.primary_key);
+        }
+        set
+    }
+}

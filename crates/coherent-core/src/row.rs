@@ -1,0 +1,136 @@
+//! Result sets: [`Rows`] (flat, one allocation per result set) and [`RowReader`]
+//! (positional decoding into an entity), plus [`Row`] for raw queries.
+//!
+//! Policy: a driver returns all cells of a result in one flat `Vec<Value>`, so loading N rows
+//! costs no per-row allocation beyond the cells themselves; entities decode by moving cells
+//! out, never by cloning them.
+
+use crate::error::{Error, Result};
+use crate::field_type::FieldType;
+use crate::value::Value;
+use std::sync::Arc;
+
+/// A result set: `width` cells per row, row after row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    /// Column names, in select order.
+    pub columns: Arc<[String]>,
+    /// All cells, row-major.
+    pub values: Vec<Value>,
+}
+
+impl Rows {
+    /// The number of columns.
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        if self.columns.is_empty() {
+            0
+        } else {
+            self.values.len() / self.columns.len()
+        }
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Splits into [`Row`]s with named access.
+    ///
+    /// ```
+    /// use coherent_core::{Rows, Value};
+    /// let rows = Rows { columns: vec!["n".to_string()].into(), values: vec![Value::I64(1), Value::I64(2)] };
+    /// let v: Vec<i64> = rows.into_rows().iter().map(|r| r.get("n").unwrap()).collect();
+    /// assert_eq!(v, vec![1, 2]);
+    /// ```
+    pub fn into_rows(self) -> Vec<Row> {
+        let width = self.width().max(1);
+        let columns = self.columns;
+        let mut out = Vec::with_capacity(self.values.len() / width);
+        let mut it = self.values.into_iter();
+        loop {
+            let cells: Vec<Value> = it.by_ref().take(width).collect();
+            if cells.is_empty() {
+                break;
+            }
+            out.push(Row {
+                columns: columns.clone(),
+                values: cells,
+            });
+        }
+        out
+    }
+}
+
+/// One row of a raw query, with access by column name or position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// The column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The cells.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Decodes the cell of column `name`.
+    pub fn get<T: FieldType>(&self, name: &str) -> Result<T> {
+        let idx = self
+            .columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| Error::Decode {
+                column: name.to_string(),
+                message: "no such column in the result".into(),
+            })?;
+        self.get_at(idx)
+    }
+
+    /// Decodes the cell at `index`.
+    pub fn get_at<T: FieldType>(&self, index: usize) -> Result<T> {
+        let cell = self.values.get(index).cloned().ok_or_else(|| Error::Decode {
+            column: index.to_string(),
+            message: "column index out of range".into(),
+        })?;
+        T::from_value(cell).map_err(|message| Error::Decode {
+            column: self.columns.get(index).cloned().unwrap_or_default(),
+            message,
+        })
+    }
+}
+
+/// Positional reader over one row's cells, used by [`crate::Entity::from_row`].
+pub struct RowReader<'a> {
+    cells: &'a mut std::vec::IntoIter<Value>,
+    entity: &'static str,
+}
+
+impl<'a> RowReader<'a> {
+    /// A reader taking cells from `cells` for an entity named `entity`.
+    pub fn new(cells: &'a mut std::vec::IntoIter<Value>, entity: &'static str) -> Self {
+        RowReader { cells, entity }
+    }
+
+    /// Decodes the next cell as column `column` (named for the error message).
+    pub fn read<T: FieldType>(&mut self, column: &'static str) -> Result<T> {
+        let cell = self.cells.next().ok_or_else(|| Error::Decode {
+            column: format!("{}.{column}", self.entity),
+            message: "row ended early".into(),
+        })?;
+        T::from_value(cell).map_err(|message| Error::Decode {
+            column: format!("{}.{column}", self.entity),
+            message,
+        })
+    }
+}

@@ -1,0 +1,33 @@
+//! # Coherent
+//!
+//! A data-mapper ORM for Rust: entities are plain structs, an [`EntityManager`] per unit of
+//! work keeps an identity map and tracks changes, and `flush` writes every change in one
+//! batched transaction.
+//!
+//! `use coherent::prelude::*;` is all an application imports.
+#![forbid(unsafe_code)]
+
+pub use coherent_core as core;
+pub use coherent_core::{
+    Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
+    FieldType, Filter, Order, PrimaryKey, Result, Row, Value,
+};
+pub use coherent_macros::Entity;
+
+/// Everything an application needs, in one import.
+pub mod prelude {
+    pub use crate::{Column, ConstraintKind, Entity, Error, Filter, Order, Result, Row, Value};
+}
+
+/// Paths the macros expand to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use coherent_core::column_set::ColumnSet;
+    pub use coherent_core::entity::{Entity, PrimaryKey};
+    pub use coherent_core::error::{Error, Result};
+    pub use coherent_core::field_type::FieldType;
+    pub use coherent_core::filter::Column;
+    pub use coherent_core::meta::{ColumnMeta, EntityMeta};
+    pub use coherent_core::row::RowReader;
+    pub use coherent_core::value::{ColumnType, Value};
+}
