@@ -1,1 +1,40 @@
-//! placeholder
+//! # coherent-orm
+//!
+//! The EntityManager, identity map and Unit of Work of Coherent.
+//!
+//! - [`Orm`] / [`OrmBuilder`]: configuration, the driver, the entity registry.
+//! - [`EntityManager`]: one unit of work: `persist`, `remove`, `find`, `find_one`, `flush`,
+//!   `refresh`, raw SQL.
+//! - [`Managed<T>`]: the shared handle to the one instance of a row in an identity map.
+//! - `identity_map`, `type_store`, `unit_of_work`, `change_set`, [`commit_order`],
+//!   `statement_cache`, `flush`: the machinery of a flush (see `docs/ARCHITECTURE.md`).
+//! - [`query_log`]: the `tracing` events every statement emits.
+#![forbid(unsafe_code)]
+
+mod change_set;
+pub mod commit_order;
+mod config;
+#[doc(hidden)]
+pub mod doc_support;
+mod entity_manager;
+mod find_options;
+mod flush;
+mod fork;
+mod identity_map;
+mod lookup;
+mod managed;
+mod orm;
+pub mod query_log;
+mod schema;
+mod statement_cache;
+mod type_store;
+mod unit_of_work;
+
+pub use config::OrmConfig;
+pub use entity_manager::EntityManager;
+pub use find_options::FindOptions;
+pub use fork::ForkOptions;
+pub use lookup::{IntegerKey, IntoLookup, Lookup};
+pub use managed::{EntityMut, EntityRef, Managed};
+pub use orm::{Orm, OrmBuilder};
+pub use schema::SchemaManager;

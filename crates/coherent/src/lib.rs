@@ -13,10 +13,18 @@ pub use coherent_core::{
     FieldType, Filter, Order, PrimaryKey, Result, Row, Value,
 };
 pub use coherent_macros::Entity;
+pub use coherent_orm::{
+    EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
+    Orm, OrmBuilder, OrmConfig, SchemaManager,
+};
+pub use coherent_orm::{commit_order, query_log};
 
 /// Everything an application needs, in one import.
 pub mod prelude {
-    pub use crate::{Column, ConstraintKind, Entity, Error, Filter, Order, Result, Row, Value};
+    pub use crate::{
+        Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
+        Managed, Order, Orm, OrmConfig, Result, Row, Value,
+    };
 }
 
 /// Paths the macros expand to. Not public API.

@@ -1,0 +1,343 @@
+//! [`ChangeSet`]: what one flush writes for one entity type, and how its results are applied.
+//!
+//! Policy:
+//! - **Planning reads, never writes.** [`plan_type`] only reads the Unit of Work; it records
+//!   which instances (and which of their write generations) each statement covers.
+//! - **Applying happens only after COMMIT.** Generated keys, snapshots, evictions: nothing in
+//!   memory changes until the whole batch has committed, so a failed flush leaves the Unit of
+//!   Work exactly as it was (MikroORM keeps ids and snapshots of a rolled-back flush).
+//! - Inserts are multi-row and chunked; updates write only changed columns and must hit
+//!   exactly one row (a row deleted behind our back is an error, not a lost write); deletes
+//!   are `IN` lists and are idempotent.
+//! - Generated keys are read back from `RETURNING` and matched to rows in ascending order:
+//!   SQLite and PostgreSQL hand out keys of one multi-row INSERT in VALUES order, while the
+//!   order of `RETURNING` rows is not guaranteed by either.
+
+use crate::managed::Managed;
+use crate::statement_cache::Shape;
+use crate::type_store::TypeStore;
+use crate::unit_of_work::PlanContext;
+use coherent_core::{PrimaryKey, ColumnSet, Entity, Error, FieldType, Outcome, Result, Statement, Value};
+use std::any::Any;
+
+/// The three phases of a flush, in execution order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Insert = 0,
+    Update = 1,
+    Delete = 2,
+}
+
+/// A planned change set, type-erased for the flush.
+pub(crate) trait ChangeSet: Send {
+    /// Moves out the statements of `phase`.
+    fn take(&mut self, phase: Phase) -> Vec<Statement>;
+    /// Applies committed outcomes (per phase, aligned with the statements) to the store.
+    fn apply(self: Box<Self>, store: &mut dyn Any, outcomes: [&[Outcome]; 3]) -> Result<()>;
+    /// The key of the row a statement of `phase` concerns, for error messages.
+    fn key_of(&self, phase: Phase, statement: usize) -> String;
+    /// (inserted, updated, deleted) rows.
+    fn counts(&self) -> (usize, usize, usize);
+}
+
+struct Planned<T: Entity> {
+    entity: Managed<T>,
+    generation: u64,
+}
+
+/// The change set of entity type `T`.
+pub(crate) struct TypeChangeSet<T: Entity> {
+    /// Inserts whose key the database generates, in statement order; `chunks[i]` rows each.
+    generated: Vec<Planned<T>>,
+    generated_chunks: Vec<usize>,
+    /// Inserts with a known key.
+    assigned: Vec<Planned<T>>,
+    /// Updates, one statement each.
+    updates: Vec<Planned<T>>,
+    update_keys: Vec<T::Key>,
+    /// Deleted keys, chunked.
+    deletes: Vec<T::Key>,
+    delete_chunks: Vec<usize>,
+    statements: [Vec<Statement>; 3],
+}
+
+fn chunk_statements<T: Entity>(
+    ctx: &mut PlanContext<'_>,
+    rows: &[Planned<T>],
+    columns: ColumnSet,
+    returning: bool,
+    chunks: &mut Vec<usize>,
+    out: &mut Vec<Statement>,
+) {
+    let per = coherent_sql::insert::rows_per_statement(
+        ctx.batch_size,
+        ctx.capabilities.max_params,
+        columns.len(),
+    );
+    for chunk in rows.chunks(per) {
+        let sql = ctx.cache.get::<T>(Shape::Insert {
+            columns,
+            rows: chunk.len(),
+            returning,
+        });
+        let mut params = Vec::with_capacity(chunk.len() * columns.len());
+        for p in chunk {
+            p.entity.tracked().current.push_values(columns, &mut params);
+        }
+        let st = if returning {
+            Statement::query(sql, params)
+        } else {
+            Statement::execute(sql, params).expecting(chunk.len() as u64)
+        };
+        out.push(st.about(T::META.name));
+        chunks.push(chunk.len());
+    }
+}
+
+/// Plans the writes of one entity type.
+pub(crate) fn plan_type<T: Entity>(
+    store: &TypeStore<T>,
+    ctx: &mut PlanContext<'_>,
+) -> Result<Option<Box<dyn ChangeSet>>> {
+    let meta = T::META;
+    let mut cs = TypeChangeSet::<T> {
+        generated: Vec::new(),
+        generated_chunks: Vec::new(),
+        assigned: Vec::new(),
+        updates: Vec::new(),
+        update_keys: Vec::new(),
+        deletes: Vec::new(),
+        delete_chunks: Vec::new(),
+        statements: Default::default(),
+    };
+
+    // Inserts, in persist order.
+    for m in &store.pending {
+        let t = m.tracked();
+        let planned = Planned {
+            entity: m.clone(),
+            generation: t.generation,
+        };
+        if t.current.key().is_unassigned() {
+            cs.generated.push(planned);
+        } else {
+            cs.assigned.push(planned);
+        }
+    }
+    let returning = ctx.capabilities.returning;
+    let mut inserts = Vec::new();
+    chunk_statements(
+        ctx,
+        &cs.generated,
+        meta.insert_columns(false),
+        returning,
+        &mut cs.generated_chunks,
+        &mut inserts,
+    );
+    let mut unused = Vec::new();
+    chunk_statements(
+        ctx,
+        &cs.assigned,
+        meta.insert_columns(true),
+        false,
+        &mut unused,
+        &mut inserts,
+    );
+    cs.statements[Phase::Insert as usize] = inserts;
+
+    // Updates, in key order (so concurrent flushes lock rows in the same order).
+    let mut dirty: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)> = Vec::new();
+    for (key, m) in &store.by_key {
+        if store.removed.contains(key) {
+            continue;
+        }
+        let t = m.tracked();
+        if !t.loaded {
+            continue; // pending insert, handled above
+        }
+        let mut columns = t.changed_columns();
+        if columns.is_empty() {
+            continue;
+        }
+        if columns.contains(meta.primary_key) {
+            if !t.force_dirty && t.current.key() != *key {
+                return Err(Error::InvalidArgument(format!(
+                    "the primary key of a managed {} changed from {key:?} to {:?}; keys are identities and cannot change",
+                    meta.name,
+                    t.current.key()
+                )));
+            }
+            columns.remove(meta.primary_key);
+            if columns.is_empty() {
+                continue;
+            }
+        }
+        dirty.push((key, m, t.generation, columns));
+    }
+    dirty.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut updates = Vec::with_capacity(dirty.len());
+    for (key, m, generation, columns) in dirty {
+        let sql = ctx.cache.get::<T>(Shape::Update(columns));
+        let mut params = Vec::with_capacity(columns.len() + 1);
+        m.tracked().current.push_values(columns, &mut params);
+        params.push(key.to_value());
+        updates.push(Statement::execute(sql, params).expecting(1).about(meta.name));
+        cs.updates.push(Planned {
+            entity: m.clone(),
+            generation,
+        });
+        cs.update_keys.push(key.clone());
+    }
+    cs.statements[Phase::Update as usize] = updates;
+
+    // Deletes.
+    let mut keys: Vec<&T::Key> = store.removed.iter().collect();
+    keys.sort_unstable();
+    let per = ctx.batch_size.min(ctx.capabilities.max_params).max(1);
+    let mut deletes = Vec::new();
+    for chunk in keys.chunks(per) {
+        let sql = ctx.cache.get::<T>(Shape::Delete(chunk.len()));
+        let params: Vec<Value> = chunk.iter().map(|k| k.to_value()).collect();
+        deletes.push(Statement::execute(sql, params).about(meta.name));
+        cs.delete_chunks.push(chunk.len());
+        cs.deletes.extend(chunk.iter().map(|k| (*k).clone()));
+    }
+    cs.statements[Phase::Delete as usize] = deletes;
+
+    if cs.statements.iter().all(Vec::is_empty) {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(cs)))
+}
+
+/// Marks an instance as written: clean if it did not change while the flush ran, otherwise
+/// dirty in every column (its baseline is no longer known).
+fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
+    let mut t = p.entity.tracked_mut();
+    if let Some(k) = key {
+        t.current.set_key(k);
+    }
+    t.loaded = true;
+    t.snapshot = None;
+    t.force_dirty = t.generation != p.generation;
+}
+
+/// Removes the first `planned.len()` pending entries if they are the planned ones (the
+/// common case), else every planned one wherever it is. Returns those no longer pending
+/// (removed by the application while the flush ran).
+fn unqueue<T: Entity>(store: &mut TypeStore<T>, planned: &[&Planned<T>]) -> Vec<usize> {
+    let n = planned.len();
+    if store.pending.len() >= n
+        && planned
+            .iter()
+            .zip(&store.pending)
+            .all(|(p, q)| Managed::ptr_eq(&p.entity, q))
+    {
+        store.pending.drain(..n);
+        return Vec::new();
+    }
+    let mut gone = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        match store
+            .pending
+            .iter()
+            .position(|q| Managed::ptr_eq(&p.entity, q))
+        {
+            Some(at) => {
+                store.pending.remove(at);
+            }
+            None => gone.push(i),
+        }
+    }
+    gone
+}
+
+impl<T: Entity> ChangeSet for TypeChangeSet<T> {
+    fn take(&mut self, phase: Phase) -> Vec<Statement> {
+        std::mem::take(&mut self.statements[phase as usize])
+    }
+
+    fn apply(self: Box<Self>, store: &mut dyn Any, outcomes: [&[Outcome]; 3]) -> Result<()> {
+        let store: &mut TypeStore<T> = store
+            .downcast_mut()
+            .expect("a change set is applied to its own type's store");
+        let meta = T::META;
+
+        // Generated keys: one RETURNING result per chunk.
+        let mut keys: Vec<T::Key> = Vec::with_capacity(self.generated.len());
+        for (chunk, outcome) in self.generated_chunks.iter().zip(outcomes[0]) {
+            let rows = outcome.rows.as_ref().map(|r| r.values.as_slice()).unwrap_or(&[]);
+            if rows.len() != *chunk {
+                return Err(Error::RowCountMismatch {
+                    entity: meta.name,
+                    key: String::new(),
+                    expected: *chunk as u64,
+                    actual: rows.len() as u64,
+                });
+            }
+            let mut chunk_keys = rows
+                .iter()
+                .map(|v| {
+                    T::Key::from_value(v.clone()).map_err(|message| Error::Decode {
+                        column: format!("{}.{}", meta.name, meta.pk().name),
+                        message,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            chunk_keys.sort_unstable();
+            keys.extend(chunk_keys);
+        }
+        let all_inserted: Vec<&Planned<T>> = self.generated.iter().chain(&self.assigned).collect();
+        let gone = unqueue(store, &all_inserted);
+        for (p, key) in self.generated.iter().zip(keys) {
+            settle(p, Some(key.clone()));
+            store.by_key.insert(key, p.entity.clone());
+        }
+        for p in &self.assigned {
+            settle(p, None);
+        }
+        // Removed by the application while its INSERT ran: delete it on the next flush.
+        for i in gone {
+            let entity = all_inserted[i].entity.clone();
+            let key = entity.key();
+            store.by_key.insert(key.clone(), entity);
+            store.removed.insert(key);
+        }
+
+        for p in &self.updates {
+            settle(p, None);
+        }
+
+        for key in &self.deletes {
+            store.removed.remove(key);
+            if let Some(m) = store.by_key.remove(key) {
+                m.tracked_mut().loaded = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn key_of(&self, phase: Phase, statement: usize) -> String {
+        match phase {
+            Phase::Insert => String::from("(new)"),
+            Phase::Update => self
+                .update_keys
+                .get(statement)
+                .map(|k| format!("{k:?}"))
+                .unwrap_or_default(),
+            Phase::Delete => {
+                let start: usize = self.delete_chunks.iter().take(statement).sum();
+                let len = self.delete_chunks.get(statement).copied().unwrap_or(0);
+                format!("{:?}", &self.deletes[start..start + len])
+            }
+        }
+    }
+
+    fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.generated.len() + self.assigned.len(),
+            self.updates.len(),
+            self.deletes.len(),
+        )
+    }
+}

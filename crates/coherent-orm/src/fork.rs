@@ -1,0 +1,21 @@
+//! [`ForkOptions`]: how `EntityManager::fork_with` makes a new EntityManager.
+
+/// Options of [`crate::EntityManager::fork_with`].
+///
+/// ```
+/// use coherent_orm::ForkOptions;
+/// let keep = ForkOptions { clear: false, ..Default::default() };
+/// assert!(!keep.clear && ForkOptions::default().clear);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ForkOptions {
+    /// Start with an empty identity map (the default). With `false` the fork starts with the
+    /// parent's managed instances (the same instances, shared) and its pending work.
+    pub clear: bool,
+}
+
+impl Default for ForkOptions {
+    fn default() -> Self {
+        ForkOptions { clear: true }
+    }
+}

@@ -1,0 +1,98 @@
+//! [`IdentityMap`]: one per EntityManager, keyed by entity type and primary key.
+//!
+//! Policy: the map is type-erased at the top (one [`TypeStore`] per entity type, found by
+//! `TypeId`) and fully typed below, so a lookup by key is one small hash lookup plus one
+//! typed hash lookup, with no boxing of keys. The flush sees every store through the
+//! [`ErasedStore`] trait, in the order it asks for.
+
+use crate::change_set::ChangeSet;
+use crate::type_store::TypeStore;
+use crate::unit_of_work::PlanContext;
+use coherent_core::{Entity, Result};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+
+/// What the flush needs from a store without knowing its type.
+pub(crate) trait ErasedStore: Any + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Computes this type's change set, or `None` if nothing is to be written.
+    fn plan(&self, ctx: &mut PlanContext<'_>) -> Result<Option<Box<dyn ChangeSet>>>;
+    fn len(&self) -> usize;
+    /// A copy sharing the same instances (for `fork_with(clear: false)`).
+    fn clone_box(&self) -> Box<dyn ErasedStore>;
+}
+
+impl<T: Entity> ErasedStore for TypeStore<T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn plan(&self, ctx: &mut PlanContext<'_>) -> Result<Option<Box<dyn ChangeSet>>> {
+        crate::change_set::plan_type(self, ctx)
+    }
+    fn len(&self) -> usize {
+        TypeStore::len(self)
+    }
+    fn clone_box(&self) -> Box<dyn ErasedStore> {
+        Box::new(TypeStore::<T> {
+            by_key: self.by_key.clone(),
+            pending: self.pending.clone(),
+            removed: self.removed.clone(),
+        })
+    }
+}
+
+/// All managed instances of one EntityManager.
+#[derive(Default)]
+pub(crate) struct IdentityMap {
+    stores: HashMap<TypeId, Box<dyn ErasedStore>>,
+}
+
+impl IdentityMap {
+    /// The store of `T`, if any instance of `T` was ever managed here.
+    pub fn store<T: Entity>(&self) -> Option<&TypeStore<T>> {
+        self.stores
+            .get(&TypeId::of::<T>())
+            .and_then(|s| s.as_any().downcast_ref())
+    }
+
+    /// The store of `T`, created on first use.
+    pub fn store_mut<T: Entity>(&mut self) -> &mut TypeStore<T> {
+        self.stores
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(TypeStore::<T>::default()))
+            .as_any_mut()
+            .downcast_mut()
+            .expect("a TypeStore is stored under its own TypeId")
+    }
+
+    /// The store of the type with `id`.
+    pub fn erased(&self, id: &TypeId) -> Option<&dyn ErasedStore> {
+        self.stores.get(id).map(|b| &**b)
+    }
+
+    /// The store of the type with `id`, mutably.
+    pub fn erased_mut(&mut self, id: &TypeId) -> Option<&mut Box<dyn ErasedStore>> {
+        self.stores.get_mut(id)
+    }
+
+    /// Number of instances across all types.
+    pub fn len(&self) -> usize {
+        self.stores.values().map(|s| s.len()).sum()
+    }
+
+    /// A copy sharing the same instances.
+    pub fn clone_shared(&self) -> IdentityMap {
+        IdentityMap {
+            stores: self.stores.iter().map(|(k, v)| (*k, v.clone_box())).collect(),
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.stores.clear();
+    }
+}

@@ -1,0 +1,214 @@
+//! [`Orm`] and [`OrmBuilder`]: the configured entry point, owning the driver, the entity
+//! registry, the commit order and the statement cache.
+//!
+//! Policy: entity types are registered up front (`.entity::<User>()`); using an unregistered
+//! type is the typed error [`Error::UnknownEntity`], not a silent default. The URL scheme
+//! picks the driver (`sqlite:` today; PostgreSQL and MySQL follow).
+
+use crate::commit_order::CommitOrder;
+use crate::config::OrmConfig;
+use crate::entity_manager::EntityManager;
+use crate::schema::SchemaManager;
+use crate::statement_cache::StatementCache;
+use coherent_core::{Capabilities, Dialect, Driver, Entity, EntityMeta, Error, Result};
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A registered entity type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Registered {
+    pub meta: &'static EntityMeta,
+}
+
+/// What every EntityManager of one Orm shares.
+pub(crate) struct OrmShared {
+    pub driver: Arc<dyn Driver>,
+    pub dialect: Dialect,
+    pub capabilities: Capabilities,
+    pub config: OrmConfig,
+    pub entities: HashMap<TypeId, Registered>,
+    pub commit_order: CommitOrder,
+    pub statements: StatementCache,
+}
+
+impl OrmShared {
+    pub fn ensure_registered<T: Entity>(&self) -> Result<()> {
+        if self.entities.contains_key(&TypeId::of::<T>()) {
+            Ok(())
+        } else {
+            Err(Error::UnknownEntity {
+                entity: T::META.name,
+            })
+        }
+    }
+
+    /// Registered metadata in commit order.
+    pub fn metas_in_order(&self) -> Vec<&'static EntityMeta> {
+        self.commit_order
+            .types()
+            .iter()
+            .filter_map(|t| self.entities.get(t).map(|r| r.meta))
+            .collect()
+    }
+}
+
+/// A configured ORM: a connection source, the entity registry and the global
+/// EntityManager. Cheap to clone.
+///
+/// ```no_run
+/// # use coherent_orm::doc_support::User;
+/// # async fn demo() -> coherent_core::Result<()> {
+/// use coherent_orm::Orm;
+/// let orm = Orm::builder().url("sqlite://app.db").entity::<User>().build().await?;
+/// orm.schema().create().await?;
+/// let em = orm.em().fork();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Orm {
+    shared: Arc<OrmShared>,
+    global: EntityManager,
+}
+
+impl std::fmt::Debug for Orm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orm")
+            .field("dialect", &self.shared.dialect)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Orm {
+    /// A builder.
+    pub fn builder() -> OrmBuilder {
+        OrmBuilder::default()
+    }
+
+    /// Connects to `url` with default options and no registered entity (raw SQL only until
+    /// entities are registered through [`Orm::builder`]).
+    pub async fn connect(url: &str) -> Result<Orm> {
+        Orm::builder().url(url).build().await
+    }
+
+    /// The global EntityManager. With `allow_global_context` off (the default) only
+    /// context-free methods (`fork`, raw SQL) work on it.
+    pub fn em(&self) -> &EntityManager {
+        &self.global
+    }
+
+    /// Schema management from entity metadata.
+    pub fn schema(&self) -> SchemaManager {
+        SchemaManager::new(self.global.clone())
+    }
+
+    /// The SQL dialect of the backend.
+    pub fn dialect(&self) -> Dialect {
+        self.shared.dialect
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OrmConfig {
+        &self.shared.config
+    }
+}
+
+/// Builds an [`Orm`].
+#[derive(Default)]
+pub struct OrmBuilder {
+    url: Option<String>,
+    driver: Option<Arc<dyn Driver>>,
+    entities: Vec<(TypeId, Registered)>,
+    config: OrmConfig,
+}
+
+impl OrmBuilder {
+    /// The database URL: `sqlite://path.db`, `sqlite::memory:`.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Uses an already constructed driver instead of a URL.
+    pub fn driver(mut self, driver: Arc<dyn Driver>) -> Self {
+        self.driver = Some(driver);
+        self
+    }
+
+    /// Registers entity type `T`.
+    pub fn entity<T: Entity>(mut self) -> Self {
+        let id = TypeId::of::<T>();
+        if !self.entities.iter().any(|(t, _)| *t == id) {
+            self.entities.push((id, Registered { meta: T::META }));
+        }
+        self
+    }
+
+    /// Whether the global EntityManager may be used for context-specific work (default
+    /// false).
+    pub fn allow_global_context(mut self, allow: bool) -> Self {
+        self.config.allow_global_context = allow;
+        self
+    }
+
+    /// Rows per INSERT statement and keys per DELETE statement (default 300).
+    pub fn batch_size(mut self, size: usize) -> Self {
+        self.config.batch_size = size.max(1);
+        self
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: OrmConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Opens the driver and builds the Orm.
+    pub async fn build(self) -> Result<Orm> {
+        let driver: Arc<dyn Driver> = match (self.driver, self.url) {
+            (Some(d), _) => d,
+            (None, Some(url)) => connect_url(&url).await?,
+            (None, None) => {
+                return Err(Error::Config(
+                    "no database: give OrmBuilder::url or OrmBuilder::driver".into(),
+                ));
+            }
+        };
+        let mut seen = HashMap::new();
+        for (_, r) in &self.entities {
+            if let Some(other) = seen.insert(r.meta.table, r.meta.name) {
+                return Err(Error::Config(format!(
+                    "entities {other} and {} both map to table {}",
+                    r.meta.name, r.meta.table
+                )));
+            }
+        }
+        let types: Vec<TypeId> = self.entities.iter().map(|(t, _)| *t).collect();
+        let dialect = driver.dialect();
+        let shared = Arc::new(OrmShared {
+            capabilities: driver.capabilities(),
+            dialect,
+            driver,
+            config: self.config,
+            entities: self.entities.into_iter().collect(),
+            commit_order: CommitOrder::new(&types, &[]),
+            statements: StatementCache::new(dialect),
+        });
+        Ok(Orm {
+            global: EntityManager::new(Arc::clone(&shared), true),
+            shared,
+        })
+    }
+}
+
+async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {
+    if url.starts_with("sqlite:") {
+        let options = coherent_sqlite::SqliteOptions::from_url(url)?;
+        let driver = coherent_sqlite::SqliteDriver::open(options).await?;
+        return Ok(Arc::new(driver));
+    }
+    Err(Error::Config(format!(
+        "unsupported database URL {url:?}: expected sqlite://path or sqlite::memory:"
+    )))
+}

@@ -1,0 +1,55 @@
+//! The query log: one `tracing` event per statement, on the caller's task.
+//!
+//! Policy: drivers time statements; this module turns their [`BatchResult`] into events with
+//! target `coherent::sql` at DEBUG level: `sql`, `params` (count, never the values: they may
+//! be secrets), `rows` and `elapsed_us`. Transaction control statements are logged the same
+//! way. Applications turn the log on with a subscriber filter (`coherent::sql=debug`); tests
+//! count these events to assert how many statements an operation issued. When no subscriber
+//! wants the events, no SQL text is even collected.
+
+use coherent_core::{Batch, BatchResult};
+use std::sync::Arc;
+
+/// Target of the statement events.
+pub const TARGET: &str = "coherent::sql";
+
+/// The SQL texts and parameter counts of a batch, kept only if the log is on.
+pub(crate) struct Pending(Option<Vec<(Arc<str>, usize)>>);
+
+impl Pending {
+    /// Remembers what `batch` will run, if anyone listens.
+    pub fn of(batch: &Batch) -> Pending {
+        if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+            Pending(Some(
+                batch
+                    .statements
+                    .iter()
+                    .map(|s| (Arc::clone(&s.sql), s.params.len()))
+                    .collect(),
+            ))
+        } else {
+            Pending(None)
+        }
+    }
+
+    /// Emits one event per executed statement; `failed` names the statement that failed.
+    pub fn emit(self, result: &BatchResult, failed: Option<(Option<usize>, &coherent_core::Error)>) {
+        let Some(statements) = self.0 else { return };
+        let opens = |sql: &str| sql.starts_with("BEGIN") || sql.starts_with("SAVEPOINT");
+        let log_control = |opening: bool| {
+            for c in result.control.iter().filter(|c| opens(c.sql) == opening) {
+                tracing::debug!(target: TARGET, sql = c.sql, params = 0usize, rows = 0u64, elapsed_us = c.elapsed.as_micros() as u64, "statement");
+            }
+        };
+        log_control(true);
+        for ((sql, params), o) in statements.iter().zip(&result.outcomes) {
+            tracing::debug!(target: TARGET, sql = &**sql, params, rows = o.affected, elapsed_us = o.elapsed.as_micros() as u64, "statement");
+        }
+        if let Some((index, error)) = failed {
+            if let Some((sql, params)) = index.and_then(|i| statements.get(i)) {
+                tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed");
+            }
+        }
+        log_control(false);
+    }
+}

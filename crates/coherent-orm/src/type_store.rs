@@ -1,0 +1,78 @@
+//! [`TypeStore<T>`]: the identity map's part for one entity type, with that type's pending
+//! inserts and removals.
+//!
+//! Policy: an entity enters `by_key` when its key is known (loaded, or persisted with a
+//! client-assigned key); an entity whose key the database generates waits in `pending` only
+//! until its INSERT has succeeded. Removal is scheduled by key and takes effect, in memory,
+//! only once the DELETE has succeeded.
+
+use crate::managed::Managed;
+use coherent_core::Entity;
+use std::collections::{HashMap, HashSet};
+
+/// The managed instances of one entity type in one Unit of Work.
+pub(crate) struct TypeStore<T: Entity> {
+    /// Instances with a known key.
+    pub by_key: HashMap<T::Key, Managed<T>>,
+    /// Instances persisted but not inserted yet, in persist order.
+    pub pending: Vec<Managed<T>>,
+    /// Keys scheduled for deletion.
+    pub removed: HashSet<T::Key>,
+}
+
+impl<T: Entity> Default for TypeStore<T> {
+    fn default() -> Self {
+        TypeStore {
+            by_key: HashMap::new(),
+            pending: Vec::new(),
+            removed: HashSet::new(),
+        }
+    }
+}
+
+impl<T: Entity> TypeStore<T> {
+    /// Whether `m` is one of this store's instances.
+    pub fn contains(&self, m: &Managed<T>) -> bool {
+        if self.pending.iter().any(|p| Managed::ptr_eq(p, m)) {
+            return true;
+        }
+        let key = m.key();
+        self.by_key
+            .get(&key)
+            .is_some_and(|x| Managed::ptr_eq(x, m) && !self.removed.contains(&key))
+    }
+
+    /// Merges a freshly loaded row and returns the one instance for it, or `None` if the row
+    /// is scheduled for removal here.
+    pub fn merge_row(&mut self, fresh: T) -> Option<Managed<T>> {
+        let key = fresh.key();
+        if self.removed.contains(&key) {
+            return None;
+        }
+        if let Some(m) = self.by_key.get(&key) {
+            m.tracked_mut().merge(fresh);
+            return Some(m.clone());
+        }
+        let m = Managed::new(fresh, true);
+        self.by_key.insert(key, m.clone());
+        Some(m)
+    }
+
+    /// Forgets `m` (the row vanished); returns whether it was known.
+    pub fn detach(&mut self, m: &Managed<T>) -> bool {
+        let key = m.key();
+        let known = self.by_key.get(&key).is_some_and(|x| Managed::ptr_eq(x, m));
+        if known {
+            self.by_key.remove(&key);
+            self.removed.remove(&key);
+        }
+        self.pending.retain(|p| !Managed::ptr_eq(p, m));
+        m.tracked_mut().loaded = false;
+        known
+    }
+
+    /// Number of instances (managed and pending).
+    pub fn len(&self) -> usize {
+        self.by_key.len() + self.pending.len()
+    }
+}
