@@ -176,7 +176,10 @@ impl From<Error> for BatchFailure {
 /// rolls back any transaction left open.
 pub trait Connection: Send {
     /// Runs a batch as one job.
-    fn run(&mut self, batch: Batch) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>>;
+    fn run(
+        &mut self,
+        batch: Batch,
+    ) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>>;
 }
 
 /// A backend: a source of connections of one dialect.

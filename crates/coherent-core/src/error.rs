@@ -79,7 +79,9 @@ pub enum Error {
     },
 
     /// The entity type was not registered with the `Orm`.
-    #[error("entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()")]
+    #[error(
+        "entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()"
+    )]
     UnknownEntity {
         /// The entity type.
         entity: &'static str,

@@ -46,6 +46,11 @@ pub trait FieldType: Sized + Clone + Send + Sync + 'static {
 }
 
 /// Marker for the non-`Option` field types, so `Option<Option<T>>` is not a column type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a supported column type inside `Option`",
+    label = "unsupported field type",
+    note = "Option<T> takes the non-optional column types: bool, i16, i32, i64, f32, f64, String, Vec<u8>; chrono date-times, uuid::Uuid, rust_decimal::Decimal and serde_json::Value behind their features"
+)]
 pub trait NotNull: FieldType {}
 
 fn mismatch<T>(expected: &str, got: &Value) -> DecodeResult<T> {

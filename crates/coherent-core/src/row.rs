@@ -99,10 +99,14 @@ impl Row {
 
     /// Decodes the cell at `index`.
     pub fn get_at<T: FieldType>(&self, index: usize) -> Result<T> {
-        let cell = self.values.get(index).cloned().ok_or_else(|| Error::Decode {
-            column: index.to_string(),
-            message: "column index out of range".into(),
-        })?;
+        let cell = self
+            .values
+            .get(index)
+            .cloned()
+            .ok_or_else(|| Error::Decode {
+                column: index.to_string(),
+                message: "column index out of range".into(),
+            })?;
         T::from_value(cell).map_err(|message| Error::Decode {
             column: self.columns.get(index).cloned().unwrap_or_default(),
             message,

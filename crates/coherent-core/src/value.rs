@@ -146,6 +146,9 @@ pub enum ColumnType {
 impl ColumnType {
     /// Whether the type is an integer (and so can be an auto-increment key).
     pub const fn is_integer(self) -> bool {
-        matches!(self, ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt)
+        matches!(
+            self,
+            ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt
+        )
     }
 }

@@ -17,7 +17,9 @@ use crate::managed::Managed;
 use crate::statement_cache::Shape;
 use crate::type_store::TypeStore;
 use crate::unit_of_work::PlanContext;
-use coherent_core::{PrimaryKey, ColumnSet, Entity, Error, FieldType, Outcome, Result, Statement, Value};
+use coherent_core::{
+    ColumnSet, Entity, Error, FieldType, Outcome, PrimaryKey, Result, Statement, Value,
+};
 use std::any::Any;
 
 /// The three phases of a flush, in execution order.
@@ -181,7 +183,11 @@ pub(crate) fn plan_type<T: Entity>(
         let mut params = Vec::with_capacity(columns.len() + 1);
         m.tracked().current.push_values(columns, &mut params);
         params.push(key.to_value());
-        updates.push(Statement::execute(sql, params).expecting(1).about(meta.name));
+        updates.push(
+            Statement::execute(sql, params)
+                .expecting(1)
+                .about(meta.name),
+        );
         cs.updates.push(Planned {
             entity: m.clone(),
             generation,
@@ -266,7 +272,11 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
         // Generated keys: one RETURNING result per chunk.
         let mut keys: Vec<T::Key> = Vec::with_capacity(self.generated.len());
         for (chunk, outcome) in self.generated_chunks.iter().zip(outcomes[0]) {
-            let rows = outcome.rows.as_ref().map(|r| r.values.as_slice()).unwrap_or(&[]);
+            let rows = outcome
+                .rows
+                .as_ref()
+                .map(|r| r.values.as_slice())
+                .unwrap_or(&[]);
             if rows.len() != *chunk {
                 return Err(Error::RowCountMismatch {
                     entity: meta.name,

@@ -123,27 +123,58 @@ mod tests {
         let (a, b, c) = (TypeId::of::<u8>(), TypeId::of::<u16>(), TypeId::of::<u32>());
         // c -> b -> a: a references b, b references c.
         let deps = [
-            Dependency { from: b, to: a, nullable: false },
-            Dependency { from: c, to: b, nullable: false },
+            Dependency {
+                from: b,
+                to: a,
+                nullable: false,
+            },
+            Dependency {
+                from: c,
+                to: b,
+                nullable: false,
+            },
         ];
         assert_eq!(CommitOrder::new(&[a, b, c], &deps).types(), &[c, b, a]);
         // b needs a (not null); a references b through a nullable key: a goes first, its
         // reference to b is written by a later UPDATE.
         let deps = [
-            Dependency { from: a, to: b, nullable: false },
-            Dependency { from: b, to: a, nullable: true },
+            Dependency {
+                from: a,
+                to: b,
+                nullable: false,
+            },
+            Dependency {
+                from: b,
+                to: a,
+                nullable: true,
+            },
         ];
         assert_eq!(CommitOrder::new(&[a, b], &deps).types(), &[a, b]);
         assert_eq!(CommitOrder::new(&[b, a], &deps).types(), &[a, b]);
         // A longer mixed cycle: a -(nullable)-> b -(nullable)-> c -(hard)-> a.
         let deps = [
-            Dependency { from: b, to: a, nullable: true },
-            Dependency { from: c, to: b, nullable: true },
-            Dependency { from: a, to: c, nullable: false },
+            Dependency {
+                from: b,
+                to: a,
+                nullable: true,
+            },
+            Dependency {
+                from: c,
+                to: b,
+                nullable: true,
+            },
+            Dependency {
+                from: a,
+                to: c,
+                nullable: false,
+            },
         ];
         let order = CommitOrder::new(&[a, b, c], &deps);
         let pos = |t| order.types().iter().position(|x| *x == t).unwrap();
-        assert!(pos(a) < pos(c), "the non-nullable reference c -> a must hold: {order:?}");
+        assert!(
+            pos(a) < pos(c),
+            "the non-nullable reference c -> a must hold: {order:?}"
+        );
         assert_eq!(CommitOrder::new(&[a, b, c], &[]).types(), &[a, b, c]);
     }
 }

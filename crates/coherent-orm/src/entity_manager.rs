@@ -18,9 +18,9 @@ use crate::managed::Managed;
 use crate::orm::OrmShared;
 use crate::query_log::Pending;
 use crate::unit_of_work::UnitOfWork;
-use coherent_core::{PrimaryKey, 
-    Batch, BatchFailure, BatchResult, Entity, Error, FieldType, Filter, Result, Row, RowReader,
-    Rows, Statement, TxMode, Value,
+use coherent_core::{
+    Batch, BatchFailure, BatchResult, Entity, Error, FieldType, Filter, PrimaryKey, Result, Row,
+    RowReader, Rows, Statement, TxMode, Value,
 };
 use coherent_sql::select::{self, SelectSpec};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,7 +90,10 @@ impl EntityManager {
     }
 
     pub(crate) fn uow(&self) -> MutexGuard<'_, UnitOfWork> {
-        self.inner.uow.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .uow
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A process-unique id of this EntityManager.
@@ -160,10 +163,18 @@ impl EntityManager {
             entity: T::META.name,
         };
         let store = uow.map.store_mut::<T>();
-        if let Some(i) = store.pending.iter().position(|p| Managed::ptr_eq(p, entity)) {
+        if let Some(i) = store
+            .pending
+            .iter()
+            .position(|p| Managed::ptr_eq(p, entity))
+        {
             store.pending.remove(i);
             let key = entity.key();
-            if store.by_key.get(&key).is_some_and(|m| Managed::ptr_eq(m, entity)) {
+            if store
+                .by_key
+                .get(&key)
+                .is_some_and(|m| Managed::ptr_eq(m, entity))
+            {
                 store.by_key.remove(&key);
             }
             return Ok(());
@@ -226,7 +237,10 @@ impl EntityManager {
 
     /// The `T` with this key (answered from the identity map when loaded, without a query)
     /// or the first matching a filter.
-    pub async fn find_one<T: Entity>(&self, lookup: impl IntoLookup<T>) -> Result<Option<Managed<T>>> {
+    pub async fn find_one<T: Entity>(
+        &self,
+        lookup: impl IntoLookup<T>,
+    ) -> Result<Option<Managed<T>>> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
         match lookup.into_lookup() {
@@ -242,7 +256,10 @@ impl EntityManager {
                         }
                     }
                 }
-                let sql = em.shared().statements.get::<T>(crate::statement_cache::Shape::ByKey);
+                let sql = em
+                    .shared()
+                    .statements
+                    .get::<T>(crate::statement_cache::Shape::ByKey);
                 let rows = em
                     .query_rows(Statement::query(sql, vec![key.to_value()]))
                     .await?;
@@ -261,7 +278,10 @@ impl EntityManager {
 
     /// Like [`EntityManager::find_one`], but a missing row is [`Error::NotFound`] naming the
     /// entity and key.
-    pub async fn find_one_or_fail<T: Entity>(&self, lookup: impl IntoLookup<T>) -> Result<Managed<T>> {
+    pub async fn find_one_or_fail<T: Entity>(
+        &self,
+        lookup: impl IntoLookup<T>,
+    ) -> Result<Managed<T>> {
         let lookup = lookup.into_lookup();
         let described = lookup.describe();
         self.find_one(lookup).await?.ok_or(Error::NotFound {
@@ -310,8 +330,13 @@ impl EntityManager {
             }
             entity.key()
         };
-        let sql = em.shared().statements.get::<T>(crate::statement_cache::Shape::ByKey);
-        let rows = em.query_rows(Statement::query(sql, vec![key.to_value()])).await?;
+        let sql = em
+            .shared()
+            .statements
+            .get::<T>(crate::statement_cache::Shape::ByKey);
+        let rows = em
+            .query_rows(Statement::query(sql, vec![key.to_value()]))
+            .await?;
         let mut fresh = decode::<T>(rows)?;
         let mut uow = em.uow();
         let store = uow.map.store_mut::<T>();
@@ -358,10 +383,7 @@ impl EntityManager {
             mode: TxMode::Plain,
         };
         let mut r = self.run_batch(batch).await?;
-        Ok(r.outcomes
-            .pop()
-            .and_then(|o| o.rows)
-            .unwrap_or_default())
+        Ok(r.outcomes.pop().and_then(|o| o.rows).unwrap_or_default())
     }
 
     /// Runs a batch on a connection of this EntityManager and logs it.
@@ -391,7 +413,10 @@ impl EntityManager {
         let fresh = decode::<T>(rows)?;
         let mut uow = self.uow();
         let store = uow.map.store_mut::<T>();
-        Ok(fresh.into_iter().filter_map(|row| store.merge_row(row)).collect())
+        Ok(fresh
+            .into_iter()
+            .filter_map(|row| store.merge_row(row))
+            .collect())
     }
 }
 

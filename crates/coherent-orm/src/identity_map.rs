@@ -87,7 +87,11 @@ impl IdentityMap {
     /// A copy sharing the same instances.
     pub fn clone_shared(&self) -> IdentityMap {
         IdentityMap {
-            stores: self.stores.iter().map(|(k, v)| (*k, v.clone_box())).collect(),
+            stores: self
+                .stores
+                .iter()
+                .map(|(k, v)| (*k, v.clone_box()))
+                .collect(),
         }
     }
 

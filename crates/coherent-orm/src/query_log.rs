@@ -33,7 +33,11 @@ impl Pending {
     }
 
     /// Emits one event per executed statement; `failed` names the statement that failed.
-    pub fn emit(self, result: &BatchResult, failed: Option<(Option<usize>, &coherent_core::Error)>) {
+    pub fn emit(
+        self,
+        result: &BatchResult,
+        failed: Option<(Option<usize>, &coherent_core::Error)>,
+    ) {
         let Some(statements) = self.0 else { return };
         let opens = |sql: &str| sql.starts_with("BEGIN") || sql.starts_with("SAVEPOINT");
         let log_control = |opening: bool| {

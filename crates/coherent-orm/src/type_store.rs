@@ -7,7 +7,7 @@
 //! only once the DELETE has succeeded.
 
 use crate::managed::Managed;
-use coherent_core::Entity;
+use coherent_core::{Entity, PrimaryKey};
 use std::collections::{HashMap, HashSet};
 
 /// The managed instances of one entity type in one Unit of Work.
@@ -71,8 +71,14 @@ impl<T: Entity> TypeStore<T> {
         known
     }
 
-    /// Number of instances (managed and pending).
+    /// Number of instances (managed and pending; a pending insert with a client-assigned
+    /// key is in both lists and counts once).
     pub fn len(&self) -> usize {
-        self.by_key.len() + self.pending.len()
+        let unkeyed = self
+            .pending
+            .iter()
+            .filter(|p| p.tracked().current.key().is_unassigned())
+            .count();
+        self.by_key.len() + unkeyed
     }
 }

@@ -36,7 +36,15 @@ impl FlushPlan {
 
     /// Fills in the key of a row-count error from the statement that raised it.
     pub fn describe(&self, index: Option<usize>, error: Error) -> Error {
-        let (Some(i), Error::RowCountMismatch { entity, expected, actual, .. }) = (index, &error)
+        let (
+            Some(i),
+            Error::RowCountMismatch {
+                entity,
+                expected,
+                actual,
+                ..
+            },
+        ) = (index, &error)
         else {
             return error;
         };

@@ -1,8 +1,9 @@
 //! DDL from entity metadata: CREATE TABLE (with UNIQUE constraints and defaults), CREATE
 //! INDEX, DROP TABLE.
 //!
-//! Policy: constraint and index names are deterministic (`uq_<table>_<column>`,
-//! `idx_<table>_<column>`) so constraint errors can name them; generated integer keys are
+//! Policy: unique constraints are unique indexes with deterministic names
+//! (`uq_<table>_<column>`, and `idx_<table>_<column>` for plain indexes) so constraint errors
+//! and the catalog name them on every dialect; generated integer keys are
 //! `INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite (keys of deleted rows are never reused,
 //! so a stale identity-map entry can never alias a new row), identity columns on PostgreSQL
 //! and `AUTO_INCREMENT` on MySQL.
@@ -33,7 +34,7 @@ fn build(stmt: &impl SchemaStatementBuilder, dialect: Dialect) -> String {
 /// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0 };
 /// let ddl = coherent_sql::schema::create_table(&META, Dialect::Sqlite);
 /// assert!(ddl[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "users" ( "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"#), "{}", ddl[0]);
-/// assert!(ddl[0].contains(r#"CONSTRAINT "uq_users_email" UNIQUE ("email")"#), "{}", ddl[0]);
+/// assert_eq!(ddl[1], r#"CREATE UNIQUE INDEX IF NOT EXISTS "uq_users_email" ON "users" ("email")"#);
 /// ```
 pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
     let mut table = Table::create();
@@ -42,7 +43,11 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         let mut def = ColumnDef::new(c.name);
         if c.primary_key && c.generated {
             match dialect {
-                Dialect::Sqlite => def.custom("INTEGER").not_null().primary_key().auto_increment(),
+                Dialect::Sqlite => def
+                    .custom("INTEGER")
+                    .not_null()
+                    .primary_key()
+                    .auto_increment(),
                 Dialect::Postgres => def
                     .custom(sql_type(dialect, c))
                     .not_null()
@@ -69,20 +74,20 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         }
         table.col(&mut def);
     }
-    for c in meta.columns.iter().filter(|c| c.unique && !c.primary_key) {
-        table.index(
-            Index::create()
-                .name(format!("uq_{}_{}", meta.table, c.name))
-                .col(c.name)
-                .unique(),
-        );
-    }
     let mut out = vec![build(&table, dialect)];
-    for c in meta.columns.iter().filter(|c| c.index && !c.unique && !c.primary_key) {
+    for c in meta
+        .columns
+        .iter()
+        .filter(|c| (c.index || c.unique) && !c.primary_key)
+    {
+        let prefix = if c.unique { "uq" } else { "idx" };
         let mut idx = Index::create();
-        idx.name(format!("idx_{}_{}", meta.table, c.name))
+        idx.name(format!("{prefix}_{}_{}", meta.table, c.name))
             .table(meta.table)
             .col(c.name);
+        if c.unique {
+            idx.unique();
+        }
         if dialect != Dialect::MySql {
             idx.if_not_exists();
         }

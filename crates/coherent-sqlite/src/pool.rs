@@ -1,0 +1,257 @@
+//! [`SqliteDriver`]: a small pool of connection workers, and [`SqliteConnection`], one
+//! checked out.
+//!
+//! Policy:
+//! - **At most [`SqliteOptions::max_connections`] workers**, opened lazily and reused: a
+//!   semaphore bounds how many connections are checked out, an idle list holds the rest.
+//!   Waiting for a connection is fair (first come, first served).
+//! - **Opening validates.** [`SqliteDriver::open`] opens one connection eagerly, so a
+//!   database that cannot be opened fails there with a typed error, not on first use.
+//! - **An in-memory database lives as long as its driver**: the driver keeps one connection
+//!   to it open for its whole life, whatever happens to the workers.
+//! - **Dropping a [`SqliteConnection`] returns its worker at once**, and the worker rolls back
+//!   any transaction left open before it runs anything for the next holder (jobs run in
+//!   order, see the `worker` module). A future dropped mid-transaction, e.g. by a timeout or
+//!   `select!`, therefore never leaves a transaction open on a pooled connection.
+
+use crate::options::{SqliteOptions, SqliteTarget};
+use crate::worker::{ConnectSpec, Worker};
+use coherent_core::{
+    Batch, BatchFailure, BatchResult, BoxFuture, Capabilities, Connection, Dialect, Driver, Error,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// What SQLite can do, as far as the ORM's planning is concerned.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    returning: true,
+    max_params: 32766,
+    concurrent_writers: false,
+};
+
+/// A SQLite database: a pool of connections, each on its own thread.
+///
+/// ```
+/// use coherent_core::{Dialect, Driver};
+/// use coherent_sqlite::{SqliteDriver, SqliteOptions};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let driver = SqliteDriver::open(SqliteOptions::memory().with_max_connections(2)).await?;
+/// assert_eq!(driver.dialect(), Dialect::Sqlite);
+/// assert!(driver.capabilities().returning);
+/// let _a = driver.connect().await?;
+/// let _b = driver.connect().await?;
+/// assert_eq!(driver.open_connections(), 2);
+/// # Ok::<(), coherent_core::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct SqliteDriver {
+    pool: Arc<Pool>,
+}
+
+struct Pool {
+    options: SqliteOptions,
+    spec: ConnectSpec,
+    permits: Arc<Semaphore>,
+    idle: Mutex<Vec<Worker>>,
+    next_id: AtomicU64,
+    /// Keeps an in-memory database alive while the driver lives.
+    _anchor: Option<Mutex<rusqlite::Connection>>,
+}
+
+impl Pool {
+    fn idle(&self) -> MutexGuard<'_, Vec<Worker>> {
+        // The list is consistent whatever panicked while holding it.
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn start_worker(&self) -> Result<Worker, Error> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        Worker::start(self.spec.clone(), id).await
+    }
+}
+
+impl SqliteDriver {
+    /// Opens the database described by `options`, opening one connection to check that it
+    /// can. Fails with [`Error::Config`] for unusable options and [`Error::Connection`] if
+    /// the database cannot be opened (a missing file with `create` off, a directory that does
+    /// not exist, a file that is not a database).
+    ///
+    /// ```
+    /// use coherent_core::Error;
+    /// use coherent_sqlite::{SqliteDriver, SqliteOptions};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let missing = std::env::temp_dir().join("coherent-doc-no-such-dir/app.db");
+    /// let err = SqliteDriver::open(SqliteOptions::file(missing)).await.unwrap_err();
+    /// assert!(matches!(err, Error::Connection(_)));
+    /// # });
+    /// ```
+    pub async fn open(options: SqliteOptions) -> Result<SqliteDriver, Error> {
+        options.validate()?;
+        let spec = ConnectSpec::new(&options);
+        // Opening a memdb database takes microseconds: no need to leave the caller's thread.
+        let anchor = match options.target {
+            SqliteTarget::Memory => Some(Mutex::new(spec.open()?)),
+            SqliteTarget::File(_) => None,
+        };
+        let pool = Pool {
+            permits: Arc::new(Semaphore::new(options.max_connections)),
+            options,
+            spec,
+            idle: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(0),
+            _anchor: anchor,
+        };
+        let first = pool.start_worker().await?;
+        pool.idle().push(first);
+        Ok(SqliteDriver {
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// Opens the database named by a `sqlite:` URL (see [`SqliteOptions::from_url`]).
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteDriver;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let driver = SqliteDriver::open_url("sqlite::memory:?max_connections=1").await?;
+    /// assert_eq!(driver.options().max_connections, 1);
+    /// # Ok::<(), coherent_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn open_url(url: &str) -> Result<SqliteDriver, Error> {
+        SqliteDriver::open(SqliteOptions::from_url(url)?).await
+    }
+
+    /// The options the driver was opened with.
+    pub fn options(&self) -> &SqliteOptions {
+        &self.pool.options
+    }
+
+    /// Checks out a connection, waiting while all [`SqliteOptions::max_connections`] are in
+    /// use. The same as [`Driver::acquire`], without the box.
+    pub async fn connect(&self) -> Result<SqliteConnection, Error> {
+        let permit = self
+            .pool
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Connection("the SQLite pool is closed".into()))?;
+        let reused = {
+            let mut idle = self.pool.idle();
+            loop {
+                match idle.pop() {
+                    Some(worker) if worker.is_healthy() => break Some(worker),
+                    Some(_broken) => continue,
+                    None => break None,
+                }
+            }
+        };
+        let worker = match reused {
+            Some(worker) => worker,
+            None => self.pool.start_worker().await?,
+        };
+        Ok(SqliteConnection {
+            worker: Some(worker),
+            pool: self.pool.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// How many connections are open: idle ones plus checked-out ones.
+    pub fn open_connections(&self) -> usize {
+        let idle = self.pool.idle().len();
+        idle + self.pool.options.max_connections - self.pool.permits.available_permits()
+    }
+}
+
+impl std::fmt::Debug for SqliteDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDriver")
+            .field("options", &self.pool.options)
+            .field("open_connections", &self.open_connections())
+            .finish()
+    }
+}
+
+impl Driver for SqliteDriver {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection>, Error>> {
+        Box::pin(async move {
+            let conn = self.connect().await?;
+            Ok(Box::new(conn) as Box<dyn Connection>)
+        })
+    }
+}
+
+/// A connection checked out of a [`SqliteDriver`]. Dropping it returns it to the pool, after
+/// rolling back any transaction left open.
+///
+/// ```
+/// use coherent_core::{Batch, Connection, Statement, TxMode, Value};
+/// use coherent_sqlite::{SqliteDriver, SqliteOptions};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let driver = SqliteDriver::open(SqliteOptions::memory()).await?;
+/// let mut conn = driver.connect().await?;
+/// let result = conn
+///     .run(Batch { statements: vec![Statement::query("SELECT 40 + 2", vec![])], mode: TxMode::Plain })
+///     .await
+///     .map_err(|f| f.error)?;
+/// assert_eq!(result.outcomes[0].rows.as_ref().unwrap().values, vec![Value::I64(42)]);
+/// # Ok::<(), coherent_core::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct SqliteConnection {
+    /// Always `Some` until dropped.
+    worker: Option<Worker>,
+    pool: Arc<Pool>,
+    /// Released after the worker is back in the idle list (fields drop after `drop` runs).
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for SqliteConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteConnection")
+            .field(
+                "healthy",
+                &self.worker.as_ref().is_some_and(Worker::is_healthy),
+            )
+            .finish()
+    }
+}
+
+impl Connection for SqliteConnection {
+    fn run(&mut self, batch: Batch) -> BoxFuture<'_, Result<BatchResult, BatchFailure>> {
+        Box::pin(async move {
+            match &self.worker {
+                Some(worker) => worker.run(batch).await,
+                None => Err(Error::Connection("the connection was released".into()).into()),
+            }
+        })
+    }
+}
+
+impl Drop for SqliteConnection {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.release();
+            if worker.is_healthy() {
+                self.pool.idle().push(worker);
+            }
+        }
+    }
+}

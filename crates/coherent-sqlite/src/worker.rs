@@ -1,0 +1,191 @@
+//! The connection actor: one OS thread owning one `rusqlite::Connection`.
+//!
+//! Policy:
+//! - **One thread per connection, fed by a channel.** SQLite blocks; the thread does the
+//!   blocking, async callers only wait on a `tokio::sync::oneshot` reply.
+//! - **One message per batch.** A job carries a whole [`Batch`] and its reply carries the whole
+//!   [`BatchResult`] (all rows, flat): the hop costs a few microseconds per flush, nothing per
+//!   row or statement.
+//! - **Jobs run in order, to completion.** A caller that stops waiting (a dropped future) does
+//!   not stop its job; jobs sent after it wait their turn. So a *release* sent when a
+//!   connection is dropped runs after everything the holder sent, and rolls back any
+//!   transaction they left open before the next holder's first job.
+//! - **A worker that cannot get back to autocommit mode, or whose thread is gone, is marked
+//!   unhealthy** and the pool drops it instead of handing it out.
+//! - The thread ends when the last sender to it is dropped, closing the connection.
+
+use crate::execute::{STATEMENT_CACHE_CAPACITY, rollback_if_open, run_batch};
+use crate::options::{SqliteOptions, SqliteTarget};
+use coherent_core::{Batch, BatchFailure, BatchResult, Error};
+use rusqlite::{Connection, OpenFlags};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Distinguishes the in-memory databases of several drivers in one process.
+static NEXT_MEMORY_DB: AtomicU64 = AtomicU64::new(0);
+
+/// How to open (and set up) one connection of a driver.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectSpec {
+    path: PathBuf,
+    flags: OpenFlags,
+    busy_timeout: Duration,
+    file: bool,
+}
+
+impl ConnectSpec {
+    /// The spec for `options`. For memory, names a fresh `memdb` database, so each call gives
+    /// another database: call it once per driver.
+    pub(crate) fn new(options: &SqliteOptions) -> ConnectSpec {
+        let base = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        match &options.target {
+            SqliteTarget::File(path) => ConnectSpec {
+                path: path.clone(),
+                flags: if options.create {
+                    base | OpenFlags::SQLITE_OPEN_CREATE
+                } else {
+                    base
+                },
+                busy_timeout: options.busy_timeout,
+                file: true,
+            },
+            SqliteTarget::Memory => ConnectSpec {
+                path: PathBuf::from(format!(
+                    "file:/coherent-mem-{}-{}?vfs=memdb",
+                    std::process::id(),
+                    NEXT_MEMORY_DB.fetch_add(1, Ordering::Relaxed)
+                )),
+                flags: base | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
+                busy_timeout: options.busy_timeout,
+                file: false,
+            },
+        }
+    }
+
+    /// Opens and sets up a connection (blocking).
+    pub(crate) fn open(&self) -> Result<Connection, Error> {
+        let describe = |e: rusqlite::Error| match crate::error::classify(e) {
+            e @ Error::LockTimeout { .. } => e,
+            e => Error::Connection(format!(
+                "cannot open SQLite database {}: {e}",
+                self.path.display()
+            )),
+        };
+        let conn = Connection::open_with_flags(&self.path, self.flags).map_err(describe)?;
+        conn.busy_timeout(self.busy_timeout).map_err(describe)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let setup = if self.file {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+        } else {
+            "PRAGMA foreign_keys = ON;"
+        };
+        conn.execute_batch(setup).map_err(describe)?;
+        Ok(conn)
+    }
+}
+
+/// What a worker thread is asked to do.
+enum Job {
+    /// Run a batch and reply.
+    Run {
+        batch: Batch,
+        reply: oneshot::Sender<Result<BatchResult, BatchFailure>>,
+    },
+    /// The holder let go: roll back any transaction they left open.
+    Release,
+}
+
+/// The handle of one connection thread.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    jobs: mpsc::Sender<Job>,
+    healthy: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Run { batch, .. } => write!(f, "Run({} statements)", batch.statements.len()),
+            Job::Release => f.write_str("Release"),
+        }
+    }
+}
+
+impl Worker {
+    /// Starts a thread and opens a connection on it; fails if the connection cannot be opened.
+    pub(crate) async fn start(spec: ConnectSpec, id: u64) -> Result<Worker, Error> {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let (ready, opened) = oneshot::channel::<Result<(), Error>>();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let flag = healthy.clone();
+        std::thread::Builder::new()
+            .name(format!("coherent-sqlite-{id}"))
+            .spawn(move || match spec.open() {
+                Ok(conn) => {
+                    if ready.send(Ok(())).is_ok() {
+                        serve(&conn, &inbox, &flag);
+                    }
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                }
+            })
+            .map_err(|e| {
+                Error::Connection(format!("cannot start a SQLite connection thread: {e}"))
+            })?;
+        opened.await.map_err(|_| {
+            Error::Connection("the SQLite connection thread stopped while opening".into())
+        })??;
+        Ok(Worker { jobs, healthy })
+    }
+
+    /// Runs a batch on the worker's connection.
+    pub(crate) async fn run(&self, batch: Batch) -> Result<BatchResult, BatchFailure> {
+        let (reply, result) = oneshot::channel();
+        if self.jobs.send(Job::Run { batch, reply }).is_err() {
+            return Err(self.lost().into());
+        }
+        match result.await {
+            Ok(result) => result,
+            Err(_) => Err(self.lost().into()),
+        }
+    }
+
+    /// Asks the worker to roll back any transaction left open, after the jobs already sent.
+    pub(crate) fn release(&self) {
+        if self.jobs.send(Job::Release).is_err() {
+            self.healthy.store(false, Ordering::Release);
+        }
+    }
+
+    /// Whether the worker may be handed out again.
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    fn lost(&self) -> Error {
+        self.healthy.store(false, Ordering::Release);
+        Error::Connection("the SQLite connection thread has stopped".into())
+    }
+}
+
+/// The thread's loop: runs jobs until every sender is gone.
+fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool) {
+    while let Ok(job) = inbox.recv() {
+        match job {
+            Job::Run { batch, reply } => {
+                // The caller may have stopped waiting; the work is done either way.
+                let _ = reply.send(run_batch(conn, &batch));
+            }
+            Job::Release => {
+                if !rollback_if_open(conn) {
+                    healthy.store(false, Ordering::Release);
+                }
+            }
+        }
+    }
+}

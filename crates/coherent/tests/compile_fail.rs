@@ -1,0 +1,13 @@
+//! Compile-time checks of `#[derive(Entity)]`: each file under `tests/ui/fail` must fail with
+//! the message in its `.stderr`; each file under `tests/ui/pass` must compile.
+//!
+//! Regenerate the expected output with `TRYBUILD=overwrite cargo test -p coherent --test
+//! compile_fail` and read the diff.
+#![allow(missing_docs)]
+
+#[test]
+fn derive_entity_ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}

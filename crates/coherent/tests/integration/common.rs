@@ -1,0 +1,223 @@
+//! Shared entities, backends and the statement log.
+
+use coherent::prelude::*;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "users")]
+pub struct User {
+    #[primary_key]
+    pub id: i64,
+    pub name: String,
+    #[column(unique)]
+    pub email: String,
+    pub age: Option<i32>,
+}
+
+impl User {
+    pub fn new(name: &str, email: &str) -> User {
+        User {
+            id: 0,
+            name: name.into(),
+            email: email.into(),
+            age: None,
+        }
+    }
+}
+
+/// A client-assigned String key.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "tags")]
+pub struct Tag {
+    #[primary_key]
+    pub code: String,
+    pub label: String,
+}
+
+impl Tag {
+    pub fn new(code: &str, label: &str) -> Tag {
+        Tag {
+            code: code.into(),
+            label: label.into(),
+        }
+    }
+}
+
+/// A backend the suite runs on.
+pub struct Backend {
+    pub name: &'static str,
+    url: String,
+    file: Option<PathBuf>,
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+impl Backend {
+    /// A new URL for a fresh database of this backend kind.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// An Orm on this backend with the suite's entities and a fresh schema.
+    pub async fn orm(&self) -> Orm {
+        self.orm_with(|b| b).await
+    }
+
+    /// Like [`Backend::orm`], with builder changes.
+    pub async fn orm_with(
+        &self,
+        f: impl FnOnce(coherent::OrmBuilder) -> coherent::OrmBuilder,
+    ) -> Orm {
+        let builder = Orm::builder()
+            .url(&self.url)
+            .entity::<Tag>()
+            .entity::<User>();
+        let orm = f(builder).build().await.expect("connect");
+        orm.schema().refresh().await.expect("schema");
+        orm
+    }
+
+    /// Another Orm on the same database (a second API instance), without touching the schema.
+    pub async fn second_orm(&self) -> Orm {
+        Orm::builder()
+            .url(&self.url)
+            .entity::<Tag>()
+            .entity::<User>()
+            .build()
+            .await
+            .expect("connect")
+    }
+
+    /// Whether a second Orm sees the same database (not so for `sqlite::memory:`, which is
+    /// private to one Orm).
+    pub fn shared_between_orms(&self) -> bool {
+        self.file.is_some()
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(f) = &self.file {
+            for ext in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", f.display()));
+            }
+        }
+    }
+}
+
+/// A unique temporary SQLite file path.
+pub fn temp_db_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "coherent-test-{}-{}.db",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Every backend available here: SQLite in memory and in a file.
+pub fn backends() -> Vec<Backend> {
+    let file = temp_db_path();
+    vec![
+        Backend {
+            name: "sqlite-memory",
+            url: "sqlite::memory:".into(),
+            file: None,
+        },
+        Backend {
+            name: "sqlite-file",
+            url: format!("sqlite://{}", file.display()),
+            file: Some(file),
+        },
+    ]
+}
+
+/// Captures the `coherent::sql` statement events emitted on this thread (tests run on a
+/// current-thread runtime, so every ORM call of the test is on this thread).
+pub struct StatementLog {
+    sql: Arc<Mutex<Vec<String>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+struct SqlField(Option<String>);
+impl Visit for SqlField {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "sql" {
+            self.0 = Some(value.to_string());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "sql" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() == coherent::query_log::TARGET
+            && event.metadata().level() == &tracing::Level::DEBUG
+        {
+            let mut v = SqlField(None);
+            event.record(&mut v);
+            let is_failure = event
+                .metadata()
+                .fields()
+                .iter()
+                .any(|f| f.name() == "error");
+            if let (Some(sql), false) = (v.0, is_failure) {
+                self.0.lock().unwrap().push(sql);
+            }
+        }
+    }
+}
+
+impl StatementLog {
+    pub fn capture() -> StatementLog {
+        let sql = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry().with(Capture(Arc::clone(&sql)));
+        StatementLog {
+            sql,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    /// Statements executed since the last `take`.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.sql.lock().unwrap())
+    }
+}
+
+/// Rows of `users` as (id, name, email), ordered by id, read with raw SQL on a fork.
+pub async fn user_rows(orm: &Orm) -> Vec<(i64, String, String)> {
+    orm.em()
+        .query("SELECT id, name, email FROM users ORDER BY id", vec![])
+        .await
+        .expect("raw select")
+        .iter()
+        .map(|r| {
+            (
+                r.get("id").unwrap(),
+                r.get("name").unwrap(),
+                r.get("email").unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Runs `$body` once per backend with `$b` bound to the backend and `$orm` to a fresh Orm.
+#[macro_export]
+macro_rules! each_backend {
+    (|$b:ident, $orm:ident| $body:block) => {
+        for $b in $crate::common::backends() {
+            let $orm = $b.orm().await;
+            let _ = &$orm;
+            $body
+        }
+    };
+}

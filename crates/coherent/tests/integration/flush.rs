@@ -1,0 +1,204 @@
+//! Flush: what SQL it issues, in what order and in how many statements.
+
+use crate::common::*;
+use crate::each_backend;
+use coherent::prelude::*;
+
+fn kinds(log: &[String]) -> Vec<&'static str> {
+    log.iter()
+        .map(|s| {
+            let s = s.to_uppercase();
+            [
+                "BEGIN",
+                "COMMIT",
+                "ROLLBACK",
+                "SAVEPOINT",
+                "RELEASE",
+                "INSERT",
+                "UPDATE",
+                "DELETE",
+                "SELECT",
+            ]
+            .into_iter()
+            .find(|k| s.starts_with(k))
+            .unwrap_or("OTHER")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_empty_flush_issues_no_sql() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        log.take();
+        em.flush().await.unwrap();
+        let _ = u.read().name.clone();
+        em.flush().await.unwrap();
+        assert!(log.take().is_empty(), "{}", b.name);
+    });
+}
+
+#[tokio::test]
+async fn inserts_are_multi_row_and_chunked_by_batch_size() {
+    each_backend!(|b, orm| {
+        let orm = b.orm_with(|o| o.batch_size(300)).await;
+        let _ = &orm;
+        let em = orm.em().fork();
+        let users: Vec<_> = (0..700)
+            .map(|i| {
+                em.persist(User::new(&format!("u{i}"), &format!("u{i}@x.io")))
+                    .unwrap()
+            })
+            .collect();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        assert_eq!(
+            kinds(&log.take()),
+            ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"],
+            "{}",
+            b.name
+        );
+        // Every instance got the key of its own row.
+        let rows = user_rows(&orm).await;
+        assert_eq!(rows.len(), 700);
+        for u in &users {
+            let u = u.read();
+            assert!(
+                rows.contains(&(u.id, u.name.clone(), u.email.clone())),
+                "{}: {:?}",
+                b.name,
+                *u
+            );
+        }
+    });
+}
+
+#[tokio::test]
+async fn inserts_are_chunked_by_the_parameter_limit() {
+    let b = &backends()[0];
+    let orm = b.orm_with(|o| o.batch_size(1_000_000)).await;
+    let em = orm.em().fork();
+    for i in 0..25_000 {
+        em.persist(User::new("n", &format!("{i}@x.io"))).unwrap();
+    }
+    let log = StatementLog::capture();
+    em.flush().await.unwrap();
+    // 3 columns per row, 32 766 parameters per statement: 10 922 rows per INSERT.
+    assert_eq!(
+        kinds(&log.take()),
+        ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"]
+    );
+    assert_eq!(em.count::<User>(Filter::all()).await.unwrap(), 25_000);
+}
+
+#[tokio::test]
+async fn updates_write_only_changed_columns_in_one_transaction() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let users: Vec<_> = (0..10)
+            .map(|i| {
+                em.persist(User::new(&format!("u{i}"), &format!("u{i}@x.io")))
+                    .unwrap()
+            })
+            .collect();
+        em.flush().await.unwrap();
+        for u in &users {
+            u.write().name += "!";
+        }
+        users[0].write().age = Some(7);
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let sql = log.take();
+        let mut expected = vec!["BEGIN"];
+        expected.extend(["UPDATE"; 10]);
+        expected.push("COMMIT");
+        assert_eq!(kinds(&sql), expected, "{}", b.name);
+        let updates: Vec<_> = sql.iter().filter(|s| s.starts_with("UPDATE")).collect();
+        assert!(
+            updates[0].contains("\"name\"") && updates[0].contains("\"age\""),
+            "{}: {}",
+            b.name,
+            updates[0]
+        );
+        for s in &updates[1..] {
+            assert!(
+                s.contains("\"name\"") && !s.contains("\"age\"") && !s.contains("\"email\""),
+                "{}: {s}",
+                b.name
+            );
+        }
+        let rows = user_rows(&orm).await;
+        assert!(rows.iter().all(|(_, n, _)| n.ends_with('!')), "{}", b.name);
+        assert!(
+            users.iter().all(|u| !u.is_dirty()),
+            "{}: clean after flush",
+            b.name
+        );
+    });
+}
+
+#[tokio::test]
+async fn one_flush_orders_inserts_updates_deletes_and_deletes_with_in_lists() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let old: Vec<_> = (0..5)
+            .map(|i| em.persist(User::new("old", &format!("o{i}@x.io"))).unwrap())
+            .collect();
+        em.flush().await.unwrap();
+        old[0].write().name = "changed".into();
+        for u in &old[1..] {
+            em.remove(u).unwrap();
+        }
+        em.persist(User::new("new", "new@x.io")).unwrap();
+        em.persist(Tag::new("t", "tag")).unwrap();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        assert_eq!(
+            kinds(&log.take()),
+            ["BEGIN", "INSERT", "INSERT", "UPDATE", "DELETE", "COMMIT"],
+            "{}",
+            b.name
+        );
+        let rows = user_rows(&orm).await;
+        let names: Vec<_> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(names, ["changed", "new"], "{}", b.name);
+    });
+}
+
+#[tokio::test]
+async fn changing_a_primary_key_is_refused_before_any_sql() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let id = u.read().id;
+        u.write().id = id + 100;
+        let log = StatementLog::capture();
+        let err = em.flush().await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArgument(_)),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(log.take().is_empty(), "{}", b.name);
+        assert_eq!(user_rows(&orm).await[0].0, id, "{}", b.name);
+    });
+}
+
+#[tokio::test]
+async fn concurrent_flushes_of_one_entity_manager_insert_once() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        for i in 0..50 {
+            em.persist(User::new("c", &format!("c{i}@x.io"))).unwrap();
+        }
+        let (r1, r2) = tokio::join!(em.flush(), em.flush());
+        r1.unwrap();
+        r2.unwrap();
+        assert_eq!(user_rows(&orm).await.len(), 50, "{}", b.name);
+    });
+}

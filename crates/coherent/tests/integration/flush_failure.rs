@@ -1,0 +1,264 @@
+//! A failed flush leaves nothing half-done, in the database or in memory (MikroORM keeps
+//! generated ids and advanced snapshots of a rolled-back flush: reference 1.7, "Failure
+//! semantics"). Each case checks the error, the database, the Unit of Work, and that fixing
+//! the cause and flushing again writes everything exactly once.
+
+use crate::common::*;
+use crate::each_backend;
+use coherent::prelude::*;
+
+/// MikroORM variant A: a later statement of the flush fails after earlier inserts ran.
+#[tokio::test]
+async fn a_unique_violation_rolls_back_the_flush_and_keeps_memory_as_before() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let tag = em.persist(Tag::new("t", "tag")).unwrap(); // inserted first (commit order)
+        let a = em.persist(User::new("a", "same@x.io")).unwrap();
+        let c = em.persist(User::new("c", "same@x.io")).unwrap();
+
+        let err = em.flush().await.unwrap_err();
+        match &err {
+            Error::Constraint {
+                kind: ConstraintKind::Unique,
+                table,
+                constraint,
+                ..
+            } => {
+                assert_eq!(table.as_deref(), Some("users"), "{}", b.name);
+                assert!(
+                    constraint.as_deref().unwrap_or("").contains("email"),
+                    "{}: {err}",
+                    b.name
+                );
+            }
+            other => panic!("{}: expected a unique violation, got {other:?}", b.name),
+        }
+        // Database: nothing of the flush, not even the tag inserted before the failure.
+        assert!(user_rows(&orm).await.is_empty(), "{}", b.name);
+        assert!(
+            orm.em()
+                .query("SELECT * FROM tags", vec![])
+                .await
+                .unwrap()
+                .is_empty(),
+            "{}",
+            b.name
+        );
+        // Memory: no generated id kept, everything still pending.
+        assert_eq!((a.read().id, c.read().id), (0, 0), "{}", b.name);
+        assert!(em.contains(&tag).unwrap() && em.contains(&a).unwrap() && em.contains(&c).unwrap());
+        assert_eq!(em.len().unwrap(), 3, "{}", b.name);
+
+        // Fix and flush again: every row exactly once.
+        c.write().email = "c@x.io".into();
+        em.flush().await.unwrap();
+        let rows = user_rows(&orm).await;
+        assert_eq!(rows.len(), 2, "{}", b.name);
+        assert!(rows.contains(&(a.read().id, "a".into(), "same@x.io".into())));
+        assert!(rows.contains(&(c.read().id, "c".into(), "c@x.io".into())));
+        assert_eq!(
+            orm.em()
+                .query("SELECT * FROM tags", vec![])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        em.flush().await.unwrap();
+        assert_eq!(
+            user_rows(&orm).await.len(),
+            2,
+            "{}: no duplicate on a further flush",
+            b.name
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_failed_update_keeps_pending_inserts_updates_and_removals() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let x = em.persist(User::new("x", "x@x.io")).unwrap();
+        let y = em.persist(User::new("y", "y@x.io")).unwrap();
+        let z = em.persist(User::new("z", "z@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let before = user_rows(&orm).await;
+
+        let fresh = em.persist(User::new("n", "n@x.io")).unwrap();
+        y.write().email = "x@x.io".into(); // collides with x
+        x.write().name = "x2".into();
+        em.remove(&z).unwrap();
+
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::Unique),
+            "{}: {err:?}",
+            b.name
+        );
+        assert_eq!(
+            user_rows(&orm).await,
+            before,
+            "{}: the database is untouched",
+            b.name
+        );
+        assert_eq!(fresh.read().id, 0, "{}", b.name);
+        assert!(x.is_dirty() && y.is_dirty(), "{}: still dirty", b.name);
+        assert_eq!(
+            y.original().unwrap().email,
+            "y@x.io",
+            "{}: snapshot not advanced",
+            b.name
+        );
+        assert!(
+            !em.contains(&z).unwrap(),
+            "{}: still scheduled for removal",
+            b.name
+        );
+
+        y.write().email = "y2@x.io".into();
+        em.flush().await.unwrap();
+        let names: Vec<_> = user_rows(&orm)
+            .await
+            .into_iter()
+            .map(|r| (r.1, r.2))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("x2".into(), "x@x.io".into()),
+                ("y".into(), "y2@x.io".into()),
+                ("n".into(), "n@x.io".into())
+            ],
+            "{}",
+            b.name
+        );
+    });
+}
+
+/// An UPDATE must hit exactly one row: a row deleted behind our back is an error, and the
+/// whole flush is undone (no silently lost write).
+#[tokio::test]
+async fn updating_a_row_deleted_by_someone_else_fails_and_undoes_the_flush() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let id = u.read().id;
+        orm.em()
+            .execute("DELETE FROM users WHERE id = ?", vec![id.into()])
+            .await
+            .unwrap();
+        u.write().name = "lost?".into();
+        let other = em.persist(User::new("o", "o@x.io")).unwrap();
+        let err = em.flush().await.unwrap_err();
+        match &err {
+            Error::RowCountMismatch {
+                entity,
+                key,
+                expected,
+                actual,
+            } => {
+                assert_eq!(
+                    (*entity, key.as_str(), *expected, *actual),
+                    ("User", id.to_string().as_str(), 1, 0),
+                    "{}",
+                    b.name
+                );
+            }
+            other => panic!("{}: {other:?}", b.name),
+        }
+        assert!(
+            user_rows(&orm).await.is_empty(),
+            "{}: the insert of the same flush is undone",
+            b.name
+        );
+        assert_eq!(other.read().id, 0, "{}", b.name);
+    });
+}
+
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "posts")]
+struct Post {
+    #[primary_key]
+    id: i64,
+    user_id: i64,
+    score: Option<i32>,
+}
+
+/// Not-null, check and foreign-key violations from a hand-written schema.
+#[tokio::test]
+async fn not_null_check_and_foreign_key_violations_are_typed() {
+    for b in backends() {
+        let orm = Orm::builder()
+            .url(b.url())
+            .entity::<User>()
+            .entity::<Post>()
+            .build()
+            .await
+            .unwrap();
+        let em = orm.em();
+        em.execute("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, age INTEGER NOT NULL)", vec![]).await.unwrap();
+        em.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users(id), score INTEGER CONSTRAINT score_positive CHECK (score > 0))", vec![]).await.unwrap();
+        let em = orm.em().fork();
+
+        let u = em.persist(User::new("a", "a@x.io")).unwrap(); // age NULL, the table says NOT NULL
+        let err = em.flush().await.unwrap_err();
+        match &err {
+            Error::Constraint {
+                kind: ConstraintKind::NotNull,
+                table,
+                constraint,
+                ..
+            } => {
+                assert_eq!(table.as_deref(), Some("users"));
+                assert_eq!(constraint.as_deref(), Some("users.age"), "{}", b.name);
+            }
+            other => panic!("{}: {other:?}", b.name),
+        }
+        u.write().age = Some(1);
+        em.flush().await.unwrap();
+        let uid = u.read().id;
+
+        let p = em
+            .persist(Post {
+                id: 0,
+                user_id: uid,
+                score: Some(-1),
+            })
+            .unwrap();
+        let err = em.flush().await.unwrap_err();
+        match &err {
+            Error::Constraint {
+                kind: ConstraintKind::Check,
+                constraint,
+                ..
+            } => {
+                assert_eq!(constraint.as_deref(), Some("score_positive"), "{}", b.name);
+            }
+            other => panic!("{}: {other:?}", b.name),
+        }
+        p.write().score = Some(5);
+        p.write().user_id = 4242;
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::ForeignKey),
+            "{}: {err:?}",
+            b.name
+        );
+        let posts = orm.em().query("SELECT * FROM posts", vec![]).await.unwrap();
+        assert!(posts.is_empty(), "{}", b.name);
+        assert_eq!(p.read().id, 0);
+        p.write().user_id = uid;
+        em.flush().await.unwrap();
+        assert_eq!(
+            orm.em()
+                .query("SELECT * FROM posts", vec![])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The integration suite: every test runs against every available backend (see
+//! [`common::backends`]): embedded SQLite in memory and in a file today.
+
+mod common;
+mod concurrency;
+mod entity_manager;
+mod flush;
+mod flush_failure;
+mod global_context;
+mod identity_map;
+mod raw_sql;
+mod refresh;
+mod schema;

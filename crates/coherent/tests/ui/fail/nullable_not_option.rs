@@ -1,0 +1,11 @@
+use coherent::Entity;
+
+#[derive(Entity, Clone, Debug)]
+struct User {
+    #[primary_key]
+    id: i64,
+    #[column(nullable)]
+    nick: String,
+}
+
+fn main() {}
