@@ -54,10 +54,11 @@ impl CommitOrder {
             }
         }
         for k in 0..n {
-            for i in 0..n {
-                if hard[i][k] {
-                    for j in 0..n {
-                        hard[i][j] |= hard[k][j];
+            let via = hard[k].clone();
+            for row in hard.iter_mut() {
+                if row[k] {
+                    for (cell, through) in row.iter_mut().zip(&via) {
+                        *cell |= *through;
                     }
                 }
             }

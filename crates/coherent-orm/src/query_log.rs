@@ -49,10 +49,10 @@ impl Pending {
         for ((sql, params), o) in statements.iter().zip(&result.outcomes) {
             tracing::debug!(target: TARGET, sql = &**sql, params, rows = o.affected, elapsed_us = o.elapsed.as_micros() as u64, "statement");
         }
-        if let Some((index, error)) = failed {
-            if let Some((sql, params)) = index.and_then(|i| statements.get(i)) {
-                tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed");
-            }
+        if let Some((Some((sql, params)), error)) =
+            failed.map(|(index, error)| (index.and_then(|i| statements.get(i)), error))
+        {
+            tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed");
         }
         log_control(false);
     }

@@ -20,10 +20,13 @@ pub(crate) struct PlanContext<'a> {
     pub batch_size: usize,
 }
 
+/// One type's change set and the statement ranges of its insert, update and delete phases.
+type PlannedSet = (TypeId, Box<dyn ChangeSet>, [Range<usize>; 3]);
+
 /// A planned flush: the batch to run and the change sets to apply once it committed.
 pub(crate) struct FlushPlan {
     pub batch: Batch,
-    sets: Vec<(TypeId, Box<dyn ChangeSet>, [Range<usize>; 3])>,
+    sets: Vec<PlannedSet>,
     /// (inserted, updated, deleted) rows.
     pub counts: (usize, usize, usize),
 }
@@ -85,10 +88,11 @@ impl UnitOfWork {
     pub fn plan(&self, order: &[TypeId], ctx: &mut PlanContext<'_>) -> Result<FlushPlan> {
         let mut sets = Vec::new();
         for id in order {
-            if let Some(store) = self.map.erased(id) {
-                if let Some(cs) = store.plan(ctx)? {
-                    sets.push((*id, cs));
-                }
+            let Some(store) = self.map.erased(id) else {
+                continue;
+            };
+            if let Some(cs) = store.plan(ctx)? {
+                sets.push((*id, cs));
             }
         }
         let mut statements = Vec::new();

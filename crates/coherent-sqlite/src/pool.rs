@@ -159,6 +159,7 @@ impl SqliteDriver {
         };
         Ok(SqliteConnection {
             worker: Some(worker),
+            maybe_in_transaction: false,
             pool: self.pool.clone(),
             _permit: permit,
         })
@@ -218,6 +219,9 @@ impl Driver for SqliteDriver {
 pub struct SqliteConnection {
     /// Always `Some` until dropped.
     worker: Option<Worker>,
+    /// Whether the connection may hold an open transaction (a batch left one open, or a
+    /// batch was abandoned mid-flight): then dropping it must roll back first.
+    maybe_in_transaction: bool,
     pool: Arc<Pool>,
     /// Released after the worker is back in the idle list (fields drop after `drop` runs).
     _permit: OwnedSemaphorePermit,
@@ -238,7 +242,13 @@ impl Connection for SqliteConnection {
     fn run(&mut self, batch: Batch) -> BoxFuture<'_, Result<BatchResult, BatchFailure>> {
         Box::pin(async move {
             match &self.worker {
-                Some(worker) => worker.run(batch).await,
+                Some(worker) => {
+                    // Stays true if this future is dropped before the answer arrives.
+                    self.maybe_in_transaction = true;
+                    let (result, autocommit) = worker.run(batch).await;
+                    self.maybe_in_transaction = !autocommit;
+                    result
+                }
                 None => Err(Error::Connection("the connection was released".into()).into()),
             }
         })
@@ -248,7 +258,9 @@ impl Connection for SqliteConnection {
 impl Drop for SqliteConnection {
     fn drop(&mut self) {
         if let Some(worker) = self.worker.take() {
-            worker.release();
+            if self.maybe_in_transaction {
+                worker.release();
+            }
             if worker.is_healthy() {
                 self.pool.idle().push(worker);
             }

@@ -1,1 +1,563 @@
-fn main() {}
+//! The unit-of-work benchmark of `shared/reference/peer-benchmarks.md`, through Coherent and
+//! through hand-written rusqlite side by side, in one run.
+//!
+//! Workload: `author(id, name, email, age, version)`, N = 10 000 rows, M = 1 000.
+//! - a: persist N new entities and flush
+//! - b: load N into a fresh fork
+//! - c: change all N and flush
+//! - d: M times: fork, find_one by key, change, flush
+//! - e: load all, remove all and flush
+//! - f: find_one of an entity already in the identity map
+//!
+//! Both sides use a file database with WAL and `synchronous=NORMAL`, the same DDL, and do the
+//! same work; the baseline is written to be as fast as plain rusqlite can be (cached
+//! statements, one transaction, multi-row INSERT and `IN`-list DELETE in chunks of 300).
+//! Criterion measures each phase; at the end the bench prints the median of each side, the
+//! ratio, and the statements Coherent issued per phase (counted from its query log).
+//!
+//! Run: `cargo bench -p coherent --bench unit_of_work` (`BENCH_N`, `BENCH_M` override sizes).
+
+use coherent::prelude::*;
+use criterion::{BenchmarkId, Criterion};
+use rusqlite::params;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
+
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "author")]
+struct Author {
+    #[primary_key]
+    id: i64,
+    name: String,
+    email: String,
+    age: i32,
+    version: i64,
+}
+
+fn author(i: usize) -> Author {
+    Author {
+        id: 0,
+        name: format!("author {i}"),
+        email: format!("author{i}@example.com"),
+        age: (i % 90) as i32,
+        version: 1,
+    }
+}
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Per-iteration times of every (phase, side), as criterion measured them.
+type Samples = Arc<Mutex<BTreeMap<(String, &'static str), Vec<f64>>>>;
+
+fn record(samples: &Samples, phase: &str, side: &'static str, total: Duration, iters: u64) {
+    samples
+        .lock()
+        .unwrap()
+        .entry((phase.to_string(), side))
+        .or_default()
+        .push(total.as_secs_f64() / iters as f64);
+}
+
+fn temp_db(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("coherent-bench-{}-{name}.db", std::process::id()));
+    remove_db(&p);
+    p
+}
+
+fn remove_db(p: &PathBuf) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
+    }
+}
+
+// ---------------------------------------------------------------- raw rusqlite baseline
+
+struct Raw {
+    conn: rusqlite::Connection,
+}
+
+#[derive(Clone, Debug)]
+struct RawAuthor {
+    id: i64,
+    name: String,
+    email: String,
+    age: i32,
+    version: i64,
+}
+
+impl Raw {
+    fn open(path: &PathBuf, ddl: &[String]) -> Raw {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .unwrap();
+        conn.set_prepared_statement_cache_capacity(256);
+        for s in ddl {
+            conn.execute(s, []).unwrap();
+        }
+        Raw { conn }
+    }
+
+    fn clear(&self) {
+        self.conn.execute("DELETE FROM author", []).unwrap();
+    }
+
+    /// Multi-row INSERT .. RETURNING id in chunks of 300, in one transaction; ids assigned
+    /// to the structs.
+    fn insert(&self, rows: &mut [RawAuthor]) {
+        let tx = self.conn.unchecked_transaction().unwrap();
+        for chunk in rows.chunks_mut(300) {
+            let mut sql = String::from("INSERT INTO author (name, email, age, version) VALUES ");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "(?, ?, ?, ?)" } else { ", (?, ?, ?, ?)" });
+            }
+            sql.push_str(" RETURNING id");
+            let mut st = tx.prepare_cached(&sql).unwrap();
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
+            for a in chunk.iter() {
+                values.extend([&a.name as &dyn rusqlite::ToSql, &a.email, &a.age, &a.version]);
+            }
+            let mut ids: Vec<i64> = st
+                .query_map(values.as_slice(), |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            ids.sort_unstable();
+            for (a, id) in chunk.iter_mut().zip(ids) {
+                a.id = id;
+            }
+        }
+        tx.commit().unwrap();
+    }
+
+    fn load_all(&self) -> Vec<RawAuthor> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, email, age, version FROM author")
+            .unwrap();
+        st.query_map([], |r| {
+            Ok(RawAuthor { id: r.get(0)?, name: r.get(1)?, email: r.get(2)?, age: r.get(3)?, version: r.get(4)? })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn find(&self, id: i64) -> Option<RawAuthor> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, name, email, age, version FROM author WHERE id = ?")
+            .unwrap();
+        let mut rows = st
+            .query_map([id], |r| {
+                Ok(RawAuthor { id: r.get(0)?, name: r.get(1)?, email: r.get(2)?, age: r.get(3)?, version: r.get(4)? })
+            })
+            .unwrap();
+        rows.next().map(Result::unwrap)
+    }
+
+    fn update_names(&self, rows: &[RawAuthor]) {
+        let tx = self.conn.unchecked_transaction().unwrap();
+        {
+            let mut st = tx.prepare_cached("UPDATE author SET name = ? WHERE id = ?").unwrap();
+            for a in rows {
+                assert_eq!(st.execute(params![a.name, a.id]).unwrap(), 1);
+            }
+        }
+        tx.commit().unwrap();
+    }
+
+    fn delete(&self, rows: &[RawAuthor]) {
+        let tx = self.conn.unchecked_transaction().unwrap();
+        for chunk in rows.chunks(300) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut st = tx
+                .prepare_cached(&format!("DELETE FROM author WHERE id IN ({marks})"))
+                .unwrap();
+            st.execute(rusqlite::params_from_iter(chunk.iter().map(|a| a.id))).unwrap();
+        }
+        tx.commit().unwrap();
+    }
+}
+
+fn raw_authors(n: usize) -> Vec<RawAuthor> {
+    (0..n)
+        .map(|i| {
+            let a = author(i);
+            RawAuthor { id: 0, name: a.name, email: a.email, age: a.age, version: a.version }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- Coherent
+
+async fn orm_seed(orm: &Orm, n: usize) -> Vec<i64> {
+    orm.em().execute("DELETE FROM author", vec![]).await.unwrap();
+    let em = orm.em().fork();
+    let all: Vec<_> = (0..n).map(|i| em.persist(author(i)).unwrap()).collect();
+    em.flush().await.unwrap();
+    all.iter().map(|a| a.read().id).collect()
+}
+
+fn main() {
+    let n = size("BENCH_N", 10_000);
+    let m = size("BENCH_M", 1_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let orm_path = temp_db("orm");
+    let raw_path = temp_db("raw");
+    let orm = rt.block_on(async {
+        let orm = Orm::builder()
+            .url(format!("sqlite://{}", orm_path.display()))
+            .entity::<Author>()
+            .build()
+            .await
+            .unwrap();
+        orm.schema().create().await.unwrap();
+        orm
+    });
+    let raw = Raw::open(&raw_path, &orm.schema().create_sql());
+    let samples: Samples = Arc::default();
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+
+    let phases = bench_phases(&mut c, &rt, &orm, &raw, n, m, &samples);
+    let counts = count_statements(&rt, &orm, n, m);
+    c.final_summary();
+    print_summary(&samples, &phases, &counts, n, m);
+    remove_db(&orm_path);
+    remove_db(&raw_path);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bench_phases(
+    c: &mut Criterion,
+    rt: &Runtime,
+    orm: &Orm,
+    raw: &Raw,
+    n: usize,
+    m: usize,
+    samples: &Samples,
+) -> Vec<String> {
+    let phases = vec![
+        "a persist N + flush".to_string(),
+        "b load N into a fresh fork".to_string(),
+        "c change N + flush".to_string(),
+        format!("d {m} x (fork, find_one, change, flush)"),
+        "e load N, remove all, flush".to_string(),
+        "f find_one in the identity map".to_string(),
+    ];
+    let mut g = c.benchmark_group("unit_of_work");
+
+    // a
+    g.bench_function(BenchmarkId::new("a_insert", "coherent"), |b| {
+        b.iter_custom(|iters| {
+            let total = rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    orm.em().execute("DELETE FROM author", vec![]).await.unwrap();
+                    let em = orm.em().fork();
+                    let t = Instant::now();
+                    for i in 0..n {
+                        em.persist(author(i)).unwrap();
+                    }
+                    em.flush().await.unwrap();
+                    total += t.elapsed();
+                }
+                total
+            });
+            record(samples, &phases[0], "coherent", total, iters);
+            total
+        })
+    });
+    g.bench_function(BenchmarkId::new("a_insert", "rusqlite"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                raw.clear();
+                let t = Instant::now();
+                let mut rows = raw_authors(n);
+                raw.insert(&mut rows);
+                total += t.elapsed();
+            }
+            record(samples, &phases[0], "rusqlite", total, iters);
+            total
+        })
+    });
+
+    // b
+    rt.block_on(orm_seed(orm, n));
+    raw.clear();
+    raw.insert(&mut raw_authors(n));
+    g.bench_function(BenchmarkId::new("b_load", "coherent"), |b| {
+        b.iter_custom(|iters| {
+            let total = rt.block_on(async {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    let em = orm.em().fork();
+                    let all = em.find::<Author>(Filter::all()).await.unwrap();
+                    assert_eq!(all.len(), n);
+                }
+                t.elapsed()
+            });
+            record(samples, &phases[1], "coherent", total, iters);
+            total
+        })
+    });
+    g.bench_function(BenchmarkId::new("b_load", "rusqlite"), |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                assert_eq!(raw.load_all().len(), n);
+            }
+            let total = t.elapsed();
+            record(samples, &phases[1], "rusqlite", total, iters);
+            total
+        })
+    });
+
+    // c
+    g.bench_function(BenchmarkId::new("c_update", "coherent"), |b| {
+        b.iter_custom(|iters| {
+            let total = rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for round in 0..iters {
+                    let em = orm.em().fork();
+                    let all = em.find::<Author>(Filter::all()).await.unwrap();
+                    let t = Instant::now();
+                    for a in &all {
+                        let mut w = a.write();
+                        w.name = format!("renamed {round} {}", w.id);
+                    }
+                    em.flush().await.unwrap();
+                    total += t.elapsed();
+                }
+                total
+            });
+            record(samples, &phases[2], "coherent", total, iters);
+            total
+        })
+    });
+    g.bench_function(BenchmarkId::new("c_update", "rusqlite"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for round in 0..iters {
+                let mut all = raw.load_all();
+                let t = Instant::now();
+                for a in &mut all {
+                    a.name = format!("renamed {round} {}", a.id);
+                }
+                raw.update_names(&all);
+                total += t.elapsed();
+            }
+            record(samples, &phases[2], "rusqlite", total, iters);
+            total
+        })
+    });
+
+    // d
+    let ids = rt.block_on(orm_seed(orm, n));
+    let raw_ids: Vec<i64> = raw.load_all().iter().map(|a| a.id).collect();
+    g.bench_function(BenchmarkId::new("d_find_change_flush", "coherent"), |b| {
+        b.iter_custom(|iters| {
+            let total = rt.block_on(async {
+                let t = Instant::now();
+                for round in 0..iters as usize {
+                    for k in 0..m {
+                        let em = orm.em().fork();
+                        let a = em.find_one::<Author>(ids[(round * m + k) % ids.len()]).await.unwrap().unwrap();
+                        a.write().age += 1;
+                        em.flush().await.unwrap();
+                    }
+                }
+                t.elapsed()
+            });
+            record(samples, &phases[3], "coherent", total, iters);
+            total
+        })
+    });
+    g.bench_function(BenchmarkId::new("d_find_change_flush", "rusqlite"), |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for round in 0..iters as usize {
+                for k in 0..m {
+                    let mut a = raw.find(raw_ids[(round * m + k) % raw_ids.len()]).unwrap();
+                    a.age += 1;
+                    let tx = raw.conn.unchecked_transaction().unwrap();
+                    {
+                        let mut st = tx.prepare_cached("UPDATE author SET age = ? WHERE id = ?").unwrap();
+                        assert_eq!(st.execute(params![a.age, a.id]).unwrap(), 1);
+                    }
+                    tx.commit().unwrap();
+                }
+            }
+            let total = t.elapsed();
+            record(samples, &phases[3], "rusqlite", total, iters);
+            total
+        })
+    });
+
+    // e
+    g.bench_function(BenchmarkId::new("e_remove_all", "coherent"), |b| {
+        b.iter_custom(|iters| {
+            let total = rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    orm_seed(orm, n).await;
+                    let t = Instant::now();
+                    let em = orm.em().fork();
+                    for a in em.find::<Author>(Filter::all()).await.unwrap() {
+                        em.remove(&a).unwrap();
+                    }
+                    em.flush().await.unwrap();
+                    total += t.elapsed();
+                }
+                total
+            });
+            record(samples, &phases[4], "coherent", total, iters);
+            total
+        })
+    });
+    g.bench_function(BenchmarkId::new("e_remove_all", "rusqlite"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                raw.clear();
+                raw.insert(&mut raw_authors(n));
+                let t = Instant::now();
+                let all = raw.load_all();
+                raw.delete(&all);
+                total += t.elapsed();
+            }
+            record(samples, &phases[4], "rusqlite", total, iters);
+            total
+        })
+    });
+
+    // f
+    let ids = rt.block_on(orm_seed(orm, n));
+    raw.clear();
+    raw.insert(&mut raw_authors(n));
+    let raw_id = raw.load_all()[n / 2].id;
+    let em = orm.em().fork();
+    let id = ids[n / 2];
+    rt.block_on(em.find_one::<Author>(id)).unwrap().unwrap();
+    g.bench_function(BenchmarkId::new("f_find_one_cached", "coherent"), |b| {
+        b.iter_custom(|iters| {
+            let total = rt.block_on(async {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    std::hint::black_box(em.find_one::<Author>(std::hint::black_box(id)).await.unwrap());
+                }
+                t.elapsed()
+            });
+            record(samples, &phases[5], "coherent", total, iters);
+            total
+        })
+    });
+    g.bench_function(BenchmarkId::new("f_find_one_cached", "rusqlite"), |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(raw.find(std::hint::black_box(raw_id)));
+            }
+            let total = t.elapsed();
+            record(samples, &phases[5], "rusqlite", total, iters);
+            total
+        })
+    });
+    g.finish();
+    phases
+}
+
+/// Runs each Coherent phase once more, outside criterion, counting its statements.
+fn count_statements(rt: &Runtime, orm: &Orm, n: usize, m: usize) -> Vec<usize> {
+    use tracing_subscriber::layer::SubscriberExt;
+    struct Count(Arc<Mutex<usize>>);
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
+        fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            if e.metadata().target() == coherent::query_log::TARGET {
+                *self.0.lock().unwrap() += 1;
+            }
+        }
+    }
+    let count = Arc::new(Mutex::new(0usize));
+    let subscriber = tracing_subscriber::registry().with(Count(Arc::clone(&count)));
+    let _g = tracing::subscriber::set_global_default(subscriber);
+    let take = || std::mem::take(&mut *count.lock().unwrap());
+    rt.block_on(async {
+        let mut out = Vec::new();
+        orm.em().execute("DELETE FROM author", vec![]).await.unwrap();
+        let em = orm.em().fork();
+        take();
+        for i in 0..n {
+            em.persist(author(i)).unwrap();
+        }
+        em.flush().await.unwrap();
+        out.push(take());
+        let em = orm.em().fork();
+        let all = em.find::<Author>(Filter::all()).await.unwrap();
+        out.push(take());
+        for a in &all {
+            a.write().name.push('!');
+        }
+        em.flush().await.unwrap();
+        out.push(take());
+        let ids: Vec<i64> = all.iter().map(|a| a.read().id).collect();
+        for id in ids.iter().take(m) {
+            let em = orm.em().fork();
+            em.find_one::<Author>(*id).await.unwrap().unwrap().write().age += 1;
+            em.flush().await.unwrap();
+        }
+        out.push(take());
+        let em = orm.em().fork();
+        for a in em.find::<Author>(Filter::all()).await.unwrap() {
+            em.remove(&a).unwrap();
+        }
+        em.flush().await.unwrap();
+        out.push(take());
+        let em = orm.em().fork();
+        let a = em.persist(author(0)).unwrap();
+        em.flush().await.unwrap();
+        take();
+        em.find_one::<Author>(a.read().id).await.unwrap();
+        out.push(take());
+        out
+    })
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn print_summary(samples: &Samples, phases: &[String], counts: &[usize], n: usize, m: usize) {
+    let samples = samples.lock().unwrap();
+    println!("\nUnit-of-work benchmark, N = {n}, M = {m} (medians of criterion's samples)");
+    println!("| phase | coherent | rusqlite | ratio | coherent statements |");
+    println!("|---|---|---|---|---|");
+    for (phase, count) in phases.iter().zip(counts) {
+        let get = |side| samples.get(&(phase.clone(), side)).map(|v| median(v));
+        if let (Some(o), Some(r)) = (get("coherent"), get("rusqlite")) {
+            let fmt = |s: f64| {
+                if s < 1e-3 {
+                    format!("{:.3} µs", s * 1e6)
+                } else {
+                    format!("{:.2} ms", s * 1e3)
+                }
+            };
+            println!("| {phase} | {} | {} | {:.2}x | {count} |", fmt(o), fmt(r), o / r);
+        }
+    }
+}
