@@ -178,8 +178,17 @@ pub(crate) fn plan_type<T: Entity>(
     }
     dirty.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let mut updates = Vec::with_capacity(dirty.len());
+    // Most updates of one flush change the same columns: look the text up once per shape.
+    let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
     for (key, m, generation, columns) in dirty {
-        let sql = ctx.cache.get::<T>(Shape::Update(columns));
+        let sql = match &last {
+            Some((c, sql)) if *c == columns => sql.clone(),
+            _ => {
+                let sql = ctx.cache.get::<T>(Shape::Update(columns));
+                last = Some((columns, sql.clone()));
+                sql
+            }
+        };
         let mut params = Vec::with_capacity(columns.len() + 1);
         m.tracked().current.push_values(columns, &mut params);
         params.push(key.to_value());

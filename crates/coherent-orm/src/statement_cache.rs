@@ -31,14 +31,14 @@ pub(crate) enum Shape {
 /// Rendered statement texts per (entity type, shape).
 pub(crate) struct StatementCache {
     dialect: Dialect,
-    texts: Mutex<HashMap<(TypeId, Shape), Arc<str>>>,
+    texts: Mutex<HashMap<(TypeId, Shape), Arc<str>, foldhash::fast::RandomState>>,
 }
 
 impl StatementCache {
     pub fn new(dialect: Dialect) -> Self {
         StatementCache {
             dialect,
-            texts: Mutex::new(HashMap::new()),
+            texts: Mutex::new(HashMap::default()),
         }
     }
 

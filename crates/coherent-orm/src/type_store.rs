@@ -10,22 +10,26 @@ use crate::managed::Managed;
 use coherent_core::{Entity, PrimaryKey};
 use std::collections::{HashMap, HashSet};
 
+/// The hasher of the identity map: fast, and randomly seeded per map, since keys may come
+/// from requests (client-assigned String keys).
+pub(crate) type KeyHasher = foldhash::fast::RandomState;
+
 /// The managed instances of one entity type in one Unit of Work.
 pub(crate) struct TypeStore<T: Entity> {
     /// Instances with a known key.
-    pub by_key: HashMap<T::Key, Managed<T>>,
+    pub by_key: HashMap<T::Key, Managed<T>, KeyHasher>,
     /// Instances persisted but not inserted yet, in persist order.
     pub pending: Vec<Managed<T>>,
     /// Keys scheduled for deletion.
-    pub removed: HashSet<T::Key>,
+    pub removed: HashSet<T::Key, KeyHasher>,
 }
 
 impl<T: Entity> Default for TypeStore<T> {
     fn default() -> Self {
         TypeStore {
-            by_key: HashMap::new(),
+            by_key: HashMap::default(),
             pending: Vec::new(),
-            removed: HashSet::new(),
+            removed: HashSet::default(),
         }
     }
 }

@@ -118,30 +118,45 @@ fn run_statements(
     statements: &[Statement],
     executed: &mut BatchResult,
 ) -> Result<(), (usize, Error)> {
+    // Consecutive statements with the same (shared) SQL text reuse one prepared statement:
+    // a flush of N updates of one shape prepares once, not N times.
+    let mut prepared: Option<(&Arc<str>, rusqlite::CachedStatement<'_>)> = None;
+    // One clock read per statement: each statement's time runs from the previous one's end.
+    let mut clock = Instant::now();
     for (index, statement) in statements.iter().enumerate() {
-        let outcome = run_statement(conn, statement).map_err(|error| (index, error))?;
+        let reuse = matches!(&prepared, Some((sql, _)) if Arc::ptr_eq(sql, &statement.sql));
+        if !reuse {
+            let stmt = conn
+                .prepare_cached(&statement.sql)
+                .map_err(|e| (index, classify(e)))?;
+            prepared = Some((&statement.sql, stmt));
+        }
+        let (_, stmt) = prepared.as_mut().expect("prepared above");
+        let mut outcome = execute_prepared(conn, stmt, statement).map_err(|e| (index, e))?;
+        let now = Instant::now();
+        outcome.elapsed = now - clock;
+        clock = now;
         executed.outcomes.push(outcome);
     }
     Ok(())
 }
 
-/// Runs one statement and checks its [`Statement::expect_rows`].
-///
-/// ```
-/// use coherent_core::{Error, Statement};
-/// use coherent_sqlite::execute::run_statement;
-///
-/// let conn = rusqlite::Connection::open_in_memory().unwrap();
-/// conn.execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
-/// let delete = Statement::execute("DELETE FROM t", vec![]).expecting(1).about("T");
-/// assert!(matches!(
-///     run_statement(&conn, &delete),
-///     Err(Error::RowCountMismatch { entity: "T", expected: 1, actual: 0, .. })
-/// ));
-/// ```
+/// Runs one statement: prepares it (from the cache), binds, executes, checks
+/// [`Statement::expect_rows`].
 pub fn run_statement(conn: &Connection, statement: &Statement) -> Result<Outcome, Error> {
     let start = Instant::now();
     let mut stmt = conn.prepare_cached(&statement.sql).map_err(classify)?;
+    let mut outcome = execute_prepared(conn, &mut stmt, statement)?;
+    outcome.elapsed = start.elapsed();
+    Ok(outcome)
+}
+
+/// Binds and executes an already prepared statement (its `elapsed` is left zero).
+fn execute_prepared(
+    conn: &Connection,
+    stmt: &mut rusqlite::Statement<'_>,
+    statement: &Statement,
+) -> Result<Outcome, Error> {
     let placeholders = stmt.parameter_count();
     if placeholders != statement.params.len() {
         return Err(Error::InvalidArgument(format!(
@@ -180,7 +195,6 @@ pub fn run_statement(conn: &Connection, statement: &Statement) -> Result<Outcome
         };
         (affected, None)
     };
-    let elapsed = start.elapsed();
     if let Some(expected) = statement.expect_rows
         && expected != affected
     {
@@ -194,11 +208,10 @@ pub fn run_statement(conn: &Connection, statement: &Statement) -> Result<Outcome
     Ok(Outcome {
         affected,
         rows,
-        elapsed,
+        elapsed: std::time::Duration::ZERO,
     })
 }
 
-/// Runs a transaction-control statement and records it.
 fn control(conn: &Connection, sql: &'static str, log: &mut Vec<Control>) -> Result<(), Error> {
     let start = Instant::now();
     let result = conn

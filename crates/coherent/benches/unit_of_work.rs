@@ -48,7 +48,10 @@ fn author(i: usize) -> Author {
 }
 
 fn size(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Per-iteration times of every (phase, side), as criterion measured them.
@@ -69,7 +72,7 @@ fn temp_db(name: &str) -> PathBuf {
     p
 }
 
-fn remove_db(p: &PathBuf) {
+fn remove_db(p: &std::path::Path) {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
     }
@@ -91,10 +94,12 @@ struct RawAuthor {
 }
 
 impl Raw {
-    fn open(path: &PathBuf, ddl: &[String]) -> Raw {
+    fn open(path: &std::path::Path, ddl: &[String]) -> Raw {
         let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            .unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        .unwrap();
         conn.set_prepared_statement_cache_capacity(256);
         for s in ddl {
             conn.execute(s, []).unwrap();
@@ -113,13 +118,22 @@ impl Raw {
         for chunk in rows.chunks_mut(300) {
             let mut sql = String::from("INSERT INTO author (name, email, age, version) VALUES ");
             for i in 0..chunk.len() {
-                sql.push_str(if i == 0 { "(?, ?, ?, ?)" } else { ", (?, ?, ?, ?)" });
+                sql.push_str(if i == 0 {
+                    "(?, ?, ?, ?)"
+                } else {
+                    ", (?, ?, ?, ?)"
+                });
             }
             sql.push_str(" RETURNING id");
             let mut st = tx.prepare_cached(&sql).unwrap();
             let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 4);
             for a in chunk.iter() {
-                values.extend([&a.name as &dyn rusqlite::ToSql, &a.email, &a.age, &a.version]);
+                values.extend([
+                    &a.name as &dyn rusqlite::ToSql,
+                    &a.email,
+                    &a.age,
+                    &a.version,
+                ]);
             }
             let mut ids: Vec<i64> = st
                 .query_map(values.as_slice(), |r| r.get(0))
@@ -140,7 +154,13 @@ impl Raw {
             .prepare_cached("SELECT id, name, email, age, version FROM author")
             .unwrap();
         st.query_map([], |r| {
-            Ok(RawAuthor { id: r.get(0)?, name: r.get(1)?, email: r.get(2)?, age: r.get(3)?, version: r.get(4)? })
+            Ok(RawAuthor {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                email: r.get(2)?,
+                age: r.get(3)?,
+                version: r.get(4)?,
+            })
         })
         .unwrap()
         .map(Result::unwrap)
@@ -154,7 +174,13 @@ impl Raw {
             .unwrap();
         let mut rows = st
             .query_map([id], |r| {
-                Ok(RawAuthor { id: r.get(0)?, name: r.get(1)?, email: r.get(2)?, age: r.get(3)?, version: r.get(4)? })
+                Ok(RawAuthor {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    email: r.get(2)?,
+                    age: r.get(3)?,
+                    version: r.get(4)?,
+                })
             })
             .unwrap();
         rows.next().map(Result::unwrap)
@@ -163,7 +189,9 @@ impl Raw {
     fn update_names(&self, rows: &[RawAuthor]) {
         let tx = self.conn.unchecked_transaction().unwrap();
         {
-            let mut st = tx.prepare_cached("UPDATE author SET name = ? WHERE id = ?").unwrap();
+            let mut st = tx
+                .prepare_cached("UPDATE author SET name = ? WHERE id = ?")
+                .unwrap();
             for a in rows {
                 assert_eq!(st.execute(params![a.name, a.id]).unwrap(), 1);
             }
@@ -178,7 +206,8 @@ impl Raw {
             let mut st = tx
                 .prepare_cached(&format!("DELETE FROM author WHERE id IN ({marks})"))
                 .unwrap();
-            st.execute(rusqlite::params_from_iter(chunk.iter().map(|a| a.id))).unwrap();
+            st.execute(rusqlite::params_from_iter(chunk.iter().map(|a| a.id)))
+                .unwrap();
         }
         tx.commit().unwrap();
     }
@@ -188,7 +217,13 @@ fn raw_authors(n: usize) -> Vec<RawAuthor> {
     (0..n)
         .map(|i| {
             let a = author(i);
-            RawAuthor { id: 0, name: a.name, email: a.email, age: a.age, version: a.version }
+            RawAuthor {
+                id: 0,
+                name: a.name,
+                email: a.email,
+                age: a.age,
+                version: a.version,
+            }
         })
         .collect()
 }
@@ -196,7 +231,10 @@ fn raw_authors(n: usize) -> Vec<RawAuthor> {
 // ---------------------------------------------------------------- Coherent
 
 async fn orm_seed(orm: &Orm, n: usize) -> Vec<i64> {
-    orm.em().execute("DELETE FROM author", vec![]).await.unwrap();
+    orm.em()
+        .execute("DELETE FROM author", vec![])
+        .await
+        .unwrap();
     let em = orm.em().fork();
     let all: Vec<_> = (0..n).map(|i| em.persist(author(i)).unwrap()).collect();
     em.flush().await.unwrap();
@@ -265,7 +303,10 @@ fn bench_phases(
             let total = rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    orm.em().execute("DELETE FROM author", vec![]).await.unwrap();
+                    orm.em()
+                        .execute("DELETE FROM author", vec![])
+                        .await
+                        .unwrap();
                     let em = orm.em().fork();
                     let t = Instant::now();
                     for i in 0..n {
@@ -375,7 +416,11 @@ fn bench_phases(
                 for round in 0..iters as usize {
                     for k in 0..m {
                         let em = orm.em().fork();
-                        let a = em.find_one::<Author>(ids[(round * m + k) % ids.len()]).await.unwrap().unwrap();
+                        let a = em
+                            .find_one::<Author>(ids[(round * m + k) % ids.len()])
+                            .await
+                            .unwrap()
+                            .unwrap();
                         a.write().age += 1;
                         em.flush().await.unwrap();
                     }
@@ -395,7 +440,9 @@ fn bench_phases(
                     a.age += 1;
                     let tx = raw.conn.unchecked_transaction().unwrap();
                     {
-                        let mut st = tx.prepare_cached("UPDATE author SET age = ? WHERE id = ?").unwrap();
+                        let mut st = tx
+                            .prepare_cached("UPDATE author SET age = ? WHERE id = ?")
+                            .unwrap();
                         assert_eq!(st.execute(params![a.age, a.id]).unwrap(), 1);
                     }
                     tx.commit().unwrap();
@@ -457,7 +504,11 @@ fn bench_phases(
             let total = rt.block_on(async {
                 let t = Instant::now();
                 for _ in 0..iters {
-                    std::hint::black_box(em.find_one::<Author>(std::hint::black_box(id)).await.unwrap());
+                    std::hint::black_box(
+                        em.find_one::<Author>(std::hint::black_box(id))
+                            .await
+                            .unwrap(),
+                    );
                 }
                 t.elapsed()
             });
@@ -497,7 +548,10 @@ fn count_statements(rt: &Runtime, orm: &Orm, n: usize, m: usize) -> Vec<usize> {
     let take = || std::mem::take(&mut *count.lock().unwrap());
     rt.block_on(async {
         let mut out = Vec::new();
-        orm.em().execute("DELETE FROM author", vec![]).await.unwrap();
+        orm.em()
+            .execute("DELETE FROM author", vec![])
+            .await
+            .unwrap();
         let em = orm.em().fork();
         take();
         for i in 0..n {
@@ -516,7 +570,12 @@ fn count_statements(rt: &Runtime, orm: &Orm, n: usize, m: usize) -> Vec<usize> {
         let ids: Vec<i64> = all.iter().map(|a| a.read().id).collect();
         for id in ids.iter().take(m) {
             let em = orm.em().fork();
-            em.find_one::<Author>(*id).await.unwrap().unwrap().write().age += 1;
+            em.find_one::<Author>(*id)
+                .await
+                .unwrap()
+                .unwrap()
+                .write()
+                .age += 1;
             em.flush().await.unwrap();
         }
         out.push(take());
@@ -557,7 +616,12 @@ fn print_summary(samples: &Samples, phases: &[String], counts: &[usize], n: usiz
                     format!("{:.2} ms", s * 1e3)
                 }
             };
-            println!("| {phase} | {} | {} | {:.2}x | {count} |", fmt(o), fmt(r), o / r);
+            println!(
+                "| {phase} | {} | {} | {:.2}x | {count} |",
+                fmt(o),
+                fmt(r),
+                o / r
+            );
         }
     }
 }
