@@ -172,6 +172,9 @@ impl From<Error> for BatchFailure {
     }
 }
 
+/// Receives the rows of a chunked query, chunk by chunk, on the caller's task.
+pub type RowSink<'a> = dyn FnMut(Rows) -> Result<()> + Send + 'a;
+
 /// One connection, checked out of a [`Driver`]. Dropping it returns it to the driver, which
 /// rolls back any transaction left open.
 pub trait Connection: Send {
@@ -180,6 +183,34 @@ pub trait Connection: Send {
         &mut self,
         batch: Batch,
     ) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>>;
+
+    /// Runs one query and hands its rows to `sink` in chunks of about `chunk_rows` rows as
+    /// the driver reads them, so the caller processes one chunk while the driver reads the
+    /// next (on a machine with two cores, decoding and merging overlap). Still one job: the
+    /// statement runs once, as a whole. If `sink` fails, the query is abandoned and its error
+    /// returned. The returned [`Outcome`] has no rows (they went to the sink).
+    ///
+    /// The default runs the query as a batch and hands over all rows at once.
+    fn query_chunked<'a>(
+        &'a mut self,
+        statement: Statement,
+        chunk_rows: usize,
+        sink: &'a mut RowSink<'a>,
+    ) -> BoxFuture<'a, Result<Outcome>> {
+        let _ = chunk_rows;
+        Box::pin(async move {
+            let batch = Batch {
+                statements: vec![statement],
+                mode: TxMode::Plain,
+            };
+            let mut result = self.run(batch).await.map_err(|f| f.error)?;
+            let mut outcome = result.outcomes.pop().unwrap_or_default();
+            if let Some(rows) = outcome.rows.take() {
+                sink(rows)?;
+            }
+            Ok(outcome)
+        })
+    }
 }
 
 /// A backend: a source of connections of one dialect.

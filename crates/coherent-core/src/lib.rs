@@ -33,7 +33,7 @@ pub mod value;
 pub use column_set::ColumnSet;
 pub use driver::{
     Batch, BatchFailure, BatchResult, BoxFuture, Capabilities, Connection, Control, Dialect,
-    Driver, Outcome, Statement, TxMode,
+    Driver, Outcome, RowSink, Statement, TxMode,
 };
 pub use entity::{Entity, PrimaryKey};
 pub use error::{ConstraintKind, Error, Result};

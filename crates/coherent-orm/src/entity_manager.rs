@@ -28,6 +28,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Rows per chunk of a streamed entity query.
+const LOAD_CHUNK_ROWS: usize = 1024;
+
 pub(crate) struct EmInner {
     pub orm: Arc<OrmShared>,
     pub id: u64,
@@ -231,8 +234,25 @@ impl EntityManager {
             offset: options.offset,
         };
         let r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
-        let rows = em.query_rows(Statement::query(r.sql, r.params)).await?;
-        em.merge_rows::<T>(rows)
+        em.load::<T>(Statement::query(r.sql, r.params)).await
+    }
+
+    /// Runs an entity query, merging its rows chunk by chunk as the driver reads them, so
+    /// decoding (driver) and merging (here) overlap. Rows merged before a failure (a decode
+    /// error) stay merged: they are committed rows, and no pending change is touched.
+    async fn load<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
+        let log = crate::query_log::Pending::of_statement(&statement);
+        let mut conn = self.inner.orm.driver.acquire().await?;
+        let mut found = Vec::new();
+        let mut sink = |rows: Rows| -> Result<()> {
+            found.extend(self.merge_rows::<T>(rows)?);
+            Ok(())
+        };
+        let result = conn
+            .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
+            .await;
+        log.emit_single(&result);
+        result.map(|_| found)
     }
 
     /// The `T` with this key (answered from the identity map when loaded, without a query)

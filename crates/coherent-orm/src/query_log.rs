@@ -32,6 +32,34 @@ impl Pending {
         }
     }
 
+    /// Remembers one statement, if anyone listens.
+    pub fn of_statement(statement: &coherent_core::Statement) -> Pending {
+        if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+            Pending(Some(vec![(
+                Arc::clone(&statement.sql),
+                statement.params.len(),
+            )]))
+        } else {
+            Pending(None)
+        }
+    }
+
+    /// Emits the event of a single statement run on its own.
+    pub fn emit_single(self, result: &coherent_core::Result<coherent_core::Outcome>) {
+        let Some(statements) = self.0 else { return };
+        let Some((sql, params)) = statements.first() else {
+            return;
+        };
+        match result {
+            Ok(o) => {
+                tracing::debug!(target: TARGET, sql = &**sql, params, rows = o.affected, elapsed_us = o.elapsed.as_micros() as u64, "statement")
+            }
+            Err(error) => {
+                tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed")
+            }
+        }
+    }
+
     /// Emits one event per executed statement; `failed` names the statement that failed.
     pub fn emit(
         self,

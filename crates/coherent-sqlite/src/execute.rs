@@ -151,12 +151,9 @@ pub fn run_statement(conn: &Connection, statement: &Statement) -> Result<Outcome
     Ok(outcome)
 }
 
-/// Binds and executes an already prepared statement (its `elapsed` is left zero).
-fn execute_prepared(
-    conn: &Connection,
-    stmt: &mut rusqlite::Statement<'_>,
-    statement: &Statement,
-) -> Result<Outcome, Error> {
+/// Binds every parameter, checking their number against the placeholders (SQLite would
+/// silently bind NULL to the missing ones).
+fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) -> Result<(), Error> {
     let placeholders = stmt.parameter_count();
     if placeholders != statement.params.len() {
         return Err(Error::InvalidArgument(format!(
@@ -169,6 +166,61 @@ fn execute_prepared(
         stmt.raw_bind_parameter(i + 1, to_sql(value)?)
             .map_err(classify)?;
     }
+    Ok(())
+}
+
+/// Runs a query and hands its rows to `send` in chunks of `chunk_rows` rows as they are
+/// read; `send` returning false abandons the query. The outcome counts the rows read.
+pub fn stream_query(
+    conn: &Connection,
+    statement: &Statement,
+    chunk_rows: usize,
+    mut send: impl FnMut(Rows) -> bool,
+) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let chunk_rows = chunk_rows.max(1);
+    let mut stmt = conn.prepare_cached(&statement.sql).map_err(classify)?;
+    bind(&mut stmt, statement)?;
+    let columns: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
+    let width = columns.len();
+    let mut values = Vec::with_capacity(chunk_rows * width);
+    let mut count = 0u64;
+    let mut in_chunk = 0usize;
+    let mut cursor = stmt.raw_query();
+    while let Some(row) = cursor.next().map_err(classify)? {
+        for (i, column) in columns.iter().enumerate() {
+            values.push(from_sql(row.get_ref(i).map_err(classify)?, column)?);
+        }
+        count += 1;
+        in_chunk += 1;
+        if in_chunk == chunk_rows {
+            in_chunk = 0;
+            let chunk = std::mem::replace(&mut values, Vec::with_capacity(chunk_rows * width));
+            if !send(Rows {
+                columns: columns.clone(),
+                values: chunk,
+            }) {
+                break;
+            }
+        }
+    }
+    if !values.is_empty() {
+        send(Rows { columns, values });
+    }
+    Ok(Outcome {
+        affected: count,
+        rows: None,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Binds and executes an already prepared statement (its `elapsed` is left zero).
+fn execute_prepared(
+    conn: &Connection,
+    stmt: &mut rusqlite::Statement<'_>,
+    statement: &Statement,
+) -> Result<Outcome, Error> {
+    bind(stmt, statement)?;
     let (affected, rows) = if statement.returns_rows {
         let columns: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
         let mut values = Vec::new();

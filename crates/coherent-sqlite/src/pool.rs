@@ -253,6 +253,32 @@ impl Connection for SqliteConnection {
             }
         })
     }
+
+    fn query_chunked<'a>(
+        &'a mut self,
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+        sink: &'a mut coherent_core::RowSink<'a>,
+    ) -> BoxFuture<'a, Result<coherent_core::Outcome, Error>> {
+        Box::pin(self.stream(statement, chunk_rows, sink))
+    }
+}
+
+impl SqliteConnection {
+    async fn stream(
+        &mut self,
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+        sink: &mut coherent_core::RowSink<'_>,
+    ) -> Result<coherent_core::Outcome, Error> {
+        let Some(worker) = &self.worker else {
+            return Err(Error::Connection("the connection was released".into()));
+        };
+        self.maybe_in_transaction = true;
+        let (result, autocommit) = worker.stream(statement, chunk_rows, sink).await;
+        self.maybe_in_transaction = !autocommit;
+        result
+    }
 }
 
 impl Drop for SqliteConnection {

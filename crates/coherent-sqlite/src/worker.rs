@@ -103,7 +103,20 @@ enum Job {
         reply: oneshot::Sender<Reply>,
     },
     /// The holder let go: roll back any transaction they left open.
+    /// A query whose rows go out in chunks as they are read.
+    Stream {
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+        out: tokio::sync::mpsc::UnboundedSender<Streamed>,
+    },
     Release,
+}
+
+/// What a streamed query sends: chunks of rows, then its outcome and whether the connection
+/// is in autocommit mode afterwards.
+pub(crate) enum Streamed {
+    Chunk(coherent_core::Rows),
+    Done(Result<coherent_core::Outcome, Error>, bool),
 }
 
 /// The handle of one connection thread.
@@ -118,6 +131,7 @@ impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Job::Run { batch, .. } => write!(f, "Run({} statements)", batch.statements.len()),
+            Job::Stream { statement, .. } => write!(f, "Stream({})", statement.sql),
             Job::Release => f.write_str("Release"),
         }
     }
@@ -189,6 +203,62 @@ impl Worker {
         }
     }
 
+    /// Runs a query, handing chunks of rows to `sink` as they arrive; returns the outcome (or
+    /// the first error, the sink's included) and whether the connection is in autocommit mode
+    /// afterwards (`false` if unknown).
+    pub(crate) async fn stream(
+        &self,
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+        sink: &mut coherent_core::RowSink<'_>,
+    ) -> (Result<coherent_core::Outcome, Error>, bool) {
+        let (out, mut inbox) = tokio::sync::mpsc::unbounded_channel();
+        let job = Job::Stream {
+            statement,
+            chunk_rows,
+            out,
+        };
+        if self.jobs.send(job).is_err() {
+            return (Err(self.lost()), false);
+        }
+        loop {
+            let message = match self.poll_briefly(&mut inbox) {
+                Some(m) => Some(m),
+                None => inbox.recv().await,
+            };
+            match message {
+                Some(Streamed::Chunk(rows)) => {
+                    if let Err(e) = sink(rows) {
+                        // Dropping the receiver stops the worker at its next chunk.
+                        return (Err(e), false);
+                    }
+                }
+                Some(Streamed::Done(result, autocommit)) => return (result, autocommit),
+                None => return (Err(self.lost()), false),
+            }
+        }
+    }
+
+    /// Polls `inbox` for up to `spin` (see [`Worker::run`]).
+    fn poll_briefly(
+        &self,
+        inbox: &mut tokio::sync::mpsc::UnboundedReceiver<Streamed>,
+    ) -> Option<Streamed> {
+        let start = std::time::Instant::now();
+        loop {
+            match inbox.try_recv() {
+                Ok(m) => return Some(m),
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return None,
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                    if start.elapsed() >= self.spin {
+                        return None;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+
     pub(crate) fn release(&self) {
         if self.jobs.send(Job::Release).is_err() {
             self.healthy.store(false, Ordering::Release);
@@ -213,6 +283,16 @@ fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, s
             let result = run_batch(conn, &batch);
             // The caller may have stopped waiting; the work is done either way.
             let _ = reply.send((result, conn.is_autocommit()));
+        }
+        Job::Stream {
+            statement,
+            chunk_rows,
+            out,
+        } => {
+            let result = crate::execute::stream_query(conn, &statement, chunk_rows, |rows| {
+                out.send(Streamed::Chunk(rows)).is_ok()
+            });
+            let _ = out.send(Streamed::Done(result, conn.is_autocommit()));
         }
         Job::Release => {
             if !rollback_if_open(conn) {

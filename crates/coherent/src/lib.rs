@@ -1,10 +1,5 @@
-//! # Coherent
-//!
-//! A data-mapper ORM for Rust: entities are plain structs, an [`EntityManager`] per unit of
-//! work keeps an identity map and tracks changes, and `flush` writes every change in one
-//! batched transaction.
-//!
-//! `use coherent::prelude::*;` is all an application imports.
+// The README is the crate documentation, so its tour is compiled as a doctest.
+#![doc = include_str!("../../../README.md")]
 #![forbid(unsafe_code)]
 
 pub use coherent_core as core;
