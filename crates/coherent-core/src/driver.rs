@@ -190,6 +190,23 @@ pub trait Connection: Send {
     /// statement runs once, as a whole. If `sink` fails, the query is abandoned and its error
     /// returned. The returned [`Outcome`] has no rows (they went to the sink).
     ///
+    /// Starts a batch whose statements are handed over piece by piece
+    /// ([`BatchWriter::push`]) while the driver already runs the first ones, so planning a
+    /// large flush overlaps executing it. Still one job with one transaction: nothing is sent
+    /// until the first push, and a writer dropped without [`BatchWriter::finish`] abandons
+    /// the batch (an atomic one is rolled back).
+    ///
+    /// The default collects the pieces and runs them as one [`Batch`] at `finish`.
+    fn stream_batch(&mut self, mode: TxMode) -> Box<dyn BatchWriter<'_> + '_> {
+        Box::new(CollectingWriter {
+            connection: self,
+            batch: Batch {
+                statements: Vec::new(),
+                mode,
+            },
+        })
+    }
+
     /// The default runs the query as a batch and hands over all rows at once.
     fn query_chunked<'a>(
         &'a mut self,
@@ -209,6 +226,38 @@ pub trait Connection: Send {
                 sink(rows)?;
             }
             Ok(outcome)
+        })
+    }
+}
+
+/// The sending half of a streamed batch (see [`Connection::stream_batch`]).
+pub trait BatchWriter<'a>: Send {
+    /// Queues statements; never blocks. Statement indexes in the result and in a
+    /// [`BatchFailure`] count across all pushes.
+    fn push(&mut self, statements: Vec<Statement>);
+    /// Ends the batch (commits an atomic one if every statement succeeded) and waits for its
+    /// result. A batch nothing was pushed to issues no SQL at all.
+    fn finish(self: Box<Self>) -> BoxFuture<'a, std::result::Result<BatchResult, BatchFailure>>;
+}
+
+/// The default [`BatchWriter`]: collects everything, runs it as one batch at `finish`.
+struct CollectingWriter<'a, C: Connection + ?Sized> {
+    connection: &'a mut C,
+    batch: Batch,
+}
+
+impl<'a, C: Connection + ?Sized> BatchWriter<'a> for CollectingWriter<'a, C> {
+    fn push(&mut self, statements: Vec<Statement>) {
+        self.batch.statements.extend(statements);
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'a, std::result::Result<BatchResult, BatchFailure>> {
+        let CollectingWriter { connection, batch } = *self;
+        Box::pin(async move {
+            if batch.statements.is_empty() {
+                return Ok(BatchResult::default());
+            }
+            connection.run(batch).await
         })
     }
 }

@@ -32,8 +32,8 @@ pub mod value;
 
 pub use column_set::ColumnSet;
 pub use driver::{
-    Batch, BatchFailure, BatchResult, BoxFuture, Capabilities, Connection, Control, Dialect,
-    Driver, Outcome, RowSink, Statement, TxMode,
+    Batch, BatchFailure, BatchResult, BatchWriter, BoxFuture, Capabilities, Connection, Control,
+    Dialect, Driver, Outcome, RowSink, Statement, TxMode,
 };
 pub use entity::{Entity, PrimaryKey};
 pub use error::{ConstraintKind, Error, Result};

@@ -1,8 +1,9 @@
 //! [`ChangeSet`]: what one flush writes for one entity type, and how its results are applied.
 //!
 //! Policy:
-//! - **Planning reads, never writes.** [`plan_type`] only reads the Unit of Work; it records
-//!   which instances (and which of their write generations) each statement covers.
+//! - **Planning reads, never writes.** [`ChangeSet::plan`] only reads the Unit of Work; it
+//!   records which instances (and which of their write generations) each statement covers,
+//!   and hands each statement to the driver as soon as it is ready.
 //! - **Applying happens only after COMMIT.** Generated keys, snapshots, evictions: nothing in
 //!   memory changes until the whole batch has committed, so a failed flush leaves the Unit of
 //!   Work exactly as it was (MikroORM keeps ids and snapshots of a rolled-back flush).
@@ -16,7 +17,7 @@
 use crate::managed::Managed;
 use crate::statement_cache::Shape;
 use crate::type_store::TypeStore;
-use crate::unit_of_work::PlanContext;
+use crate::unit_of_work::{Emitter, PlanContext};
 use coherent_core::{
     ColumnSet, Entity, Error, FieldType, Outcome, PrimaryKey, Result, Statement, Value,
 };
@@ -30,10 +31,17 @@ pub(crate) enum Phase {
     Delete = 2,
 }
 
-/// A planned change set, type-erased for the flush.
+/// A change set being planned and applied, type-erased for the flush.
 pub(crate) trait ChangeSet: Send {
-    /// Moves out the statements of `phase`.
-    fn take(&mut self, phase: Phase) -> Vec<Statement>;
+    /// Plans `phase` for the type's `store`, handing each statement to `emit` as soon as it
+    /// is ready (so the driver can run it while the rest is planned).
+    fn plan(
+        &mut self,
+        phase: Phase,
+        store: &dyn Any,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) -> Result<()>;
     /// Applies committed outcomes (per phase, aligned with the statements) to the store.
     fn apply(self: Box<Self>, store: &mut dyn Any, outcomes: [&[Outcome]; 3]) -> Result<()>;
     /// The key of the row a statement of `phase` concerns, for error messages.
@@ -60,7 +68,20 @@ pub(crate) struct TypeChangeSet<T: Entity> {
     /// Deleted keys, chunked.
     deletes: Vec<T::Key>,
     delete_chunks: Vec<usize>,
-    statements: [Vec<Statement>; 3],
+}
+
+impl<T: Entity> Default for TypeChangeSet<T> {
+    fn default() -> Self {
+        TypeChangeSet {
+            generated: Vec::new(),
+            generated_chunks: Vec::new(),
+            assigned: Vec::new(),
+            updates: Vec::new(),
+            update_keys: Vec::new(),
+            deletes: Vec::new(),
+            delete_chunks: Vec::new(),
+        }
+    }
 }
 
 fn chunk_statements<T: Entity>(
@@ -69,7 +90,7 @@ fn chunk_statements<T: Entity>(
     columns: ColumnSet,
     returning: bool,
     chunks: &mut Vec<usize>,
-    out: &mut Vec<Statement>,
+    emit: &mut Emitter<'_>,
 ) {
     let per = coherent_sql::insert::rows_per_statement(
         ctx.batch_size,
@@ -91,138 +112,137 @@ fn chunk_statements<T: Entity>(
         } else {
             Statement::execute(sql, params).expecting(chunk.len() as u64)
         };
-        out.push(st.about(T::META.name));
+        emit.push(st.about(T::META.name));
         chunks.push(chunk.len());
     }
 }
 
-/// Plans the writes of one entity type.
-pub(crate) fn plan_type<T: Entity>(
-    store: &TypeStore<T>,
-    ctx: &mut PlanContext<'_>,
-) -> Result<Option<Box<dyn ChangeSet>>> {
-    let meta = T::META;
-    let mut cs = TypeChangeSet::<T> {
-        generated: Vec::new(),
-        generated_chunks: Vec::new(),
-        assigned: Vec::new(),
-        updates: Vec::new(),
-        update_keys: Vec::new(),
-        deletes: Vec::new(),
-        delete_chunks: Vec::new(),
-        statements: Default::default(),
-    };
-
-    // Inserts, in persist order.
-    for m in &store.pending {
-        let t = m.tracked();
-        let planned = Planned {
-            entity: m.clone(),
-            generation: t.generation,
-        };
-        if t.current.key().is_unassigned() {
-            cs.generated.push(planned);
-        } else {
-            cs.assigned.push(planned);
-        }
-    }
-    let returning = ctx.capabilities.returning;
-    let mut inserts = Vec::new();
-    chunk_statements(
-        ctx,
-        &cs.generated,
-        meta.insert_columns(false),
-        returning,
-        &mut cs.generated_chunks,
-        &mut inserts,
-    );
-    let mut unused = Vec::new();
-    chunk_statements(
-        ctx,
-        &cs.assigned,
-        meta.insert_columns(true),
-        false,
-        &mut unused,
-        &mut inserts,
-    );
-    cs.statements[Phase::Insert as usize] = inserts;
-
-    // Updates, in key order (so concurrent flushes lock rows in the same order).
-    let mut dirty: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)> = Vec::new();
-    for (key, m) in &store.by_key {
-        if store.removed.contains(key) {
-            continue;
-        }
-        let t = m.tracked();
-        if !t.loaded {
-            continue; // pending insert, handled above
-        }
-        let mut columns = t.changed_columns();
-        if columns.is_empty() {
-            continue;
-        }
-        if columns.contains(meta.primary_key) {
-            if !t.force_dirty && t.current.key() != *key {
-                return Err(Error::InvalidArgument(format!(
-                    "the primary key of a managed {} changed from {key:?} to {:?}; keys are identities and cannot change",
-                    meta.name,
-                    t.current.key()
-                )));
+impl<T: Entity> TypeChangeSet<T> {
+    /// Inserts, in persist order: generated keys with RETURNING, client keys without.
+    fn plan_inserts(
+        &mut self,
+        store: &TypeStore<T>,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) {
+        let meta = T::META;
+        for m in &store.pending {
+            let t = m.tracked();
+            let planned = Planned {
+                entity: m.clone(),
+                generation: t.generation,
+            };
+            if t.current.key().is_unassigned() {
+                self.generated.push(planned);
+            } else {
+                self.assigned.push(planned);
             }
-            columns.remove(meta.primary_key);
+        }
+        let returning = ctx.capabilities.returning;
+        chunk_statements(
+            ctx,
+            &self.generated,
+            meta.insert_columns(false),
+            returning,
+            &mut self.generated_chunks,
+            emit,
+        );
+        let mut unused = Vec::new();
+        chunk_statements(
+            ctx,
+            &self.assigned,
+            meta.insert_columns(true),
+            false,
+            &mut unused,
+            emit,
+        );
+    }
+
+    /// Updates of changed columns, in key order (so concurrent flushes lock rows in the same
+    /// order). A changed primary key is refused.
+    fn plan_updates(
+        &mut self,
+        store: &TypeStore<T>,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) -> Result<()> {
+        let meta = T::META;
+        let mut dirty: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)> = Vec::new();
+        for (key, m) in &store.by_key {
+            if store.removed.contains(key) {
+                continue;
+            }
+            let t = m.tracked();
+            if !t.loaded {
+                continue; // pending insert, handled above
+            }
+            let mut columns = t.changed_columns();
             if columns.is_empty() {
                 continue;
             }
-        }
-        dirty.push((key, m, t.generation, columns));
-    }
-    dirty.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut updates = Vec::with_capacity(dirty.len());
-    // Most updates of one flush change the same columns: look the text up once per shape.
-    let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
-    for (key, m, generation, columns) in dirty {
-        let sql = match &last {
-            Some((c, sql)) if *c == columns => sql.clone(),
-            _ => {
-                let sql = ctx.cache.get::<T>(Shape::Update(columns));
-                last = Some((columns, sql.clone()));
-                sql
+            if columns.contains(meta.primary_key) {
+                if !t.force_dirty && t.current.key() != *key {
+                    return Err(Error::InvalidArgument(format!(
+                        "the primary key of a managed {} changed from {key:?} to {:?}; keys are identities and cannot change",
+                        meta.name,
+                        t.current.key()
+                    )));
+                }
+                columns.remove(meta.primary_key);
+                if columns.is_empty() {
+                    continue;
+                }
             }
-        };
-        let mut params = Vec::with_capacity(columns.len() + 1);
-        m.tracked().current.push_values(columns, &mut params);
-        params.push(key.to_value());
-        updates.push(
-            Statement::execute(sql, params)
-                .expecting(1)
-                .about(meta.name),
-        );
-        cs.updates.push(Planned {
-            entity: m.clone(),
-            generation,
-        });
-        cs.update_keys.push(key.clone());
+            dirty.push((key, m, t.generation, columns));
+        }
+        dirty.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // Most updates of one flush change the same columns: look the text up once per shape.
+        let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
+        self.updates.reserve(dirty.len());
+        for (key, m, generation, columns) in dirty {
+            let sql = match &last {
+                Some((c, sql)) if *c == columns => sql.clone(),
+                _ => {
+                    let sql = ctx.cache.get::<T>(Shape::Update(columns));
+                    last = Some((columns, sql.clone()));
+                    sql
+                }
+            };
+            let mut params = Vec::with_capacity(columns.len() + 1);
+            m.tracked().current.push_values(columns, &mut params);
+            params.push(key.to_value());
+            emit.push(
+                Statement::execute(sql, params)
+                    .expecting(1)
+                    .about(meta.name),
+            );
+            self.updates.push(Planned {
+                entity: m.clone(),
+                generation,
+            });
+            self.update_keys.push(key.clone());
+        }
+        Ok(())
     }
-    cs.statements[Phase::Update as usize] = updates;
 
-    // Deletes.
-    let mut keys: Vec<&T::Key> = store.removed.iter().collect();
-    keys.sort_unstable();
-    let per = ctx.batch_size.min(ctx.capabilities.max_params).max(1);
-    let mut deletes = Vec::new();
-    for chunk in keys.chunks(per) {
-        let sql = ctx.cache.get::<T>(Shape::Delete(chunk.len()));
-        let params: Vec<Value> = chunk.iter().map(|k| k.to_value()).collect();
-        deletes.push(Statement::execute(sql, params).about(meta.name));
-        cs.delete_chunks.push(chunk.len());
-        cs.deletes.extend(chunk.iter().map(|k| (*k).clone()));
+    /// Deletes as `IN` lists.
+    fn plan_deletes(
+        &mut self,
+        store: &TypeStore<T>,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) {
+        let mut keys: Vec<&T::Key> = store.removed.iter().collect();
+        keys.sort_unstable();
+        let per = ctx.batch_size.min(ctx.capabilities.max_params).max(1);
+        for chunk in keys.chunks(per) {
+            let sql = ctx.cache.get::<T>(Shape::Delete(chunk.len()));
+            let params: Vec<Value> = chunk.iter().map(|k| k.to_value()).collect();
+            emit.push(Statement::execute(sql, params).about(T::META.name));
+            self.delete_chunks.push(chunk.len());
+            self.deletes.extend(chunk.iter().map(|k| (*k).clone()));
+        }
     }
-    cs.statements[Phase::Delete as usize] = deletes;
-
-    if cs.statements.iter().all(Vec::is_empty) {
-        return Ok(None);
-    }
-    Ok(Some(Box::new(cs)))
 }
 
 /// Marks an instance as written: clean if it did not change while the flush ran, otherwise
@@ -268,8 +288,22 @@ fn unqueue<T: Entity>(store: &mut TypeStore<T>, planned: &[&Planned<T>]) -> Vec<
 }
 
 impl<T: Entity> ChangeSet for TypeChangeSet<T> {
-    fn take(&mut self, phase: Phase) -> Vec<Statement> {
-        std::mem::take(&mut self.statements[phase as usize])
+    fn plan(
+        &mut self,
+        phase: Phase,
+        store: &dyn Any,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) -> Result<()> {
+        let store: &TypeStore<T> = store
+            .downcast_ref()
+            .expect("a change set is planned from its own type's store");
+        match phase {
+            Phase::Insert => self.plan_inserts(store, ctx, emit),
+            Phase::Update => self.plan_updates(store, ctx, emit)?,
+            Phase::Delete => self.plan_deletes(store, ctx, emit),
+        }
+        Ok(())
     }
 
     fn apply(self: Box<Self>, store: &mut dyn Any, outcomes: [&[Outcome]; 3]) -> Result<()> {

@@ -7,8 +7,7 @@
 
 use crate::change_set::ChangeSet;
 use crate::type_store::TypeStore;
-use crate::unit_of_work::PlanContext;
-use coherent_core::{Entity, Result};
+use coherent_core::Entity;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 
@@ -16,8 +15,10 @@ use std::collections::HashMap;
 pub(crate) trait ErasedStore: Any + Send + Sync {
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// Computes this type's change set, or `None` if nothing is to be written.
-    fn plan(&self, ctx: &mut PlanContext<'_>) -> Result<Option<Box<dyn ChangeSet>>>;
+    /// An empty change set of this type.
+    fn change_set(&self) -> Box<dyn ChangeSet>;
+    /// Whether a flush may have something to write (cheap, conservative).
+    fn has_work(&self) -> bool;
     fn len(&self) -> usize;
     /// A copy sharing the same instances (for `fork_with(clear: false)`).
     fn clone_box(&self) -> Box<dyn ErasedStore>;
@@ -30,8 +31,16 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
-    fn plan(&self, ctx: &mut PlanContext<'_>) -> Result<Option<Box<dyn ChangeSet>>> {
-        crate::change_set::plan_type(self, ctx)
+    fn change_set(&self) -> Box<dyn ChangeSet> {
+        Box::new(crate::change_set::TypeChangeSet::<T>::default())
+    }
+    fn has_work(&self) -> bool {
+        !self.pending.is_empty()
+            || !self.removed.is_empty()
+            || self.by_key.values().any(|m| {
+                let t = m.tracked();
+                t.loaded && (t.snapshot.is_some() || t.force_dirty)
+            })
     }
     fn len(&self) -> usize {
         TypeStore::len(self)

@@ -32,6 +32,26 @@ impl Pending {
         }
     }
 
+    /// Nothing yet (see [`Pending::remember`]); collects only if anyone listens.
+    pub fn empty() -> Pending {
+        if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+            Pending(Some(Vec::new()))
+        } else {
+            Pending(None)
+        }
+    }
+
+    /// Remembers statements handed to the driver piece by piece.
+    pub fn remember(&mut self, statements: &[coherent_core::Statement]) {
+        if let Some(v) = &mut self.0 {
+            v.extend(
+                statements
+                    .iter()
+                    .map(|s| (Arc::clone(&s.sql), s.params.len())),
+            );
+        }
+    }
+
     /// Remembers one statement, if anyone listens.
     pub fn of_statement(statement: &coherent_core::Statement) -> Pending {
         if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {

@@ -1,17 +1,21 @@
 //! [`UnitOfWork`]: the identity map plus everything pending, and the two halves of a flush:
 //! [`UnitOfWork::plan`] (read-only) and [`UnitOfWork::apply`] (after COMMIT).
 //!
-//! Policy: a flush is planned under the Unit of Work's lock, executed without it (as one
-//! atomic batch, in [`crate::flush`]), and applied under the lock again only if the batch
-//! committed. Statement order: inserts in [`crate::commit_order::CommitOrder`], then updates,
-//! then deletes in reverse commit order.
+//! Policy: a flush is planned under the Unit of Work's lock and its statements are handed to
+//! the driver in pieces as they are planned ([`Emitter`]), so the driver executes the first
+//! ones while the rest are planned; the whole is one atomic job. The results are applied
+//! under the lock again only if the job committed. Statement order: inserts in
+//! [`crate::commit_order::CommitOrder`], then updates, then deletes in reverse commit order.
 
 use crate::change_set::{ChangeSet, Phase};
 use crate::identity_map::IdentityMap;
 use crate::statement_cache::StatementCache;
-use coherent_core::{Batch, BatchResult, Capabilities, Error, Result, TxMode};
+use coherent_core::{BatchResult, Capabilities, Error, Result, Statement};
 use std::any::TypeId;
 use std::ops::Range;
+
+/// Statements per piece handed to the driver while planning continues.
+const PIECE: usize = 256;
 
 /// What planning needs to know about the backend.
 pub(crate) struct PlanContext<'a> {
@@ -20,23 +24,59 @@ pub(crate) struct PlanContext<'a> {
     pub batch_size: usize,
 }
 
+/// Collects planned statements and hands them on in pieces of [`PIECE`].
+pub(crate) struct Emitter<'a> {
+    buffer: Vec<Statement>,
+    sent: usize,
+    sink: &'a mut dyn FnMut(Vec<Statement>),
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(sink: &'a mut dyn FnMut(Vec<Statement>)) -> Self {
+        Emitter {
+            buffer: Vec::with_capacity(PIECE),
+            sent: 0,
+            sink,
+        }
+    }
+
+    /// Queues one statement.
+    pub fn push(&mut self, statement: Statement) {
+        self.buffer.push(statement);
+        if self.buffer.len() >= PIECE {
+            self.hand_on();
+        }
+    }
+
+    /// The batch index the next statement will have.
+    fn position(&self) -> usize {
+        self.sent + self.buffer.len()
+    }
+
+    fn hand_on(&mut self) {
+        if !self.buffer.is_empty() {
+            self.sent += self.buffer.len();
+            (self.sink)(std::mem::replace(
+                &mut self.buffer,
+                Vec::with_capacity(PIECE),
+            ));
+        }
+    }
+}
+
 /// One type's change set and the statement ranges of its insert, update and delete phases.
 type PlannedSet = (TypeId, Box<dyn ChangeSet>, [Range<usize>; 3]);
 
-/// A planned flush: the batch to run and the change sets to apply once it committed.
+/// A planned flush: the change sets to apply once its statements committed.
 pub(crate) struct FlushPlan {
-    pub batch: Batch,
     sets: Vec<PlannedSet>,
+    /// Statements planned.
+    pub statements: usize,
     /// (inserted, updated, deleted) rows.
     pub counts: (usize, usize, usize),
 }
 
 impl FlushPlan {
-    /// Whether there is nothing to write.
-    pub fn is_empty(&self) -> bool {
-        self.batch.statements.is_empty()
-    }
-
     /// Fills in the key of a row-count error from the statement that raised it.
     pub fn describe(&self, index: Option<usize>, error: Error) -> Error {
         let (
@@ -84,46 +124,57 @@ impl UnitOfWork {
         }
     }
 
-    /// Plans a flush over the types in `order` (insert order).
-    pub fn plan(&self, order: &[TypeId], ctx: &mut PlanContext<'_>) -> Result<FlushPlan> {
-        let mut sets = Vec::new();
-        for id in order {
-            let Some(store) = self.map.erased(id) else {
-                continue;
+    /// Whether a flush may have something to write (cheap and conservative: an entity that
+    /// was written to counts, even if it was written back to its old value).
+    pub fn has_work(&self, order: &[TypeId]) -> bool {
+        order
+            .iter()
+            .filter_map(|id| self.map.erased(id))
+            .any(|s| s.has_work())
+    }
+
+    /// Plans a flush over the types in `order` (insert order), handing each piece of
+    /// statements to `sink` as it is ready.
+    pub fn plan(
+        &self,
+        order: &[TypeId],
+        ctx: &mut PlanContext<'_>,
+        sink: &mut dyn FnMut(Vec<Statement>),
+    ) -> Result<FlushPlan> {
+        let mut emit = Emitter::new(sink);
+        let mut sets: Vec<PlannedSet> = order
+            .iter()
+            .filter_map(|id| {
+                self.map
+                    .erased(id)
+                    .map(|s| (*id, s.change_set(), [0..0, 0..0, 0..0]))
+            })
+            .collect();
+        let phases = [Phase::Insert, Phase::Update, Phase::Delete];
+        for phase in phases {
+            let indexes: Vec<usize> = if phase == Phase::Delete {
+                (0..sets.len()).rev().collect()
+            } else {
+                (0..sets.len()).collect()
             };
-            if let Some(cs) = store.plan(ctx)? {
-                sets.push((*id, cs));
+            for i in indexes {
+                let (id, cs, ranges) = &mut sets[i];
+                let store = self.map.erased(id).expect("listed above").as_any();
+                let start = emit.position();
+                cs.plan(phase, store, ctx, &mut emit)?;
+                ranges[phase as usize] = start..emit.position();
             }
         }
-        let mut statements = Vec::new();
-        let mut ranges: Vec<[Range<usize>; 3]> = vec![[0..0, 0..0, 0..0]; sets.len()];
-        for phase in [Phase::Insert, Phase::Update] {
-            for (i, (_, cs)) in sets.iter_mut().enumerate() {
-                let start = statements.len();
-                statements.extend(cs.take(phase));
-                ranges[i][phase as usize] = start..statements.len();
-            }
-        }
-        for (i, (_, cs)) in sets.iter_mut().enumerate().rev() {
-            let start = statements.len();
-            statements.extend(cs.take(Phase::Delete));
-            ranges[i][Phase::Delete as usize] = start..statements.len();
-        }
+        emit.hand_on();
         let mut counts = (0, 0, 0);
-        for (_, cs) in &sets {
+        for (_, cs, _) in &sets {
             let (a, b, c) = cs.counts();
             counts = (counts.0 + a, counts.1 + b, counts.2 + c);
         }
+        sets.retain(|(_, _, r)| r.iter().any(|r| !r.is_empty()));
         Ok(FlushPlan {
-            batch: Batch {
-                statements,
-                mode: TxMode::Atomic,
-            },
-            sets: sets
-                .into_iter()
-                .zip(ranges)
-                .map(|((id, cs), r)| (id, cs, r))
-                .collect(),
+            sets,
+            statements: emit.sent,
             counts,
         })
     }

@@ -45,71 +45,105 @@ pub const RELEASE: &str = "RELEASE coherent_batch";
 /// Undoes an atomic batch opened with [`SAVEPOINT`] (followed by [`RELEASE`]).
 pub const ROLLBACK_TO: &str = "ROLLBACK TO coherent_batch";
 
-/// Runs `batch` on `conn` (see the module docs for the transaction policy).
-///
-/// ```
-/// use coherent_core::{Batch, Statement, TxMode, Value};
-/// use coherent_sqlite::execute::run_batch;
-///
-/// let conn = rusqlite::Connection::open_in_memory().unwrap();
-/// let batch = Batch {
-///     statements: vec![
-///         Statement::execute("CREATE TABLE t (n INTEGER)", vec![]),
-///         Statement::execute("INSERT INTO t VALUES (?), (?)", vec![Value::I64(1), Value::I64(2)]),
-///         Statement::query("SELECT sum(n) AS s FROM t", vec![]),
-///     ],
-///     mode: TxMode::Atomic,
-/// };
-/// let result = run_batch(&conn, &batch).unwrap();
-/// assert_eq!(result.outcomes[1].affected, 2);
-/// assert_eq!(result.outcomes[2].rows.as_ref().unwrap().values, vec![Value::I64(3)]);
-/// let control: Vec<&str> = result.control.iter().map(|c| c.sql).collect();
-/// assert_eq!(control, ["BEGIN IMMEDIATE", "COMMIT"]);
-/// ```
+/// Runs a whole batch and commits it (see [`BatchRun`]).
 // `BatchFailure` is the core's error type of `Connection::run`; it travels by value.
 #[allow(clippy::result_large_err)]
 pub fn run_batch(conn: &Connection, batch: &Batch) -> Result<BatchResult, BatchFailure> {
-    let mut executed = BatchResult {
-        outcomes: Vec::with_capacity(batch.statements.len()),
-        control: Vec::new(),
-    };
-    if batch.mode == TxMode::Plain {
-        return match run_statements(conn, &batch.statements, &mut executed) {
-            Ok(()) => Ok(executed),
-            Err((index, error)) => Err(BatchFailure {
-                index: Some(index),
-                error,
-                executed,
-            }),
-        };
+    run_batch_until(conn, batch, || true)
+}
+
+/// Runs a whole batch. `keep_going` is asked before COMMIT: if the caller has stopped
+/// waiting, an atomic batch is rolled back instead of committed, so a cancelled flush never
+/// commits behind a Unit of Work that will not apply it.
+#[allow(clippy::result_large_err)]
+pub fn run_batch_until(
+    conn: &Connection,
+    batch: &Batch,
+    keep_going: impl Fn() -> bool,
+) -> Result<BatchResult, BatchFailure> {
+    let mut run = BatchRun::new(conn, batch.mode, batch.statements.len());
+    run.feed(&batch.statements);
+    run.end(keep_going())
+}
+
+/// A batch being run piece by piece: an atomic batch opens its transaction (or savepoint)
+/// with the first statement, stops at the first failure (later pieces are ignored), and at
+/// [`BatchRun::end`] commits, or rolls back on failure or abandonment.
+pub struct BatchRun<'c> {
+    conn: &'c Connection,
+    mode: TxMode,
+    executed: BatchResult,
+    opened: Option<bool>,
+    failure: Option<(Option<usize>, Error)>,
+}
+
+impl<'c> BatchRun<'c> {
+    /// A run with room for `expected` outcomes.
+    pub fn new(conn: &'c Connection, mode: TxMode, expected: usize) -> Self {
+        BatchRun {
+            conn,
+            mode,
+            executed: BatchResult {
+                outcomes: Vec::with_capacity(expected),
+                control: Vec::new(),
+            },
+            opened: None,
+            failure: None,
+        }
     }
 
-    let nested = !conn.is_autocommit();
-    let (open, close) = if nested {
-        (SAVEPOINT, RELEASE)
-    } else {
-        (BEGIN, COMMIT)
-    };
-    if let Err(error) = control(conn, open, &mut executed.control) {
-        return Err(BatchFailure {
-            index: None,
+    /// Runs the next statements (none after a failure).
+    pub fn feed(&mut self, statements: &[Statement]) {
+        if self.failure.is_some() || statements.is_empty() {
+            return;
+        }
+        if self.mode == TxMode::Atomic && self.opened.is_none() {
+            let nested = !self.conn.is_autocommit();
+            let open = if nested { SAVEPOINT } else { BEGIN };
+            if let Err(error) = control(self.conn, open, &mut self.executed.control) {
+                self.failure = Some((None, error));
+                return;
+            }
+            self.opened = Some(nested);
+        }
+        let base = self.executed.outcomes.len();
+        if let Err((index, error)) = run_statements(self.conn, statements, &mut self.executed) {
+            self.failure = Some((Some(base + index), error));
+        }
+    }
+
+    /// Ends the batch: commits if `commit` and nothing failed, else rolls back. A batch that
+    /// never opened a transaction (plain, or nothing fed) has nothing to commit or undo.
+    #[allow(clippy::result_large_err)]
+    pub fn end(mut self, commit: bool) -> Result<BatchResult, BatchFailure> {
+        let failed = |executed, (index, error)| BatchFailure {
+            index,
             error,
             executed,
-        });
+        };
+        let Some(nested) = self.opened else {
+            return match self.failure {
+                Some(f) => Err(failed(self.executed, f)),
+                None => Ok(self.executed),
+            };
+        };
+        let failure = match (self.failure.take(), commit) {
+            (Some(f), _) => f,
+            (None, false) => (
+                None,
+                Error::Connection("the batch was abandoned before it ended; rolled back".into()),
+            ),
+            (None, true) => {
+                let close = if nested { RELEASE } else { COMMIT };
+                match control(self.conn, close, &mut self.executed.control) {
+                    Ok(()) => return Ok(self.executed),
+                    Err(error) => (None, error),
+                }
+            }
+        };
+        undo(self.conn, nested, &mut self.executed.control);
+        Err(failed(self.executed, failure))
     }
-    let failure = match run_statements(conn, &batch.statements, &mut executed) {
-        Ok(()) => match control(conn, close, &mut executed.control) {
-            Ok(()) => return Ok(executed),
-            Err(error) => (None, error),
-        },
-        Err((index, error)) => (Some(index), error),
-    };
-    undo(conn, nested, &mut executed.control);
-    Err(BatchFailure {
-        index: failure.0,
-        error: failure.1,
-        executed,
-    })
 }
 
 /// Runs the statements in order, recording their outcomes; stops at the first failure.

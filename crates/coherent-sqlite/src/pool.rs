@@ -254,6 +254,17 @@ impl Connection for SqliteConnection {
         })
     }
 
+    fn stream_batch(
+        &mut self,
+        mode: coherent_core::TxMode,
+    ) -> Box<dyn coherent_core::BatchWriter<'_> + '_> {
+        Box::new(SqliteBatchWriter {
+            connection: self,
+            mode,
+            pieces: None,
+        })
+    }
+
     fn query_chunked<'a>(
         &'a mut self,
         statement: coherent_core::Statement,
@@ -261,6 +272,56 @@ impl Connection for SqliteConnection {
         sink: &'a mut coherent_core::RowSink<'a>,
     ) -> BoxFuture<'a, Result<coherent_core::Outcome, Error>> {
         Box::pin(self.stream(statement, chunk_rows, sink))
+    }
+}
+
+/// The writer of a streamed batch on a [`SqliteConnection`]: the job starts with the first
+/// push, so a batch nothing is pushed to never wakes the connection thread.
+struct SqliteBatchWriter<'a> {
+    connection: &'a mut SqliteConnection,
+    mode: coherent_core::TxMode,
+    pieces: Option<crate::worker::StreamedBatch>,
+}
+
+impl<'a> coherent_core::BatchWriter<'a> for SqliteBatchWriter<'a> {
+    fn push(&mut self, statements: Vec<coherent_core::Statement>) {
+        if statements.is_empty() {
+            return;
+        }
+        if self.pieces.is_none() {
+            let Some(worker) = &self.connection.worker else {
+                return;
+            };
+            // From here on the connection may be inside a transaction until the answer.
+            self.connection.maybe_in_transaction = true;
+            self.pieces = worker.start_batch(self.mode);
+        }
+        if let Some((pieces, _)) = &self.pieces {
+            // A closed channel means the thread died; `finish` reports it.
+            let _ = pieces.send(crate::worker::Piece::Statements(statements));
+        }
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'a, Result<BatchResult, BatchFailure>> {
+        let SqliteBatchWriter {
+            connection, pieces, ..
+        } = *self;
+        Box::pin(async move {
+            let Some(worker) = &connection.worker else {
+                return Err(Error::Connection("the connection was released".into()).into());
+            };
+            let Some((pieces, answer)) = pieces else {
+                return if worker.is_healthy() {
+                    Ok(BatchResult::default())
+                } else {
+                    Err(worker.lost_error())
+                };
+            };
+            let _ = pieces.send(crate::worker::Piece::End);
+            let (result, autocommit) = worker.answer(answer).await;
+            connection.maybe_in_transaction = !autocommit;
+            result
+        })
     }
 }
 

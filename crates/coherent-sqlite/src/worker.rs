@@ -14,7 +14,7 @@
 //!   unhealthy** and the pool drops it instead of handing it out.
 //! - The thread ends when the last sender to it is dropped, closing the connection.
 
-use crate::execute::{STATEMENT_CACHE_CAPACITY, rollback_if_open, run_batch};
+use crate::execute::{BatchRun, STATEMENT_CACHE_CAPACITY, rollback_if_open, run_batch_until};
 use crate::options::{SqliteOptions, SqliteTarget};
 use coherent_core::{Batch, BatchFailure, BatchResult, Error};
 use rusqlite::{Connection, OpenFlags};
@@ -103,6 +103,12 @@ enum Job {
         reply: oneshot::Sender<Reply>,
     },
     /// The holder let go: roll back any transaction they left open.
+    /// A batch whose statements arrive piece by piece.
+    StreamBatch {
+        mode: coherent_core::TxMode,
+        pieces: mpsc::Receiver<Piece>,
+        reply: oneshot::Sender<Reply>,
+    },
     /// A query whose rows go out in chunks as they are read.
     Stream {
         statement: coherent_core::Statement,
@@ -110,6 +116,16 @@ enum Job {
         out: tokio::sync::mpsc::UnboundedSender<Streamed>,
     },
     Release,
+}
+
+/// A started streamed batch: where its pieces go, and where its answer comes from.
+pub(crate) type StreamedBatch = (mpsc::Sender<Piece>, oneshot::Receiver<Reply>);
+
+/// A piece of a streamed batch.
+pub(crate) enum Piece {
+    Statements(Vec<coherent_core::Statement>),
+    /// The batch is complete: commit it.
+    End,
 }
 
 /// What a streamed query sends: chunks of rows, then its outcome and whether the connection
@@ -132,6 +148,7 @@ impl std::fmt::Debug for Job {
         match self {
             Job::Run { batch, .. } => write!(f, "Run({} statements)", batch.statements.len()),
             Job::Stream { statement, .. } => write!(f, "Stream({})", statement.sql),
+            Job::StreamBatch { mode, .. } => write!(f, "StreamBatch({mode:?})"),
             Job::Release => f.write_str("Release"),
         }
     }
@@ -178,10 +195,37 @@ impl Worker {
     /// tens of microseconds on a virtual machine, so the caller first polls the reply for up
     /// to `spin` before awaiting it (0 disables this).
     pub(crate) async fn run(&self, batch: Batch) -> Reply {
-        let (reply, mut result) = oneshot::channel();
+        let (reply, result) = oneshot::channel();
         if self.jobs.send(Job::Run { batch, reply }).is_err() {
             return (Err(self.lost().into()), false);
         }
+        self.answer(result).await
+    }
+
+    /// Starts a streamed batch: returns where to send its pieces and where its answer comes.
+    pub(crate) fn start_batch(
+        &self,
+        mode: coherent_core::TxMode,
+    ) -> Option<StreamedBatch> {
+        let (pieces_tx, pieces) = mpsc::channel();
+        let (reply, result) = oneshot::channel();
+        if self
+            .jobs
+            .send(Job::StreamBatch {
+                mode,
+                pieces,
+                reply,
+            })
+            .is_err()
+        {
+            self.healthy.store(false, Ordering::Release);
+            return None;
+        }
+        Some((pieces_tx, result))
+    }
+
+    /// Waits for a job's answer, polling for up to `spin` before parking.
+    pub(crate) async fn answer(&self, mut result: oneshot::Receiver<Reply>) -> Reply {
         if !self.spin.is_zero() {
             let start = std::time::Instant::now();
             loop {
@@ -201,6 +245,10 @@ impl Worker {
             Ok(answer) => answer,
             Err(_) => (Err(self.lost().into()), false),
         }
+    }
+
+    pub(crate) fn lost_error(&self) -> BatchFailure {
+        self.lost().into()
     }
 
     /// Runs a query, handing chunks of rows to `sink` as they arrive; returns the outcome (or
@@ -276,12 +324,42 @@ impl Worker {
     }
 }
 
+/// Receives the next piece of a streamed batch, polling for up to `spin` before blocking;
+/// `None` when the sender is gone.
+fn receive(pieces: &mpsc::Receiver<Piece>, spin: Duration) -> Option<Piece> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < spin {
+        match pieces.try_recv() {
+            Ok(p) => return Some(p),
+            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+        }
+    }
+    pieces.recv().ok()
+}
+
 /// The thread's loop: runs jobs until every sender is gone.
 fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, spin: Duration) {
     let handle = |job: Job| match job {
         Job::Run { batch, reply } => {
-            let result = run_batch(conn, &batch);
+            let result = run_batch_until(conn, &batch, || !reply.is_closed());
             // The caller may have stopped waiting; the work is done either way.
+            let _ = reply.send((result, conn.is_autocommit()));
+        }
+        Job::StreamBatch {
+            mode,
+            pieces,
+            reply,
+        } => {
+            let mut run = BatchRun::new(conn, mode, 0);
+            let complete = loop {
+                match receive(&pieces, spin) {
+                    Some(Piece::Statements(statements)) => run.feed(&statements),
+                    Some(Piece::End) => break true,
+                    None => break false, // the writer was dropped: abandoned
+                }
+            };
+            let result = run.end(complete && !reply.is_closed());
             let _ = reply.send((result, conn.is_autocommit()));
         }
         Job::Stream {

@@ -11,3 +11,4 @@ mod identity_map;
 mod raw_sql;
 mod refresh;
 mod schema;
+mod types;

@@ -1,0 +1,1157 @@
+//! Every supported field type, end to end: values (including extremes) survive a flush and a
+//! fresh load exactly, filters bind them correctly, NaN is refused without a trace, hostile
+//! text is only ever data, and a cell that does not fit its field is a typed decode error that
+//! leaves the identity map alone.
+//!
+//! The entity uses the optional types, so the module needs the `chrono`, `uuid`, `decimal`
+//! and `json` features (`cargo test -p coherent --all-features`).
+#![cfg(all(
+    feature = "chrono",
+    feature = "uuid",
+    feature = "decimal",
+    feature = "json"
+))]
+
+use crate::common::*;
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use coherent::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::json;
+use uuid::Uuid;
+
+/// One field of every supported type.
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "samples")]
+struct Sample {
+    #[primary_key]
+    id: i64,
+    flag: bool,
+    small: i16,
+    medium: i32,
+    big: i64,
+    single: f32,
+    double: f64,
+    text: String,
+    bytes: Vec<u8>,
+    opt_flag: Option<bool>,
+    opt_small: Option<i16>,
+    opt_big: Option<i64>,
+    opt_single: Option<f32>,
+    opt_double: Option<f64>,
+    opt_text: Option<String>,
+    opt_bytes: Option<Vec<u8>>,
+    at: DateTime<Utc>,
+    local: NaiveDateTime,
+    day: NaiveDate,
+    id_uuid: Uuid,
+    amount: Decimal,
+    doc: serde_json::Value,
+    opt_at: Option<DateTime<Utc>>,
+    opt_local: Option<NaiveDateTime>,
+    opt_day: Option<NaiveDate>,
+    opt_uuid: Option<Uuid>,
+    opt_amount: Option<Decimal>,
+    opt_doc: Option<serde_json::Value>,
+}
+
+/// A UTC date-time with microsecond precision (what the text format keeps).
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32, micros: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap() + Duration::microseconds(micros)
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+impl Sample {
+    /// An ordinary row; `text` tells rows apart.
+    fn new(text: &str) -> Sample {
+        let at = utc(2024, 2, 29, 13, 4, 5, 123_456);
+        Sample {
+            id: 0,
+            flag: true,
+            small: 7,
+            medium: -42,
+            big: 1 << 40,
+            single: 1.5,
+            double: 0.25,
+            text: text.into(),
+            bytes: vec![1, 2, 3],
+            opt_flag: None,
+            opt_small: None,
+            opt_big: None,
+            opt_single: None,
+            opt_double: None,
+            opt_text: None,
+            opt_bytes: None,
+            at,
+            local: at.naive_utc(),
+            day: date(1999, 12, 31),
+            id_uuid: Uuid::new_v4(),
+            amount: Decimal::new(110, 2),
+            doc: json!({ "text": text }),
+            opt_at: None,
+            opt_local: None,
+            opt_day: None,
+            opt_uuid: None,
+            opt_amount: None,
+            opt_doc: None,
+        }
+    }
+}
+
+/// An Orm with only `Sample` registered and a fresh `samples` table.
+async fn sample_orm(b: &Backend) -> Orm {
+    let orm = Orm::builder()
+        .url(b.url())
+        .entity::<Sample>()
+        .build()
+        .await
+        .expect("connect");
+    orm.schema().refresh().await.expect("schema");
+    orm
+}
+
+/// Rows in `samples`, counted with raw SQL.
+async fn row_count(orm: &Orm) -> i64 {
+    orm.em()
+        .query("SELECT COUNT(*) AS n FROM samples", vec![])
+        .await
+        .expect("raw count")[0]
+        .get("n")
+        .unwrap()
+}
+
+/// Every row of `samples` as raw cells, ordered by id.
+async fn raw_rows(orm: &Orm) -> Vec<Row> {
+    orm.em()
+        .query("SELECT * FROM samples ORDER BY id", vec![])
+        .await
+        .expect("raw select")
+}
+
+/// Whether the `samples` table exists.
+async fn table_exists(orm: &Orm) -> bool {
+    !orm.em()
+        .query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec!["samples".into()],
+        )
+        .await
+        .expect("catalog")
+        .is_empty()
+}
+
+/// Inserts `sample` with raw SQL, replacing the cells of `overrides` (column, value) with
+/// values of any type; returns the generated id.
+async fn raw_insert(orm: &Orm, sample: &Sample, overrides: &[(&str, Value)]) -> i64 {
+    let columns = Sample::META.insert_columns(false);
+    let names: Vec<&str> = columns
+        .iter()
+        .map(|i| Sample::META.columns[i].name)
+        .collect();
+    let mut values = Vec::new();
+    sample.push_values(columns, &mut values);
+    for (column, value) in overrides {
+        let at = names
+            .iter()
+            .position(|n| n == column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        values[at] = value.clone();
+    }
+    let sql = format!(
+        "INSERT INTO samples ({}) VALUES ({}) RETURNING id",
+        names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        vec!["?"; names.len()].join(", ")
+    );
+    orm.em().query(&sql, values).await.expect("raw insert")[0]
+        .get("id")
+        .unwrap()
+}
+
+/// Float equality to the bit, except that the sign of a zero is not compared (SQLite stores
+/// an integral REAL as an integer, so `-0.0` comes back as `0.0`).
+fn same_f64(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a == 0.0 && b == 0.0)
+}
+
+fn same_f32(a: f32, b: f32) -> bool {
+    same_f64(f64::from(a), f64::from(b))
+}
+
+/// Compares two samples field by field, decimals by their text (so the scale counts).
+fn assert_same(expected: &Sample, got: &Sample, ctx: &str) {
+    let e = expected;
+    let g = got;
+    assert_eq!(g.id, e.id, "{ctx}: id");
+    assert_eq!(g.flag, e.flag, "{ctx}: flag");
+    assert_eq!(g.small, e.small, "{ctx}: small");
+    assert_eq!(g.medium, e.medium, "{ctx}: medium");
+    assert_eq!(g.big, e.big, "{ctx}: big");
+    assert!(
+        same_f32(g.single, e.single),
+        "{ctx}: single {} vs {}",
+        g.single,
+        e.single
+    );
+    assert!(
+        same_f64(g.double, e.double),
+        "{ctx}: double {} vs {}",
+        g.double,
+        e.double
+    );
+    assert!(
+        g.text == e.text,
+        "{ctx}: text differs (len {} vs {})",
+        g.text.len(),
+        e.text.len()
+    );
+    assert_eq!(g.bytes, e.bytes, "{ctx}: bytes");
+    assert_eq!(g.opt_flag, e.opt_flag, "{ctx}: opt_flag");
+    assert_eq!(g.opt_small, e.opt_small, "{ctx}: opt_small");
+    assert_eq!(g.opt_big, e.opt_big, "{ctx}: opt_big");
+    match (g.opt_single, e.opt_single) {
+        (Some(a), Some(b)) => assert!(same_f32(a, b), "{ctx}: opt_single {a} vs {b}"),
+        (a, b) => assert_eq!(a, b, "{ctx}: opt_single"),
+    }
+    match (g.opt_double, e.opt_double) {
+        (Some(a), Some(b)) => assert!(same_f64(a, b), "{ctx}: opt_double {a} vs {b}"),
+        (a, b) => assert_eq!(a, b, "{ctx}: opt_double"),
+    }
+    assert_eq!(g.opt_text, e.opt_text, "{ctx}: opt_text");
+    assert_eq!(g.opt_bytes, e.opt_bytes, "{ctx}: opt_bytes");
+    assert_eq!(g.at, e.at, "{ctx}: at");
+    assert_eq!(g.local, e.local, "{ctx}: local");
+    assert_eq!(g.day, e.day, "{ctx}: day");
+    assert_eq!(g.id_uuid, e.id_uuid, "{ctx}: id_uuid");
+    assert_eq!(g.amount.to_string(), e.amount.to_string(), "{ctx}: amount");
+    assert_eq!(g.doc, e.doc, "{ctx}: doc");
+    assert_eq!(g.opt_at, e.opt_at, "{ctx}: opt_at");
+    assert_eq!(g.opt_local, e.opt_local, "{ctx}: opt_local");
+    assert_eq!(g.opt_day, e.opt_day, "{ctx}: opt_day");
+    assert_eq!(g.opt_uuid, e.opt_uuid, "{ctx}: opt_uuid");
+    assert_eq!(
+        g.opt_amount.map(|d| d.to_string()),
+        e.opt_amount.map(|d| d.to_string()),
+        "{ctx}: opt_amount"
+    );
+    assert_eq!(g.opt_doc, e.opt_doc, "{ctx}: opt_doc");
+}
+
+/// The extreme rows of the round-trip test, with a label each.
+fn extreme_samples() -> Vec<(&'static str, Sample)> {
+    let all_bytes: Vec<u8> = (0..=255u8).chain([0, 0xFF, 0, 0]).collect();
+    let megabyte: String = "0123456789abcdef".repeat(65_536); // 1 MiB
+    let nested = json!({
+        "a": { "b": [1, 2.5, null, true, "x", { "c": { "d": [] } }], "e": {} },
+        "quote\"d": "it's \"quoted\" \\ and \u{e9}\u{65e5}",
+        "big": u64::MAX,
+        "neg": i64::MIN,
+        "empty": ""
+    });
+
+    let mut lows = Sample::new("");
+    lows.flag = false;
+    lows.small = i16::MIN;
+    lows.medium = i32::MIN;
+    lows.big = i64::MIN;
+    lows.single = f32::NEG_INFINITY;
+    lows.double = f64::NEG_INFINITY;
+    lows.bytes = Vec::new();
+    lows.at = utc(1970, 1, 1, 0, 0, 0, 1);
+    lows.local = utc(1900, 1, 1, 0, 0, 0, 0).naive_utc();
+    lows.day = date(1, 1, 1);
+    lows.id_uuid = Uuid::nil();
+    lows.amount = dec("0.1");
+    lows.doc = nested.clone();
+
+    let mut highs = Sample::new("placeholder");
+    highs.text = megabyte;
+    highs.small = i16::MAX;
+    highs.medium = i32::MAX;
+    highs.big = i64::MAX;
+    highs.single = f32::MAX;
+    highs.double = f64::INFINITY;
+    highs.bytes = all_bytes.clone();
+    highs.opt_flag = Some(false);
+    highs.opt_small = Some(i16::MIN);
+    highs.opt_big = Some(i64::MIN);
+    highs.opt_single = Some(f32::MIN);
+    highs.opt_double = Some(f64::MAX);
+    highs.opt_text = Some(String::new());
+    highs.opt_bytes = Some(Vec::new());
+    highs.at = utc(9999, 12, 31, 23, 59, 59, 999_999);
+    highs.local = utc(9999, 12, 31, 23, 59, 59, 999_999).naive_utc();
+    highs.day = date(9999, 12, 31);
+    highs.id_uuid = Uuid::max();
+    highs.amount = dec("12345678901234567890.123456789");
+    highs.doc = json!([nested.clone(), [], {}, 0]);
+    highs.opt_at = Some(utc(2000, 1, 1, 0, 0, 0, 0));
+    highs.opt_local = Some(utc(2000, 2, 29, 12, 0, 0, 500_000).naive_utc());
+    highs.opt_day = Some(date(2000, 2, 29));
+    highs.opt_uuid = Some(Uuid::new_v4());
+    highs.opt_amount = Some(Decimal::MAX);
+    highs.opt_doc = Some(json!(null));
+
+    let mut odd = Sample::new("nul\0byte \u{e9}\u{65e5}\u{672c}\u{8a9e} \u{1f980} end");
+    odd.single = f32::MIN_POSITIVE;
+    odd.double = f64::MIN_POSITIVE;
+    odd.bytes = vec![0x00, 0xFF, 0x00, 0x80, 0x7F];
+    odd.opt_flag = Some(true);
+    odd.opt_small = Some(i16::MAX);
+    odd.opt_big = Some(i64::MAX);
+    odd.opt_single = Some(-0.0);
+    odd.opt_double = Some(-0.0);
+    odd.opt_text = Some("\0".into());
+    odd.opt_bytes = Some(all_bytes);
+    odd.amount = Decimal::new(110, 2); // 1.10: the scale is kept
+    odd.opt_amount = Some(dec("-0.000000000000000000000000001"));
+    odd.doc = json!("just a string with \"quotes\"");
+    odd.opt_doc = Some(json!({ "k": [[[[{}]]]] }));
+
+    let mut zeros = Sample::new("zeros");
+    zeros.small = 0;
+    zeros.medium = 0;
+    zeros.big = 0;
+    zeros.single = -0.0;
+    zeros.double = -0.0;
+    zeros.bytes = vec![0];
+    zeros.amount = dec("0.000");
+    zeros.opt_amount = Some(dec("100"));
+    zeros.doc = json!(0);
+
+    vec![
+        ("lows", lows),
+        ("highs", highs),
+        ("odd", odd),
+        ("zeros", zeros),
+    ]
+}
+
+#[tokio::test]
+async fn every_field_type_round_trips_with_extreme_values() {
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let em = orm.em().fork();
+        let samples = extreme_samples();
+        let handles: Vec<_> = samples
+            .iter()
+            .map(|(_, s)| em.persist(s.clone()).unwrap())
+            .collect();
+        em.flush().await.unwrap();
+        assert_eq!(row_count(&orm).await, samples.len() as i64, "{}", b.name);
+
+        let fresh = orm.em().fork();
+        for ((label, original), handle) in samples.iter().zip(&handles) {
+            let ctx = format!("{} / {label}", b.name);
+            let id = handle.read().id;
+            assert_ne!(id, 0, "{ctx}: key generated");
+            let mut expected = original.clone();
+            expected.id = id;
+            // The persisted instance is untouched by the flush, apart from its key.
+            assert_same(&expected, &handle.read(), &format!("{ctx} (in memory)"));
+            let loaded = fresh
+                .find_one::<Sample>(id)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{ctx}: row {id} not found"));
+            assert!(!Managed::ptr_eq(&loaded, handle), "{ctx}: a fresh instance");
+            assert_same(&expected, &loaded.read(), &ctx);
+            assert!(!loaded.is_dirty(), "{ctx}: a loaded row is clean");
+        }
+        assert_eq!(fresh.len().unwrap(), samples.len(), "{}", b.name);
+
+        // Decoded values compare equal to themselves: touching every loaded instance
+        // without changing it makes nothing dirty, and a flush writes nothing.
+        let loaded = fresh.find(Filter::<Sample>::all()).await.unwrap();
+        for m in &loaded {
+            drop(m.write());
+            assert!(!m.is_dirty(), "{}: {:?}", b.name, m.changed_columns());
+        }
+        let log = StatementLog::capture();
+        fresh.flush().await.unwrap();
+        assert!(log.take().is_empty(), "{}: clean flush", b.name);
+    }
+}
+
+/// The documented storage classes and encodings on SQLite.
+#[tokio::test]
+async fn values_are_stored_in_their_documented_sqlite_forms() {
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let em = orm.em().fork();
+        let mut s = Sample::new("forms");
+        s.id_uuid = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        s.amount = dec("12345678901234567890.1200");
+        s.double = f64::INFINITY;
+        s.bytes = vec![0x00, 0xFF];
+        s.doc = json!({ "a": { "b": [1, null] } });
+        let h = em.persist(s.clone()).unwrap();
+        em.flush().await.unwrap();
+        let id = h.read().id;
+        let rows = orm
+            .em()
+            .query(
+                "SELECT typeof(flag) AS t_flag, flag, typeof(small) AS t_small, \
+                 typeof(double) AS t_double, typeof(text) AS t_text, typeof(bytes) AS t_bytes, \
+                 hex(bytes) AS hex_bytes, typeof(id_uuid) AS t_uuid, hex(id_uuid) AS hex_uuid, \
+                 typeof(at) AS t_at, at, local, day, typeof(amount) AS t_amount, amount, \
+                 typeof(doc) AS t_doc, doc, typeof(opt_text) AS t_opt_text \
+                 FROM samples WHERE id = ?",
+                vec![id.into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{}", b.name);
+        let r = &rows[0];
+        let text = |c: &str| r.get::<String>(c).unwrap();
+        assert_eq!(text("t_flag"), "integer", "{}", b.name);
+        assert_eq!(r.get::<i64>("flag").unwrap(), 1, "{}", b.name);
+        assert_eq!(text("t_small"), "integer", "{}", b.name);
+        assert_eq!(text("t_double"), "real", "{}", b.name);
+        assert_eq!(text("t_text"), "text", "{}", b.name);
+        assert_eq!(text("t_bytes"), "blob", "{}", b.name);
+        assert_eq!(text("hex_bytes"), "00FF", "{}", b.name);
+        assert_eq!(text("t_uuid"), "blob", "{}", b.name);
+        assert_eq!(
+            text("hex_uuid"),
+            "0123456789ABCDEF0123456789ABCDEF",
+            "{}: the 16 bytes of the uuid",
+            b.name
+        );
+        assert_eq!(text("t_at"), "text", "{}", b.name);
+        assert_eq!(text("at"), "2024-02-29 13:04:05.123456", "{}", b.name);
+        assert_eq!(text("local"), "2024-02-29 13:04:05.123456", "{}", b.name);
+        assert_eq!(text("day"), "1999-12-31", "{}", b.name);
+        assert_eq!(text("t_amount"), "text", "{}", b.name);
+        assert_eq!(
+            text("amount"),
+            "12345678901234567890.1200",
+            "{}: exact text, scale kept",
+            b.name
+        );
+        assert_eq!(text("t_doc"), "text", "{}", b.name);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text("doc")).unwrap(),
+            s.doc,
+            "{}",
+            b.name
+        );
+        assert_eq!(text("t_opt_text"), "null", "{}: None is NULL", b.name);
+    }
+}
+
+#[tokio::test]
+async fn filters_bind_every_type() {
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let em = orm.em().fork();
+        let amounts = [
+            dec("1.10"),
+            dec("0.1"),
+            dec("-1.10"),
+            dec("11.0"),
+            dec("12345678901234567890.123456789"),
+        ];
+        let times = [
+            utc(2024, 1, 1, 0, 0, 0, 1),
+            utc(2024, 1, 1, 0, 0, 0, 2),
+            utc(1999, 12, 31, 23, 59, 59, 999_999),
+            utc(2024, 1, 1, 0, 0, 0, 0),
+            utc(2023, 6, 15, 12, 30, 0, 250_000),
+        ];
+        let blobs: [Vec<u8>; 5] = [
+            vec![0, 255, 0],
+            vec![0],
+            vec![0, 255],
+            vec![255, 0],
+            Vec::new(),
+        ];
+        let texts = ["a\0b", "a\0c", "a", "a\0", "A\0B"];
+        let mut handles = Vec::new();
+        for i in 0..5 {
+            let mut s = Sample::new(texts[i]);
+            s.amount = amounts[i];
+            s.at = times[i];
+            s.local = times[i].naive_utc();
+            s.day = times[i].date_naive();
+            s.bytes = blobs[i].clone();
+            s.big = i as i64 - 2;
+            s.double = [0.1, -0.5, f64::INFINITY, f64::NEG_INFINITY, 1e300][i];
+            s.flag = i % 2 == 0;
+            s.opt_uuid = (i % 2 == 1).then(Uuid::new_v4);
+            s.opt_amount = (i == 3).then(|| dec("2.50"));
+            handles.push(em.persist(s).unwrap());
+        }
+        em.flush().await.unwrap();
+        let ids: Vec<i64> = handles.iter().map(|h| h.read().id).collect();
+        let uuids: Vec<Uuid> = handles.iter().map(|h| h.read().id_uuid).collect();
+
+        // Each query on a fresh fork, sorted by id: exactly which rows matched.
+        let query = |filter: Filter<Sample>| {
+            let em = orm.em().fork();
+            async move {
+                let found = em
+                    .find_with(
+                        filter,
+                        FindOptions {
+                            order_by: vec![Sample::ID.asc()],
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                found.iter().map(|m| m.read().id).collect::<Vec<i64>>()
+            }
+        };
+        let rows = |idx: &[usize]| idx.iter().map(|&i| ids[i]).collect::<Vec<i64>>();
+        let n = b.name;
+
+        assert_eq!(
+            query(Sample::AMOUNT.eq(Decimal::new(110, 2))).await,
+            rows(&[0]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::AMOUNT.eq(dec("-1.10"))).await,
+            rows(&[2]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::AMOUNT.eq(dec("12345678901234567890.123456789"))).await,
+            rows(&[4]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::OPT_AMOUNT.eq(dec("2.50"))).await,
+            rows(&[3]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::OPT_AMOUNT.eq(None::<Decimal>)).await,
+            rows(&[0, 1, 2, 4]),
+            "{n}"
+        );
+        for (i, uuid) in uuids.iter().enumerate() {
+            assert_eq!(
+                query(Sample::ID_UUID.eq(*uuid)).await,
+                rows(&[i]),
+                "{n}: uuid {i}"
+            );
+        }
+        assert_eq!(
+            query(Sample::ID_UUID.is_in([uuids[4], uuids[1]])).await,
+            rows(&[1, 4]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::ID_UUID.eq(Uuid::new_v4())).await,
+            rows(&[]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::OPT_UUID.is_not_null()).await,
+            rows(&[1, 3]),
+            "{n}"
+        );
+
+        assert_eq!(
+            query(Sample::AT.gt(times[0])).await,
+            rows(&[1]),
+            "{n}: one microsecond later"
+        );
+        assert_eq!(query(Sample::AT.gte(times[0])).await, rows(&[0, 1]), "{n}");
+        assert_eq!(query(Sample::AT.lt(times[3])).await, rows(&[2, 4]), "{n}");
+        assert_eq!(query(Sample::AT.eq(times[3])).await, rows(&[3]), "{n}");
+        assert_eq!(
+            query(Sample::LOCAL.gt(times[4].naive_utc())).await,
+            rows(&[0, 1, 3]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::DAY.eq(date(2024, 1, 1))).await,
+            rows(&[0, 1, 3]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::DAY.lt(date(2000, 1, 1))).await,
+            rows(&[2]),
+            "{n}"
+        );
+
+        assert_eq!(
+            query(Sample::BYTES.eq(vec![0u8, 255])).await,
+            rows(&[2]),
+            "{n}"
+        );
+        assert_eq!(query(Sample::BYTES.eq(vec![0u8])).await, rows(&[1]), "{n}");
+        assert_eq!(
+            query(Sample::BYTES.eq(Vec::<u8>::new())).await,
+            rows(&[4]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::BYTES.is_in([vec![255u8, 0], vec![0, 255, 0]])).await,
+            rows(&[0, 3]),
+            "{n}"
+        );
+
+        assert_eq!(
+            query(Sample::TEXT.eq("a\0b")).await,
+            rows(&[0]),
+            "{n}: NUL is bound"
+        );
+        assert_eq!(query(Sample::TEXT.eq("a")).await, rows(&[2]), "{n}");
+        assert_eq!(query(Sample::TEXT.eq("a\0")).await, rows(&[3]), "{n}");
+
+        assert_eq!(query(Sample::BIG.lt(0i64)).await, rows(&[0, 1]), "{n}");
+        assert_eq!(query(Sample::DOUBLE.gt(1.0)).await, rows(&[2, 4]), "{n}");
+        assert_eq!(
+            query(Sample::DOUBLE.eq(f64::NEG_INFINITY)).await,
+            rows(&[3]),
+            "{n}"
+        );
+        assert_eq!(query(Sample::FLAG.eq(true)).await, rows(&[0, 2, 4]), "{n}");
+        assert_eq!(
+            query(Sample::FLAG.eq(false).and(Sample::BIG.gte(0i64))).await,
+            rows(&[3]),
+            "{n}"
+        );
+        assert_eq!(
+            query(Sample::DOC.eq(json!({ "text": "a" }))).await,
+            rows(&[2]),
+            "{n}: json binds as its text"
+        );
+        assert_eq!(
+            query(
+                Sample::AMOUNT
+                    .eq(Decimal::new(110, 2))
+                    .and(Sample::AT.gt(times[0]))
+            )
+            .await,
+            rows(&[]),
+            "{n}"
+        );
+        assert_eq!(row_count(&orm).await, 5, "{n}: reads change nothing");
+    }
+}
+
+async fn assert_nan_refused(result: Result<()>, orm: &Orm, before: &[Row], ctx: &str) {
+    match result {
+        Err(Error::InvalidArgument(message)) => {
+            assert!(message.contains("NaN"), "{ctx}: {message}")
+        }
+        other => panic!("{ctx}: expected InvalidArgument, got {other:?}"),
+    }
+    assert!(table_exists(orm).await, "{ctx}");
+    assert_eq!(raw_rows(orm).await, before, "{ctx}: the table is unchanged");
+}
+
+#[tokio::test]
+async fn nan_is_refused_and_the_flush_leaves_no_trace() {
+    type Poison = fn(&mut Sample);
+    let cases: [(&str, Poison, Poison); 4] = [
+        ("f64", |s| s.double = f64::NAN, |s| s.double = 2.5),
+        ("f32", |s| s.single = f32::NAN, |s| s.single = -2.5),
+        (
+            "Option<f64>",
+            |s| s.opt_double = Some(-f64::NAN),
+            |s| s.opt_double = None,
+        ),
+        (
+            "Option<f32>",
+            |s| s.opt_single = Some(f32::NAN),
+            |s| s.opt_single = Some(0.5),
+        ),
+    ];
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let setup = orm.em().fork();
+        setup.persist(Sample::new("existing")).unwrap();
+        setup.flush().await.unwrap();
+
+        for (label, poison, fix) in cases {
+            let ctx = format!("{} / {label}", b.name);
+            let before = raw_rows(&orm).await;
+            let n_before = before.len() as i64;
+
+            // Insert: a valid entity and a NaN one in the same flush; neither is written.
+            let em = orm.em().fork();
+            let good = em.persist(Sample::new("good")).unwrap();
+            let mut bad = Sample::new("bad");
+            poison(&mut bad);
+            let bad = em.persist(bad).unwrap();
+            let result = em.flush().await;
+            assert_nan_refused(result, &orm, &before, &format!("{ctx} insert")).await;
+            assert_eq!(
+                (good.read().id, bad.read().id),
+                (0, 0),
+                "{ctx}: still pending"
+            );
+            assert!(
+                em.contains(&good).unwrap() && em.contains(&bad).unwrap(),
+                "{ctx}"
+            );
+            assert_eq!(em.len().unwrap(), 2, "{ctx}");
+            // Flushing again without a fix fails the same way.
+            let result = em.flush().await;
+            assert_nan_refused(result, &orm, &before, &format!("{ctx} insert again")).await;
+
+            bad.update(fix);
+            em.flush().await.unwrap();
+            assert_eq!(
+                row_count(&orm).await,
+                n_before + 2,
+                "{ctx}: both rows, once"
+            );
+            let bad_id = bad.read().id;
+            assert!(bad_id != 0 && good.read().id != 0, "{ctx}");
+            let stored = orm
+                .em()
+                .fork()
+                .find_one::<Sample>(bad_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_same(&bad.get(), &stored.read(), &ctx);
+            em.flush().await.unwrap();
+            assert_eq!(row_count(&orm).await, n_before + 2, "{ctx}: no duplicate");
+
+            // Update: a loaded entity set to NaN; the row keeps its value, the entity stays
+            // dirty, the fix is written.
+            let before = raw_rows(&orm).await;
+            let em = orm.em().fork();
+            let loaded = em.find_one::<Sample>(bad_id).await.unwrap().unwrap();
+            loaded.update(poison);
+            loaded.write().text = "changed".into();
+            let result = em.flush().await;
+            assert_nan_refused(result, &orm, &before, &format!("{ctx} update")).await;
+            assert!(loaded.is_dirty(), "{ctx}: still dirty");
+            assert_eq!(
+                loaded.original().unwrap().text,
+                "bad",
+                "{ctx}: baseline kept"
+            );
+            loaded.update(fix);
+            loaded.write().text = "fixed".into();
+            em.flush().await.unwrap();
+            let stored = orm
+                .em()
+                .fork()
+                .find_one::<Sample>(bad_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_same(&loaded.get(), &stored.read(), &ctx);
+            assert_eq!(stored.read().text, "fixed", "{ctx}");
+            assert_eq!(
+                row_count(&orm).await,
+                n_before + 2,
+                "{ctx}: updated in place"
+            );
+        }
+
+        // NaN in a filter is refused the same way, before anything runs.
+        let em = orm.em().fork();
+        let before = raw_rows(&orm).await;
+        for err in [
+            em.find(Sample::DOUBLE.eq(f64::NAN)).await.unwrap_err(),
+            em.find(Sample::SINGLE.lt(f32::NAN)).await.unwrap_err(),
+            em.count(Sample::OPT_DOUBLE.is_in([1.0, f64::NAN]))
+                .await
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(err, Error::InvalidArgument(_)),
+                "{}: {err:?}",
+                b.name
+            );
+        }
+        assert!(em.is_empty().unwrap(), "{}", b.name);
+        assert_eq!(raw_rows(&orm).await, before, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn injection_payloads_are_plain_data() {
+    let payloads = [
+        "'; DROP TABLE samples; --",
+        "\" OR 1=1 --",
+        "\\",
+        "\\\\'",
+        "%_",
+        "' OR '1'='1",
+        "Robert'); DELETE FROM samples WHERE ('1'='1",
+        "\"samples\"; --",
+    ];
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let em = orm.em().fork();
+        em.persist(Sample::new("plain")).unwrap();
+        let mut ids = Vec::new();
+        for p in payloads {
+            let mut s = Sample::new(p);
+            s.opt_text = Some(p.to_string());
+            ids.push(em.persist(s).unwrap());
+        }
+        em.flush().await.unwrap();
+        let ids: Vec<i64> = ids.iter().map(|h| h.read().id).collect();
+        let n = b.name;
+        let total = payloads.len() + 1;
+
+        // Stored verbatim.
+        let stored: Vec<(i64, String, Option<String>)> = raw_rows(&orm)
+            .await
+            .iter()
+            .map(|r| {
+                (
+                    r.get("id").unwrap(),
+                    r.get("text").unwrap(),
+                    r.get("opt_text").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(stored.len(), total, "{n}");
+        for (i, p) in payloads.iter().enumerate() {
+            assert!(
+                stored.contains(&(ids[i], p.to_string(), Some(p.to_string()))),
+                "{n}: {p:?} stored verbatim"
+            );
+        }
+
+        let find_ids = |filter: Filter<Sample>| {
+            let em = orm.em().fork();
+            async move {
+                let mut v: Vec<i64> = em
+                    .find(filter)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.read().id)
+                    .collect();
+                v.sort_unstable();
+                v
+            }
+        };
+        for (i, p) in payloads.iter().enumerate() {
+            assert_eq!(
+                find_ids(Sample::TEXT.eq(*p)).await,
+                vec![ids[i]],
+                "{n}: eq {p:?}"
+            );
+            assert_eq!(
+                find_ids(Sample::OPT_TEXT.eq(Some(p.to_string()))).await,
+                vec![ids[i]],
+                "{n}: eq Some({p:?})"
+            );
+            assert_eq!(
+                find_ids(Sample::TEXT.is_in([*p, "no such text"])).await,
+                vec![ids[i]],
+                "{n}: is_in {p:?}"
+            );
+            assert_eq!(
+                find_ids(Sample::TEXT.ne(*p)).await.len(),
+                total - 1,
+                "{n}: ne {p:?}"
+            );
+            if !p.contains(['%', '_']) {
+                // Without wildcards LIKE is (ASCII case-insensitive) equality; the payloads
+                // differ by more than case.
+                assert_eq!(
+                    find_ids(Sample::TEXT.like(p)).await,
+                    vec![ids[i]],
+                    "{n}: like {p:?}"
+                );
+                assert_eq!(
+                    find_ids(Sample::TEXT.like(&format!("%{p}%"))).await,
+                    // "\\" is contained in "\\\\'".
+                    if *p == "\\" {
+                        vec![ids[2], ids[3]]
+                    } else {
+                        vec![ids[i]]
+                    },
+                    "{n}: like %{p:?}%"
+                );
+            }
+        }
+        let mut all_payload_ids = ids.clone();
+        all_payload_ids.sort_unstable();
+        assert_eq!(
+            find_ids(Sample::TEXT.is_in(payloads)).await,
+            all_payload_ids,
+            "{n}"
+        );
+        assert_eq!(
+            find_ids(Sample::TEXT.not_in(payloads)).await.len(),
+            1,
+            "{n}: only the plain row"
+        );
+        // `%` and `_` in a LIKE pattern are wildcards (documented): "%_" matches every
+        // non-empty text, i.e. every row here, and nothing more.
+        assert_eq!(find_ids(Sample::TEXT.like("%_")).await.len(), total, "{n}");
+        let em = orm.em().fork();
+        assert_eq!(
+            em.count(Sample::TEXT.like("%DROP TABLE%")).await.unwrap(),
+            1,
+            "{n}"
+        );
+
+        // The payloads in raw SQL parameters are data too.
+        for p in payloads {
+            let rows = orm
+                .em()
+                .query("SELECT id FROM samples WHERE text = ?", vec![p.into()])
+                .await
+                .unwrap();
+            assert_eq!(rows.len(), 1, "{n}: raw {p:?}");
+        }
+
+        assert!(table_exists(&orm).await, "{n}: the table survived");
+        assert_eq!(
+            row_count(&orm).await,
+            total as i64,
+            "{n}: exactly the rows inserted"
+        );
+    }
+}
+
+/// Asserts a typed decode error naming `Sample.<column>` whose message contains `needle`.
+fn assert_decode(err: &Error, column: &str, needle: &str, ctx: &str) {
+    match err {
+        Error::Decode { column: c, message } => {
+            assert_eq!(c, &format!("Sample.{column}"), "{ctx}: {err}");
+            assert!(
+                message.contains(needle),
+                "{ctx}: {message:?} lacks {needle:?}"
+            );
+            assert!(
+                err.to_string().contains(&format!("Sample.{column}")),
+                "{ctx}: {err}"
+            );
+        }
+        other => panic!("{ctx}: expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn cells_that_do_not_fit_their_field_are_typed_decode_errors() {
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("small", Value::I64(70_000), "70000 out of range for i16"),
+        (
+            "small",
+            Value::I64(i64::from(i16::MIN) - 1),
+            "out of range for i16",
+        ),
+        ("opt_small", Value::I64(-40_000), "out of range for i16"),
+        (
+            "medium",
+            Value::I64(i64::from(i32::MAX) + 1),
+            "out of range for i32",
+        ),
+        ("medium", Value::Text("abc".into()), "got text"),
+        ("big", Value::Text("12x".into()), "got text"),
+        ("big", Value::F64(1.5), "got f64"),
+        ("flag", Value::I64(2), "expected bool"),
+        ("text", Value::Bytes(vec![0xFF]), "got bytes"),
+        ("bytes", Value::Text("not bytes".into()), "got text"),
+        ("id_uuid", Value::Bytes(vec![1; 15]), ""),
+        ("id_uuid", Value::Text("not-a-uuid".into()), ""),
+        ("at", Value::Text("yesterday".into()), "bad date-time"),
+        (
+            "local",
+            Value::Text("2024-13-01 00:00:00.000000".into()),
+            "bad date-time",
+        ),
+        ("day", Value::Text("2024-02-30".into()), "bad date"),
+        ("amount", Value::Text("1.2.3".into()), "bad decimal"),
+        ("doc", Value::Text("{not json".into()), "bad json"),
+        ("opt_doc", Value::Text("[1,".into()), "bad json"),
+    ];
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        for (column, value, needle) in &cases {
+            orm.em()
+                .execute("DELETE FROM samples", vec![])
+                .await
+                .unwrap();
+            let ctx = format!("{} / {column} = {value:?}", b.name);
+            let good_id = raw_insert(&orm, &Sample::new("good"), &[]).await;
+            let bad_id = raw_insert(&orm, &Sample::new("bad"), &[(*column, value.clone())]).await;
+            let before = raw_rows(&orm).await;
+
+            let em = orm.em().fork();
+            // The good row decodes on its own.
+            let good = em.find_one::<Sample>(good_id).await.unwrap().unwrap();
+            assert_eq!(good.read().text, "good", "{ctx}");
+            em.clear().unwrap();
+
+            let err = em.find(Sample::ID.eq(bad_id)).await.unwrap_err();
+            assert_decode(&err, column, needle, &ctx);
+            // A result with one bad row merges nothing, not even the good rows before it.
+            let err = em
+                .find_with(
+                    Filter::<Sample>::all(),
+                    FindOptions {
+                        order_by: vec![Sample::ID.asc()],
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert_decode(&err, column, needle, &ctx);
+            let err = em.find_one::<Sample>(bad_id).await.unwrap_err();
+            assert_decode(&err, column, needle, &ctx);
+            let err = em.find_one_or_fail::<Sample>(bad_id).await.unwrap_err();
+            assert_decode(&err, column, needle, &ctx);
+            assert_eq!(em.len().unwrap(), 0, "{ctx}: the identity map stays empty");
+            assert_eq!(em.count(Filter::<Sample>::all()).await.unwrap(), 2, "{ctx}");
+            // Nothing to flush, and the rows are untouched.
+            em.flush().await.unwrap();
+            assert_eq!(raw_rows(&orm).await, before, "{ctx}: rows untouched");
+            let raw = orm
+                .em()
+                .query(
+                    &format!("SELECT \"{column}\" AS v FROM samples WHERE id = ?"),
+                    vec![bad_id.into()],
+                )
+                .await
+                .unwrap();
+            assert_eq!(raw[0].values()[0], *value, "{ctx}: the cell as written");
+        }
+    }
+}
+
+// Library bugs found while writing this module: each test states the correct behaviour and is
+// ignored until the library is fixed (`cargo test ... -- --ignored` shows them failing).
+
+/// On SQLite a decimal is stored as TEXT, so `gt`/`lt`/... and ORDER BY compare strings:
+/// `AMOUNT.gt(9)` misses 10.00 and 100, `AMOUNT.lt(-5)` finds -3.
+#[tokio::test]
+#[ignore = "library bug: Decimal comparisons and ordering on SQLite compare text, not numbers"]
+async fn decimal_range_filters_and_ordering_compare_by_value() {
+    let values = ["9.5", "10.00", "100", "-3", "-20", "1.10"];
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let em = orm.em().fork();
+        for v in values {
+            let mut s = Sample::new(v);
+            s.amount = dec(v);
+            em.persist(s).unwrap();
+        }
+        em.flush().await.unwrap();
+        let texts = |filter: Filter<Sample>, order_by: Vec<Order>| {
+            let em = orm.em().fork();
+            async move {
+                em.find_with(
+                    filter,
+                    FindOptions {
+                        order_by,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.read().text.clone())
+                .collect::<Vec<String>>()
+            }
+        };
+        let by_amount = || vec![Sample::AMOUNT.asc()];
+        assert_eq!(
+            texts(Sample::AMOUNT.gt(dec("9")), by_amount()).await,
+            ["9.5", "10.00", "100"],
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            texts(Sample::AMOUNT.lt(dec("-5")), by_amount()).await,
+            ["-20"],
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            texts(Filter::all(), by_amount()).await,
+            ["-20", "-3", "1.10", "9.5", "10.00", "100"],
+            "{}",
+            b.name
+        );
+        assert_eq!(row_count(&orm).await, values.len() as i64, "{}", b.name);
+    }
+}
+
+/// Decoding is documented as strict (no silent truncation), but a REAL outside f32's range
+/// becomes infinity.
+#[tokio::test]
+#[ignore = "library bug: a REAL outside f32's range decodes into an f32 field as infinity"]
+async fn a_real_outside_the_f32_range_is_a_decode_error() {
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let id = raw_insert(&orm, &Sample::new("big"), &[("single", Value::F64(1e300))]).await;
+        let before = raw_rows(&orm).await;
+        let em = orm.em().fork();
+        let result = em.find_one::<Sample>(id).await;
+        match &result {
+            Err(err) => assert_decode(err, "single", "f32", b.name),
+            Ok(found) => panic!(
+                "{}: decoded as {:?}",
+                b.name,
+                found.as_ref().map(|m| m.read().single)
+            ),
+        }
+        assert_eq!(em.len().unwrap(), 0, "{}", b.name);
+        assert_eq!(raw_rows(&orm).await, before, "{}", b.name);
+    }
+}
+
+/// Date-times are stored as text said to sort in time order; outside the years 0..=9999
+/// chrono writes a sign (`+12345-01-01 ...`), which sorts before every four-digit year.
+#[tokio::test]
+#[ignore = "library bug: date-time text order breaks outside the years 0..=9999"]
+async fn date_time_filters_hold_beyond_year_9999() {
+    for b in backends() {
+        let orm = sample_orm(&b).await;
+        let em = orm.em().fork();
+        let mut far = Sample::new("far");
+        far.at = utc(12345, 1, 1, 0, 0, 0, 0);
+        far.day = date(12345, 1, 1);
+        let far = em.persist(far).unwrap();
+        em.persist(Sample::new("near")).unwrap();
+        em.flush().await.unwrap();
+        let far_id = far.read().id;
+        // The value itself round-trips.
+        let loaded = orm
+            .em()
+            .fork()
+            .find_one::<Sample>(far_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(loaded.read().at, utc(12345, 1, 1, 0, 0, 0, 0), "{}", b.name);
+        let em = orm.em().fork();
+        let later: Vec<i64> = em
+            .find(Sample::AT.gt(utc(2025, 1, 1, 0, 0, 0, 0)))
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.read().id)
+            .collect();
+        assert_eq!(later, [far_id], "{}", b.name);
+        let later: Vec<i64> = em
+            .find(Sample::DAY.gt(date(2025, 1, 1)))
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.read().id)
+            .collect();
+        assert_eq!(later, [far_id], "{}", b.name);
+        assert_eq!(row_count(&orm).await, 2, "{}", b.name);
+    }
+}
