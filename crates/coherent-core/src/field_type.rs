@@ -85,13 +85,33 @@ macro_rules! float_field {
             fn to_value(&self) -> Value { Value::$var(*self) }
             #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
             fn from_value(value: Value) -> DecodeResult<Self> {
-                match value {
-                    Value::F32(v) => Ok(v as $t),
-                    Value::F64(v) => Ok(v as $t),
-                    Value::I64(v) => Ok(v as $t),
-                    Value::I32(v) => Ok(v as $t),
-                    other => mismatch(stringify!($t), &other),
-                }
+                let narrowed = match value {
+                    Value::F32(v) => v as $t,
+                    Value::F64(v) => {
+                        let n = v as $t;
+                        if v.is_finite() && n.is_infinite() {
+                            return Err(format!("{v} is out of range for {}", stringify!($t)));
+                        }
+                        n
+                    }
+                    Value::I64(v) => {
+                        let n = v as $t;
+                        // Exact only if it converts back (integers beyond 2^24 / 2^53 round).
+                        if n as i64 != v || (v == i64::MAX) {
+                            return Err(format!("{v} cannot be represented exactly as {}", stringify!($t)));
+                        }
+                        n
+                    }
+                    Value::I32(v) => {
+                        let n = v as $t;
+                        if n as i32 != v {
+                            return Err(format!("{v} cannot be represented exactly as {}", stringify!($t)));
+                        }
+                        n
+                    }
+                    other => return mismatch(stringify!($t), &other),
+                };
+                Ok(narrowed)
             }
             fn same(&self, other: &Self) -> bool {
                 self == other || (self.is_nan() && other.is_nan())
@@ -338,6 +358,23 @@ mod tests {
     fn nan_is_not_dirty() {
         assert!(f64::NAN.same(&f64::NAN));
         assert!(!1.0f64.same(&2.0));
+    }
+
+    #[test]
+    fn floats_refuse_overflow_and_inexact_integers() {
+        assert!(f32::from_value(Value::F64(1e300)).is_err());
+        assert!(
+            f32::from_value(Value::F64(f64::INFINITY))
+                .unwrap()
+                .is_infinite()
+        );
+        assert_eq!(f32::from_value(Value::F64(0.5)).unwrap(), 0.5);
+        assert!(f64::from_value(Value::I64(i64::MAX)).is_err());
+        assert!(f32::from_value(Value::I64((1 << 24) + 1)).is_err());
+        assert_eq!(
+            f64::from_value(Value::I64(1 << 40)).unwrap(),
+            (1u64 << 40) as f64
+        );
     }
 
     #[test]

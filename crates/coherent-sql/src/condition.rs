@@ -1,16 +1,64 @@
 //! [`Condition`] trees to sea-query expressions, every value through a [`Slots`] table.
+//!
+//! Policy: comparisons compare values the way the Rust type does. On SQLite a decimal is
+//! stored as exact text, which would compare as text (`'10' < '9'`); there, comparisons and
+//! ordering of decimal columns go through `CAST(.. AS REAL)`: by value, exactly for up to 15
+//! significant digits (SQLite has no exact numeric type to compare in). `LIKE` stays textual.
 
 use crate::params::Slots;
-use coherent_core::{CmpOp, Condition};
+use coherent_core::{CmpOp, ColumnType, Condition, Dialect, EntityMeta};
 use sea_query::{Expr, ExprTrait};
 
+/// Where a condition is rendered: the entity's columns and the dialect.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    /// The entity queried.
+    pub meta: &'a EntityMeta,
+    /// The dialect rendered for.
+    pub dialect: Dialect,
+}
+
+impl Scope<'_> {
+    /// Whether `column` holds numbers as text that must be compared by value.
+    fn numeric_text(&self, column: &str) -> bool {
+        self.dialect == Dialect::Sqlite
+            && self
+                .meta
+                .columns
+                .iter()
+                .any(|c| c.name == column && c.column_type == ColumnType::Decimal)
+    }
+
+    /// The column as compared (and sorted).
+    pub fn column(&self, column: &'static str) -> Expr {
+        if self.numeric_text(column) {
+            Expr::col(column).cast_as("REAL")
+        } else {
+            Expr::col(column)
+        }
+    }
+
+    fn value(&self, column: &str, v: sea_query::Value) -> Expr {
+        if self.numeric_text(column) {
+            Expr::val(v).cast_as("REAL")
+        } else {
+            Expr::val(v)
+        }
+    }
+}
+
 /// Converts `condition` into a sea-query expression; `None` means "every row".
-pub fn to_expr(condition: &Condition, slots: &mut Slots) -> Option<Expr> {
+pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Option<Expr> {
     Some(match condition {
         Condition::All => return None,
+        Condition::Compare {
+            column,
+            op: CmpOp::Like,
+            value,
+        } => Expr::col(*column).binary(sea_query::BinOper::Like, slots.slot(value.clone())),
         Condition::Compare { column, op, value } => {
-            let col = Expr::col(*column);
-            let v = slots.slot(value.clone());
+            let col = scope.column(column);
+            let v = scope.value(column, slots.slot(value.clone()));
             match op {
                 CmpOp::Eq => col.eq(v),
                 CmpOp::Ne => col.ne(v),
@@ -18,7 +66,7 @@ pub fn to_expr(condition: &Condition, slots: &mut Slots) -> Option<Expr> {
                 CmpOp::Lte => col.lte(v),
                 CmpOp::Gt => col.gt(v),
                 CmpOp::Gte => col.gte(v),
-                CmpOp::Like => col.binary(sea_query::BinOper::Like, v),
+                CmpOp::Like => unreachable!("handled above"),
             }
         }
         Condition::In {
@@ -30,11 +78,14 @@ pub fn to_expr(condition: &Condition, slots: &mut Slots) -> Option<Expr> {
                 // `IN ()` is not valid SQL everywhere: an empty list matches nothing.
                 return Some(Expr::cust(if *negated { "1 = 1" } else { "1 = 0" }));
             }
-            let vals: Vec<_> = values.iter().map(|v| slots.slot(v.clone())).collect();
+            let vals: Vec<Expr> = values
+                .iter()
+                .map(|v| scope.value(column, slots.slot(v.clone())))
+                .collect();
             if *negated {
-                Expr::col(*column).is_not_in(vals)
+                scope.column(column).is_not_in(vals)
             } else {
-                Expr::col(*column).is_in(vals)
+                scope.column(column).is_in(vals)
             }
         }
         Condition::IsNull { column, negated } => {
@@ -44,19 +95,19 @@ pub fn to_expr(condition: &Condition, slots: &mut Slots) -> Option<Expr> {
                 Expr::col(*column).is_null()
             }
         }
-        Condition::And(parts) => fold(parts, slots, true)?,
-        Condition::Or(parts) => fold(parts, slots, false)?,
-        Condition::Not(inner) => match to_expr(inner, slots) {
+        Condition::And(parts) => fold(parts, scope, slots, true)?,
+        Condition::Or(parts) => fold(parts, scope, slots, false)?,
+        Condition::Not(inner) => match to_expr(inner, scope, slots) {
             Some(e) => e.not(),
             None => Expr::cust("1 = 0"),
         },
     })
 }
 
-fn fold(parts: &[Condition], slots: &mut Slots, all: bool) -> Option<Expr> {
+fn fold(parts: &[Condition], scope: Scope<'_>, slots: &mut Slots, all: bool) -> Option<Expr> {
     let mut acc: Option<Expr> = None;
     for part in parts {
-        let Some(e) = to_expr(part, slots) else {
+        let Some(e) = to_expr(part, scope, slots) else {
             if all {
                 continue; // `x AND true` is `x`
             }
@@ -72,4 +123,75 @@ fn fold(parts: &[Condition], slots: &mut Slots, all: bool) -> Option<Expr> {
         return Some(Expr::cust("1 = 0")); // an empty OR matches nothing
     }
     acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::{SelectSpec, select};
+    use coherent_core::{ColumnMeta, Order, Value};
+
+    static COLS: [ColumnMeta; 3] = [
+        ColumnMeta::new("id", ColumnType::BigInt),
+        ColumnMeta::new("amount", ColumnType::Decimal),
+        ColumnMeta::new("name", ColumnType::Text),
+    ];
+    static META: EntityMeta = EntityMeta {
+        name: "T",
+        table: "t",
+        columns: &COLS,
+        primary_key: 0,
+    };
+
+    fn render(c: Condition, order: &[Order], dialect: Dialect) -> String {
+        let spec = SelectSpec {
+            order_by: order,
+            ..Default::default()
+        };
+        select(&META, &c, &spec, dialect).sql
+    }
+
+    #[test]
+    fn sqlite_compares_and_sorts_decimals_by_value() {
+        let gt = Condition::Compare {
+            column: "amount",
+            op: CmpOp::Gt,
+            value: Value::Text("9".into()),
+        };
+        let order = [Order {
+            column: "amount",
+            descending: false,
+        }];
+        assert_eq!(
+            render(gt.clone(), &order, Dialect::Sqlite),
+            r#"SELECT "id", "amount", "name" FROM "t" WHERE CAST("amount" AS REAL) > CAST(? AS REAL) ORDER BY CAST("amount" AS REAL) ASC"#
+        );
+        // PostgreSQL has an exact NUMERIC column: no cast.
+        assert!(!render(gt, &order, Dialect::Postgres).contains("CAST"));
+        // Text columns are never cast.
+        let name = Condition::Compare {
+            column: "name",
+            op: CmpOp::Gt,
+            value: Value::Text("9".into()),
+        };
+        assert!(!render(name, &[], Dialect::Sqlite).contains("CAST"));
+    }
+
+    #[test]
+    fn or_inside_and_keeps_its_parentheses() {
+        let eq = |c: &'static str, v: i64| Condition::Compare {
+            column: c,
+            op: CmpOp::Eq,
+            value: Value::I64(v),
+        };
+        let c = Condition::And(vec![
+            eq("id", 1),
+            Condition::Or(vec![eq("id", 2), eq("id", 3)]),
+        ]);
+        assert!(
+            render(c, &[], Dialect::Sqlite)
+                .ends_with(r#"WHERE "id" = ? AND ("id" = ? OR "id" = ?)"#)
+        );
+        assert!(render(Condition::Or(vec![]), &[], Dialect::Sqlite).ends_with("WHERE 1 = 0"));
+    }
 }

@@ -3,7 +3,7 @@
 //! Policy: entity SELECTs list every column explicitly, in column order, because rows are
 //! decoded positionally.
 
-use crate::condition::to_expr;
+use crate::condition::{Scope, to_expr};
 use crate::params::{Rendered, Slots};
 use coherent_core::{Condition, Dialect, EntityMeta, Order, Value};
 use sea_query::{Expr, ExprTrait, Query, SelectStatement};
@@ -45,8 +45,9 @@ pub fn select(
     dialect: Dialect,
 ) -> Rendered {
     let mut slots = Slots::new();
+    let scope = Scope { meta, dialect };
     let mut stmt = base(meta);
-    if let Some(e) = to_expr(condition, &mut slots) {
+    if let Some(e) = to_expr(condition, scope, &mut slots) {
         stmt.and_where(e);
     }
     for o in spec.order_by {
@@ -55,7 +56,7 @@ pub fn select(
         } else {
             sea_query::Order::Asc
         };
-        stmt.order_by(o.column, order);
+        stmt.order_by_expr(scope.column(o.column), order);
     }
     // Deterministic pagination: order by key last when a limit or offset is given.
     if (spec.limit.is_some() || spec.offset.is_some())
@@ -96,7 +97,7 @@ pub fn count(meta: &EntityMeta, condition: &Condition, dialect: Dialect) -> Rend
         .expr(Expr::cust("COUNT(*)"))
         .from(meta.table)
         .to_owned();
-    if let Some(e) = to_expr(condition, &mut slots) {
+    if let Some(e) = to_expr(condition, Scope { meta, dialect }, &mut slots) {
         stmt.and_where(e);
     }
     slots.render(&stmt, dialect)

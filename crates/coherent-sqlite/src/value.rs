@@ -26,6 +26,21 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 /// assert!(to_sql(&Value::F64(f64::NAN)).is_err());
 /// # Ok::<(), coherent_core::Error>(())
 /// ```
+/// Date-times are stored as fixed-width text, whose order is time order only for the years
+/// 0 to 9999 (chrono writes a sign and more digits outside them): other years are refused
+/// rather than stored in a form that filters and ORDER BY would compare wrongly.
+#[cfg(feature = "chrono")]
+fn sortable_year(date: chrono::NaiveDate) -> Result<(), Error> {
+    use chrono::Datelike;
+    if (0..=9999).contains(&date.year()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the date {date} is outside the years 0 to 9999 that SQLite's date-time text keeps in order"
+        )))
+    }
+}
+
 pub fn to_sql(value: &Value) -> Result<ToSqlOutput<'_>, Error> {
     Ok(match value {
         Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
@@ -40,18 +55,27 @@ pub fn to_sql(value: &Value) -> Result<ToSqlOutput<'_>, Error> {
         #[cfg(feature = "uuid")]
         Value::Uuid(u) => ToSqlOutput::Borrowed(ValueRef::Blob(u.as_bytes())),
         #[cfg(feature = "chrono")]
-        Value::DateTimeUtc(d) => text(
-            d.naive_utc()
-                .format(coherent_core::field_type::DATETIME_FORMAT)
-                .to_string(),
-        ),
+        Value::DateTimeUtc(d) => {
+            sortable_year(d.date_naive())?;
+            text(
+                d.naive_utc()
+                    .format(coherent_core::field_type::DATETIME_FORMAT)
+                    .to_string(),
+            )
+        }
         #[cfg(feature = "chrono")]
-        Value::DateTime(d) => text(
-            d.format(coherent_core::field_type::DATETIME_FORMAT)
-                .to_string(),
-        ),
+        Value::DateTime(d) => {
+            sortable_year(d.date())?;
+            text(
+                d.format(coherent_core::field_type::DATETIME_FORMAT)
+                    .to_string(),
+            )
+        }
         #[cfg(feature = "chrono")]
-        Value::Date(d) => text(d.format("%Y-%m-%d").to_string()),
+        Value::Date(d) => {
+            sortable_year(*d)?;
+            text(d.format("%Y-%m-%d").to_string())
+        }
         #[cfg(feature = "decimal")]
         Value::Decimal(d) => text(d.to_string()),
         #[cfg(feature = "json")]

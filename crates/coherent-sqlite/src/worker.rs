@@ -203,10 +203,7 @@ impl Worker {
     }
 
     /// Starts a streamed batch: returns where to send its pieces and where its answer comes.
-    pub(crate) fn start_batch(
-        &self,
-        mode: coherent_core::TxMode,
-    ) -> Option<StreamedBatch> {
+    pub(crate) fn start_batch(&self, mode: coherent_core::TxMode) -> Option<StreamedBatch> {
         let (pieces_tx, pieces) = mpsc::channel();
         let (reply, result) = oneshot::channel();
         if self
