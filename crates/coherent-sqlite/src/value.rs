@@ -15,17 +15,6 @@
 use coherent_core::{Error, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
-/// The SQLite form of `value`, ready to bind.
-///
-/// ```
-/// use coherent_core::Value;
-/// use coherent_sqlite::value::to_sql;
-/// use rusqlite::types::{ToSqlOutput, ValueRef};
-///
-/// assert_eq!(to_sql(&Value::Bool(true))?, ToSqlOutput::Borrowed(ValueRef::Integer(1)));
-/// assert!(to_sql(&Value::F64(f64::NAN)).is_err());
-/// # Ok::<(), coherent_core::Error>(())
-/// ```
 /// Date-times are stored as fixed-width text, whose order is time order only for the years
 /// 0 to 9999 (chrono writes a sign and more digits outside them): other years are refused
 /// rather than stored in a form that filters and ORDER BY would compare wrongly.
@@ -41,6 +30,17 @@ fn sortable_year(date: chrono::NaiveDate) -> Result<(), Error> {
     }
 }
 
+/// The SQLite form of `value`, ready to bind.
+///
+/// ```
+/// use coherent_core::Value;
+/// use coherent_sqlite::value::to_sql;
+/// use rusqlite::types::{ToSqlOutput, ValueRef};
+///
+/// assert_eq!(to_sql(&Value::Bool(true))?, ToSqlOutput::Borrowed(ValueRef::Integer(1)));
+/// assert!(to_sql(&Value::F64(f64::NAN)).is_err());
+/// # Ok::<(), coherent_core::Error>(())
+/// ```
 pub fn to_sql(value: &Value) -> Result<ToSqlOutput<'_>, Error> {
     Ok(match value {
         Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
