@@ -177,7 +177,7 @@ pub type RowSink<'a> = dyn FnMut(Rows) -> Result<()> + Send + 'a;
 
 /// One connection, checked out of a [`Driver`]. Dropping it returns it to the driver, which
 /// rolls back any transaction left open.
-pub trait Connection: Send {
+pub trait Connection: Send + 'static {
     /// Runs a batch as one job.
     fn run(
         &mut self,
@@ -196,8 +196,12 @@ pub trait Connection: Send {
     /// until the first push, and a writer dropped without [`BatchWriter::finish`] abandons
     /// the batch (an atomic one is rolled back).
     ///
+    /// The writer owns the connection, and [`BatchWriter::finish`]'s future owns the writer:
+    /// a caller that stops waiting can hand that future to another task, so a started batch
+    /// always ends in a known way.
+    ///
     /// The default collects the pieces and runs them as one [`Batch`] at `finish`.
-    fn stream_batch(&mut self, mode: TxMode) -> Box<dyn BatchWriter<'_> + '_> {
+    fn stream_batch(self: Box<Self>, mode: TxMode) -> Box<dyn BatchWriter> {
         Box::new(CollectingWriter {
             connection: self,
             batch: Batch {
@@ -231,28 +235,35 @@ pub trait Connection: Send {
 }
 
 /// The sending half of a streamed batch (see [`Connection::stream_batch`]).
-pub trait BatchWriter<'a>: Send {
+pub trait BatchWriter: Send {
     /// Queues statements; never blocks. Statement indexes in the result and in a
     /// [`BatchFailure`] count across all pushes.
     fn push(&mut self, statements: Vec<Statement>);
     /// Ends the batch (commits an atomic one if every statement succeeded) and waits for its
     /// result. A batch nothing was pushed to issues no SQL at all.
-    fn finish(self: Box<Self>) -> BoxFuture<'a, std::result::Result<BatchResult, BatchFailure>>;
+    fn finish(
+        self: Box<Self>,
+    ) -> BoxFuture<'static, std::result::Result<BatchResult, BatchFailure>>;
 }
 
 /// The default [`BatchWriter`]: collects everything, runs it as one batch at `finish`.
-struct CollectingWriter<'a, C: Connection + ?Sized> {
-    connection: &'a mut C,
+struct CollectingWriter<C: Connection + ?Sized> {
+    connection: Box<C>,
     batch: Batch,
 }
 
-impl<'a, C: Connection + ?Sized> BatchWriter<'a> for CollectingWriter<'a, C> {
+impl<C: Connection + ?Sized> BatchWriter for CollectingWriter<C> {
     fn push(&mut self, statements: Vec<Statement>) {
         self.batch.statements.extend(statements);
     }
 
-    fn finish(self: Box<Self>) -> BoxFuture<'a, std::result::Result<BatchResult, BatchFailure>> {
-        let CollectingWriter { connection, batch } = *self;
+    fn finish(
+        self: Box<Self>,
+    ) -> BoxFuture<'static, std::result::Result<BatchResult, BatchFailure>> {
+        let CollectingWriter {
+            mut connection,
+            batch,
+        } = *self;
         Box::pin(async move {
             if batch.statements.is_empty() {
                 return Ok(BatchResult::default());

@@ -37,7 +37,7 @@ pub(crate) struct EmInner {
     pub global: bool,
     pub uow: Mutex<UnitOfWork>,
     /// Serialises flushes of this EntityManager (a second flush waits for the first).
-    pub flush_lock: tokio::sync::Mutex<()>,
+    pub flush_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// A unit of work: an identity map, change tracking, and the operations on them. Cloning
@@ -79,7 +79,7 @@ impl EntityManager {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 global,
                 uow: Mutex::new(uow),
-                flush_lock: tokio::sync::Mutex::new(()),
+                flush_lock: Arc::new(tokio::sync::Mutex::new(())),
             }),
         }
     }

@@ -14,15 +14,24 @@
 //! 6. On success apply the results under the lock: generated keys, snapshots, evictions.
 //!    On failure return the typed error; the Unit of Work is exactly as before step 4, so
 //!    fixing the cause and flushing again writes everything once.
+//!
+//! **Cancellation.** Dropping the flush future before step 5 abandons the batch (rolled
+//! back, nothing applied). From step 5 on, the batch and the plan are owned by a
+//! [`Completion`]; if the future is dropped there, the completion moves to a background
+//! task that finishes it, commit and apply or rollback and nothing, still holding the flush
+//! lock, so the next flush of this EntityManager sees the outcome. Memory and database never
+//! disagree because a caller stopped waiting.
 
 use crate::entity_manager::EntityManager;
-use crate::unit_of_work::PlanContext;
-use coherent_core::{Result, TxMode};
+use crate::query_log::Pending;
+use crate::unit_of_work::{FlushPlan, PlanContext};
+use coherent_core::{BatchFailure, BatchResult, BoxFuture, Result, TxMode};
+use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
 pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     let inner = em.inner();
-    let _serial = inner.flush_lock.lock().await;
+    let serial = std::sync::Arc::clone(&inner.flush_lock).lock_owned().await;
     let shared = em.shared();
     let order = shared.commit_order.types();
     if !em.uow().has_work(order) {
@@ -30,9 +39,9 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     }
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
     async move {
-        let mut conn = shared.driver.acquire().await?;
+        let conn = shared.driver.acquire().await?;
         let mut writer = conn.stream_batch(TxMode::Atomic);
-        let mut log = crate::query_log::Pending::empty();
+        let mut log = Pending::empty();
         let plan = {
             let mut ctx = PlanContext {
                 cache: &shared.statements,
@@ -49,18 +58,74 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         let plan = plan?;
         let (inserts, updates, deletes) = plan.counts;
         tracing::debug!(target: "coherent::flush", inserts, updates, deletes, statements = plan.statements, "flush planned");
-        let result = writer.finish().await;
-        match result {
-            Ok(result) => {
-                log.emit(&result, None);
-                em.uow().apply(plan, &result)
-            }
-            Err(failure) => {
-                log.emit(&failure.executed, Some((failure.index, &failure.error)));
-                Err(plan.describe(failure.index, failure.error))
-            }
-        }
+        let mut completion = Completion {
+            work: Some((writer.finish(), plan, log, em.clone(), serial)),
+        };
+        completion.run().await
     }
     .instrument(span)
     .await
+}
+
+type Work = (
+    BoxFuture<'static, std::result::Result<BatchResult, BatchFailure>>,
+    FlushPlan,
+    Pending,
+    EntityManager,
+    OwnedMutexGuard<()>,
+);
+
+/// A handed-over batch and the plan to apply when it commits. Finished by [`Completion::run`],
+/// or, if dropped before, by a background task.
+struct Completion {
+    work: Option<Work>,
+}
+
+impl Completion {
+    async fn run(&mut self) -> Result<()> {
+        let (batch, ..) = self.work.as_mut().expect("run once");
+        let outcome = batch.await;
+        let (_, plan, log, em, _serial) = self.work.take().expect("run once");
+        settle(outcome, plan, log, &em)
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        let Some((batch, plan, log, em, serial)) = self.work.take() else {
+            return;
+        };
+        let finish = async move {
+            let outcome = batch.await;
+            let _ = settle(outcome, plan, log, &em);
+            drop(serial);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(finish);
+            }
+            // No runtime (the runtime itself is shutting down): the batch's future is dropped
+            // too, and the driver sees nobody waiting and rolls it back.
+            Err(_) => drop(finish),
+        }
+    }
+}
+
+/// Applies a committed batch, or turns a failed one into its error.
+fn settle(
+    outcome: std::result::Result<BatchResult, BatchFailure>,
+    plan: FlushPlan,
+    log: Pending,
+    em: &EntityManager,
+) -> Result<()> {
+    match outcome {
+        Ok(result) => {
+            log.emit(&result, None);
+            em.uow().apply(plan, &result)
+        }
+        Err(failure) => {
+            log.emit(&failure.executed, Some((failure.index, &failure.error)));
+            Err(plan.describe(failure.index, failure.error))
+        }
+    }
 }

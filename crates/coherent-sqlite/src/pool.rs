@@ -255,11 +255,11 @@ impl Connection for SqliteConnection {
     }
 
     fn stream_batch(
-        &mut self,
+        self: Box<Self>,
         mode: coherent_core::TxMode,
-    ) -> Box<dyn coherent_core::BatchWriter<'_> + '_> {
+    ) -> Box<dyn coherent_core::BatchWriter> {
         Box::new(SqliteBatchWriter {
-            connection: self,
+            connection: *self,
             mode,
             pieces: None,
         })
@@ -277,13 +277,13 @@ impl Connection for SqliteConnection {
 
 /// The writer of a streamed batch on a [`SqliteConnection`]: the job starts with the first
 /// push, so a batch nothing is pushed to never wakes the connection thread.
-struct SqliteBatchWriter<'a> {
-    connection: &'a mut SqliteConnection,
+struct SqliteBatchWriter {
+    connection: SqliteConnection,
     mode: coherent_core::TxMode,
     pieces: Option<crate::worker::StreamedBatch>,
 }
 
-impl<'a> coherent_core::BatchWriter<'a> for SqliteBatchWriter<'a> {
+impl coherent_core::BatchWriter for SqliteBatchWriter {
     fn push(&mut self, statements: Vec<coherent_core::Statement>) {
         if statements.is_empty() {
             return;
@@ -302,9 +302,11 @@ impl<'a> coherent_core::BatchWriter<'a> for SqliteBatchWriter<'a> {
         }
     }
 
-    fn finish(self: Box<Self>) -> BoxFuture<'a, Result<BatchResult, BatchFailure>> {
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Result<BatchResult, BatchFailure>> {
         let SqliteBatchWriter {
-            connection, pieces, ..
+            mut connection,
+            pieces,
+            ..
         } = *self;
         Box::pin(async move {
             let Some(worker) = &connection.worker else {
@@ -319,13 +321,19 @@ impl<'a> coherent_core::BatchWriter<'a> for SqliteBatchWriter<'a> {
             };
             let _ = pieces.send(crate::worker::Piece::End);
             let (result, autocommit) = worker.answer(answer).await;
-            connection.maybe_in_transaction = !autocommit;
+            connection.settle(autocommit);
             result
         })
     }
 }
 
 impl SqliteConnection {
+    /// Records whether the connection is back in autocommit mode after a job (then dropping
+    /// it needs no rollback).
+    fn settle(&mut self, autocommit: bool) {
+        self.maybe_in_transaction = !autocommit;
+    }
+
     async fn stream(
         &mut self,
         statement: coherent_core::Statement,

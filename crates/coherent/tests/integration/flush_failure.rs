@@ -262,3 +262,83 @@ async fn not_null_check_and_foreign_key_violations_are_typed() {
         );
     }
 }
+
+/// Polls `fut` up to `polls` times (sleeping `pause` between polls, so the connection thread
+/// makes progress), then drops it: a client disconnect at a chosen point. Returns whether it
+/// completed.
+async fn poll_then_drop<F: std::future::Future>(
+    fut: F,
+    polls: u32,
+    pause: std::time::Duration,
+) -> bool {
+    let mut fut = std::pin::pin!(fut);
+    for _ in 0..polls {
+        let ready =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(fut.as_mut().poll(cx).is_ready()))
+                .await;
+        if ready {
+            return true;
+        }
+        std::thread::sleep(pause);
+    }
+    false
+}
+
+/// A flush cancelled at any point (a client disconnect, a timeout) either commits and is
+/// applied to memory, or rolls back and leaves memory pending: the next flush then writes
+/// exactly what is left. A flush that committed without being applied would insert the rows
+/// again (a unique violation here) or lose the update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_flush_never_leaves_memory_and_database_apart() {
+    for b in backends() {
+        // No spinning: a flush's first poll hands the batch over and returns Pending.
+        let sep = if b.url().contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}spin_us=0", b.url());
+        let orm = Orm::builder()
+            .url(&url)
+            .entity::<Tag>()
+            .entity::<User>()
+            .build()
+            .await
+            .unwrap();
+        orm.schema().refresh().await.unwrap();
+        let mut outcomes = std::collections::BTreeMap::new();
+        for attempt in 0..40u32 {
+            let em = orm.em().fork();
+            let users: Vec<_> = (0..500)
+                .map(|i| {
+                    em.persist(User::new("new", &format!("{attempt}-{i}@x.io")))
+                        .unwrap()
+                })
+                .collect();
+            let pause = std::time::Duration::from_micros(u64::from(attempt) * 20);
+            let done = poll_then_drop(em.flush(), 1 + attempt % 3, pause).await;
+            *outcomes.entry(done).or_insert(0) += 1;
+            em.flush().await.unwrap(); // waits for a rescued flush, then writes what is left
+            assert!(
+                users.iter().all(|u| u.read().id > 0),
+                "{}: every user inserted",
+                b.name
+            );
+
+            for u in &users {
+                u.write().name = format!("renamed {attempt}");
+            }
+            poll_then_drop(em.flush(), 1 + attempt % 3, pause).await;
+            em.flush().await.unwrap();
+            assert!(users.iter().all(|u| !u.is_dirty()), "{}", b.name);
+        }
+        let rows = user_rows(&orm).await;
+        assert_eq!(rows.len(), 40 * 500, "{}: no row lost or doubled", b.name);
+        assert!(
+            rows.iter().all(|(_, name, _)| name.starts_with("renamed")),
+            "{}",
+            b.name
+        );
+        assert!(
+            outcomes.get(&false).is_some_and(|n| *n > 0),
+            "{}: some flushes were cancelled: {outcomes:?}",
+            b.name
+        );
+    }
+}
