@@ -80,4 +80,10 @@ pub trait Entity: Clone + Send + Sync + Debug + 'static {
     fn merge_unchanged(&mut self, snapshot: &Self, fresh: Self);
     /// Sets column `index` from a value.
     fn set_column(&mut self, index: usize, value: Value) -> Result<()>;
+    /// Makes `target` a copy of `self`, reusing `target`'s allocations where it can (the
+    /// derive copies field by field with `Clone::clone_from`, so a snapshot's strings keep
+    /// their buffers).
+    fn copy_into(&self, target: &mut Self) {
+        target.clone_from(self);
+    }
 }

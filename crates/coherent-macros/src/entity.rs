@@ -406,6 +406,13 @@ fn generate(g: &Generated<'_>) -> TokenStream {
         }
     });
 
+    let copies = columns.iter().map(|c| {
+        let f = c.ident;
+        quote! {
+            ::core::clone::Clone::clone_from(&mut __target.#f, &self.#f);
+        }
+    });
+
     let set_arms = columns.iter().enumerate().map(|(i, c)| {
         let (f, ty) = (c.ident, c.ty);
         let from_value = quote!(<#ty as #private::FieldType>::from_value);
@@ -488,6 +495,10 @@ fn generate(g: &Generated<'_>) -> TokenStream {
             fn merge_unchanged(&mut self, __snapshot: &Self, __fresh: Self) {
                 let Self { #(#destructure),* } = __fresh;
                 #(#merges)*
+            }
+
+            fn copy_into(&self, __target: &mut Self) {
+                #(#copies)*
             }
 
             fn set_column(

@@ -158,8 +158,11 @@ impl<T: Entity> TypeChangeSet<T> {
         );
     }
 
-    /// Updates of changed columns, in key order (so concurrent flushes lock rows in the same
-    /// order). A changed primary key is refused.
+    /// Updates of changed columns. Where several connections can write at once they are
+    /// emitted in key order (so concurrent flushes lock rows in the same order and cannot
+    /// deadlock on each other); with a single writer (SQLite) each is emitted as soon as it is
+    /// found, so the driver starts on them while the scan goes on. A changed primary key is
+    /// refused.
     fn plan_updates(
         &mut self,
         store: &TypeStore<T>,
@@ -167,19 +170,15 @@ impl<T: Entity> TypeChangeSet<T> {
         emit: &mut Emitter<'_>,
     ) -> Result<()> {
         let meta = T::META;
-        let mut dirty: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)> = Vec::new();
+        let in_key_order = ctx.capabilities.concurrent_writers;
+        let mut later: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)> = Vec::new();
+        let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
         for (key, m) in &store.by_key {
-            if store.removed.contains(key) {
-                continue;
-            }
             let t = m.tracked();
-            if !t.loaded {
-                continue; // pending insert, handled above
+            if !t.maybe_dirty() || store.removed.contains(key) {
+                continue;
             }
             let mut columns = t.changed_columns();
-            if columns.is_empty() {
-                continue;
-            }
             if columns.contains(meta.primary_key) {
                 if !t.force_dirty && t.current.key() != *key {
                     return Err(Error::InvalidArgument(format!(
@@ -189,40 +188,64 @@ impl<T: Entity> TypeChangeSet<T> {
                     )));
                 }
                 columns.remove(meta.primary_key);
-                if columns.is_empty() {
-                    continue;
-                }
             }
-            dirty.push((key, m, t.generation, columns));
+            if columns.is_empty() {
+                continue;
+            }
+            if in_key_order {
+                later.push((key, m, t.generation, columns));
+            } else {
+                let generation = t.generation;
+                self.emit_update(
+                    key, m, &t.current, generation, columns, ctx, emit, &mut last,
+                );
+            }
         }
-        dirty.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        // Most updates of one flush change the same columns: look the text up once per shape.
-        let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
-        self.updates.reserve(dirty.len());
-        for (key, m, generation, columns) in dirty {
-            let sql = match &last {
-                Some((c, sql)) if *c == columns => sql.clone(),
-                _ => {
-                    let sql = ctx.cache.get::<T>(Shape::Update(columns));
-                    last = Some((columns, sql.clone()));
-                    sql
-                }
-            };
-            let mut params = Vec::with_capacity(columns.len() + 1);
-            m.tracked().current.push_values(columns, &mut params);
-            params.push(key.to_value());
-            emit.push(
-                Statement::execute(sql, params)
-                    .expecting(1)
-                    .about(meta.name),
+        later.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (key, m, generation, columns) in later {
+            let t = m.tracked();
+            self.emit_update(
+                key, m, &t.current, generation, columns, ctx, emit, &mut last,
             );
-            self.updates.push(Planned {
-                entity: m.clone(),
-                generation,
-            });
-            self.update_keys.push(key.clone());
         }
         Ok(())
+    }
+
+    /// Emits one `UPDATE .. SET <columns> WHERE key = ?`, required to hit one row. Most
+    /// updates of a flush change the same columns: `last` keeps the text of the last shape.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_update(
+        &mut self,
+        key: &T::Key,
+        m: &Managed<T>,
+        current: &T,
+        generation: u64,
+        columns: ColumnSet,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+        last: &mut Option<(ColumnSet, std::sync::Arc<str>)>,
+    ) {
+        let sql = match last {
+            Some((c, sql)) if *c == columns => sql.clone(),
+            _ => {
+                let sql = ctx.cache.get::<T>(Shape::Update(columns));
+                *last = Some((columns, sql.clone()));
+                sql
+            }
+        };
+        let mut params = Vec::with_capacity(columns.len() + 1);
+        current.push_values(columns, &mut params);
+        params.push(key.to_value());
+        emit.push(
+            Statement::execute(sql, params)
+                .expecting(1)
+                .about(T::META.name),
+        );
+        self.updates.push(Planned {
+            entity: m.clone(),
+            generation,
+        });
+        self.update_keys.push(key.clone());
     }
 
     /// Deletes as `IN` lists.
@@ -252,9 +275,9 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
     if let Some(k) = key {
         t.current.set_key(k);
     }
-    t.loaded = true;
-    t.snapshot = None;
-    t.force_dirty = t.generation != p.generation;
+    let changed_meanwhile = t.generation != p.generation;
+    t.mark_clean();
+    t.force_dirty = changed_meanwhile;
 }
 
 /// Removes the first `planned.len()` pending entries if they are the planned ones (the

@@ -37,10 +37,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     fn has_work(&self) -> bool {
         !self.pending.is_empty()
             || !self.removed.is_empty()
-            || self.by_key.values().any(|m| {
-                let t = m.tracked();
-                t.loaded && (t.snapshot.is_some() || t.force_dirty)
-            })
+            || self.by_key.values().any(|m| m.tracked().maybe_dirty())
     }
     fn len(&self) -> usize {
         TypeStore::len(self)

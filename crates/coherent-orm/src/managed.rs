@@ -9,7 +9,10 @@
 //! - **Copy-on-write snapshots.** A loaded entity has no snapshot until the first
 //!   [`Managed::write`]: that call copies the state as loaded, which is the baseline change
 //!   detection compares against. Entities that are only read cost no copy and are skipped by
-//!   `flush` without a comparison.
+//!   `flush` without a comparison. After a flush the baseline is the current state again; the
+//!   snapshot's buffer is kept and refreshed in place by the next write
+//!   ([`coherent_core::Entity::copy_into`]), so a flush frees nothing and a later write
+//!   allocates nothing.
 
 use coherent_core::{ColumnSet, Entity};
 use std::ops::{Deref, DerefMut};
@@ -20,9 +23,12 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub(crate) struct Tracked<T> {
     /// The state the application sees and changes.
     pub current: T,
-    /// The state as last read from or written to the database, taken on the first write.
-    /// `None` with `loaded` means "unchanged since loaded".
+    /// The state as last read from or written to the database, copied on the first write
+    /// after a load or flush. Meaningful only while `baseline_is_current` is false; otherwise
+    /// it is a buffer kept for the next copy.
     pub snapshot: Option<Box<T>>,
+    /// The baseline is the current state (nothing written since the last load or flush).
+    pub baseline_is_current: bool,
     /// Whether the row exists in the database as far as this instance knows (false for a
     /// pending insert and after the row was deleted).
     pub loaded: bool,
@@ -40,18 +46,36 @@ impl<T: Entity> Tracked<T> {
         if self.force_dirty {
             return T::META.all_columns();
         }
-        match &self.snapshot {
-            Some(s) => self.current.changed(s),
-            None => ColumnSet::EMPTY,
+        match (&self.snapshot, self.baseline_is_current) {
+            (Some(s), false) => self.current.changed(s),
+            _ => ColumnSet::EMPTY,
         }
+    }
+
+    /// Whether something may have changed since the baseline (cheap: no comparison).
+    pub fn maybe_dirty(&self) -> bool {
+        self.loaded && (self.force_dirty || !self.baseline_is_current)
+    }
+
+    /// The baseline, if it is not the current state.
+    pub fn baseline(&self) -> Option<&T> {
+        match (&self.snapshot, self.baseline_is_current) {
+            (Some(s), false) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Records that the database now holds the current state: clean, loaded.
+    pub fn mark_clean(&mut self) {
+        self.baseline_is_current = true;
+        self.force_dirty = false;
+        self.loaded = true;
     }
 
     /// Replaces the state with a fresh row: clean, loaded.
     pub fn reset(&mut self, fresh: T) {
         self.current = fresh;
-        self.snapshot = None;
-        self.force_dirty = false;
-        self.loaded = true;
+        self.mark_clean();
     }
 
     /// Merges a re-queried row. A clean instance takes the whole row. A dirty one takes the
@@ -65,10 +89,15 @@ impl<T: Entity> Tracked<T> {
         if self.force_dirty {
             return;
         }
-        match &self.snapshot {
+        let dirty = self.baseline().map(|s| !self.current.changed(s).is_empty());
+        match dirty {
             None => self.current = fresh,
-            Some(s) if self.current.changed(s).is_empty() => self.reset(fresh),
-            Some(s) => self.current.merge_unchanged(s, fresh),
+            Some(false) => self.reset(fresh),
+            Some(true) => {
+                let snapshot = self.snapshot.take().expect("a baseline is a snapshot");
+                self.current.merge_unchanged(&snapshot, fresh);
+                self.snapshot = Some(snapshot);
+            }
         }
     }
 }
@@ -109,6 +138,7 @@ impl<T: Entity> Managed<T> {
             slot: Arc::new(RwLock::new(Tracked {
                 current,
                 snapshot: None,
+                baseline_is_current: true,
                 loaded,
                 force_dirty: false,
                 generation: 0,
@@ -134,8 +164,12 @@ impl<T: Entity> Managed<T> {
     pub fn write(&self) -> EntityMut<'_, T> {
         let mut guard = self.tracked_mut();
         let t = &mut *guard;
-        if t.loaded && t.snapshot.is_none() && !t.force_dirty {
-            t.snapshot = Some(Box::new(t.current.clone()));
+        if t.loaded && t.baseline_is_current && !t.force_dirty {
+            match &mut t.snapshot {
+                Some(buffer) => t.current.copy_into(buffer),
+                None => t.snapshot = Some(Box::new(t.current.clone())),
+            }
+            t.baseline_is_current = false;
         }
         t.generation += 1;
         EntityMut(guard)
@@ -184,10 +218,7 @@ impl<T: Entity> Managed<T> {
         if !t.loaded {
             return None;
         }
-        Some(match &t.snapshot {
-            Some(s) => (**s).clone(),
-            None => t.current.clone(),
-        })
+        Some(t.baseline().unwrap_or(&t.current).clone())
     }
 
     /// Whether two handles point to the same instance.

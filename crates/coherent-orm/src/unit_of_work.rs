@@ -34,7 +34,7 @@ pub(crate) struct Emitter<'a> {
 impl<'a> Emitter<'a> {
     pub fn new(sink: &'a mut dyn FnMut(Vec<Statement>)) -> Self {
         Emitter {
-            buffer: Vec::with_capacity(PIECE),
+            buffer: Vec::new(),
             sent: 0,
             sink,
         }

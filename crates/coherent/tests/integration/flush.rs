@@ -119,18 +119,14 @@ async fn updates_write_only_changed_columns_in_one_transaction() {
         assert_eq!(kinds(&sql), expected, "{}", b.name);
         let updates: Vec<_> = sql.iter().filter(|s| s.starts_with("UPDATE")).collect();
         assert!(
-            updates[0].contains("\"name\"") && updates[0].contains("\"age\""),
-            "{}: {}",
-            b.name,
-            updates[0]
+            updates
+                .iter()
+                .all(|s| s.contains("\"name\"") && !s.contains("\"email\"")),
+            "{}: {updates:?}",
+            b.name
         );
-        for s in &updates[1..] {
-            assert!(
-                s.contains("\"name\"") && !s.contains("\"age\"") && !s.contains("\"email\""),
-                "{}: {s}",
-                b.name
-            );
-        }
+        let with_age = updates.iter().filter(|s| s.contains("\"age\"")).count();
+        assert_eq!(with_age, 1, "{}: only one user changed its age", b.name);
         let rows = user_rows(&orm).await;
         assert!(rows.iter().all(|(_, n, _)| n.ends_with('!')), "{}", b.name);
         assert!(

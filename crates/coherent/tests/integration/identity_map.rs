@@ -127,3 +127,33 @@ async fn reading_does_not_make_an_entity_dirty_and_writing_the_same_value_is_cle
         assert!(log.take().is_empty(), "{}: nothing to write", b.name);
     });
 }
+
+/// After a flush the baseline is what was written: the next change is compared with it (the
+/// snapshot buffer is reused, never stale).
+#[tokio::test]
+async fn after_a_flush_the_baseline_is_what_was_written() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        u.write().name = "b".into();
+        u.write().age = Some(5);
+        em.flush().await.unwrap();
+        assert_eq!(u.original(), Some(u.get()), "{}", b.name);
+        assert!(!u.is_dirty());
+        u.write().name = "c".into();
+        assert_eq!(
+            u.original().unwrap().name,
+            "b",
+            "{}: baseline refreshed from the flush",
+            b.name
+        );
+        assert_eq!(u.original().unwrap().age, Some(5));
+        assert_eq!(u.changed_columns(), ["name"], "{}", b.name);
+        u.write().name = "b".into();
+        assert!(!u.is_dirty(), "{}: back to the baseline", b.name);
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        assert!(log.take().is_empty(), "{}", b.name);
+    });
+}
