@@ -261,6 +261,7 @@ impl Connection for SqliteConnection {
         Box::new(SqliteBatchWriter {
             connection: *self,
             mode,
+            held: None,
             pieces: None,
         })
     }
@@ -275,11 +276,14 @@ impl Connection for SqliteConnection {
     }
 }
 
-/// The writer of a streamed batch on a [`SqliteConnection`]: the job starts with the first
-/// push, so a batch nothing is pushed to never wakes the connection thread.
+/// The writer of a streamed batch on a [`SqliteConnection`]. The first piece is held back:
+/// a batch that ends with it (most flushes) goes to the connection thread as one ordinary
+/// job, one message and one answer; a second piece starts the streamed job. A batch nothing
+/// is pushed to never wakes the connection thread.
 struct SqliteBatchWriter {
     connection: SqliteConnection,
     mode: coherent_core::TxMode,
+    held: Option<Vec<coherent_core::Statement>>,
     pieces: Option<crate::worker::StreamedBatch>,
 }
 
@@ -289,12 +293,19 @@ impl coherent_core::BatchWriter for SqliteBatchWriter {
             return;
         }
         if self.pieces.is_none() {
+            let Some(first) = self.held.take() else {
+                self.held = Some(statements);
+                return;
+            };
             let Some(worker) = &self.connection.worker else {
                 return;
             };
             // From here on the connection may be inside a transaction until the answer.
             self.connection.maybe_in_transaction = true;
             self.pieces = worker.start_batch(self.mode);
+            if let Some((pieces, _)) = &self.pieces {
+                let _ = pieces.send(crate::worker::Piece::Statements(first));
+            }
         }
         if let Some((pieces, _)) = &self.pieces {
             // A closed channel means the thread died; `finish` reports it.
@@ -305,22 +316,26 @@ impl coherent_core::BatchWriter for SqliteBatchWriter {
     fn finish(self: Box<Self>) -> BoxFuture<'static, Result<BatchResult, BatchFailure>> {
         let SqliteBatchWriter {
             mut connection,
+            mode,
+            held,
             pieces,
-            ..
         } = *self;
         Box::pin(async move {
-            let Some(worker) = &connection.worker else {
+            let Some(worker) = connection.worker.clone() else {
                 return Err(Error::Connection("the connection was released".into()).into());
             };
-            let Some((pieces, answer)) = pieces else {
-                return if worker.is_healthy() {
-                    Ok(BatchResult::default())
-                } else {
-                    Err(worker.lost_error())
-                };
+            let (result, autocommit) = match (pieces, held) {
+                (Some((pieces, answer)), _) => {
+                    let _ = pieces.send(crate::worker::Piece::End);
+                    worker.answer(answer).await
+                }
+                (None, Some(statements)) => {
+                    connection.maybe_in_transaction = true;
+                    worker.run(Batch { statements, mode }).await
+                }
+                (None, None) if worker.is_healthy() => return Ok(BatchResult::default()),
+                (None, None) => return Err(worker.lost_error()),
             };
-            let _ = pieces.send(crate::worker::Piece::End);
-            let (result, autocommit) = worker.answer(answer).await;
             connection.settle(autocommit);
             result
         })

@@ -136,7 +136,7 @@ pub(crate) enum Streamed {
 }
 
 /// The handle of one connection thread.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Worker {
     jobs: mpsc::Sender<Job>,
     healthy: Arc<AtomicBool>,
