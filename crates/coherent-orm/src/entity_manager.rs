@@ -276,14 +276,11 @@ impl EntityManager {
                         }
                     }
                 }
-                let sql = em
-                    .shared()
-                    .statements
-                    .get::<T>(crate::statement_cache::Shape::ByKey);
-                let rows = em
-                    .query_rows(Statement::query(sql, vec![key.to_value()]))
-                    .await?;
-                Ok(em.merge_rows::<T>(rows)?.pop())
+                let Some(fresh) = em.row_by_key::<T>(&key).await? else {
+                    return Ok(None);
+                };
+                let mut uow = em.uow();
+                Ok(uow.map.store_mut::<T>().merge_row(fresh))
             }
             Lookup::Filter(filter) => {
                 let options = FindOptions {
@@ -350,17 +347,10 @@ impl EntityManager {
             }
             entity.key()
         };
-        let sql = em
-            .shared()
-            .statements
-            .get::<T>(crate::statement_cache::Shape::ByKey);
-        let rows = em
-            .query_rows(Statement::query(sql, vec![key.to_value()]))
-            .await?;
-        let mut fresh = decode::<T>(rows)?;
+        let fresh = em.row_by_key::<T>(&key).await?;
         let mut uow = em.uow();
         let store = uow.map.store_mut::<T>();
-        match fresh.pop() {
+        match fresh {
             Some(row) => {
                 entity.tracked_mut().reset(row);
                 Ok(true)
@@ -427,6 +417,18 @@ impl EntityManager {
                 Err(failure)
             }
         }
+    }
+
+    /// Reads the row with `key` (not merged anywhere).
+    async fn row_by_key<T: Entity>(&self, key: &T::Key) -> Result<Option<T>> {
+        let sql = self
+            .shared()
+            .statements
+            .get::<T>(crate::statement_cache::Shape::ByKey);
+        let rows = self
+            .query_rows(Statement::query(sql, vec![key.to_value()]))
+            .await?;
+        Ok(decode::<T>(rows)?.pop())
     }
 
     fn merge_rows<T: Entity>(&self, rows: Rows) -> Result<Vec<Managed<T>>> {

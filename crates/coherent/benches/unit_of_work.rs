@@ -57,13 +57,28 @@ fn size(var: &str, default: usize) -> usize {
 /// Per-iteration times of every (phase, side), as criterion measured them.
 type Samples = Arc<Mutex<BTreeMap<(String, &'static str), Vec<f64>>>>;
 
-fn record(samples: &Samples, phase: &str, side: &'static str, total: Duration, iters: u64) {
-    samples
-        .lock()
-        .unwrap()
-        .entry((phase.to_string(), side))
-        .or_default()
-        .push(total.as_secs_f64() / iters as f64);
+/// Benchmarks one side of one phase with criterion's `iter_custom` (the routine returns the
+/// time of `iters` iterations, setup excluded) and records the per-iteration times.
+fn measure(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    id: &str,
+    side: &'static str,
+    phase: &str,
+    samples: &Samples,
+    mut routine: impl FnMut(u64) -> Duration,
+) {
+    g.bench_function(BenchmarkId::new(id, side), |b| {
+        b.iter_custom(|iters| {
+            let total = routine(iters);
+            samples
+                .lock()
+                .unwrap()
+                .entry((phase.to_string(), side))
+                .or_default()
+                .push(total.as_secs_f64() / iters as f64);
+            total
+        })
+    });
 }
 
 fn temp_db(name: &str) -> PathBuf {
@@ -298,9 +313,14 @@ fn bench_phases(
     let mut g = c.benchmark_group("unit_of_work");
 
     // a
-    g.bench_function(BenchmarkId::new("a_insert", "coherent"), |b| {
-        b.iter_custom(|iters| {
-            let total = rt.block_on(async {
+    measure(
+        &mut g,
+        "a_insert",
+        "coherent",
+        &phases[0],
+        samples,
+        |iters| {
+            rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     orm.em()
@@ -316,13 +336,16 @@ fn bench_phases(
                     total += t.elapsed();
                 }
                 total
-            });
-            record(samples, &phases[0], "coherent", total, iters);
-            total
-        })
-    });
-    g.bench_function(BenchmarkId::new("a_insert", "rusqlite"), |b| {
-        b.iter_custom(|iters| {
+            })
+        },
+    );
+    measure(
+        &mut g,
+        "a_insert",
+        "rusqlite",
+        &phases[0],
+        samples,
+        |iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 raw.clear();
@@ -331,46 +354,43 @@ fn bench_phases(
                 raw.insert(&mut rows);
                 total += t.elapsed();
             }
-            record(samples, &phases[0], "rusqlite", total, iters);
             total
-        })
-    });
+        },
+    );
 
     // b
     rt.block_on(orm_seed(orm, n));
     raw.clear();
     raw.insert(&mut raw_authors(n));
-    g.bench_function(BenchmarkId::new("b_load", "coherent"), |b| {
-        b.iter_custom(|iters| {
-            let total = rt.block_on(async {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    let em = orm.em().fork();
-                    let all = em.find::<Author>(Filter::all()).await.unwrap();
-                    assert_eq!(all.len(), n);
-                }
-                t.elapsed()
-            });
-            record(samples, &phases[1], "coherent", total, iters);
-            total
-        })
-    });
-    g.bench_function(BenchmarkId::new("b_load", "rusqlite"), |b| {
-        b.iter_custom(|iters| {
+    measure(&mut g, "b_load", "coherent", &phases[1], samples, |iters| {
+        rt.block_on(async {
             let t = Instant::now();
             for _ in 0..iters {
-                assert_eq!(raw.load_all().len(), n);
+                let em = orm.em().fork();
+                let all = em.find::<Author>(Filter::all()).await.unwrap();
+                assert_eq!(all.len(), n);
             }
-            let total = t.elapsed();
-            record(samples, &phases[1], "rusqlite", total, iters);
-            total
+            t.elapsed()
         })
+    });
+    measure(&mut g, "b_load", "rusqlite", &phases[1], samples, |iters| {
+        let t = Instant::now();
+        for _ in 0..iters {
+            assert_eq!(raw.load_all().len(), n);
+        }
+
+        t.elapsed()
     });
 
     // c
-    g.bench_function(BenchmarkId::new("c_update", "coherent"), |b| {
-        b.iter_custom(|iters| {
-            let total = rt.block_on(async {
+    measure(
+        &mut g,
+        "c_update",
+        "coherent",
+        &phases[2],
+        samples,
+        |iters| {
+            rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for round in 0..iters {
                     let em = orm.em().fork();
@@ -384,13 +404,16 @@ fn bench_phases(
                     total += t.elapsed();
                 }
                 total
-            });
-            record(samples, &phases[2], "coherent", total, iters);
-            total
-        })
-    });
-    g.bench_function(BenchmarkId::new("c_update", "rusqlite"), |b| {
-        b.iter_custom(|iters| {
+            })
+        },
+    );
+    measure(
+        &mut g,
+        "c_update",
+        "rusqlite",
+        &phases[2],
+        samples,
+        |iters| {
             let mut total = Duration::ZERO;
             for round in 0..iters {
                 let mut all = raw.load_all();
@@ -401,17 +424,21 @@ fn bench_phases(
                 raw.update_names(&all);
                 total += t.elapsed();
             }
-            record(samples, &phases[2], "rusqlite", total, iters);
             total
-        })
-    });
+        },
+    );
 
     // d
     let ids = rt.block_on(orm_seed(orm, n));
     let raw_ids: Vec<i64> = raw.load_all().iter().map(|a| a.id).collect();
-    g.bench_function(BenchmarkId::new("d_find_change_flush", "coherent"), |b| {
-        b.iter_custom(|iters| {
-            let total = rt.block_on(async {
+    measure(
+        &mut g,
+        "d_find_change_flush",
+        "coherent",
+        &phases[3],
+        samples,
+        |iters| {
+            rt.block_on(async {
                 let t = Instant::now();
                 for round in 0..iters as usize {
                     for k in 0..m {
@@ -426,13 +453,16 @@ fn bench_phases(
                     }
                 }
                 t.elapsed()
-            });
-            record(samples, &phases[3], "coherent", total, iters);
-            total
-        })
-    });
-    g.bench_function(BenchmarkId::new("d_find_change_flush", "rusqlite"), |b| {
-        b.iter_custom(|iters| {
+            })
+        },
+    );
+    measure(
+        &mut g,
+        "d_find_change_flush",
+        "rusqlite",
+        &phases[3],
+        samples,
+        |iters| {
             let t = Instant::now();
             for round in 0..iters as usize {
                 for k in 0..m {
@@ -448,16 +478,20 @@ fn bench_phases(
                     tx.commit().unwrap();
                 }
             }
-            let total = t.elapsed();
-            record(samples, &phases[3], "rusqlite", total, iters);
-            total
-        })
-    });
+
+            t.elapsed()
+        },
+    );
 
     // e
-    g.bench_function(BenchmarkId::new("e_remove_all", "coherent"), |b| {
-        b.iter_custom(|iters| {
-            let total = rt.block_on(async {
+    measure(
+        &mut g,
+        "e_remove_all",
+        "coherent",
+        &phases[4],
+        samples,
+        |iters| {
+            rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     orm_seed(orm, n).await;
@@ -470,13 +504,16 @@ fn bench_phases(
                     total += t.elapsed();
                 }
                 total
-            });
-            record(samples, &phases[4], "coherent", total, iters);
-            total
-        })
-    });
-    g.bench_function(BenchmarkId::new("e_remove_all", "rusqlite"), |b| {
-        b.iter_custom(|iters| {
+            })
+        },
+    );
+    measure(
+        &mut g,
+        "e_remove_all",
+        "rusqlite",
+        &phases[4],
+        samples,
+        |iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 raw.clear();
@@ -486,10 +523,9 @@ fn bench_phases(
                 raw.delete(&all);
                 total += t.elapsed();
             }
-            record(samples, &phases[4], "rusqlite", total, iters);
             total
-        })
-    });
+        },
+    );
 
     // f
     let ids = rt.block_on(orm_seed(orm, n));
@@ -499,9 +535,14 @@ fn bench_phases(
     let em = orm.em().fork();
     let id = ids[n / 2];
     rt.block_on(em.find_one::<Author>(id)).unwrap().unwrap();
-    g.bench_function(BenchmarkId::new("f_find_one_cached", "coherent"), |b| {
-        b.iter_custom(|iters| {
-            let total = rt.block_on(async {
+    measure(
+        &mut g,
+        "f_find_one_cached",
+        "coherent",
+        &phases[5],
+        samples,
+        |iters| {
+            rt.block_on(async {
                 let t = Instant::now();
                 for _ in 0..iters {
                     std::hint::black_box(
@@ -511,22 +552,24 @@ fn bench_phases(
                     );
                 }
                 t.elapsed()
-            });
-            record(samples, &phases[5], "coherent", total, iters);
-            total
-        })
-    });
-    g.bench_function(BenchmarkId::new("f_find_one_cached", "rusqlite"), |b| {
-        b.iter_custom(|iters| {
+            })
+        },
+    );
+    measure(
+        &mut g,
+        "f_find_one_cached",
+        "rusqlite",
+        &phases[5],
+        samples,
+        |iters| {
             let t = Instant::now();
             for _ in 0..iters {
                 std::hint::black_box(raw.find(std::hint::black_box(raw_id)));
             }
-            let total = t.elapsed();
-            record(samples, &phases[5], "rusqlite", total, iters);
-            total
-        })
-    });
+
+            t.elapsed()
+        },
+    );
     g.finish();
     phases
 }
