@@ -342,3 +342,97 @@ async fn a_cancelled_flush_never_leaves_memory_and_database_apart() {
         );
     }
 }
+
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "taggings")]
+struct Tagging {
+    #[primary_key]
+    id: i64,
+    tag_code: String,
+}
+
+/// MikroORM variant B (reference 1.7): after a failed flush MikroORM believes the rows
+/// inserted before the failure exist ("ghosts"), so the retry skips them and the rows that
+/// reference them fail their foreign key. Coherent keeps them pending: the retry inserts the
+/// referenced row and the referencing one, in commit order.
+#[tokio::test]
+async fn a_retry_after_a_failed_flush_does_not_reference_ghost_rows() {
+    for b in backends() {
+        let orm = Orm::builder()
+            .url(b.url())
+            .entity::<Tag>()
+            .entity::<Tagging>()
+            .entity::<User>()
+            .build()
+            .await
+            .unwrap();
+        let raw = orm.em();
+        raw.execute(
+            "CREATE TABLE tags (code TEXT PRIMARY KEY, label TEXT NOT NULL)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        raw.execute("CREATE TABLE taggings (id INTEGER PRIMARY KEY AUTOINCREMENT, tag_code TEXT NOT NULL REFERENCES tags(code))", vec![]).await.unwrap();
+        raw.execute("CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, age INTEGER)", vec![]).await.unwrap();
+        raw.execute(
+            "INSERT INTO users (name, email) VALUES ('taken', 'taken@x.io')",
+            vec![],
+        )
+        .await
+        .unwrap();
+
+        let em = orm.em().fork();
+        let tag = em.persist(Tag::new("rust", "Rust")).unwrap(); // inserted first
+        let tagging = em
+            .persist(Tagging {
+                id: 0,
+                tag_code: "rust".into(),
+            })
+            .unwrap(); // then this
+        let user = em.persist(User::new("u", "taken@x.io")).unwrap(); // fails last
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::Unique),
+            "{}: {err:?}",
+            b.name
+        );
+        let count = |table: &'static str| {
+            let orm = orm.clone();
+            async move {
+                orm.em()
+                    .query(&format!("SELECT * FROM {table}"), vec![])
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        assert_eq!(
+            (
+                count("tags").await,
+                count("taggings").await,
+                count("users").await
+            ),
+            (0, 0, 1),
+            "{}",
+            b.name
+        );
+        assert_eq!(tagging.read().id, 0, "{}: no ghost id", b.name);
+        assert!(em.contains(&tag).unwrap() && em.contains(&tagging).unwrap());
+
+        user.write().email = "u@x.io".into();
+        em.flush().await.unwrap();
+        assert_eq!(
+            (
+                count("tags").await,
+                count("taggings").await,
+                count("users").await
+            ),
+            (1, 1, 2),
+            "{}",
+            b.name
+        );
+        assert!(tagging.read().id > 0, "{}", b.name);
+    }
+}
