@@ -381,7 +381,11 @@ impl EntityManager {
             .into_rows())
     }
 
-    /// Flushes every pending change in one atomic batch; see [`crate::flush`].
+    /// Writes every pending change (inserts, updates of changed columns, deletes) as one
+    /// atomic batch: all of it commits, or none of it and the Unit of Work stays exactly as
+    /// it was. An empty flush issues no SQL. A flush whose future is dropped still ends
+    /// cleanly (committed and applied, or rolled back). `docs/ARCHITECTURE.md` tells the
+    /// life of a flush.
     pub async fn flush(&self) -> Result<()> {
         let em = self.context()?;
         crate::flush::flush(&em).await

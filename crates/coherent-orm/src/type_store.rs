@@ -37,7 +37,8 @@ impl<T: Entity> Default for TypeStore<T> {
 impl<T: Entity> TypeStore<T> {
     /// Whether `m` is one of this store's instances.
     pub fn contains(&self, m: &Managed<T>) -> bool {
-        if self.pending.iter().any(|p| Managed::ptr_eq(p, m)) {
+        // Only a pending insert (not loaded) can be in `pending`: skip the scan otherwise.
+        if !m.tracked().loaded && self.pending.iter().any(|p| Managed::ptr_eq(p, m)) {
             return true;
         }
         let key = m.key();
