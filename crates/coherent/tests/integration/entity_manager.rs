@@ -321,13 +321,15 @@ async fn entity_manager_futures_are_send() {
         let u = em.persist(User::new("s", "s@x.io"))?;
         em.flush().await?;
         let found = em.find::<User>(Filter::all()).await?;
-        em.find_with::<User>(Filter::all(), FindOptions::default()).await?;
+        em.find_with::<User>(Filter::all(), FindOptions::default())
+            .await?;
         let id = u.read().id;
         em.find_one::<User>(id).await?;
         em.find_one_or_fail::<User>(User::ID.eq(id)).await?;
         em.refresh(&u).await?;
         em.count::<User>(Filter::all()).await?;
-        em.execute("UPDATE users SET age = ?", vec![1.into()]).await?;
+        em.execute("UPDATE users SET age = ?", vec![1.into()])
+            .await?;
         em.query("SELECT * FROM users", vec![]).await?;
         em.remove(&u)?;
         em.flush().await?;

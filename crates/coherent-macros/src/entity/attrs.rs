@@ -1,0 +1,39 @@
+//! The helper attributes of `#[derive(Entity)]` as darling reads them: what `#[entity(..)]`,
+//! `#[column(..)]` and `#[primary_key]` accept. Unknown or malformed options are darling
+//! errors, reported at the option; the meaning of the options is checked in
+//! [`parse`](super::parse).
+
+use darling::FromAttributes;
+use darling::util::Flag;
+
+/// `#[entity(...)]` on the struct.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(entity))]
+pub(super) struct EntityAttrs {
+    /// The table name; default: the struct name in snake_case.
+    pub(super) table: Option<String>,
+    /// The path of the `coherent` crate; default `::coherent`.
+    #[darling(rename = "crate")]
+    pub(super) krate: Option<syn::Path>,
+}
+
+/// `#[column(...)]` on a field.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(column))]
+pub(super) struct ColumnAttrs {
+    /// The column name; default: the field name (without `r#`).
+    pub(super) name: Option<String>,
+    /// A UNIQUE constraint.
+    pub(super) unique: Flag,
+    /// A (non-unique) index.
+    pub(super) index: Flag,
+    /// Redundant with `Option<T>`; rejected on other fields.
+    pub(super) nullable: Flag,
+    /// A DDL default, as an SQL literal.
+    pub(super) default: Option<String>,
+}
+
+/// `#[primary_key]` on a field: takes no options.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(primary_key))]
+pub(super) struct PrimaryKeyAttrs {}

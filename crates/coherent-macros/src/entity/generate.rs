@@ -1,0 +1,240 @@
+//! The code `#[derive(Entity)]` expands to, from a valid [`Entity`]: the `Entity` impl (its
+//! metadata, key access, row reading and writing, change detection) with one `FieldType` bound
+//! per field type and a `PrimaryKey` bound on the key type, and an inherent impl with one typed
+//! column handle per field. Coherent items are named through `<crate>::__private` only.
+
+use super::model::{Column, Entity};
+use super::names::screaming_snake_case;
+use super::spans::{end_span, respan};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+/// The two impls for `entity`.
+pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
+    let Entity {
+        ident,
+        entity_name,
+        table,
+        columns,
+        pk,
+        private,
+    } = entity;
+    let pk = *pk;
+    let pk_col = &columns[pk];
+    let pk_ident = pk_col.ident;
+    let pk_ty = pk_col.ty;
+    let pk_ty_key = quote!(<#pk_ty as #private::PrimaryKey>);
+    let count = columns.len();
+
+    // Bounds on the impl rather than uses in its body: a field type that is not a
+    // `FieldType` (or a key that is not a `PrimaryKey`) is reported once, at the type, with
+    // the trait's `on_unimplemented` message, and the body type-checks under the bound.
+    let bounds = columns.iter().map(|c| {
+        let ty = c.ty;
+        let end = end_span(ty);
+        let private = respan(private, end);
+        quote_spanned!(end=> #ty: #private::FieldType,)
+    });
+    let key_bound = {
+        let end = end_span(pk_ty);
+        let private = respan(private, end);
+        quote_spanned!(end=> #pk_ty: #private::PrimaryKey,)
+    };
+
+    let column_metas = columns.iter().enumerate().map(|(i, c)| {
+        let ty = c.ty;
+        let field_type = quote!(<#ty as #private::FieldType>);
+        let Column {
+            name,
+            field,
+            unique,
+            index,
+            ..
+        } = c;
+        let primary_key = i == pk;
+        let generated = if primary_key {
+            quote!(#pk_ty_key::GENERATED)
+        } else {
+            quote!(false)
+        };
+        let default = match &c.default {
+            Some(d) => quote!(::core::option::Option::Some(#d)),
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            #private::ColumnMeta {
+                field: #field,
+                name: #name,
+                column_type: #field_type::COLUMN_TYPE,
+                nullable: #field_type::NULLABLE,
+                primary_key: #primary_key,
+                generated: #generated,
+                unique: #unique,
+                index: #index,
+                default: #default,
+            }
+        }
+    });
+
+    let push_values = columns.iter().enumerate().map(|(i, c)| {
+        let (f, ty) = (c.ident, c.ty);
+        let to_value = quote!(<#ty as #private::FieldType>::to_value);
+        quote! {
+            if __columns.contains(#i) {
+                __out.push(#to_value(&self.#f));
+            }
+        }
+    });
+
+    let reads = columns.iter().map(|c| {
+        let (f, ty, name) = (c.ident, c.ty, &c.name);
+        let read = quote!(#private::RowReader::read::<#ty>);
+        quote!(#f: #read(__row, #name)?,)
+    });
+
+    let changed = columns.iter().enumerate().map(|(i, c)| {
+        let (f, ty) = (c.ident, c.ty);
+        let same = quote!(<#ty as #private::FieldType>::same);
+        quote! {
+            if !#same(&self.#f, &__snapshot.#f) {
+                __set.insert(#i);
+            }
+        }
+    });
+
+    let fresh_bindings: Vec<Ident> = (0..count)
+        .map(|i| format_ident!("__coherent_fresh_{}", i))
+        .collect();
+    let destructure = columns.iter().zip(&fresh_bindings).map(|(c, b)| {
+        let f = c.ident;
+        quote!(#f: #b)
+    });
+    let merges = columns.iter().zip(&fresh_bindings).map(|(c, b)| {
+        let (f, ty) = (c.ident, c.ty);
+        let same = quote!(<#ty as #private::FieldType>::same);
+        quote! {
+            if #same(&self.#f, &__snapshot.#f) {
+                self.#f = #b;
+            }
+        }
+    });
+
+    let copies = columns.iter().map(|c| {
+        let f = c.ident;
+        quote! {
+            ::core::clone::Clone::clone_from(&mut __target.#f, &self.#f);
+        }
+    });
+
+    let set_arms = columns.iter().enumerate().map(|(i, c)| {
+        let (f, ty) = (c.ident, c.ty);
+        let from_value = quote!(<#ty as #private::FieldType>::from_value);
+        let column = format!("{entity_name}.{}", c.name);
+        quote! {
+            #i => {
+                self.#f = #from_value(__value).map_err(|__message| #private::Error::Decode {
+                    column: ::std::string::String::from(#column),
+                    message: __message,
+                })?;
+            }
+        }
+    });
+    let out_of_range = format!(
+        "entity {entity_name} has no column {{}} (it has {count} columns, 0 to {})",
+        count - 1
+    );
+
+    let handles = columns.iter().enumerate().map(|(i, c)| {
+        let ty = c.ty;
+        let name = &c.name;
+        let const_ident = Ident::new(&screaming_snake_case(&c.field), c.ident.span());
+        let doc = if c.name == c.field {
+            format!(" Column `{name}` of `{table}`.")
+        } else {
+            format!(" Column `{name}` of `{table}` (field `{}`).", c.field)
+        };
+        quote! {
+            #[doc = #doc]
+            pub const #const_ident: #private::Column<#ident, #ty> = #private::Column::new(#name, #i);
+        }
+    });
+
+    quote! {
+        #[automatically_derived]
+        impl #private::Entity for #ident
+        where
+            #(#bounds)*
+            #key_bound
+        {
+            type Key = #pk_ty;
+
+            const META: &'static #private::EntityMeta = &#private::EntityMeta {
+                name: #entity_name,
+                table: #table,
+                columns: &[#(#column_metas),*],
+                primary_key: #pk,
+            };
+
+            #[inline]
+            fn key(&self) -> Self::Key {
+                ::core::clone::Clone::clone(&self.#pk_ident)
+            }
+
+            #[inline]
+            fn set_key(&mut self, __key: Self::Key) {
+                self.#pk_ident = __key;
+            }
+
+            fn push_values(
+                &self,
+                __columns: #private::ColumnSet,
+                __out: &mut ::std::vec::Vec<#private::Value>,
+            ) {
+                #(#push_values)*
+            }
+
+            fn from_row(__row: &mut #private::RowReader<'_>) -> #private::Result<Self> {
+                ::core::result::Result::Ok(Self {
+                    #(#reads)*
+                })
+            }
+
+            fn changed(&self, __snapshot: &Self) -> #private::ColumnSet {
+                let mut __set = #private::ColumnSet::EMPTY;
+                #(#changed)*
+                __set
+            }
+
+            fn merge_unchanged(&mut self, __snapshot: &Self, __fresh: Self) {
+                let Self { #(#destructure),* } = __fresh;
+                #(#merges)*
+            }
+
+            fn copy_into(&self, __target: &mut Self) {
+                #(#copies)*
+            }
+
+            fn set_column(
+                &mut self,
+                __index: ::core::primitive::usize,
+                __value: #private::Value,
+            ) -> #private::Result<()> {
+                match __index {
+                    #(#set_arms)*
+                    _ => {
+                        return ::core::result::Result::Err(#private::Error::InvalidArgument(
+                            ::std::format!(#out_of_range, __index),
+                        ));
+                    }
+                }
+                ::core::result::Result::Ok(())
+            }
+        }
+
+        #[automatically_derived]
+        impl #ident {
+            #(#handles)*
+        }
+    }
+}

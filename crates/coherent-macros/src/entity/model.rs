@@ -1,0 +1,34 @@
+//! The entity as [`parse`](super::parse) hands it to [`generate`](super::generate): a struct
+//! that passed every check, with its defaults resolved (table name, column names, crate path).
+
+use proc_macro2::TokenStream;
+use syn::{Ident, Type};
+
+/// A valid entity.
+pub(super) struct Entity<'a> {
+    /// The struct.
+    pub(super) ident: &'a Ident,
+    /// The struct name, without `r#`.
+    pub(super) entity_name: String,
+    /// The table name.
+    pub(super) table: String,
+    /// One per field, in declaration order.
+    pub(super) columns: Vec<Column<'a>>,
+    /// The index of the primary key in `columns`.
+    pub(super) pk: usize,
+    /// `<crate>::__private`, the path every coherent item is named through.
+    pub(super) private: TokenStream,
+}
+
+/// One field, parsed.
+pub(super) struct Column<'a> {
+    pub(super) ident: &'a Ident,
+    pub(super) ty: &'a Type,
+    /// The column name.
+    pub(super) name: String,
+    /// The Rust field name, without `r#`.
+    pub(super) field: String,
+    pub(super) unique: bool,
+    pub(super) index: bool,
+    pub(super) default: Option<String>,
+}

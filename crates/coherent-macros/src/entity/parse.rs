@@ -1,0 +1,219 @@
+//! Reading a `DeriveInput` into a [`model::Entity`](super::model::Entity), with every check
+//! that can fail the derive before code is generated: the shape (a non-generic struct with
+//! named fields, at most [`MAX_COLUMNS`]), the options, exactly one `#[primary_key]` that is
+//! not an `Option`, and unique column names and column handles. All problems are collected
+//! and reported together; the field types themselves are checked later, by the compiler.
+
+use super::attrs::{ColumnAttrs, EntityAttrs, PrimaryKeyAttrs};
+use super::errors::Errors;
+use super::model::{Column, Entity};
+use super::names::{screaming_snake_case, snake_case};
+use super::types::option_inner;
+use darling::FromAttributes;
+use quote::quote;
+use std::collections::HashMap;
+use syn::ext::IdentExt;
+use syn::{Data, DeriveInput, Fields, FieldsNamed, Ident};
+
+/// The most columns an entity may have (`ColumnSet::CAPACITY`).
+const MAX_COLUMNS: usize = 128;
+
+/// The entity `input` declares, or every error found in it.
+pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
+    let mut errors = Errors::default();
+    let struct_ident = &input.ident;
+    let entity_name = struct_ident.unraw().to_string();
+
+    let attrs = EntityAttrs::from_attributes(&input.attrs).unwrap_or_else(|e| {
+        errors.darling(e);
+        EntityAttrs::default()
+    });
+
+    if attrs.table.as_deref() == Some("") {
+        errors.spanned(struct_ident, "#[entity(table = \"..\")] cannot be empty");
+    }
+
+    if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
+        errors.spanned(
+            &input.generics,
+            format!(
+                "#[derive(Entity)] does not support generic structs: entity `{entity_name}` must not have type, lifetime or const parameters"
+            ),
+        );
+    }
+
+    let Some(named) = named_fields(input, &entity_name, &mut errors) else {
+        return Err(errors.into_error().expect("an error was pushed"));
+    };
+
+    if named.named.len() > MAX_COLUMNS {
+        errors.spanned(
+            struct_ident,
+            format!(
+                "entity `{entity_name}` has {} fields; an entity has at most {MAX_COLUMNS} columns",
+                named.named.len()
+            ),
+        );
+    }
+
+    let mut columns = Vec::with_capacity(named.named.len());
+    let mut primary_key: Option<usize> = None;
+    let mut names_seen: HashMap<String, &Ident> = HashMap::new();
+    let mut consts_seen: HashMap<String, &Ident> = HashMap::new();
+
+    for (index, field) in named.named.iter().enumerate() {
+        let ident = field.ident.as_ref().expect("named field");
+        let field_name = ident.unraw().to_string();
+
+        let opts = ColumnAttrs::from_attributes(&field.attrs).unwrap_or_else(|e| {
+            errors.darling(e);
+            ColumnAttrs::default()
+        });
+        if let Err(e) = PrimaryKeyAttrs::from_attributes(&field.attrs) {
+            errors.darling(e);
+        }
+
+        let pk_attr = field
+            .attrs
+            .iter()
+            .find(|a| a.path().is_ident("primary_key"));
+        if let Some(pk_attr) = pk_attr {
+            if primary_key.is_some() {
+                errors.spanned(
+                    pk_attr,
+                    format!(
+                        "entity `{entity_name}` has more than one #[primary_key]; composite keys are not supported yet"
+                    ),
+                );
+            } else {
+                primary_key = Some(index);
+            }
+            if option_inner(&field.ty).is_some() {
+                errors.spanned(&field.ty, "a primary key cannot be Option");
+            }
+        }
+
+        if opts.nullable.is_present() && option_inner(&field.ty).is_none() {
+            errors.push(syn::Error::new(
+                opts.nullable.span(),
+                format!(
+                    "#[column(nullable)] needs an Option<T> field: declare `{field_name}` as `Option<T>` to make its column nullable"
+                ),
+            ));
+        }
+
+        let name = opts.name.unwrap_or_else(|| field_name.clone());
+        if name.is_empty() {
+            errors.spanned(ident, "a column name cannot be empty");
+        }
+        if let Some(other) = names_seen.insert(name.clone(), ident) {
+            errors.spanned(
+                ident,
+                format!(
+                    "fields `{}` and `{field_name}` of entity `{entity_name}` both map to column `{name}`",
+                    other.unraw()
+                ),
+            );
+        }
+        let const_name = screaming_snake_case(&field_name);
+        if let Some(other) = consts_seen.insert(const_name.clone(), ident) {
+            errors.spanned(
+                ident,
+                format!(
+                    "fields `{}` and `{field_name}` of entity `{entity_name}` both get the column handle `{entity_name}::{const_name}`; rename one of them",
+                    other.unraw()
+                ),
+            );
+        }
+
+        columns.push(Column {
+            ident,
+            ty: &field.ty,
+            name,
+            field: field_name,
+            unique: opts.unique.is_present(),
+            index: opts.index.is_present(),
+            default: opts.default,
+        });
+    }
+
+    if primary_key.is_none() {
+        errors.spanned(
+            struct_ident,
+            format!(
+                "entity `{entity_name}` has no primary key: mark one field with #[primary_key]"
+            ),
+        );
+    }
+    if let Some(e) = errors.into_error() {
+        return Err(e);
+    }
+    let pk = primary_key.expect("checked above");
+
+    let krate = attrs
+        .krate
+        .map_or_else(|| quote!(::coherent), |path| quote!(#path));
+    let private = quote!(#krate::__private);
+    let table = attrs
+        .table
+        .unwrap_or_else(|| snake_case(&struct_ident.unraw().to_string()));
+
+    Ok(Entity {
+        ident: struct_ident,
+        entity_name,
+        table,
+        columns,
+        pk,
+        private,
+    })
+}
+
+/// The named fields of `input`, or `None` (with an error pushed) if it is not a struct with
+/// named fields.
+fn named_fields<'a>(
+    input: &'a DeriveInput,
+    entity_name: &str,
+    errors: &mut Errors,
+) -> Option<&'a FieldsNamed> {
+    match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(named) => Some(named),
+            Fields::Unnamed(fields) => {
+                errors.spanned(
+                    fields,
+                    format!(
+                        "#[derive(Entity)] needs a struct with named fields; `{entity_name}` is a tuple struct"
+                    ),
+                );
+                None
+            }
+            Fields::Unit => {
+                errors.spanned(
+                    &input.ident,
+                    format!(
+                        "#[derive(Entity)] needs a struct with named fields; `{entity_name}` is a unit struct"
+                    ),
+                );
+                None
+            }
+        },
+        Data::Enum(data) => {
+            errors.spanned(
+                data.enum_token,
+                format!(
+                    "#[derive(Entity)] needs a struct with named fields; `{entity_name}` is an enum"
+                ),
+            );
+            None
+        }
+        Data::Union(data) => {
+            errors.spanned(
+                data.union_token,
+                format!(
+                    "#[derive(Entity)] needs a struct with named fields; `{entity_name}` is a union"
+                ),
+            );
+            None
+        }
+    }
+}
