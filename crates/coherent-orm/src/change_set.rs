@@ -68,6 +68,8 @@ pub(crate) struct TypeChangeSet<T: Entity> {
     /// Deleted keys, chunked.
     deletes: Vec<T::Key>,
     delete_chunks: Vec<usize>,
+    /// The store's removal count when the deletes were planned.
+    removals_planned: u64,
 }
 
 impl<T: Entity> Default for TypeChangeSet<T> {
@@ -80,6 +82,7 @@ impl<T: Entity> Default for TypeChangeSet<T> {
             update_keys: Vec::new(),
             deletes: Vec::new(),
             delete_chunks: Vec::new(),
+            removals_planned: 0,
         }
     }
 }
@@ -377,13 +380,17 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             let entity = all_inserted[i].entity.clone();
             let key = entity.key();
             store.by_key.insert(key.clone(), entity);
-            store.removed.insert(key);
+            store.schedule_removal(key);
         }
 
         for p in &self.updates {
             settle(p, None);
         }
 
+        // Nothing scheduled since planning: every key left in `removed` was deleted now.
+        if store.removals == self.removals_planned {
+            store.removed.clear();
+        }
         for key in &self.deletes {
             store.removed.remove(key);
             if let Some(m) = store.by_key.remove(key) {

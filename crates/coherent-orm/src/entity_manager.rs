@@ -185,7 +185,7 @@ impl EntityManager {
         if !store.contains(entity) {
             return Err(not_managed());
         }
-        store.removed.insert(entity.key());
+        store.schedule_removal(entity.key());
         Ok(())
     }
 

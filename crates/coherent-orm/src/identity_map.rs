@@ -47,6 +47,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             by_key: self.by_key.clone(),
             pending: self.pending.clone(),
             removed: self.removed.clone(),
+            removals: self.removals,
         })
     }
 }
@@ -55,6 +56,9 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
 #[derive(Default)]
 pub(crate) struct IdentityMap {
     stores: HashMap<TypeId, Box<dyn ErasedStore>>,
+    /// Bumped by [`IdentityMap::clear`]: a flush planned before a clear applies nothing after
+    /// it (its instances were detached by the clear; the stores now hold other work).
+    pub epoch: u64,
 }
 
 impl IdentityMap {
@@ -98,11 +102,13 @@ impl IdentityMap {
                 .iter()
                 .map(|(k, v)| (*k, v.clone_box()))
                 .collect(),
+            epoch: 0,
         }
     }
 
     /// Forgets everything.
     pub fn clear(&mut self) {
+        self.epoch += 1;
         self.stores.clear();
     }
 }

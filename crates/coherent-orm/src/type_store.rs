@@ -22,6 +22,9 @@ pub(crate) struct TypeStore<T: Entity> {
     pub pending: Vec<Managed<T>>,
     /// Keys scheduled for deletion.
     pub removed: HashSet<T::Key, KeyHasher>,
+    /// Counts the keys ever scheduled for deletion (see [`TypeStore::schedule_removal`]): a
+    /// flush that finds it unchanged after COMMIT knows `removed` holds only keys it deleted.
+    pub removals: u64,
 }
 
 impl<T: Entity> Default for TypeStore<T> {
@@ -30,6 +33,7 @@ impl<T: Entity> Default for TypeStore<T> {
             by_key: HashMap::default(),
             pending: Vec::new(),
             removed: HashSet::default(),
+            removals: 0,
         }
     }
 }
@@ -45,6 +49,12 @@ impl<T: Entity> TypeStore<T> {
         self.by_key
             .get(&key)
             .is_some_and(|x| Managed::ptr_eq(x, m) && !self.removed.contains(&key))
+    }
+
+    /// Schedules `key` for deletion by the next flush.
+    pub fn schedule_removal(&mut self, key: T::Key) {
+        self.removals += 1;
+        self.removed.insert(key);
     }
 
     /// Merges a freshly loaded row and returns the one instance for it, or `None` if the row

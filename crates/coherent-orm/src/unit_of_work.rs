@@ -14,8 +14,11 @@ use coherent_core::{BatchResult, Capabilities, Error, Result, Statement};
 use std::any::TypeId;
 use std::ops::Range;
 
-/// Statements per piece handed to the driver while planning continues.
+/// A piece is handed to the driver when it holds this many statements...
 const PIECE: usize = 256;
+/// ...or this many bound parameters (a few multi-row INSERTs or `IN`-list DELETEs are as much
+/// work as hundreds of single-row UPDATEs).
+const PIECE_PARAMS: usize = 2048;
 
 /// What planning needs to know about the backend.
 pub(crate) struct PlanContext<'a> {
@@ -24,9 +27,11 @@ pub(crate) struct PlanContext<'a> {
     pub batch_size: usize,
 }
 
-/// Collects planned statements and hands them on in pieces of [`PIECE`].
+/// Collects planned statements and hands them on in pieces of [`PIECE`] statements or
+/// [`PIECE_PARAMS`] parameters.
 pub(crate) struct Emitter<'a> {
     buffer: Vec<Statement>,
+    buffered_params: usize,
     sent: usize,
     sink: &'a mut dyn FnMut(Vec<Statement>),
 }
@@ -35,6 +40,7 @@ impl<'a> Emitter<'a> {
     pub fn new(sink: &'a mut dyn FnMut(Vec<Statement>)) -> Self {
         Emitter {
             buffer: Vec::new(),
+            buffered_params: 0,
             sent: 0,
             sink,
         }
@@ -42,8 +48,9 @@ impl<'a> Emitter<'a> {
 
     /// Queues one statement.
     pub fn push(&mut self, statement: Statement) {
+        self.buffered_params += statement.params.len();
         self.buffer.push(statement);
-        if self.buffer.len() >= PIECE {
+        if self.buffer.len() >= PIECE || self.buffered_params >= PIECE_PARAMS {
             self.hand_on();
         }
     }
@@ -55,6 +62,7 @@ impl<'a> Emitter<'a> {
 
     fn hand_on(&mut self) {
         if !self.buffer.is_empty() {
+            self.buffered_params = 0;
             self.sent += self.buffer.len();
             (self.sink)(std::mem::replace(
                 &mut self.buffer,
@@ -70,6 +78,8 @@ type PlannedSet = (TypeId, Box<dyn ChangeSet>, [Range<usize>; 3]);
 /// A planned flush: the change sets to apply once its statements committed.
 pub(crate) struct FlushPlan {
     sets: Vec<PlannedSet>,
+    /// The identity map's epoch when planned.
+    epoch: u64,
     /// Statements planned.
     pub statements: usize,
     /// (inserted, updated, deleted) rows.
@@ -174,16 +184,19 @@ impl UnitOfWork {
         sets.retain(|(_, _, r)| r.iter().any(|r| !r.is_empty()));
         Ok(FlushPlan {
             sets,
+            epoch: self.map.epoch,
             statements: emit.sent,
             counts,
         })
     }
 
-    /// Applies a committed flush.
+    /// Applies a committed flush (nothing if the EntityManager was cleared meanwhile).
     pub fn apply(&mut self, plan: FlushPlan, result: &BatchResult) -> Result<()> {
+        if plan.epoch != self.map.epoch {
+            return Ok(());
+        }
         for (id, cs, ranges) in plan.sets {
             let outcomes = [0, 1, 2].map(|p| &result.outcomes[ranges[p].clone()]);
-            // The application may have cleared the EntityManager while the flush ran.
             let Some(store) = self.map.erased_mut(&id) else {
                 continue;
             };

@@ -436,3 +436,54 @@ async fn a_retry_after_a_failed_flush_does_not_reference_ghost_rows() {
         assert!(tagging.read().id > 0, "{}", b.name);
     }
 }
+
+/// Clearing the EntityManager while its flush runs detaches the flushed instances; the flush
+/// still commits, and applies nothing to the work persisted after the clear (applying the old
+/// plan to the new state would schedule the committed rows for deletion).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_during_a_flush_leaves_later_work_alone() {
+    for b in backends() {
+        let sep = if b.url().contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}spin_us=0", b.url());
+        let orm = Orm::builder()
+            .url(&url)
+            .entity::<Tag>()
+            .entity::<User>()
+            .build()
+            .await
+            .unwrap();
+        orm.schema().refresh().await.unwrap();
+        let em = orm.em().fork();
+        let mut inserted = 0;
+        let mut exercised = false;
+        // Under load the batch can finish within the first poll; try again until the flush is
+        // seen in flight.
+        for attempt in 0..20 {
+            for i in 0..500 {
+                em.persist(User::new("before", &format!("{attempt}-{i}@x.io")))
+                    .unwrap();
+            }
+            inserted += 500;
+            let mut flush = std::pin::pin!(em.flush());
+            let first =
+                std::future::poll_fn(|cx| std::task::Poll::Ready(flush.as_mut().poll(cx))).await;
+            if first.is_ready() {
+                continue;
+            }
+            em.clear().unwrap();
+            let after = em.persist(User::new("after", "after@x.io")).unwrap();
+            flush.await.unwrap();
+            em.flush().await.unwrap();
+            em.flush().await.unwrap();
+            assert!(
+                after.read().id > 0 && em.contains(&after).unwrap(),
+                "{}",
+                b.name
+            );
+            exercised = true;
+            break;
+        }
+        assert!(exercised, "{}: never caught a flush in flight", b.name);
+        assert_eq!(user_rows(&orm).await.len(), inserted + 1, "{}", b.name);
+    }
+}
