@@ -35,6 +35,9 @@ pub(crate) struct EmInner {
     pub orm: Arc<OrmShared>,
     pub id: u64,
     pub global: bool,
+    /// Resolves to the current request context (the global EntityManager, request forks,
+    /// forks made with `use_context`).
+    pub use_context: bool,
     pub uow: Mutex<UnitOfWork>,
     /// Serialises flushes of this EntityManager (a second flush waits for the first).
     pub flush_lock: Arc<tokio::sync::Mutex<()>>,
@@ -68,16 +71,28 @@ impl std::fmt::Debug for EntityManager {
 }
 
 impl EntityManager {
-    pub(crate) fn new(orm: Arc<OrmShared>, global: bool) -> Self {
-        Self::with_uow(orm, global, UnitOfWork::default())
+    /// The global EntityManager of an Orm.
+    pub(crate) fn global(orm: Arc<OrmShared>) -> Self {
+        Self::with_uow(orm, true, true, UnitOfWork::default())
     }
 
-    fn with_uow(orm: Arc<OrmShared>, global: bool, uow: UnitOfWork) -> Self {
+    /// A fresh unit of work of the same Orm, with an empty identity map.
+    pub(crate) fn fresh(&self, use_context: bool) -> Self {
+        Self::with_uow(
+            Arc::clone(&self.inner.orm),
+            false,
+            use_context,
+            UnitOfWork::default(),
+        )
+    }
+
+    fn with_uow(orm: Arc<OrmShared>, global: bool, use_context: bool, uow: UnitOfWork) -> Self {
         EntityManager {
             inner: Arc::new(EmInner {
                 orm,
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 global,
+                use_context,
                 uow: Mutex::new(uow),
                 flush_lock: Arc::new(tokio::sync::Mutex::new(())),
             }),
@@ -109,29 +124,55 @@ impl EntityManager {
         self.inner.global
     }
 
-    /// The EntityManager that context-specific work runs on: this one, unless it is the
-    /// global one and global context is disallowed.
+    /// The Orm this EntityManager belongs to, as an id.
+    pub(crate) fn orm_id(&self) -> u64 {
+        self.inner.orm.id
+    }
+
+    /// The EntityManager that context-specific work runs on, checked: see
+    /// [`EntityManager::resolve`]; the global EntityManager itself is refused unless
+    /// `allow_global_context` is on (MikroORM's message).
     pub fn context(&self) -> Result<EntityManager> {
-        if self.inner.global && !self.inner.orm.config.allow_global_context {
+        let em = self.resolve();
+        if em.inner.global && !em.inner.orm.config.allow_global_context {
             return Err(Error::GlobalContext);
         }
-        Ok(self.clone())
+        Ok(em)
+    }
+
+    /// The EntityManager that work on this one runs on, unchecked: for the global
+    /// EntityManager and forks made with `use_context`, the current request context's
+    /// EntityManager of this Orm if there is one (see [`crate::RequestContext`]); otherwise
+    /// this one.
+    pub fn resolve(&self) -> EntityManager {
+        if self.inner.use_context
+            && let Some(em) = crate::request_context::lookup(self.orm_id())
+        {
+            return em;
+        }
+        self.clone()
     }
 
     /// A new EntityManager with an empty identity map. Always allowed, also on the global
-    /// EntityManager.
+    /// EntityManager (inside a request context it forks the request's EntityManager).
     pub fn fork(&self) -> EntityManager {
         self.fork_with(ForkOptions::default())
     }
 
     /// A new EntityManager; see [`ForkOptions`].
     pub fn fork_with(&self, options: ForkOptions) -> EntityManager {
+        let from = self.resolve();
         let uow = if options.clear {
             UnitOfWork::default()
         } else {
-            self.uow().clone_shared()
+            from.uow().clone_shared()
         };
-        EntityManager::with_uow(Arc::clone(&self.inner.orm), false, uow)
+        EntityManager::with_uow(Arc::clone(&from.inner.orm), false, options.use_context, uow)
+    }
+
+    /// Whether two handles are the same EntityManager.
+    pub fn same(a: &EntityManager, b: &EntityManager) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
     }
 
     /// Registers a new entity for insertion by the next flush and returns its managed
@@ -369,13 +410,14 @@ impl EntityManager {
             statements: vec![Statement::execute(sql, params)],
             mode: TxMode::Plain,
         };
-        let r = self.run_batch(batch).await?;
+        let r = self.resolve().run_batch(batch).await?;
         Ok(r.outcomes.first().map_or(0, |o| o.affected))
     }
 
     /// Runs a raw query on this EntityManager's connection.
     pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>> {
         Ok(self
+            .resolve()
             .query_rows(Statement::query(sql, params))
             .await?
             .into_rows())

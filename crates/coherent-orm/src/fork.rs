@@ -6,16 +6,24 @@
 /// use coherent_orm::ForkOptions;
 /// let keep = ForkOptions { clear: false, ..Default::default() };
 /// assert!(!keep.clear && ForkOptions::default().clear);
+/// assert!(!ForkOptions::default().use_context);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ForkOptions {
     /// Start with an empty identity map (the default). With `false` the fork starts with the
     /// parent's managed instances (the same instances, shared) and its pending work.
     pub clear: bool,
+    /// Whether the fork resolves to the current request context, as the global
+    /// EntityManager does (default false: a fork is its own unit of work, wherever it is
+    /// used).
+    pub use_context: bool,
 }
 
 impl Default for ForkOptions {
     fn default() -> Self {
-        ForkOptions { clear: true }
+        ForkOptions {
+            clear: true,
+            use_context: false,
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! - [`EntityManager`]: one unit of work: `persist`, `remove`, `find`, `find_one`, `flush`,
 //!   `refresh`, raw SQL.
 //! - [`Managed<T>`]: the shared handle to the one instance of a row in an identity map.
+//! - [`RequestContext`]: one EntityManager per request through a tokio task-local.
 //! - `identity_map`, `type_store`, `unit_of_work`, `change_set`, [`commit_order`],
 //!   `statement_cache`, `flush`: the machinery of a flush (see `docs/ARCHITECTURE.md`).
 //! - [`query_log`]: the `tracing` events every statement emits.
@@ -25,6 +26,7 @@ mod lookup;
 mod managed;
 mod orm;
 pub mod query_log;
+mod request_context;
 mod schema;
 mod statement_cache;
 mod type_store;
@@ -37,4 +39,5 @@ pub use fork::ForkOptions;
 pub use lookup::{IntegerKey, IntoLookup, Lookup};
 pub use managed::{EntityMut, EntityRef, Managed};
 pub use orm::{Orm, OrmBuilder};
+pub use request_context::RequestContext;
 pub use schema::SchemaManager;

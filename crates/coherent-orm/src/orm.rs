@@ -23,6 +23,8 @@ pub(crate) struct Registered {
 
 /// What every EntityManager of one Orm shares.
 pub(crate) struct OrmShared {
+    /// Process-unique id: request contexts keep one EntityManager per Orm.
+    pub id: u64,
     pub driver: Arc<dyn Driver>,
     pub dialect: Dialect,
     pub capabilities: Capabilities,
@@ -186,7 +188,9 @@ impl OrmBuilder {
         }
         let types: Vec<TypeId> = self.entities.iter().map(|(t, _)| *t).collect();
         let dialect = driver.dialect();
+        static NEXT_ORM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let shared = Arc::new(OrmShared {
+            id: NEXT_ORM.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             capabilities: driver.capabilities(),
             dialect,
             driver,
@@ -196,7 +200,7 @@ impl OrmBuilder {
             statements: StatementCache::new(dialect),
         });
         Ok(Orm {
-            global: EntityManager::new(Arc::clone(&shared), true),
+            global: EntityManager::global(Arc::clone(&shared)),
             shared,
         })
     }

@@ -10,7 +10,7 @@ pub use coherent_core::{
 pub use coherent_macros::Entity;
 pub use coherent_orm::{
     EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
-    Orm, OrmBuilder, OrmConfig, SchemaManager,
+    Orm, OrmBuilder, OrmConfig, RequestContext, SchemaManager,
 };
 pub use coherent_orm::{commit_order, query_log};
 
@@ -18,7 +18,7 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
-        Managed, Order, Orm, OrmConfig, Result, Row, Value,
+        Managed, Order, Orm, OrmConfig, RequestContext, Result, Row, Value,
     };
 }
 

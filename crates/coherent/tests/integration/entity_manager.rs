@@ -265,7 +265,10 @@ async fn clear_forgets_everything_and_forks_have_their_own_identity_map() {
             "{}: forks do not share instances",
             b.name
         );
-        let shared = em.fork_with(ForkOptions { clear: false });
+        let shared = em.fork_with(ForkOptions {
+            clear: false,
+            ..Default::default()
+        });
         let same = shared.find_one::<User>(id).await.unwrap().unwrap();
         assert!(
             Managed::ptr_eq(&u, &same),

@@ -10,5 +10,6 @@ mod global_context;
 mod identity_map;
 mod raw_sql;
 mod refresh;
+mod request_context;
 mod schema;
 mod types;
