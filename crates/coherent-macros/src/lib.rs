@@ -28,8 +28,12 @@
 //!
 //! The expansion implements `Entity` and adds one typed column handle per field
 //! (`User::NAME: Column<User, String>`).
+//!
+//! `#[create_request_context]` and `#[ensure_request_context]` (options: `em = <expr>`,
+//! default `self.em`) run an `async fn` in a request context.
 
 mod entity;
+mod request_context;
 
 use proc_macro::TokenStream;
 
@@ -39,4 +43,28 @@ use proc_macro::TokenStream;
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     entity::expand(&input).into()
+}
+
+/// Runs an `async fn` in a new request context: a fresh fork of the Orm of `em` (default
+/// `self.em`; an `EntityManager` or an `Orm`) is bound to the task while the body runs, so the
+/// global EntityManager resolves to it. For entry points that are not HTTP requests (a
+/// module's start-up, a job that must not reuse a caller's context).
+///
+/// ```ignore
+/// #[create_request_context]
+/// async fn rebuild_cache(&self) -> coherent::Result<()> { /* self.em is this run's fork */ }
+/// #[create_request_context(em = orm)]
+/// async fn nightly(orm: &Orm) -> coherent::Result<()> { /* ... */ }
+/// ```
+#[proc_macro_attribute]
+pub fn create_request_context(args: TokenStream, item: TokenStream) -> TokenStream {
+    request_context::expand(request_context::Kind::Create, args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` in the current request context of `em`'s Orm, or in a new one if there
+/// is none: for event handlers and jobs that call services which manage their own
+/// transactions. Cannot be combined with `#[transactional]`.
+#[proc_macro_attribute]
+pub fn ensure_request_context(args: TokenStream, item: TokenStream) -> TokenStream {
+    request_context::expand(request_context::Kind::Ensure, args.into(), item.into()).into()
 }

@@ -7,7 +7,7 @@ pub use coherent_core::{
     Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
     FieldType, Filter, Order, PrimaryKey, Result, Row, Value,
 };
-pub use coherent_macros::Entity;
+pub use coherent_macros::{Entity, create_request_context, ensure_request_context};
 pub use coherent_orm::{
     EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
     Orm, OrmBuilder, OrmConfig, RequestContext, SchemaManager,
@@ -18,7 +18,8 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
-        Managed, Order, Orm, OrmConfig, RequestContext, Result, Row, Value,
+        Managed, Order, Orm, OrmConfig, RequestContext, Result, Row, Value, create_request_context,
+        ensure_request_context,
     };
 }
 
@@ -33,4 +34,45 @@ pub mod __private {
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
+    pub use coherent_orm::RequestContext;
+
+    /// Pins the output type of the future a macro wraps a function body in, so `?` and
+    /// `return` inside the body keep the function's meaning.
+    pub fn typed<T, F: ::core::future::Future<Output = T>>(future: F) -> F {
+        future
+    }
+
+    /// What `em = <expr>` of the context macros accepts.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not an EntityManager or an Orm",
+        label = "`em = ...` must be an EntityManager or an Orm (or a reference or Arc to one)"
+    )]
+    pub trait ContextSource {
+        /// The EntityManager to take the context from.
+        fn entity_manager(&self) -> coherent_orm::EntityManager;
+    }
+
+    impl ContextSource for coherent_orm::EntityManager {
+        fn entity_manager(&self) -> coherent_orm::EntityManager {
+            self.clone()
+        }
+    }
+
+    impl ContextSource for coherent_orm::Orm {
+        fn entity_manager(&self) -> coherent_orm::EntityManager {
+            self.em().clone()
+        }
+    }
+
+    impl<T: ContextSource + ?Sized> ContextSource for &T {
+        fn entity_manager(&self) -> coherent_orm::EntityManager {
+            (**self).entity_manager()
+        }
+    }
+
+    impl<T: ContextSource + ?Sized> ContextSource for std::sync::Arc<T> {
+        fn entity_manager(&self) -> coherent_orm::EntityManager {
+            (**self).entity_manager()
+        }
+    }
 }

@@ -271,3 +271,85 @@ async fn ensure_reuses_the_current_context_or_creates_one() {
         .await;
     });
 }
+
+/// A service whose entry points run in request contexts through the attribute macros.
+struct Jobs {
+    em: EntityManager,
+}
+
+impl Jobs {
+    /// Always a fresh context; `?` and `return` behave as in any async fn.
+    #[create_request_context]
+    async fn rename_all(&self, name: String) -> Result<usize> {
+        let users = self.em.find::<User>(Filter::all()).await?;
+        if users.is_empty() {
+            return Ok(0);
+        }
+        for u in &users {
+            u.write().name = name.clone();
+        }
+        self.em.flush().await?;
+        Ok(users.len())
+    }
+
+    #[ensure_request_context]
+    async fn context_id(&self) -> u64 {
+        RequestContext::current(&self.em).unwrap().id()
+    }
+}
+
+#[create_request_context(em = orm)]
+async fn count_users(orm: &Orm) -> Result<u64> {
+    orm.em().count::<User>(Filter::all()).await
+}
+
+#[ensure_request_context(em = std::sync::Arc::new(orm.em().clone()))]
+async fn ensured_id(orm: &Orm) -> u64 {
+    RequestContext::current(orm.em()).unwrap().id()
+}
+
+#[tokio::test]
+async fn the_context_attributes_run_bodies_in_request_contexts() {
+    each_backend!(|b, orm| {
+        let jobs = Jobs {
+            em: orm.em().clone(),
+        };
+        assert_eq!(
+            jobs.rename_all("x".into()).await.unwrap(),
+            0,
+            "{}: early return",
+            b.name
+        );
+        seed(&orm).await;
+        assert_eq!(
+            jobs.rename_all("Renamed".into()).await.unwrap(),
+            1,
+            "{}",
+            b.name
+        );
+        assert_eq!(user_rows(&orm).await[0].1, "Renamed");
+        assert_eq!(count_users(&orm).await.unwrap(), 1, "{}", b.name);
+        // Outside a context: each call gets its own; inside one: ensure reuses it.
+        assert_ne!(
+            jobs.context_id().await,
+            jobs.context_id().await,
+            "{}",
+            b.name
+        );
+        RequestContext::create(orm.em(), async {
+            let current = RequestContext::current(orm.em()).unwrap().id();
+            assert_eq!(jobs.context_id().await, current, "{}", b.name);
+            assert_eq!(ensured_id(&orm).await, current, "{}", b.name);
+            let (a, b2) = (
+                count_users(&orm).await.unwrap(),
+                RequestContext::current(orm.em()).unwrap().id(),
+            );
+            assert_eq!(
+                (a, b2),
+                (1, current),
+                "create inside a context restores it afterwards"
+            );
+        })
+        .await;
+    });
+}
