@@ -78,6 +78,10 @@ pub enum Error {
         key: String,
     },
 
+    /// `commit`/`rollback` (or a pessimistic lock) without an open transaction.
+    #[error("An open transaction is required for this operation")]
+    TransactionRequired,
+
     /// The entity type was not registered with the `Orm`.
     #[error(
         "entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()"

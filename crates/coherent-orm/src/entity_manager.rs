@@ -41,6 +41,8 @@ pub(crate) struct EmInner {
     pub uow: Mutex<UnitOfWork>,
     /// Serialises flushes of this EntityManager (a second flush waits for the first).
     pub flush_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The open transaction, if any: its pinned connection and scope checkpoints.
+    pub tx: tokio::sync::Mutex<Option<crate::transaction::Transaction>>,
 }
 
 /// A unit of work: an identity map, change tracking, and the operations on them. Cloning
@@ -95,6 +97,7 @@ impl EntityManager {
                 use_context,
                 uow: Mutex::new(uow),
                 flush_lock: Arc::new(tokio::sync::Mutex::new(())),
+                tx: tokio::sync::Mutex::new(None),
             }),
         }
     }
@@ -283,15 +286,25 @@ impl EntityManager {
     /// error) stay merged: they are committed rows, and no pending change is touched.
     async fn load<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
         let log = crate::query_log::Pending::of_statement(&statement);
-        let mut conn = self.inner.orm.driver.acquire().await?;
         let mut found = Vec::new();
         let mut sink = |rows: Rows| -> Result<()> {
             found.extend(self.merge_rows::<T>(rows)?);
             Ok(())
         };
-        let result = conn
-            .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
-            .await;
+        let mut tx = self.inner.tx.lock().await;
+        let result = match tx.as_mut() {
+            Some(open) => {
+                open.conn
+                    .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
+                    .await
+            }
+            None => {
+                drop(tx);
+                let mut conn = self.inner.orm.driver.acquire().await?;
+                conn.query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
+                    .await
+            }
+        };
         log.emit_single(&result);
         result.map(|_| found)
     }
@@ -451,8 +464,22 @@ impl EntityManager {
         &self,
         batch: Batch,
     ) -> std::result::Result<BatchResult, BatchFailure> {
-        let log = Pending::of(&batch);
+        let mut tx = self.inner.tx.lock().await;
+        if let Some(open) = tx.as_mut() {
+            return self.run_on(open.conn.as_mut(), batch).await;
+        }
+        drop(tx);
         let mut conn = self.inner.orm.driver.acquire().await?;
+        self.run_on(conn.as_mut(), batch).await
+    }
+
+    /// Runs a batch on `conn` and logs it.
+    pub(crate) async fn run_on(
+        &self,
+        conn: &mut dyn coherent_core::Connection,
+        batch: Batch,
+    ) -> std::result::Result<BatchResult, BatchFailure> {
+        let log = Pending::of(&batch);
         match conn.run(batch).await {
             Ok(result) => {
                 log.emit(&result, None);

@@ -24,6 +24,7 @@
 
 use crate::entity_manager::EntityManager;
 use crate::query_log::Pending;
+use crate::transaction::Transaction;
 use crate::unit_of_work::{FlushPlan, PlanContext};
 use coherent_core::{BatchFailure, BatchResult, BoxFuture, Result, TxMode};
 use tokio::sync::OwnedMutexGuard;
@@ -38,6 +39,11 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         return Ok(());
     }
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
+    let mut tx = inner.tx.lock().await;
+    if let Some(open) = tx.as_mut() {
+        return in_transaction(em, open).instrument(span).await;
+    }
+    drop(tx);
     async move {
         let conn = shared.driver.acquire().await?;
         let mut writer = conn.stream_batch(TxMode::Atomic);
@@ -65,6 +71,36 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     }
     .instrument(span)
     .await
+}
+
+/// A flush inside an open transaction: planned whole, then run on the transaction's pinned
+/// connection as one atomic batch, which the driver makes a savepoint: a failed flush is
+/// undone without ending the transaction. (A flush future dropped while this batch runs is
+/// settled by the transaction's own rollback or commit.)
+async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()> {
+    let shared = em.shared();
+    let mut statements = Vec::new();
+    let plan = {
+        let mut ctx = PlanContext {
+            cache: &shared.statements,
+            capabilities: shared.capabilities,
+            batch_size: shared.config.batch_size,
+        };
+        let mut sink = |piece: Vec<coherent_core::Statement>| statements.extend(piece);
+        em.uow()
+            .plan(shared.commit_order.types(), &mut ctx, &mut sink)?
+    };
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let batch = coherent_core::Batch {
+        statements,
+        mode: TxMode::Atomic,
+    };
+    match em.run_on(open.conn.as_mut(), batch).await {
+        Ok(result) => em.uow().apply(plan, &result),
+        Err(failure) => Err(plan.describe(failure.index, failure.error)),
+    }
 }
 
 type Work = (

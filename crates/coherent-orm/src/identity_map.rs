@@ -6,10 +6,12 @@
 //! [`ErasedStore`] trait, in the order it asks for.
 
 use crate::change_set::ChangeSet;
+use crate::checkpoint::Restore;
+use crate::managed::{Managed, Saved};
 use crate::type_store::TypeStore;
 use coherent_core::Entity;
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the flush needs from a store without knowing its type.
 pub(crate) trait ErasedStore: Any + Send + Sync {
@@ -22,6 +24,30 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn len(&self) -> usize;
     /// A copy sharing the same instances (for `fork_with(clear: false)`).
     fn clone_box(&self) -> Box<dyn ErasedStore>;
+    /// Saves the state of every instance.
+    fn save_entities(&self, out: &mut Vec<Box<dyn Restore>>);
+    /// The addresses of every instance.
+    fn addresses(&self, out: &mut HashSet<usize>);
+    /// Marks every instance whose address is not in `keep` as no longer loaded.
+    fn detach_except(&self, keep: &HashSet<usize>);
+}
+
+struct SavedEntity<T: Entity> {
+    entity: Managed<T>,
+    state: Saved<T>,
+}
+
+impl<T: Entity> Restore for SavedEntity<T> {
+    fn restore(self: Box<Self>) {
+        let SavedEntity { entity, state } = *self;
+        entity.restore(state);
+    }
+}
+
+impl<T: Entity> TypeStore<T> {
+    fn instances(&self) -> impl Iterator<Item = &Managed<T>> {
+        self.by_key.values().chain(self.pending.iter())
+    }
 }
 
 impl<T: Entity> ErasedStore for TypeStore<T> {
@@ -41,6 +67,25 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     }
     fn len(&self) -> usize {
         TypeStore::len(self)
+    }
+    fn save_entities(&self, out: &mut Vec<Box<dyn Restore>>) {
+        let mut seen = HashSet::new();
+        for m in self.instances() {
+            if seen.insert(m.addr()) {
+                out.push(Box::new(SavedEntity {
+                    entity: m.clone(),
+                    state: m.save(),
+                }));
+            }
+        }
+    }
+    fn addresses(&self, out: &mut HashSet<usize>) {
+        out.extend(self.instances().map(Managed::addr));
+    }
+    fn detach_except(&self, keep: &HashSet<usize>) {
+        for m in self.instances().filter(|m| !keep.contains(&m.addr())) {
+            m.tracked_mut().loaded = false;
+        }
     }
     fn clone_box(&self) -> Box<dyn ErasedStore> {
         Box::new(TypeStore::<T> {
@@ -104,6 +149,32 @@ impl IdentityMap {
                 .collect(),
             epoch: 0,
         }
+    }
+
+    /// Saves the state of every instance.
+    pub fn save_entities(&self, out: &mut Vec<Box<dyn Restore>>) {
+        for s in self.stores.values() {
+            s.save_entities(out);
+        }
+    }
+
+    /// The addresses of every instance.
+    pub fn addresses(&self, out: &mut HashSet<usize>) {
+        for s in self.stores.values() {
+            s.addresses(out);
+        }
+    }
+
+    /// Marks every instance not in `keep` as no longer loaded.
+    pub fn detach_except(&self, keep: &HashSet<usize>) {
+        for s in self.stores.values() {
+            s.detach_except(keep);
+        }
+    }
+
+    /// Takes `other`'s stores (a checkpoint's), keeping this map's epoch.
+    pub fn replace_stores(&mut self, other: IdentityMap) {
+        self.stores = other.stores;
     }
 
     /// Forgets everything.

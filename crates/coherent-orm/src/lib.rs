@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod change_set;
+mod checkpoint;
 pub mod commit_order;
 mod config;
 #[doc(hidden)]
@@ -29,6 +30,7 @@ pub mod query_log;
 mod request_context;
 mod schema;
 mod statement_cache;
+mod transaction;
 mod type_store;
 mod unit_of_work;
 

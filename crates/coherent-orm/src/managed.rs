@@ -221,10 +221,48 @@ impl<T: Entity> Managed<T> {
         Some(t.baseline().unwrap_or(&t.current).clone())
     }
 
+    /// The instance's address: identifies it across handles.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.slot) as *const () as usize
+    }
+
+    /// A copy of the tracked state (for a transaction checkpoint).
+    pub(crate) fn save(&self) -> Saved<T> {
+        let t = self.tracked();
+        Saved {
+            current: t.current.clone(),
+            snapshot: t.snapshot.clone(),
+            baseline_is_current: t.baseline_is_current,
+            loaded: t.loaded,
+            force_dirty: t.force_dirty,
+        }
+    }
+
+    /// Puts a saved state back (a rolled-back transaction or savepoint).
+    pub(crate) fn restore(&self, saved: Saved<T>) {
+        let mut t = self.tracked_mut();
+        t.current = saved.current;
+        t.snapshot = saved.snapshot;
+        t.baseline_is_current = saved.baseline_is_current;
+        t.loaded = saved.loaded;
+        t.force_dirty = saved.force_dirty;
+        // Any flush plan made before is stale.
+        t.generation += 1;
+    }
+
     /// Whether two handles point to the same instance.
     pub fn ptr_eq(a: &Managed<T>, b: &Managed<T>) -> bool {
         Arc::ptr_eq(&a.slot, &b.slot)
     }
+}
+
+/// The tracked state of an instance, saved by a transaction checkpoint.
+pub(crate) struct Saved<T> {
+    current: T,
+    snapshot: Option<Box<T>>,
+    baseline_is_current: bool,
+    loaded: bool,
+    force_dirty: bool,
 }
 
 /// Read guard returned by [`Managed::read`].

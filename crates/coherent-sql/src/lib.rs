@@ -23,6 +23,7 @@ pub mod insert;
 pub mod params;
 pub mod schema;
 pub mod select;
+pub mod transaction;
 pub mod update;
 
 pub use coherent_core::Dialect;

@@ -12,4 +12,5 @@ mod raw_sql;
 mod refresh;
 mod request_context;
 mod schema;
+mod transactions;
 mod types;

@@ -1,0 +1,154 @@
+//! Explicit transactions on an EntityManager: [`EntityManager::begin`],
+//! [`EntityManager::commit`], [`EntityManager::rollback`].
+//!
+//! Policy:
+//! - **A transaction pins one connection.** From `begin` to the outermost `commit` or
+//!   `rollback`, every statement of the EntityManager (queries, flushes, raw SQL) runs on it;
+//!   a flush inside the transaction is a savepoint of it, so a failed flush is undone without
+//!   ending the transaction.
+//! - **Nesting is savepoints**: `begin` inside a transaction opens `SAVEPOINT trxN`; `commit`
+//!   releases it, `rollback` rolls back to it.
+//! - **`commit` flushes first**, inside the transaction, then commits.
+//! - **Rollback restores memory** ([`crate::checkpoint::Checkpoint`]): every scope saves the
+//!   Unit of Work when it begins and a rollback puts it back, so memory and database agree.
+//! - `commit` or `rollback` with no open transaction is [`Error::TransactionRequired`]
+//!   (MikroORM's message).
+//! - An EntityManager dropped with its transaction open returns the connection, which the
+//!   driver rolls back before anyone else gets it.
+//! - Unlike MikroORM, `begin` on the global EntityManager outside a request context is the
+//!   global-context error (with `allow_global_context` off): a transaction pinned to the
+//!   global EntityManager would be shared by every task.
+
+use crate::checkpoint::Checkpoint;
+use crate::entity_manager::EntityManager;
+use coherent_core::{Batch, Connection, Error, Result, Statement, TxMode};
+use coherent_sql::transaction as sql;
+
+/// The open transaction of an EntityManager.
+pub(crate) struct Transaction {
+    /// The pinned connection.
+    pub conn: Box<dyn Connection>,
+    /// One checkpoint per open scope: the transaction, then each savepoint.
+    pub scopes: Vec<Checkpoint>,
+}
+
+impl EntityManager {
+    /// Whether this EntityManager (or the one it resolves to) has an open transaction.
+    pub async fn in_transaction(&self) -> bool {
+        self.resolve().inner().tx.lock().await.is_some()
+    }
+
+    /// Opens a transaction, or a savepoint inside the open one.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// em.begin().await?;
+    /// em.persist(User::new("Jon", "jon@x.io"))?;
+    /// em.commit().await?; // flushes, then commits
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin(&self) -> Result<()> {
+        let em = self.context()?;
+        let inner = em.inner();
+        let _serial = inner.flush_lock.lock().await;
+        let mut tx = inner.tx.lock().await;
+        let checkpoint = Checkpoint::take(&em.uow());
+        match tx.as_mut() {
+            Some(open) => {
+                let depth = open.scopes.len();
+                control(&em, open.conn.as_mut(), vec![sql::savepoint(depth)]).await?;
+                open.scopes.push(checkpoint);
+            }
+            None => {
+                let mut conn = inner.orm.driver.acquire().await?;
+                control(&em, conn.as_mut(), sql::begin(inner.orm.dialect, false)).await?;
+                *tx = Some(Transaction {
+                    conn,
+                    scopes: vec![checkpoint],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes, then commits the innermost scope: releases its savepoint, or commits the
+    /// transaction. If COMMIT fails, the transaction is rolled back and memory restored.
+    pub async fn commit(&self) -> Result<()> {
+        let em = self.context()?;
+        if em.inner().tx.lock().await.is_none() {
+            return Err(Error::TransactionRequired);
+        }
+        em.flush().await?;
+        let inner = em.inner();
+        let _serial = inner.flush_lock.lock().await;
+        let mut tx = inner.tx.lock().await;
+        let Some(open) = tx.as_mut() else {
+            return Err(Error::TransactionRequired);
+        };
+        let depth = open.scopes.len() - 1;
+        if depth > 0 {
+            control(&em, open.conn.as_mut(), vec![sql::release(depth)]).await?;
+            open.scopes.pop();
+            return Ok(());
+        }
+        let committed = control(&em, open.conn.as_mut(), vec![sql::COMMIT.into()]).await;
+        let open = tx.take().expect("checked above");
+        if let Err(e) = committed {
+            let mut conn = open.conn;
+            let _ = control(&em, conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
+            if let Some(start) = open.scopes.into_iter().next() {
+                start.restore(&mut em.uow());
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Rolls back the innermost scope (to its savepoint, or the whole transaction) and puts
+    /// every managed instance and the identity map back as they were when it began.
+    pub async fn rollback(&self) -> Result<()> {
+        let em = self.context()?;
+        let inner = em.inner();
+        let _serial = inner.flush_lock.lock().await;
+        let mut tx = inner.tx.lock().await;
+        let Some(open) = tx.as_mut() else {
+            return Err(Error::TransactionRequired);
+        };
+        let depth = open.scopes.len() - 1;
+
+        if depth > 0 {
+            let undone = control(
+                &em,
+                open.conn.as_mut(),
+                vec![sql::rollback_to(depth), sql::release(depth)],
+            )
+            .await;
+            let start = open.scopes.pop().expect("a scope per depth");
+            start.restore(&mut em.uow());
+            undone
+        } else {
+            let mut open = tx.take().expect("checked above");
+            let undone = control(&em, open.conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
+            if let Some(start) = open.scopes.into_iter().next() {
+                start.restore(&mut em.uow());
+            }
+            undone
+        }
+    }
+}
+
+/// Runs transaction-control statements on `conn`, logged like every statement.
+async fn control(em: &EntityManager, conn: &mut dyn Connection, sql: Vec<String>) -> Result<()> {
+    let batch = Batch {
+        statements: sql
+            .into_iter()
+            .map(|s| Statement::execute(s, Vec::new()))
+            .collect(),
+        mode: TxMode::Plain,
+    };
+    em.run_on(conn, batch)
+        .await
+        .map(|_| ())
+        .map_err(|f| f.error)
+}
