@@ -82,6 +82,29 @@ pub enum Error {
     #[error("An open transaction is required for this operation")]
     TransactionRequired,
 
+    /// A `Mandatory` scope found no transaction (MikroORM's `TransactionStateError`).
+    #[error(
+        "No existing transaction found for transaction marked with propagation \"{propagation}\""
+    )]
+    RequiredTransactionNotFound {
+        /// The propagation's name (`mandatory`).
+        propagation: &'static str,
+    },
+
+    /// A `Never` scope found a transaction (MikroORM's `TransactionStateError`).
+    #[error("Existing transaction found for transaction marked with propagation \"{propagation}\"")]
+    TransactionNotAllowed {
+        /// The propagation's name (`never`).
+        propagation: &'static str,
+    },
+
+    /// A scope that joined the transaction failed, so the transaction can only roll back; it
+    /// was rolled back instead of committed.
+    #[error(
+        "the transaction was rolled back: a scope that joined it failed, which marked it rollback-only"
+    )]
+    RollbackOnly,
+
     /// The entity type was not registered with the `Orm`.
     #[error(
         "entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()"

@@ -144,14 +144,17 @@ impl EntityManager {
     }
 
     /// The EntityManager that work on this one runs on, unchecked: for the global
-    /// EntityManager and forks made with `use_context`, the current request context's
-    /// EntityManager of this Orm if there is one (see [`crate::RequestContext`]); otherwise
-    /// this one.
+    /// EntityManager, request forks and forks made with `use_context`, the current transaction
+    /// context's EntityManager of this Orm, else the current request context's (see
+    /// [`crate::RequestContext`]); otherwise this one.
     pub fn resolve(&self) -> EntityManager {
-        if self.inner.use_context
-            && let Some(em) = crate::request_context::lookup(self.orm_id())
-        {
-            return em;
+        if self.inner.use_context {
+            let orm = self.orm_id();
+            if let Some(em) = crate::transaction_context::lookup(orm)
+                .or_else(|| crate::request_context::lookup(orm))
+            {
+                return em;
+            }
         }
         self.clone()
     }

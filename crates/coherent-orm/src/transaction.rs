@@ -30,6 +30,8 @@ pub(crate) struct Transaction {
     pub conn: Box<dyn Connection>,
     /// One checkpoint per open scope: the transaction, then each savepoint.
     pub scopes: Vec<Checkpoint>,
+    /// A joined scope failed: the transaction can only roll back.
+    pub rollback_only: bool,
 }
 
 impl EntityManager {
@@ -66,6 +68,7 @@ impl EntityManager {
                 *tx = Some(Transaction {
                     conn,
                     scopes: vec![checkpoint],
+                    rollback_only: false,
                 });
             }
         }
@@ -73,7 +76,8 @@ impl EntityManager {
     }
 
     /// Flushes, then commits the innermost scope: releases its savepoint, or commits the
-    /// transaction. If COMMIT fails, the transaction is rolled back and memory restored.
+    /// transaction. If COMMIT fails, or a joined scope marked the transaction rollback-only
+    /// ([`Error::RollbackOnly`]), the transaction is rolled back and memory restored.
     pub async fn commit(&self) -> Result<()> {
         let em = self.context()?;
         if em.inner().tx.lock().await.is_none() {
@@ -92,7 +96,11 @@ impl EntityManager {
             open.scopes.pop();
             return Ok(());
         }
-        let committed = control(&em, open.conn.as_mut(), vec![sql::COMMIT.into()]).await;
+        let committed = if open.rollback_only {
+            Err(Error::RollbackOnly)
+        } else {
+            control(&em, open.conn.as_mut(), vec![sql::COMMIT.into()]).await
+        };
         let open = tx.take().expect("checked above");
         if let Err(e) = committed {
             let mut conn = open.conn;

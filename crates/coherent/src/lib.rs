@@ -10,7 +10,7 @@ pub use coherent_core::{
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context};
 pub use coherent_orm::{
     EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
-    Orm, OrmBuilder, OrmConfig, RequestContext, SchemaManager,
+    Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 
@@ -18,8 +18,8 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
-        Managed, Order, Orm, OrmConfig, RequestContext, Result, Row, Value, create_request_context,
-        ensure_request_context,
+        Managed, Order, Orm, OrmConfig, Propagation, RequestContext, Result, Row, TxOptions, Value,
+        create_request_context, ensure_request_context,
     };
 }
 

@@ -12,5 +12,6 @@ mod raw_sql;
 mod refresh;
 mod request_context;
 mod schema;
+mod transactional;
 mod transactions;
 mod types;

@@ -1,0 +1,46 @@
+//! [`Propagation`]: what a transactional scope does when a transaction is, or is not, open.
+
+/// How a transactional scope relates to an open transaction (MikroORM's
+/// `TransactionPropagation`, reference 1.4).
+///
+/// | propagation | a transaction is open | none is open |
+/// |---|---|---|
+/// | `Nested` (default of `transactional`) | a savepoint | a new transaction |
+/// | `Required` (default of `#[transactional]`) | join it: same EntityManager, no flush; a failure marks it rollback-only | a new transaction |
+/// | `Supports` | join it | no transaction: fork, run, flush, merge back |
+/// | `Mandatory` | join it | `RequiredTransactionNotFound` |
+/// | `Never` | `TransactionNotAllowed` | no transaction |
+///
+/// ```
+/// use coherent_orm::Propagation;
+/// assert_eq!(Propagation::default(), Propagation::Nested);
+/// assert_eq!(Propagation::Mandatory.name(), "mandatory");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Propagation {
+    /// A savepoint inside an open transaction, else a new transaction.
+    #[default]
+    Nested,
+    /// Join the open transaction, else start one.
+    Required,
+    /// Join the open transaction, else run without one.
+    Supports,
+    /// Join the open transaction; fail without one.
+    Mandatory,
+    /// Run without a transaction; fail if one is open.
+    Never,
+}
+
+impl Propagation {
+    /// The name MikroORM's messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Propagation::Nested => "nested",
+            Propagation::Required => "required",
+            Propagation::Supports => "supports",
+            Propagation::Mandatory => "mandatory",
+            Propagation::Never => "never",
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! [`EntityManager::transactional`]: run a closure in a transaction scope.
+//!
+//! Policy (MikroORM's, reference 1.4, where Coherent does not do better):
+//! - A new transaction runs on a **fork** of the EntityManager (`clear: false`: the fork shares
+//!   the parent's instances and pending work, so pending work is flushed inside the
+//!   transaction). The fork is bound as the **transaction context**: inside the closure the
+//!   global EntityManager and request forks resolve to it. The final flush happens inside the
+//!   transaction, before COMMIT; the closure's value is returned.
+//! - On success the fork's Unit of Work becomes the parent's (merge-back: inserted entities
+//!   become managed there, deleted ones are gone), unless the parent is the global
+//!   EntityManager with global context disallowed.
+//! - On failure (the closure's error, or the flush's, or COMMIT's) the transaction rolls back
+//!   and **memory is restored** to the scope's start (better than MikroORM: instances shared
+//!   with the parent come back as they were); the error is returned.
+//! - `Nested` inside a transaction is a savepoint on the same transaction, with the same
+//!   restore on failure. `Required` / `Supports` / `Mandatory` inside one join it: the closure
+//!   runs on the transaction's EntityManager, without flush; **a joined scope that fails marks
+//!   the transaction rollback-only**, so the outer commit rolls back and returns
+//!   [`Error::RollbackOnly`] even if the caller swallowed the error (MikroORM commits half the
+//!   work).
+//! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
+//!   pinned connection is returned and rolled back by the driver, and memory is restored.
+
+use crate::entity_manager::EntityManager;
+use crate::fork::ForkOptions;
+use crate::propagation::Propagation;
+use coherent_core::Error;
+use std::future::Future;
+
+/// Options of [`EntityManager::transactional_with`].
+///
+/// ```
+/// use coherent_orm::{Propagation, TxOptions};
+/// let join = TxOptions { propagation: Propagation::Required };
+/// assert_eq!(TxOptions::default().propagation, Propagation::Nested);
+/// # let _ = join;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TxOptions {
+    /// What to do about an open transaction (default [`Propagation::Nested`]).
+    pub propagation: Propagation,
+}
+
+impl EntityManager {
+    /// Runs `f` in a transaction (a savepoint if one is open) and returns its value; see the
+    /// module documentation. `f` receives the scope's EntityManager.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// let id = em
+    ///     .transactional(|tx| async move {
+    ///         let user = tx.persist(User::new("Jon", "jon@x.io"))?;
+    ///         tx.flush().await?;
+    ///         let id = user.read().id;
+    ///         Ok::<_, coherent_core::Error>(id)
+    ///     })
+    ///     .await?;
+    /// # let _ = id; Ok(()) }
+    /// ```
+    pub async fn transactional<F, Fut, R, E>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(EntityManager) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+        E: From<Error>,
+    {
+        self.transactional_with(TxOptions::default(), f).await
+    }
+
+    /// [`EntityManager::transactional`] with options.
+    pub async fn transactional_with<F, Fut, R, E>(&self, options: TxOptions, f: F) -> Result<R, E>
+    where
+        F: FnOnce(EntityManager) -> Fut,
+        Fut: Future<Output = Result<R, E>>,
+        E: From<Error>,
+    {
+        let em = self.resolve();
+        let open = em.inner().tx.lock().await.is_some();
+        match (options.propagation, open) {
+            (Propagation::Nested, true) => savepoint(em, f).await,
+            (Propagation::Required | Propagation::Supports | Propagation::Mandatory, true) => {
+                join(em, f).await
+            }
+            (Propagation::Never, true) => Err(Error::TransactionNotAllowed {
+                propagation: Propagation::Never.name(),
+            }
+            .into()),
+            (Propagation::Mandatory, false) => Err(Error::RequiredTransactionNotFound {
+                propagation: Propagation::Mandatory.name(),
+            }
+            .into()),
+            (Propagation::Nested | Propagation::Required, false) => new_transaction(em, f).await,
+            (Propagation::Supports | Propagation::Never, false) => without_transaction(em, f).await,
+        }
+    }
+}
+
+/// A new top-level transaction on a fork of `parent`.
+async fn new_transaction<F, Fut, R, E>(parent: EntityManager, f: F) -> Result<R, E>
+where
+    F: FnOnce(EntityManager) -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+    E: From<Error>,
+{
+    // The fork is what contexts resolve to; it never resolves elsewhere itself.
+    let fork = parent.fork_with(ForkOptions {
+        clear: false,
+        use_context: false,
+    });
+    fork.begin().await?;
+    let guard = RollbackOnDrop(Some(fork.clone()));
+    let outcome = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await;
+    let result = match outcome {
+        Ok(value) => match fork.commit().await {
+            Ok(()) => {
+                merge_back(&parent, &fork);
+                Ok(value)
+            }
+            Err(e) => {
+                // A failed flush leaves the transaction open: roll it back (COMMIT failures
+                // were rolled back by `commit`).
+                if fork.in_transaction().await {
+                    let _ = fork.rollback().await;
+                }
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = fork.rollback().await;
+            Err(e)
+        }
+    };
+    guard.disarm();
+    result
+}
+
+/// A savepoint on the open transaction of `em`.
+async fn savepoint<F, Fut, R, E>(em: EntityManager, f: F) -> Result<R, E>
+where
+    F: FnOnce(EntityManager) -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+    E: From<Error>,
+{
+    em.begin().await?;
+    match crate::transaction_context::scope(em.clone(), f(em.clone())).await {
+        Ok(value) => match em.commit().await {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = em.rollback().await;
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = em.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// Joins the open transaction of `em`; a failure marks it rollback-only.
+async fn join<F, Fut, R, E>(em: EntityManager, f: F) -> Result<R, E>
+where
+    F: FnOnce(EntityManager) -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+    E: From<Error>,
+{
+    let outcome = crate::transaction_context::scope(em.clone(), f(em.clone())).await;
+    if outcome.is_err()
+        && let Some(open) = em.inner().tx.lock().await.as_mut()
+    {
+        open.rollback_only = true;
+    }
+    outcome
+}
+
+/// No transaction: a fork bound as the context, flushed (its own implicit transaction) and
+/// merged back on success.
+async fn without_transaction<F, Fut, R, E>(parent: EntityManager, f: F) -> Result<R, E>
+where
+    F: FnOnce(EntityManager) -> Fut,
+    Fut: Future<Output = Result<R, E>>,
+    E: From<Error>,
+{
+    let fork = parent.fork_with(ForkOptions {
+        clear: false,
+        use_context: false,
+    });
+    let value = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await?;
+    fork.flush().await?;
+    merge_back(&parent, &fork);
+    Ok(value)
+}
+
+/// The fork's Unit of Work becomes the parent's (unless the parent is the global
+/// EntityManager with global context disallowed).
+fn merge_back(parent: &EntityManager, fork: &EntityManager) {
+    if parent.is_global() && !parent.shared().config.allow_global_context {
+        return;
+    }
+    let merged = fork.uow().clone_shared();
+    parent.uow().map.replace_stores(merged.map);
+}
+
+/// Rolls a new transaction back if its future is dropped before it ended: restores memory
+/// from the transaction's first checkpoint and drops the pinned connection, which the driver
+/// rolls back.
+struct RollbackOnDrop(Option<EntityManager>);
+
+impl RollbackOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RollbackOnDrop {
+    fn drop(&mut self) {
+        let Some(fork) = self.0.take() else { return };
+        let Ok(mut tx) = fork.inner().tx.try_lock() else {
+            return;
+        };
+        if let Some(open) = tx.take()
+            && let Some(start) = open.scopes.into_iter().next()
+        {
+            start.restore(&mut fork.uow());
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! `transactional` and propagation.
+
+use crate::common::*;
+use crate::each_backend;
+use coherent::prelude::*;
+
+/// An application error type: `transactional` returns the closure's error unchanged.
+#[derive(Debug)]
+enum AppError {
+    Orm(Error),
+    Refused(&'static str),
+}
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        AppError::Orm(e)
+    }
+}
+
+fn join_kinds(log: Vec<String>) -> Vec<String> {
+    log.iter()
+        .map(|s| s.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_transaction_flushes_before_commit_returns_the_value_and_merges_back() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let early = em.persist(User::new("early", "early@x.io")).unwrap(); // pending in the parent
+        let log = StatementLog::capture();
+        let (inner, id) = em
+            .transactional(|tx| async move {
+                assert!(tx.in_transaction().await);
+                let u = tx.persist(User::new("a", "a@x.io"))?;
+                let id = u.read().id;
+                Ok::<_, Error>((u, id))
+            })
+            .await
+            .unwrap();
+        assert_eq!(id, 0, "{}: not flushed inside the closure", b.name);
+        assert_eq!(
+            join_kinds(log.take()),
+            [
+                "BEGIN IMMEDIATE",
+                "SAVEPOINT coherent_batch",
+                "INSERT INTO",
+                "RELEASE coherent_batch",
+                "COMMIT"
+            ],
+            "{}: one flush, inside the transaction, before COMMIT (the parent's pending work included)",
+            b.name
+        );
+        assert!(inner.read().id > 0 && early.read().id > 0, "{}", b.name);
+        assert!(
+            em.contains(&inner).unwrap(),
+            "{}: merged back into the parent",
+            b.name
+        );
+        assert!(!em.in_transaction().await);
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        assert!(
+            log.take().is_empty(),
+            "{}: the parent has nothing left to write",
+            b.name
+        );
+        assert_eq!(user_rows(&orm).await.len(), 2);
+    });
+}
+
+#[tokio::test]
+async fn inside_the_closure_the_global_entity_manager_is_the_transaction() {
+    each_backend!(|b, orm| {
+        let global = orm.em().clone(); // what a service holds
+        RequestContext::create(orm.em(), async {
+            let request = RequestContext::current(orm.em()).unwrap();
+            orm.em()
+                .transactional(|tx| {
+                    let global = global.clone();
+                    async move {
+                        assert!(
+                            EntityManager::same(&global.resolve(), &tx),
+                            "transaction first"
+                        );
+                        global.persist(User::new("g", "g@x.io"))?;
+                        Ok::<_, Error>(())
+                    }
+                })
+                .await
+                .unwrap();
+            assert!(
+                EntityManager::same(&orm.em().resolve(), &request),
+                "then the request again"
+            );
+            assert_eq!(
+                request.len().unwrap(),
+                1,
+                "merged back into the request's EntityManager"
+            );
+        })
+        .await;
+        assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
+    });
+}
+
+#[tokio::test]
+async fn a_failing_closure_rolls_back_and_restores_memory() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let before = u.get();
+        let rows = user_rows(&orm).await;
+        let err = em
+            .transactional(|tx| {
+                let u = u.clone();
+                async move {
+                    u.write().name = "inside".into();
+                    tx.persist(User::new("b", "b@x.io"))?;
+                    tx.flush().await?;
+                    Err::<(), _>(AppError::Refused("business rule"))
+                }
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppError::Refused("business rule")),
+            "{}: the closure's own error",
+            b.name
+        );
+        assert_eq!(user_rows(&orm).await, rows, "{}", b.name);
+        assert_eq!(
+            u.get(),
+            before,
+            "{}: the shared instance is restored",
+            b.name
+        );
+        assert!(!u.is_dirty());
+        assert_eq!(em.len().unwrap(), 1, "{}", b.name);
+        // A flush error inside is returned as the closure's error type.
+        let err = em
+            .transactional(|tx| async move {
+                tx.persist(User::new("dup", "a@x.io"))?;
+                tx.flush().await?;
+                Ok::<_, AppError>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AppError::Orm(Error::Constraint { .. })),
+            "{}: {err:?}",
+            b.name
+        );
+        assert_eq!(user_rows(&orm).await, rows);
+    });
+}
+
+#[tokio::test]
+async fn nested_is_a_savepoint_that_can_fail_alone() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let log = StatementLog::capture();
+        em.transactional(|tx| async move {
+            tx.persist(User::new("outer", "outer@x.io"))?;
+            let inner = tx
+                .transactional(|inner| async move {
+                    inner.persist(User::new("inner", "inner@x.io"))?;
+                    inner.flush().await?;
+                    Err::<(), _>(Error::InvalidArgument("inner fails".into()))
+                })
+                .await;
+            assert!(inner.is_err());
+            assert!(tx.in_transaction().await, "the outer transaction goes on");
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        let sql = join_kinds(log.take());
+        assert!(
+            sql.contains(&"SAVEPOINT trx1".to_string()) && sql.contains(&"ROLLBACK TO".to_string()),
+            "{}: {sql:?}",
+            b.name
+        );
+        let names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
+        assert_eq!(names, ["outer"], "{}", b.name);
+    });
+}
+
+/// MikroORM commits the outer work when a joined (`REQUIRED`) scope failed and the caller
+/// swallowed its error (verified S6). Coherent marks the transaction rollback-only.
+#[tokio::test]
+async fn a_failed_required_scope_poisons_the_transaction() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let keep = em.persist(User::new("k", "k@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let before = keep.get();
+        let required = TxOptions {
+            propagation: Propagation::Required,
+        };
+        let err = em
+            .transactional(|tx| async move {
+                keep.write().name = "outer change".into();
+                let outer_id = tx.id();
+                let swallowed = tx
+                    .transactional_with(required, |joined| async move {
+                        assert_eq!(joined.id(), outer_id, "joined: the same EntityManager");
+                        Err::<(), _>(Error::InvalidArgument("joined scope fails".into()))
+                    })
+                    .await;
+                assert!(swallowed.is_err()); // ...and the caller carries on
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::RollbackOnly), "{}: {err:?}", b.name);
+        assert_eq!(
+            user_rows(&orm).await[0].1,
+            "k",
+            "{}: nothing committed",
+            b.name
+        );
+        let current = em.find_one::<User>(before.id).await.unwrap().unwrap();
+        assert_eq!(current.get(), before, "{}: memory restored", b.name);
+    });
+}
+
+#[tokio::test]
+async fn mandatory_never_and_supports() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let opts = |propagation| TxOptions { propagation };
+        let err = em
+            .transactional_with(opts(Propagation::Mandatory), |_| async {
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"No existing transaction found for transaction marked with propagation "mandatory""#
+        );
+        em.transactional(|tx| async move {
+            let err = tx
+                .transactional_with(opts(Propagation::Never), |_| async { Ok::<_, Error>(()) })
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                r#"Existing transaction found for transaction marked with propagation "never""#
+            );
+            let joined = tx
+                .transactional_with(opts(Propagation::Mandatory), |j| async move {
+                    Ok::<_, Error>(j.id())
+                })
+                .await?;
+            assert_eq!(joined, tx.id(), "mandatory joins");
+            let supported = tx
+                .transactional_with(opts(Propagation::Supports), |j| async move {
+                    Ok::<_, Error>(j.id())
+                })
+                .await?;
+            assert_eq!(supported, tx.id(), "supports joins");
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        // Without a transaction, supports (and never) run without one, flush, merge back.
+        let u = em
+            .transactional_with(opts(Propagation::Supports), |f| async move {
+                assert!(!f.in_transaction().await);
+                f.persist(User::new("s", "s@x.io"))
+            })
+            .await
+            .unwrap();
+        assert!(u.read().id > 0 && em.contains(&u).unwrap(), "{}", b.name);
+        assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
+    });
+}
+
+/// Dropping the future of a transaction (a timeout, a client disconnect) rolls it back,
+/// restores memory and leaves no lock behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_transaction_rolls_back() {
+    for b in backends() {
+        let orm = b.orm().await;
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let before = u.get();
+        let (entered_tx, entered_em) = (std::sync::Arc::new(tokio::sync::Notify::new()), u.clone());
+        let signal = entered_tx.clone();
+        let work = em.transactional(move |tx| async move {
+            entered_em.write().name = "inside".into();
+            tx.persist(User::new("b", "b@x.io"))?;
+            tx.flush().await?;
+            signal.notify_one();
+            std::future::pending::<()>().await; // a slow external call
+            Ok::<_, Error>(())
+        });
+        tokio::select! {
+            _ = work => unreachable!("never finishes"),
+            _ = entered_tx.notified() => {} // drop the transaction mid-way
+        }
+        assert_eq!(u.get(), before, "{}: memory restored", b.name);
+        assert_eq!(user_rows(&orm).await.len(), 1, "{}: rolled back", b.name);
+        let other = orm.em().fork();
+        other.persist(User::new("c", "c@x.io")).unwrap();
+        other.flush().await.unwrap(); // no lock left behind
+        assert_eq!(user_rows(&orm).await.len(), 2, "{}", b.name);
+    }
+}
