@@ -98,6 +98,16 @@ pub enum Error {
         propagation: &'static str,
     },
 
+    /// `RequiresNew` inside a transaction on a backend with a single writer (SQLite): the new
+    /// transaction would wait for the outer one's write lock, which waits for it.
+    #[error(
+        "propagation \"requires_new\" needs a second writer while the outer transaction holds the write lock, and {backend} allows only one at a time: it would wait forever; join the transaction (Required/Nested) or run the work after it"
+    )]
+    RequiresNewUnavailable {
+        /// The backend.
+        backend: &'static str,
+    },
+
     /// A scope that joined the transaction failed, so the transaction can only roll back; it
     /// was rolled back instead of committed.
     #[error(

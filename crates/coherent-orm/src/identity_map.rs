@@ -30,6 +30,8 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn addresses(&self, out: &mut HashSet<usize>);
     /// Marks every instance whose address is not in `keep` as no longer loaded.
     fn detach_except(&self, keep: &HashSet<usize>);
+    /// Takes in what a successful transaction fork did: see [`IdentityMap::merge_from`].
+    fn merge_from(&mut self, fork: &dyn Any);
 }
 
 struct SavedEntity<T: Entity> {
@@ -86,6 +88,31 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         for m in self.instances().filter(|m| !keep.contains(&m.addr())) {
             m.tracked_mut().loaded = false;
         }
+    }
+    fn merge_from(&mut self, fork: &dyn Any) {
+        let fork: &TypeStore<T> = fork
+            .downcast_ref()
+            .expect("stores of one type merge with each other");
+        for (key, m) in &fork.by_key {
+            match self.by_key.get(key) {
+                Some(mine) if !Managed::ptr_eq(mine, m) => mine.restore(m.save()),
+                Some(_) => {}
+                None => {
+                    self.by_key.insert(key.clone(), m.clone());
+                }
+            }
+        }
+        // Pending here and inserted there: now managed (added above).
+        self.pending.retain(|p| !p.tracked().loaded);
+        // Deleted there: gone here too (an unloaded instance that is not pending was deleted).
+        let pending: HashSet<usize> = self.pending.iter().map(Managed::addr).collect();
+        self.by_key
+            .retain(|_, m| m.tracked().loaded || pending.contains(&m.addr()));
+        let fork_removed = &fork.removed;
+        let managed = &self.by_key;
+        self.removed
+            .retain(|k| fork_removed.contains(k) || managed.contains_key(k));
+        self.removed.extend(fork.removed.iter().cloned());
     }
     fn clone_box(&self) -> Box<dyn ErasedStore> {
         Box::new(TypeStore::<T> {
@@ -169,6 +196,22 @@ impl IdentityMap {
     pub fn detach_except(&self, keep: &HashSet<usize>) {
         for s in self.stores.values() {
             s.detach_except(keep);
+        }
+    }
+
+    /// Takes in what a successful transaction fork did (the fork may have started as a copy of
+    /// this map, sharing its instances, or empty): instances it manages become managed here
+    /// (its state is copied onto a different instance of the same row here); pending inserts
+    /// it wrote are managed; rows it deleted are gone; removals it still has pending stay
+    /// pending.
+    pub fn merge_from(&mut self, fork: &IdentityMap) {
+        for (id, theirs) in &fork.stores {
+            match self.stores.get_mut(id) {
+                Some(mine) => mine.merge_from(theirs.as_any()),
+                None => {
+                    self.stores.insert(*id, theirs.clone_box());
+                }
+            }
         }
     }
 

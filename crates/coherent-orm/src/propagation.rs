@@ -10,6 +10,8 @@
 /// | `Supports` | join it | no transaction: fork, run, flush, merge back |
 /// | `Mandatory` | join it | `RequiredTransactionNotFound` |
 /// | `Never` | `TransactionNotAllowed` | no transaction |
+/// | `RequiresNew` | a new transaction on another connection, the open one suspended (`RequiresNewUnavailable` on SQLite: one writer) | a new transaction |
+/// | `NotSupported` | the open one suspended, no transaction | no transaction |
 ///
 /// ```
 /// use coherent_orm::Propagation;
@@ -30,6 +32,11 @@ pub enum Propagation {
     Mandatory,
     /// Run without a transaction; fail if one is open.
     Never,
+    /// A new, independent transaction on another connection; the open one is suspended.
+    RequiresNew,
+    /// Run without a transaction; an open one is suspended (its work is not seen, and what
+    /// runs here commits on its own).
+    NotSupported,
 }
 
 impl Propagation {
@@ -41,6 +48,8 @@ impl Propagation {
             Propagation::Supports => "supports",
             Propagation::Mandatory => "mandatory",
             Propagation::Never => "never",
+            Propagation::RequiresNew => "requires_new",
+            Propagation::NotSupported => "not_supported",
         }
     }
 }

@@ -6,9 +6,9 @@
 //!   transaction). The fork is bound as the **transaction context**: inside the closure the
 //!   global EntityManager and request forks resolve to it. The final flush happens inside the
 //!   transaction, before COMMIT; the closure's value is returned.
-//! - On success the fork's Unit of Work becomes the parent's (merge-back: inserted entities
-//!   become managed there, deleted ones are gone), unless the parent is the global
-//!   EntityManager with global context disallowed.
+//! - On success the fork's Unit of Work is merged into the parent's (inserted entities become
+//!   managed there, deleted ones are gone), unless the parent is the global EntityManager with
+//!   global context disallowed.
 //! - On failure (the closure's error, or the flush's, or COMMIT's) the transaction rolls back
 //!   and **memory is restored** to the scope's start (better than MikroORM: instances shared
 //!   with the parent come back as they were); the error is returned.
@@ -18,6 +18,13 @@
 //!   the transaction rollback-only**, so the outer commit rolls back and returns
 //!   [`Error::RollbackOnly`] even if the caller swallowed the error (MikroORM commits half the
 //!   work).
+//! - `RequiresNew` inside a transaction needs a second writer: where the backend has one
+//!   (PostgreSQL, MySQL) the fork begins its own transaction on another connection; on SQLite
+//!   (one writer) it fails at once with [`Error::RequiresNewUnavailable`] instead of waiting for
+//!   a lock its own caller holds (MikroORM hangs forever). `NotSupported` suspends the open
+//!   transaction: the closure runs on a fork outside it, whose work commits on its own (on
+//!   SQLite a write there waits for the outer transaction's write lock, up to the busy
+//!   timeout).
 //! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
 //!   pinned connection is returned and rolled back by the driver, and memory is restored.
 
@@ -89,14 +96,38 @@ impl EntityManager {
                 propagation: Propagation::Mandatory.name(),
             }
             .into()),
-            (Propagation::Nested | Propagation::Required, false) => new_transaction(em, f).await,
-            (Propagation::Supports | Propagation::Never, false) => without_transaction(em, f).await,
+            (Propagation::RequiresNew, true) if !em.shared().capabilities.concurrent_writers => {
+                Err(Error::RequiresNewUnavailable {
+                    backend: dialect_name(em.shared().dialect),
+                }
+                .into())
+            }
+            // Suspending an open transaction: the fork starts empty, so the outer transaction's
+            // pending work is not written outside it.
+            (Propagation::RequiresNew, true) => new_transaction(em, true, f).await,
+            (Propagation::NotSupported, true) => without_transaction(em, true, f).await,
+            (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
+                new_transaction(em, false, f).await
+            }
+            (Propagation::Supports | Propagation::Never | Propagation::NotSupported, false) => {
+                without_transaction(em, false, f).await
+            }
         }
     }
 }
 
-/// A new top-level transaction on a fork of `parent`.
-async fn new_transaction<F, Fut, R, E>(parent: EntityManager, f: F) -> Result<R, E>
+fn dialect_name(dialect: coherent_core::Dialect) -> &'static str {
+    match dialect {
+        coherent_core::Dialect::Sqlite => "SQLite",
+        coherent_core::Dialect::Postgres => "PostgreSQL",
+        coherent_core::Dialect::MySql => "MySQL",
+    }
+}
+
+/// A new top-level transaction on a fork of `parent` (for `RequiresNew` inside a transaction:
+/// the fork takes its own connection; the open transaction waits, suspended, and is not seen
+/// through the context while the closure runs).
+async fn new_transaction<F, Fut, R, E>(parent: EntityManager, clear: bool, f: F) -> Result<R, E>
 where
     F: FnOnce(EntityManager) -> Fut,
     Fut: Future<Output = Result<R, E>>,
@@ -104,7 +135,7 @@ where
 {
     // The fork is what contexts resolve to; it never resolves elsewhere itself.
     let fork = parent.fork_with(ForkOptions {
-        clear: false,
+        clear,
         use_context: false,
     });
     fork.begin().await?;
@@ -173,16 +204,17 @@ where
     outcome
 }
 
-/// No transaction: a fork bound as the context, flushed (its own implicit transaction) and
-/// merged back on success.
-async fn without_transaction<F, Fut, R, E>(parent: EntityManager, f: F) -> Result<R, E>
+/// No transaction: a fork bound as the context (an open transaction is suspended: the context
+/// resolves to the fork, whose statements use connections of their own), flushed (its own
+/// implicit transaction) and merged back on success.
+async fn without_transaction<F, Fut, R, E>(parent: EntityManager, clear: bool, f: F) -> Result<R, E>
 where
     F: FnOnce(EntityManager) -> Fut,
     Fut: Future<Output = Result<R, E>>,
     E: From<Error>,
 {
     let fork = parent.fork_with(ForkOptions {
-        clear: false,
+        clear,
         use_context: false,
     });
     let value = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await?;
@@ -191,14 +223,14 @@ where
     Ok(value)
 }
 
-/// The fork's Unit of Work becomes the parent's (unless the parent is the global
-/// EntityManager with global context disallowed).
+/// Merges the fork's Unit of Work into the parent's ([`crate::identity_map::IdentityMap::merge_from`];
+/// not into the global EntityManager with global context disallowed).
 fn merge_back(parent: &EntityManager, fork: &EntityManager) {
     if parent.is_global() && !parent.shared().config.allow_global_context {
         return;
     }
     let merged = fork.uow().clone_shared();
-    parent.uow().map.replace_stores(merged.map);
+    parent.uow().map.merge_from(&merged.map);
 }
 
 /// Rolls a new transaction back if its future is dropped before it ended: restores memory

@@ -311,3 +311,91 @@ async fn a_dropped_transaction_rolls_back() {
         assert_eq!(user_rows(&orm).await.len(), 2, "{}", b.name);
     }
 }
+
+/// MikroORM hangs forever on REQUIRES_NEW inside a transaction on SQLite (one writer: the
+/// new transaction waits for a lock its own caller holds). Coherent fails at once, with a
+/// typed error that says why, and the outer transaction goes on.
+#[tokio::test]
+async fn requires_new_fails_fast_where_there_is_one_writer() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let requires_new = TxOptions {
+            propagation: Propagation::RequiresNew,
+        };
+        em.transactional(|tx| async move {
+            tx.persist(User::new("outer", "outer@x.io"))?;
+            let err = tx
+                .transactional_with(requires_new.clone(), |_| async { Ok::<_, Error>(()) })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::RequiresNewUnavailable { backend: "SQLite" }),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains("wait forever"));
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            user_rows(&orm).await.len(),
+            1,
+            "{}: the outer transaction committed",
+            b.name
+        );
+        // Without an open transaction it is simply a new one.
+        let id = em
+            .transactional_with(
+                TxOptions {
+                    propagation: Propagation::RequiresNew,
+                },
+                |tx| async move {
+                    assert!(tx.in_transaction().await);
+                    Ok::<_, Error>(tx.id())
+                },
+            )
+            .await
+            .unwrap();
+        assert_ne!(id, em.id());
+    });
+}
+
+/// NotSupported suspends the open transaction: the closure runs outside it (on a WAL file it
+/// reads the last committed state, not the outer transaction's uncommitted row), and the
+/// outer transaction's pending work is not written by it.
+#[tokio::test]
+async fn not_supported_runs_outside_the_open_transaction() {
+    for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
+        let orm = b.orm().await;
+        let em = orm.em().fork();
+        em.transactional(|tx| async move {
+            tx.persist(User::new("flushed", "f@x.io"))?;
+            tx.flush().await?;
+            let pending = tx.persist(User::new("pending", "p@x.io"))?;
+            let seen = tx
+                .transactional_with(
+                    TxOptions {
+                        propagation: Propagation::NotSupported,
+                    },
+                    |outside| async move {
+                        assert!(!outside.in_transaction().await);
+                        outside.count::<User>(Filter::all()).await
+                    },
+                )
+                .await?;
+            assert_eq!(
+                seen, 0,
+                "the uncommitted row is not seen outside the transaction"
+            );
+            assert_eq!(
+                pending.read().id,
+                0,
+                "the outer pending work was not written outside it"
+            );
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(user_rows(&orm).await.len(), 2, "{}", b.name);
+    }
+}
