@@ -108,6 +108,19 @@ pub enum Error {
         backend: &'static str,
     },
 
+    /// The backend has no such isolation level.
+    #[error("{backend} has no isolation level {level}")]
+    IsolationUnsupported {
+        /// The level asked for (`REPEATABLE READ`).
+        level: &'static str,
+        /// The backend.
+        backend: &'static str,
+    },
+
+    /// A flush inside a read-only transaction.
+    #[error("cannot write inside a read-only transaction")]
+    ReadOnlyTransaction,
+
     /// A scope that joined the transaction failed, so the transaction can only roll back; it
     /// was rolled back instead of committed.
     #[error(

@@ -78,6 +78,9 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
 /// undone without ending the transaction. (A flush future dropped while this batch runs is
 /// settled by the transaction's own rollback or commit.)
 async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()> {
+    if open.read_only {
+        return Err(coherent_core::Error::ReadOnlyTransaction);
+    }
     let shared = em.shared();
     let mut statements = Vec::new();
     let plan = {

@@ -32,6 +32,8 @@ pub(crate) struct Transaction {
     pub scopes: Vec<Checkpoint>,
     /// A joined scope failed: the transaction can only roll back.
     pub rollback_only: bool,
+    /// Opened read-only: a flush inside it is refused before any SQL.
+    pub read_only: bool,
 }
 
 impl EntityManager {
@@ -51,6 +53,13 @@ impl EntityManager {
     /// # Ok(()) }
     /// ```
     pub async fn begin(&self) -> Result<()> {
+        self.begin_with(&crate::TxOptions::default()).await
+    }
+
+    /// Opens a transaction with `options`' isolation level and read-only flag (a savepoint
+    /// inside an open transaction, which keeps the outer level: savepoints cannot change it).
+    /// A level the backend lacks is [`Error::IsolationUnsupported`], before any SQL.
+    pub async fn begin_with(&self, options: &crate::TxOptions) -> Result<()> {
         let em = self.context()?;
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;
@@ -63,12 +72,15 @@ impl EntityManager {
                 open.scopes.push(checkpoint);
             }
             None => {
+                let statements =
+                    sql::begin(inner.orm.dialect, options.isolation, options.read_only)?;
                 let mut conn = inner.orm.driver.acquire().await?;
-                control(&em, conn.as_mut(), sql::begin(inner.orm.dialect, false)).await?;
+                control(&em, conn.as_mut(), statements).await?;
                 *tx = Some(Transaction {
                     conn,
                     scopes: vec![checkpoint],
                     rollback_only: false,
+                    read_only: options.read_only,
                 });
             }
         }

@@ -31,14 +31,14 @@
 use crate::entity_manager::EntityManager;
 use crate::fork::ForkOptions;
 use crate::propagation::Propagation;
-use coherent_core::Error;
+use coherent_core::{Error, IsolationLevel};
 use std::future::Future;
 
 /// Options of [`EntityManager::transactional_with`].
 ///
 /// ```
 /// use coherent_orm::{Propagation, TxOptions};
-/// let join = TxOptions { propagation: Propagation::Required };
+/// let join = TxOptions { propagation: Propagation::Required, ..Default::default() };
 /// assert_eq!(TxOptions::default().propagation, Propagation::Nested);
 /// # let _ = join;
 /// ```
@@ -46,6 +46,13 @@ use std::future::Future;
 pub struct TxOptions {
     /// What to do about an open transaction (default [`Propagation::Nested`]).
     pub propagation: Propagation,
+    /// The isolation level of a new transaction (default: the backend's). A scope that joins
+    /// or nests in an open transaction keeps that transaction's level.
+    pub isolation: Option<IsolationLevel>,
+    /// Open a new transaction read-only: a flush inside it is [`Error::ReadOnlyTransaction`]
+    /// (on PostgreSQL and MySQL the server enforces it for raw SQL too; SQLite has no
+    /// read-only transactions, only this check).
+    pub read_only: bool,
 }
 
 impl EntityManager {
@@ -104,10 +111,10 @@ impl EntityManager {
             }
             // Suspending an open transaction: the fork starts empty, so the outer transaction's
             // pending work is not written outside it.
-            (Propagation::RequiresNew, true) => new_transaction(em, true, f).await,
+            (Propagation::RequiresNew, true) => new_transaction(em, true, &options, f).await,
             (Propagation::NotSupported, true) => without_transaction(em, true, f).await,
             (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
-                new_transaction(em, false, f).await
+                new_transaction(em, false, &options, f).await
             }
             (Propagation::Supports | Propagation::Never | Propagation::NotSupported, false) => {
                 without_transaction(em, false, f).await
@@ -127,7 +134,12 @@ fn dialect_name(dialect: coherent_core::Dialect) -> &'static str {
 /// A new top-level transaction on a fork of `parent` (for `RequiresNew` inside a transaction:
 /// the fork takes its own connection; the open transaction waits, suspended, and is not seen
 /// through the context while the closure runs).
-async fn new_transaction<F, Fut, R, E>(parent: EntityManager, clear: bool, f: F) -> Result<R, E>
+async fn new_transaction<F, Fut, R, E>(
+    parent: EntityManager,
+    clear: bool,
+    options: &TxOptions,
+    f: F,
+) -> Result<R, E>
 where
     F: FnOnce(EntityManager) -> Fut,
     Fut: Future<Output = Result<R, E>>,
@@ -138,7 +150,7 @@ where
         clear,
         use_context: false,
     });
-    fork.begin().await?;
+    fork.begin_with(options).await?;
     let guard = RollbackOnDrop(Some(fork.clone()));
     let outcome = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await;
     let result = match outcome {

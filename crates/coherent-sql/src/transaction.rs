@@ -1,31 +1,85 @@
 //! Transaction control statements per dialect.
 //!
-//! Policy: sea-query has no transaction statements, so they are fixed strings rendered here.
+//! Policy: sea-query has no transaction statements, so they are rendered here.
 //! SQLite starts read-write transactions with `BEGIN IMMEDIATE` (the write lock is taken up
 //! front, so a transaction that reads then writes cannot dead-end on a lock upgrade; a lock
 //! wait past the busy timeout is a typed error) and read-only ones with a deferred `BEGIN`.
 //! Savepoints are named by depth, `trx1`, `trx2`, ... as MikroORM does.
 
-use coherent_core::Dialect;
+use coherent_core::{Dialect, Error, IsolationLevel};
 
-/// The statements that open a top-level transaction.
+/// The statements that open a top-level transaction, in the order the dialect needs:
+/// PostgreSQL takes the level in `BEGIN`, MySQL before `START TRANSACTION` (SeaORM's and
+/// MikroORM's order); SQLite is always serializable. A level the dialect lacks is an error
+/// naming it.
 ///
 /// ```
-/// use coherent_core::Dialect;
+/// use coherent_core::{Dialect, Error, IsolationLevel};
 /// use coherent_sql::transaction::begin;
-/// assert_eq!(begin(Dialect::Sqlite, false), vec!["BEGIN IMMEDIATE".to_string()]);
-/// assert_eq!(begin(Dialect::Sqlite, true), vec!["BEGIN".to_string()]);
-/// assert_eq!(begin(Dialect::Postgres, false), vec!["BEGIN".to_string()]);
+/// assert_eq!(begin(Dialect::Sqlite, None, false).unwrap(), vec!["BEGIN IMMEDIATE".to_string()]);
+/// assert_eq!(begin(Dialect::Sqlite, Some(IsolationLevel::Serializable), true).unwrap(), vec!["BEGIN".to_string()]);
+/// assert!(matches!(begin(Dialect::Sqlite, Some(IsolationLevel::ReadCommitted), false), Err(Error::IsolationUnsupported { .. })));
+/// assert_eq!(
+///     begin(Dialect::Postgres, Some(IsolationLevel::Serializable), true).unwrap(),
+///     vec!["BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY".to_string()]
+/// );
+/// assert_eq!(
+///     begin(Dialect::MySql, Some(IsolationLevel::ReadCommitted), true).unwrap(),
+///     vec!["SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY".to_string(), "START TRANSACTION".to_string()]
+/// );
 /// ```
-pub fn begin(dialect: Dialect, read_only: bool) -> Vec<String> {
-    match (dialect, read_only) {
-        (Dialect::Sqlite, false) => vec!["BEGIN IMMEDIATE".into()],
-        (Dialect::Sqlite, true) => vec!["BEGIN".into()],
-        (Dialect::Postgres, false) => vec!["BEGIN".into()],
-        (Dialect::Postgres, true) => vec!["BEGIN READ ONLY".into()],
-        (Dialect::MySql, false) => vec!["START TRANSACTION".into()],
-        (Dialect::MySql, true) => vec!["START TRANSACTION READ ONLY".into()],
-    }
+pub fn begin(
+    dialect: Dialect,
+    isolation: Option<IsolationLevel>,
+    read_only: bool,
+) -> Result<Vec<String>, Error> {
+    let unsupported = |level: IsolationLevel, backend| Error::IsolationUnsupported {
+        level: level.sql(),
+        backend,
+    };
+    Ok(match dialect {
+        Dialect::Sqlite => match isolation {
+            Some(level) if level != IsolationLevel::Serializable => {
+                return Err(unsupported(level, "SQLite"));
+            }
+            // Read-write transactions take the write lock up front.
+            _ if read_only => vec!["BEGIN".into()],
+            _ => vec!["BEGIN IMMEDIATE".into()],
+        },
+        Dialect::Postgres => {
+            let mut sql = String::from("BEGIN");
+            if let Some(level) = isolation {
+                if level == IsolationLevel::Snapshot {
+                    return Err(unsupported(level, "PostgreSQL"));
+                }
+                sql.push_str(" ISOLATION LEVEL ");
+                sql.push_str(level.sql());
+            }
+            if read_only {
+                sql.push_str(" READ ONLY");
+            }
+            vec![sql]
+        }
+        Dialect::MySql => {
+            let mut out = Vec::new();
+            match (isolation, read_only) {
+                (Some(IsolationLevel::Snapshot), _) => {
+                    return Err(unsupported(IsolationLevel::Snapshot, "MySQL"));
+                }
+                (Some(level), true) => out.push(format!(
+                    "SET TRANSACTION ISOLATION LEVEL {}, READ ONLY",
+                    level.sql()
+                )),
+                (Some(level), false) => {
+                    out.push(format!("SET TRANSACTION ISOLATION LEVEL {}", level.sql()))
+                }
+                (None, true) => out.push("SET TRANSACTION READ ONLY".into()),
+                (None, false) => {}
+            }
+            out.push("START TRANSACTION".into());
+            out
+        }
+    })
 }
 
 /// `COMMIT`.

@@ -5,7 +5,7 @@
 pub use coherent_core as core;
 pub use coherent_core::{
     Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
-    FieldType, Filter, Order, PrimaryKey, Result, Row, Value,
+    FieldType, Filter, IsolationLevel, Order, PrimaryKey, Result, Row, Value,
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context};
 pub use coherent_orm::{
@@ -18,8 +18,8 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
-        Managed, Order, Orm, OrmConfig, Propagation, RequestContext, Result, Row, TxOptions, Value,
-        create_request_context, ensure_request_context,
+        IsolationLevel, Managed, Order, Orm, OrmConfig, Propagation, RequestContext, Result, Row,
+        TxOptions, Value, create_request_context, ensure_request_context,
     };
 }
 

@@ -198,6 +198,7 @@ async fn a_failed_required_scope_poisons_the_transaction() {
         let before = keep.get();
         let required = TxOptions {
             propagation: Propagation::Required,
+            ..Default::default()
         };
         let err = em
             .transactional(|tx| async move {
@@ -230,7 +231,10 @@ async fn a_failed_required_scope_poisons_the_transaction() {
 async fn mandatory_never_and_supports() {
     each_backend!(|b, orm| {
         let em = orm.em().fork();
-        let opts = |propagation| TxOptions { propagation };
+        let opts = |propagation| TxOptions {
+            propagation,
+            ..Default::default()
+        };
         let err = em
             .transactional_with(opts(Propagation::Mandatory), |_| async {
                 Ok::<_, Error>(())
@@ -321,6 +325,7 @@ async fn requires_new_fails_fast_where_there_is_one_writer() {
         let em = orm.em().fork();
         let requires_new = TxOptions {
             propagation: Propagation::RequiresNew,
+            ..Default::default()
         };
         em.transactional(|tx| async move {
             tx.persist(User::new("outer", "outer@x.io"))?;
@@ -348,6 +353,7 @@ async fn requires_new_fails_fast_where_there_is_one_writer() {
             .transactional_with(
                 TxOptions {
                     propagation: Propagation::RequiresNew,
+                    ..Default::default()
                 },
                 |tx| async move {
                     assert!(tx.in_transaction().await);
@@ -376,6 +382,7 @@ async fn not_supported_runs_outside_the_open_transaction() {
                 .transactional_with(
                     TxOptions {
                         propagation: Propagation::NotSupported,
+                        ..Default::default()
                     },
                     |outside| async move {
                         assert!(!outside.in_transaction().await);
@@ -398,4 +405,112 @@ async fn not_supported_runs_outside_the_open_transaction() {
         .unwrap();
         assert_eq!(user_rows(&orm).await.len(), 2, "{}", b.name);
     }
+}
+
+#[tokio::test]
+async fn isolation_levels_a_backend_lacks_are_typed_errors_and_joins_keep_the_level() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let called = std::sync::atomic::AtomicBool::new(false);
+        let log = StatementLog::capture();
+        let read_committed = TxOptions {
+            isolation: Some(IsolationLevel::ReadCommitted),
+            ..Default::default()
+        };
+        let err = em
+            .transactional_with(read_committed.clone(), |_| async {
+                called.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok::<_, Error>(())
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::IsolationUnsupported {
+                    level: "READ COMMITTED",
+                    backend: "SQLite"
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "SQLite has no isolation level READ COMMITTED"
+        );
+        assert!(
+            !called.load(std::sync::atomic::Ordering::SeqCst),
+            "{}: the closure never ran",
+            b.name
+        );
+        assert!(log.take().is_empty(), "{}: no SQL at all", b.name);
+        // SQLite transactions are serializable: asking for it is fine.
+        let serializable = TxOptions {
+            isolation: Some(IsolationLevel::Serializable),
+            ..Default::default()
+        };
+        em.transactional_with(serializable, |tx| async move {
+            Ok::<_, Error>(tx.persist(User::new("s", "s@x.io"))?)
+        })
+        .await
+        .unwrap();
+        // A joined scope keeps the open transaction's level: no error, no new BEGIN.
+        em.transactional(|tx| async move {
+            let joined = TxOptions {
+                propagation: Propagation::Required,
+                ..read_committed
+            };
+            tx.transactional_with(joined, |j| async move { Ok::<_, Error>(j.id()) })
+                .await
+        })
+        .await
+        .unwrap();
+        assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
+    });
+}
+
+#[tokio::test]
+async fn a_read_only_transaction_refuses_to_flush() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let before = u.get();
+        let read_only = TxOptions {
+            read_only: true,
+            ..Default::default()
+        };
+        let log = StatementLog::capture();
+        let count = em
+            .transactional_with(read_only.clone(), |tx| async move {
+                tx.count::<User>(Filter::all()).await
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 1);
+        assert_eq!(
+            log.take().first().map(String::as_str),
+            Some("BEGIN"),
+            "{}: a deferred BEGIN",
+            b.name
+        );
+        let err = em
+            .transactional_with(read_only, |tx| {
+                let u = u.clone();
+                async move {
+                    u.write().name = "changed".into();
+                    tx.persist(User::new("b", "b@x.io"))?;
+                    tx.flush().await
+                }
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::ReadOnlyTransaction),
+            "{}: {err:?}",
+            b.name
+        );
+        assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
+        assert_eq!(u.get(), before, "{}: memory restored", b.name);
+    });
 }
