@@ -450,7 +450,7 @@ async fn isolation_levels_a_backend_lacks_are_typed_errors_and_joins_keep_the_le
             ..Default::default()
         };
         em.transactional_with(serializable, |tx| async move {
-            Ok::<_, Error>(tx.persist(User::new("s", "s@x.io"))?)
+            tx.persist(User::new("s", "s@x.io"))
         })
         .await
         .unwrap();
