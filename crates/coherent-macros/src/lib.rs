@@ -30,10 +30,13 @@
 //! (`User::NAME: Column<User, String>`).
 //!
 //! `#[create_request_context]` and `#[ensure_request_context]` (options: `em = <expr>`,
-//! default `self.em`) run an `async fn` in a request context.
+//! default `self.em`) run an `async fn` in a request context; `#[transactional]` (options:
+//! `propagation`, `isolation`, `read_only`, `em`) in a transaction scope.
 
+mod async_fn;
 mod entity;
 mod request_context;
+mod transactional;
 
 use proc_macro::TokenStream;
 
@@ -67,4 +70,20 @@ pub fn create_request_context(args: TokenStream, item: TokenStream) -> TokenStre
 #[proc_macro_attribute]
 pub fn ensure_request_context(args: TokenStream, item: TokenStream) -> TokenStream {
     request_context::expand(request_context::Kind::Ensure, args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` in a transaction scope: `EntityManager::transactional_with` on `em`
+/// (default `self.em`), with the transaction bound as the context for the body. Options:
+/// `propagation = Required` (default) `| Nested | RequiresNew | Supports | Mandatory | Never |
+/// NotSupported`, `isolation = ReadCommitted | ...`, `read_only`, `em = <expr>`. The function
+/// returns `Result<T, E>` with `E: From<coherent::Error>`. Cannot be combined with
+/// `#[ensure_request_context]`.
+///
+/// ```ignore
+/// #[transactional(propagation = RequiresNew, isolation = Serializable, read_only)]
+/// async fn report(&self) -> coherent::Result<Report> { /* self.em is the transaction */ }
+/// ```
+#[proc_macro_attribute]
+pub fn transactional(args: TokenStream, item: TokenStream) -> TokenStream {
+    transactional::expand(args.into(), item.into()).into()
 }

@@ -92,10 +92,13 @@ impl EntityManager {
     /// ([`Error::RollbackOnly`]), the transaction is rolled back and memory restored.
     pub async fn commit(&self) -> Result<()> {
         let em = self.context()?;
-        if em.inner().tx.lock().await.is_none() {
-            return Err(Error::TransactionRequired);
+        let doomed = match em.inner().tx.lock().await.as_ref() {
+            None => return Err(Error::TransactionRequired),
+            Some(open) => open.rollback_only && open.scopes.len() == 1,
+        };
+        if !doomed {
+            em.flush().await?;
         }
-        em.flush().await?;
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;
         let mut tx = inner.tx.lock().await;

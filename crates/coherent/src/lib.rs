@@ -7,7 +7,7 @@ pub use coherent_core::{
     Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
     FieldType, Filter, IsolationLevel, Order, PrimaryKey, Result, Row, Value,
 };
-pub use coherent_macros::{Entity, create_request_context, ensure_request_context};
+pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
     EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
     Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager, TxOptions,
@@ -19,13 +19,14 @@ pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
         IsolationLevel, Managed, Order, Orm, OrmConfig, Propagation, RequestContext, Result, Row,
-        TxOptions, Value, create_request_context, ensure_request_context,
+        TxOptions, Value, create_request_context, ensure_request_context, transactional,
     };
 }
 
 /// Paths the macros expand to. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use coherent_core::IsolationLevel;
     pub use coherent_core::column_set::ColumnSet;
     pub use coherent_core::entity::{Entity, PrimaryKey};
     pub use coherent_core::error::{Error, Result};
@@ -34,7 +35,21 @@ pub mod __private {
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
-    pub use coherent_orm::RequestContext;
+    pub use coherent_orm::{Propagation, RequestContext, TxOptions};
+
+    /// Runs a `#[transactional]` body: the function's return type must be a `Result` whose
+    /// error comes from `coherent::Error`.
+    pub async fn transactional<F, T, E>(
+        em: &coherent_orm::EntityManager,
+        options: TxOptions,
+        body: F,
+    ) -> Result<T, E>
+    where
+        F: ::core::future::Future<Output = Result<T, E>>,
+        E: From<coherent_core::Error>,
+    {
+        em.transactional_with(options, move |_| body).await
+    }
 
     /// Pins the output type of the future a macro wraps a function body in, so `?` and
     /// `return` inside the body keep the function's meaning.

@@ -514,3 +514,92 @@ async fn a_read_only_transaction_refuses_to_flush() {
         assert_eq!(u.get(), before, "{}: memory restored", b.name);
     });
 }
+
+/// Services written as seed 003 describes: `#[transactional]` methods that use the injected
+/// (global) EntityManager, calling each other.
+struct Accounts {
+    em: EntityManager,
+}
+
+impl Accounts {
+    #[transactional]
+    async fn open_two(&self, first: &str, second: &str) -> Result<u64> {
+        let outer = self.em.resolve().id();
+        assert_eq!(self.open(first).await?, outer, "a Required method joins");
+        let inner = self.open_checked(second).await;
+        if let Err(e) = inner {
+            // swallowed on purpose: the failed joined scope must still poison the transaction
+            let _ = e;
+        }
+        Ok(outer)
+    }
+
+    #[transactional]
+    async fn open(&self, email: &str) -> Result<u64> {
+        self.em.persist(User::new("acct", email))?;
+        Ok(self.em.resolve().id())
+    }
+
+    /// Persists, then fails for addresses starting with "bad": a joined scope that failed
+    /// after changing something.
+    #[transactional(propagation = Required)]
+    async fn open_checked(&self, email: &str) -> Result<()> {
+        self.em.persist(User::new("acct", email))?;
+        if email.starts_with("bad") {
+            return Err(Error::InvalidArgument(format!("{email} is refused")));
+        }
+        Ok(())
+    }
+
+    #[transactional(propagation = RequiresNew, isolation = Serializable)]
+    async fn audit(&self) -> Result<()> {
+        Ok(())
+    }
+
+    #[transactional(read_only)]
+    async fn report(&self) -> Result<u64> {
+        self.em.count::<User>(Filter::all()).await
+    }
+}
+
+#[tokio::test]
+async fn transactional_methods_join_poison_and_fail_fast() {
+    each_backend!(|b, orm| {
+        let accounts = Accounts {
+            em: orm.em().clone(),
+        };
+        RequestContext::create(orm.em(), async {
+            accounts.open_two("a@x.io", "b@x.io").await.unwrap();
+            assert_eq!(accounts.report().await.unwrap(), 2);
+            let err = accounts.open_two("c@x.io", "bad@x.io").await.unwrap_err();
+            assert!(matches!(err, Error::RollbackOnly), "{err:?}");
+            assert_eq!(
+                accounts.report().await.unwrap(),
+                2,
+                "nothing of the poisoned transaction"
+            );
+            // RequiresNew outside a transaction is a new one; inside, SQLite fails fast.
+            accounts.audit().await.unwrap();
+            let inside = orm
+                .em()
+                .transactional(|_| accounts.audit())
+                .await
+                .unwrap_err();
+            assert!(matches!(inside, Error::RequiresNewUnavailable { .. }));
+        })
+        .await;
+        let _ = b;
+    });
+}
+
+#[transactional(em = orm)]
+async fn free_function(orm: &Orm) -> Result<bool> {
+    Ok(orm.em().in_transaction().await)
+}
+
+#[tokio::test]
+async fn transactional_free_functions_take_the_orm() {
+    each_backend!(|b, orm| {
+        assert!(free_function(&orm).await.unwrap(), "{}", b.name);
+    });
+}

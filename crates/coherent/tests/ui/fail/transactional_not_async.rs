@@ -1,0 +1,14 @@
+use coherent::prelude::*;
+
+struct Service {
+    em: EntityManager,
+}
+
+impl Service {
+    #[transactional]
+    fn save(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn main() {}
