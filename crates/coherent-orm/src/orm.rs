@@ -32,6 +32,7 @@ pub(crate) struct OrmShared {
     pub entities: HashMap<TypeId, Registered>,
     pub commit_order: CommitOrder,
     pub statements: StatementCache,
+    pub listeners: Vec<Arc<dyn crate::TransactionListener>>,
 }
 
 impl OrmShared {
@@ -119,6 +120,7 @@ impl Orm {
 /// Builds an [`Orm`].
 #[derive(Default)]
 pub struct OrmBuilder {
+    listeners: Vec<Arc<dyn crate::TransactionListener>>,
     url: Option<String>,
     driver: Option<Arc<dyn Driver>>,
     entities: Vec<(TypeId, Registered)>,
@@ -160,6 +162,12 @@ impl OrmBuilder {
         self
     }
 
+    /// Adds a listener of transaction events (see [`crate::TransactionListener`]).
+    pub fn transaction_listener(mut self, listener: impl crate::TransactionListener) -> Self {
+        self.listeners.push(Arc::new(listener));
+        self
+    }
+
     /// Replaces the whole configuration.
     pub fn config(mut self, config: OrmConfig) -> Self {
         self.config = config;
@@ -198,6 +206,7 @@ impl OrmBuilder {
             entities: self.entities.into_iter().collect(),
             commit_order: CommitOrder::new(&types, &[]),
             statements: StatementCache::new(dialect),
+            listeners: self.listeners,
         });
         Ok(Orm {
             global: EntityManager::global(Arc::clone(&shared)),

@@ -21,15 +21,33 @@
 
 use crate::checkpoint::Checkpoint;
 use crate::entity_manager::EntityManager;
+use crate::transaction_events::{CommitHook, TransactionEventKind as Kind, announce};
 use coherent_core::{Batch, Connection, Error, Result, Statement, TxMode};
 use coherent_sql::transaction as sql;
+
+/// One open scope: the transaction itself, or a savepoint in it.
+pub(crate) struct Scope {
+    /// The Unit of Work when the scope began.
+    pub checkpoint: Checkpoint,
+    /// Work registered with `on_commit` inside the scope.
+    pub hooks: Vec<CommitHook>,
+}
+
+impl Scope {
+    fn new(checkpoint: Checkpoint) -> Scope {
+        Scope {
+            checkpoint,
+            hooks: Vec::new(),
+        }
+    }
+}
 
 /// The open transaction of an EntityManager.
 pub(crate) struct Transaction {
     /// The pinned connection.
     pub conn: Box<dyn Connection>,
-    /// One checkpoint per open scope: the transaction, then each savepoint.
-    pub scopes: Vec<Checkpoint>,
+    /// The open scopes: the transaction, then each savepoint.
+    pub scopes: Vec<Scope>,
     /// A joined scope failed: the transaction can only roll back.
     pub rollback_only: bool,
     /// Opened read-only: a flush inside it is refused before any SQL.
@@ -64,31 +82,37 @@ impl EntityManager {
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;
         let mut tx = inner.tx.lock().await;
-        let checkpoint = Checkpoint::take(&em.uow());
+        let scope = Scope::new(Checkpoint::take(&em.uow()));
         match tx.as_mut() {
             Some(open) => {
                 let depth = open.scopes.len();
+                let name = sql::savepoint_name(depth);
+                announce(&em, Kind::BeforeStart, Some(&name));
                 control(&em, open.conn.as_mut(), vec![sql::savepoint(depth)]).await?;
-                open.scopes.push(checkpoint);
+                open.scopes.push(scope);
+                announce(&em, Kind::AfterStart, Some(&name));
             }
             None => {
                 let statements =
                     sql::begin(inner.orm.dialect, options.isolation, options.read_only)?;
+                announce(&em, Kind::BeforeStart, None);
                 let mut conn = inner.orm.driver.acquire().await?;
                 control(&em, conn.as_mut(), statements).await?;
                 *tx = Some(Transaction {
                     conn,
-                    scopes: vec![checkpoint],
+                    scopes: vec![scope],
                     rollback_only: false,
                     read_only: options.read_only,
                 });
+                announce(&em, Kind::AfterStart, None);
             }
         }
         Ok(())
     }
 
     /// Flushes, then commits the innermost scope: releases its savepoint, or commits the
-    /// transaction. If COMMIT fails, or a joined scope marked the transaction rollback-only
+    /// transaction and then runs the work registered with [`EntityManager::on_commit`]. If
+    /// COMMIT fails, or a joined scope marked the transaction rollback-only
     /// ([`Error::RollbackOnly`]), the transaction is rolled back and memory restored.
     pub async fn commit(&self) -> Result<()> {
         let em = self.context()?;
@@ -100,36 +124,52 @@ impl EntityManager {
             em.flush().await?;
         }
         let inner = em.inner();
-        let _serial = inner.flush_lock.lock().await;
+        let serial = inner.flush_lock.lock().await;
         let mut tx = inner.tx.lock().await;
         let Some(open) = tx.as_mut() else {
             return Err(Error::TransactionRequired);
         };
         let depth = open.scopes.len() - 1;
         if depth > 0 {
+            let name = sql::savepoint_name(depth);
+            announce(&em, Kind::BeforeCommit, Some(&name));
             control(&em, open.conn.as_mut(), vec![sql::release(depth)]).await?;
-            open.scopes.pop();
+            let released = open.scopes.pop().expect("a scope per depth");
+            // Its after-commit work now waits for the enclosing scope.
+            open.scopes[depth - 1].hooks.extend(released.hooks);
+            announce(&em, Kind::AfterCommit, Some(&name));
             return Ok(());
         }
         let committed = if open.rollback_only {
             Err(Error::RollbackOnly)
         } else {
+            announce(&em, Kind::BeforeCommit, None);
             control(&em, open.conn.as_mut(), vec![sql::COMMIT.into()]).await
         };
         let open = tx.take().expect("checked above");
+        drop(tx);
+        let mut scopes = open.scopes.into_iter();
+        let start = scopes.next().expect("the transaction's scope");
         if let Err(e) = committed {
+            announce(&em, Kind::BeforeRollback, None);
             let mut conn = open.conn;
             let _ = control(&em, conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
-            if let Some(start) = open.scopes.into_iter().next() {
-                start.restore(&mut em.uow());
-            }
+            start.checkpoint.restore(&mut em.uow());
+            announce(&em, Kind::AfterRollback, None);
             return Err(e);
+        }
+        drop(open.conn); // back to the pool before the after-commit work runs
+        drop(serial);
+        announce(&em, Kind::AfterCommit, None);
+        for hook in start.hooks {
+            hook().await;
         }
         Ok(())
     }
 
     /// Rolls back the innermost scope (to its savepoint, or the whole transaction) and puts
-    /// every managed instance and the identity map back as they were when it began.
+    /// every managed instance and the identity map back as they were when it began; work
+    /// registered with [`EntityManager::on_commit`] inside it is dropped.
     pub async fn rollback(&self) -> Result<()> {
         let em = self.context()?;
         let inner = em.inner();
@@ -139,25 +179,59 @@ impl EntityManager {
             return Err(Error::TransactionRequired);
         };
         let depth = open.scopes.len() - 1;
-
         if depth > 0 {
+            let name = sql::savepoint_name(depth);
+            announce(&em, Kind::BeforeRollback, Some(&name));
             let undone = control(
                 &em,
                 open.conn.as_mut(),
                 vec![sql::rollback_to(depth), sql::release(depth)],
             )
             .await;
-            let start = open.scopes.pop().expect("a scope per depth");
-            start.restore(&mut em.uow());
+            let scope = open.scopes.pop().expect("a scope per depth");
+            scope.checkpoint.restore(&mut em.uow());
+            announce(&em, Kind::AfterRollback, Some(&name));
             undone
         } else {
+            announce(&em, Kind::BeforeRollback, None);
             let mut open = tx.take().expect("checked above");
             let undone = control(&em, open.conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
-            if let Some(start) = open.scopes.into_iter().next() {
-                start.restore(&mut em.uow());
+            if let Some(scope) = open.scopes.into_iter().next() {
+                scope.checkpoint.restore(&mut em.uow());
             }
+            announce(&em, Kind::AfterRollback, None);
             undone
         }
+    }
+
+    /// Registers `work` to run after the outermost COMMIT of the open transaction succeeds
+    /// (dropped if its scope or the transaction rolls back). Outside a transaction it is
+    /// [`Error::TransactionRequired`]: there is no commit to wait for.
+    ///
+    /// ```
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// em.transactional(|tx| async move {
+    ///     // ... change entities ...
+    ///     tx.on_commit(|| async { /* send the e-mail */ }).await?;
+    ///     Ok::<_, coherent_core::Error>(())
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn on_commit<F, Fut>(&self, work: F) -> Result<()>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let em = self.context()?;
+        let mut tx = em.inner().tx.lock().await;
+        let open = tx.as_mut().ok_or(Error::TransactionRequired)?;
+        let scope = open
+            .scopes
+            .last_mut()
+            .expect("an open transaction has a scope");
+        scope.hooks.push(Box::new(move || Box::pin(work())));
+        Ok(())
     }
 }
 

@@ -265,7 +265,7 @@ impl Drop for RollbackOnDrop {
         if let Some(open) = tx.take()
             && let Some(start) = open.scopes.into_iter().next()
         {
-            start.restore(&mut fork.uow());
+            start.checkpoint.restore(&mut fork.uow());
         }
     }
 }

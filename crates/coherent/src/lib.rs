@@ -10,7 +10,8 @@ pub use coherent_core::{
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
     EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
-    Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager, TxOptions,
+    Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager, TransactionEvent,
+    TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 

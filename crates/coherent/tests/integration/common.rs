@@ -3,7 +3,6 @@
 use coherent::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
@@ -135,14 +134,23 @@ pub fn backends() -> Vec<Backend> {
     ]
 }
 
-/// Captures the `coherent::sql` statement events emitted on this thread (tests run on a
-/// current-thread runtime, so every ORM call of the test is on this thread).
+/// Captures the `coherent::sql` statement events emitted on this thread (tests that count
+/// statements run on a current-thread runtime, so every ORM call of the test is on this
+/// thread).
+///
+/// One global subscriber, installed once, routes the events into a thread-local buffer that a
+/// `StatementLog` switches on. (Per-test `set_default` subscribers race with tracing's
+/// callsite-interest cache when tests run in parallel: an event can be judged uninteresting
+/// for good and silently missed.)
 pub struct StatementLog {
-    sql: Arc<Mutex<Vec<String>>>,
-    _guard: tracing::subscriber::DefaultGuard,
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
-struct Capture(Arc<Mutex<Vec<String>>>);
+thread_local! {
+    static CAPTURED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+struct Capture;
 
 struct SqlField(Option<String>);
 impl Visit for SqlField {
@@ -160,36 +168,55 @@ impl Visit for SqlField {
 
 impl<S: tracing::Subscriber> Layer<S> for Capture {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        if event.metadata().target() == coherent::query_log::TARGET
-            && event.metadata().level() == &tracing::Level::DEBUG
+        if event.metadata().target() != coherent::query_log::TARGET
+            || event.metadata().level() != &tracing::Level::DEBUG
         {
-            let mut v = SqlField(None);
-            event.record(&mut v);
-            let is_failure = event
-                .metadata()
-                .fields()
-                .iter()
-                .any(|f| f.name() == "error");
-            if let (Some(sql), false) = (v.0, is_failure) {
-                self.0.lock().unwrap().push(sql);
-            }
+            return;
+        }
+        let is_failure = event
+            .metadata()
+            .fields()
+            .iter()
+            .any(|f| f.name() == "error");
+        let mut v = SqlField(None);
+        event.record(&mut v);
+        if let (Some(sql), false) = (v.0, is_failure) {
+            CAPTURED.with(|c| {
+                if let Some(log) = c.borrow_mut().as_mut() {
+                    log.push(sql);
+                }
+            });
         }
     }
 }
 
 impl StatementLog {
     pub fn capture() -> StatementLog {
-        let sql = Arc::new(Mutex::new(Vec::new()));
-        let subscriber = tracing_subscriber::registry().with(Capture(Arc::clone(&sql)));
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::registry().with(Capture);
+            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        });
+        CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
         StatementLog {
-            sql,
-            _guard: tracing::subscriber::set_default(subscriber),
+            _not_send: std::marker::PhantomData,
         }
     }
 
     /// Statements executed since the last `take`.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.sql.lock().unwrap())
+        CAPTURED.with(|c| {
+            c.borrow_mut()
+                .as_mut()
+                .map(std::mem::take)
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl Drop for StatementLog {
+    fn drop(&mut self) {
+        CAPTURED.with(|c| *c.borrow_mut() = None);
     }
 }
 

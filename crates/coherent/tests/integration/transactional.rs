@@ -3,6 +3,7 @@
 use crate::common::*;
 use crate::each_backend;
 use coherent::prelude::*;
+use coherent::{TransactionEvent, TransactionListener};
 
 /// An application error type: `transactional` returns the closure's error unchanged.
 #[derive(Debug)]
@@ -602,4 +603,143 @@ async fn transactional_free_functions_take_the_orm() {
     each_backend!(|b, orm| {
         assert!(free_function(&orm).await.unwrap(), "{}", b.name);
     });
+}
+
+/// Seed 003: side effects after commit. `on_commit` work runs only after the outermost
+/// COMMIT (the row is visible to others by then), in order; it survives a released savepoint
+/// and is dropped with a rolled-back one or a rolled-back transaction.
+#[tokio::test]
+async fn on_commit_work_runs_after_the_outermost_commit_only() {
+    for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
+        let orm = b.orm().await;
+        let ran = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let record = |what: &'static str| {
+            let ran = ran.clone();
+            let orm = orm.clone();
+            move || async move {
+                let visible = orm
+                    .em()
+                    .query("SELECT * FROM users", vec![])
+                    .await
+                    .unwrap()
+                    .len();
+                ran.lock()
+                    .unwrap()
+                    .push(format!("{what}: {visible} row(s) visible"));
+            }
+        };
+        let em = orm.em().fork();
+        assert!(matches!(
+            em.on_commit(|| async {}).await,
+            Err(Error::TransactionRequired)
+        ));
+        em.transactional(|tx| {
+            let (first, kept, dropped, second) = (
+                record("first"),
+                record("kept"),
+                record("dropped"),
+                record("second"),
+            );
+            let ran = ran.clone();
+            async move {
+                tx.persist(User::new("a", "a@x.io"))?;
+                tx.on_commit(first).await?;
+                tx.transactional(|inner| async move {
+                    inner.on_commit(kept).await?;
+                    Ok::<_, Error>(())
+                })
+                .await?;
+                let _ = tx
+                    .transactional(|inner| async move {
+                        inner.on_commit(dropped).await?;
+                        Err::<(), _>(Error::InvalidArgument("savepoint fails".into()))
+                    })
+                    .await;
+                tx.on_commit(second).await?;
+                assert!(ran.lock().unwrap().is_empty(), "nothing runs before COMMIT");
+                Ok::<_, Error>(())
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            *ran.lock().unwrap(),
+            [
+                "first: 1 row(s) visible",
+                "kept: 1 row(s) visible",
+                "second: 1 row(s) visible"
+            ],
+            "{}",
+            b.name
+        );
+        ran.lock().unwrap().clear();
+        let _ = em
+            .transactional(|tx| {
+                let work = record("never");
+                async move {
+                    tx.on_commit(work).await?;
+                    Err::<(), _>(Error::InvalidArgument("rolled back".into()))
+                }
+            })
+            .await;
+        assert!(
+            ran.lock().unwrap().is_empty(),
+            "{}: dropped with the rollback",
+            b.name
+        );
+    }
+}
+
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl TransactionListener for Recorder {
+    fn on_event(&self, event: &TransactionEvent<'_>) {
+        self.0.lock().unwrap().push(format!(
+            "{:?}{}",
+            event.kind,
+            event
+                .savepoint
+                .map(|s| format!("({s})"))
+                .unwrap_or_default()
+        ));
+    }
+}
+
+/// The event order MikroORM's tests verify (reference 1.13), for a transaction whose nested
+/// scope fails.
+#[tokio::test]
+async fn transaction_events_come_in_mikro_orms_order() {
+    for b in backends() {
+        let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let orm = b
+            .orm_with(|o| o.transaction_listener(Recorder(events.clone())))
+            .await;
+        let em = orm.em().fork();
+        em.transactional(|tx| async move {
+            tx.persist(User::new("a", "a@x.io"))?;
+            let _ = tx
+                .transactional(|_| async {
+                    Err::<(), _>(Error::InvalidArgument("nested fails".into()))
+                })
+                .await;
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            *events.lock().unwrap(),
+            [
+                "BeforeStart",
+                "AfterStart",
+                "BeforeStart(trx1)",
+                "AfterStart(trx1)",
+                "BeforeRollback(trx1)",
+                "AfterRollback(trx1)",
+                "BeforeCommit",
+                "AfterCommit"
+            ],
+            "{}",
+            b.name
+        );
+    }
 }
