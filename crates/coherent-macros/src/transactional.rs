@@ -103,6 +103,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             propagation: #private::Propagation::#propagation,
             isolation: #isolation,
             read_only: #read_only,
+            ..::core::default::Default::default()
         };
         let __coherent_body = #wrapped;
         #private::transactional(&__coherent_em, __coherent_options, __coherent_body).await

@@ -53,6 +53,10 @@ pub struct TxOptions {
     /// (on PostgreSQL and MySQL the server enforces it for raw SQL too; SQLite has no
     /// read-only transactions, only this check).
     pub read_only: bool,
+    /// How many more times [`EntityManager::transactional_retry`] runs the whole closure after
+    /// a retryable failure ([`Error::is_retryable`]: lock timeouts; serialization failures and
+    /// deadlocks on the server backends). Default 0.
+    pub retry: u32,
 }
 
 impl EntityManager {
@@ -128,6 +132,54 @@ fn dialect_name(dialect: coherent_core::Dialect) -> &'static str {
         coherent_core::Dialect::Sqlite => "SQLite",
         coherent_core::Dialect::Postgres => "PostgreSQL",
         coherent_core::Dialect::MySql => "MySQL",
+    }
+}
+
+impl EntityManager {
+    /// Runs `f` in a transaction like [`EntityManager::transactional_with`] and, if it fails
+    /// with a retryable error, runs the **whole closure again** on a fresh fork (memory was
+    /// restored by the rollback), up to `options.retry` more times, waiting 5 ms, 10 ms, 20 ms
+    /// ... (at most 500 ms) in between. A failure to begin (SQLite's `BEGIN IMMEDIATE` waiting
+    /// for the write lock) is retried the same way. Inside an open transaction a retry cannot
+    /// help (the outer transaction holds the locks): the closure runs once.
+    ///
+    /// ```
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// use coherent_orm::TxOptions;
+    /// let options = TxOptions { retry: 5, ..Default::default() };
+    /// em.transactional_retry(options, |tx| async move {
+    ///     // read, change, flush: all of it again on a conflict
+    ///     Ok::<_, coherent_core::Error>(())
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn transactional_retry<F, Fut, R>(
+        &self,
+        options: TxOptions,
+        mut f: F,
+    ) -> Result<R, Error>
+    where
+        F: FnMut(EntityManager) -> Fut,
+        Fut: Future<Output = Result<R, Error>>,
+    {
+        let retries = if self.in_transaction().await {
+            0
+        } else {
+            options.retry
+        };
+        let mut attempt = 0;
+        loop {
+            match self.transactional_with(options.clone(), &mut f).await {
+                Err(e) if e.is_retryable() && attempt < retries => {
+                    attempt += 1;
+                    let wait = (5u64 << (attempt - 1).min(7)).min(500);
+                    tracing::debug!(target: "coherent::tx", attempt, wait_ms = wait, error = %e, "retrying transaction");
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
+                other => return other,
+            }
+        }
     }
 }
 

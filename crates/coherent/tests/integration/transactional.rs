@@ -743,3 +743,87 @@ async fn transaction_events_come_in_mikro_orms_order() {
         );
     }
 }
+
+/// Another connection holds SQLite's write lock for a while: with a short busy timeout a
+/// single attempt fails with the retryable lock timeout (first part); `transactional_retry`
+/// tries again until it commits, and the work is applied exactly once (second part). On SQLite
+/// the conflict surfaces at `BEGIN IMMEDIATE`, before the closure runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_reruns_the_whole_closure_after_a_lock_timeout() {
+    let path = temp_db_path();
+    let url = format!("sqlite://{}?busy_timeout_ms=20", path.display());
+    let orm = Orm::builder()
+        .url(&url)
+        .entity::<Tag>()
+        .entity::<User>()
+        .build()
+        .await
+        .unwrap();
+    orm.schema().create().await.unwrap();
+    let em = orm.em().fork();
+    let counter = em.persist(User::new("counter", "c@x.io")).unwrap();
+    em.flush().await.unwrap();
+
+    let hold = |millis: u64| {
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO tags (code, label) VALUES ('h', 'held'); DELETE FROM tags;").unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(millis));
+            holder.execute_batch("COMMIT").unwrap();
+        })
+    };
+
+    // Without retries: the typed, retryable error, and memory as before.
+    let holder = hold(300);
+    let err = em
+        .transactional(|tx| {
+            let counter = counter.clone();
+            async move {
+                counter.write().age = Some(1);
+                tx.flush().await
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(counter.read().age, None, "memory restored");
+    holder.join().unwrap();
+
+    // With retries: runs again until the lock is free.
+    let holder = hold(150);
+    let attempts = std::sync::atomic::AtomicU32::new(0);
+    let options = TxOptions {
+        retry: 20,
+        ..Default::default()
+    };
+    em.transactional_retry(options, |tx| {
+        attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let counter = counter.clone();
+        async move {
+            let now = counter.read().age.unwrap_or(0);
+            counter.write().age = Some(now + 1);
+            tx.flush().await
+        }
+    })
+    .await
+    .unwrap();
+    holder.join().unwrap();
+    let tries = attempts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(tries >= 1);
+    assert_eq!(
+        counter.read().age,
+        Some(1),
+        "incremented once: failed attempts were undone"
+    );
+    let stored: Option<i32> = orm
+        .em()
+        .query("SELECT age FROM users", vec![])
+        .await
+        .unwrap()[0]
+        .get("age")
+        .unwrap();
+    assert_eq!(stored, Some(1));
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
