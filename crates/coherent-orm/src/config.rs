@@ -10,6 +10,8 @@ pub struct OrmConfig {
     /// Rows per multi-row INSERT and keys per DELETE (further limited by the backend's
     /// parameter limit). Default 300, as MikroORM.
     pub batch_size: usize,
+    /// When queries flush pending changes first (default [`crate::FlushMode::Auto`]).
+    pub flush_mode: crate::FlushMode,
 }
 
 impl Default for OrmConfig {
@@ -17,6 +19,7 @@ impl Default for OrmConfig {
         OrmConfig {
             allow_global_context: false,
             batch_size: 300,
+            flush_mode: crate::FlushMode::Auto,
         }
     }
 }

@@ -41,6 +41,8 @@ pub(crate) struct EmInner {
     pub uow: Mutex<UnitOfWork>,
     /// Serialises flushes of this EntityManager (a second flush waits for the first).
     pub flush_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The flush mode ([`crate::FlushMode`] as a number, so it can change through `&self`).
+    pub flush_mode: std::sync::atomic::AtomicU8,
     /// The open transaction, if any: its pinned connection and scope checkpoints.
     pub tx: tokio::sync::Mutex<Option<crate::transaction::Transaction>>,
 }
@@ -75,7 +77,8 @@ impl std::fmt::Debug for EntityManager {
 impl EntityManager {
     /// The global EntityManager of an Orm.
     pub(crate) fn global(orm: Arc<OrmShared>) -> Self {
-        Self::with_uow(orm, true, true, UnitOfWork::default())
+        let mode = orm.config.flush_mode;
+        Self::with_uow(orm, true, true, mode, UnitOfWork::default())
     }
 
     /// A fresh unit of work of the same Orm, with an empty identity map.
@@ -84,17 +87,25 @@ impl EntityManager {
             Arc::clone(&self.inner.orm),
             false,
             use_context,
+            self.inner.orm.config.flush_mode,
             UnitOfWork::default(),
         )
     }
 
-    fn with_uow(orm: Arc<OrmShared>, global: bool, use_context: bool, uow: UnitOfWork) -> Self {
+    fn with_uow(
+        orm: Arc<OrmShared>,
+        global: bool,
+        use_context: bool,
+        flush_mode: crate::FlushMode,
+        uow: UnitOfWork,
+    ) -> Self {
         EntityManager {
             inner: Arc::new(EmInner {
                 orm,
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 global,
                 use_context,
+                flush_mode: std::sync::atomic::AtomicU8::new(flush_mode.to_u8()),
                 uow: Mutex::new(uow),
                 flush_lock: Arc::new(tokio::sync::Mutex::new(())),
                 tx: tokio::sync::Mutex::new(None),
@@ -173,7 +184,49 @@ impl EntityManager {
         } else {
             from.uow().clone_shared()
         };
-        EntityManager::with_uow(Arc::clone(&from.inner.orm), false, options.use_context, uow)
+        EntityManager::with_uow(
+            Arc::clone(&from.inner.orm),
+            false,
+            options.use_context,
+            options.flush_mode.unwrap_or_else(|| from.flush_mode()),
+            uow,
+        )
+    }
+
+    /// The flush mode of the EntityManager work on this one runs on.
+    pub fn flush_mode(&self) -> crate::FlushMode {
+        crate::FlushMode::from_u8(
+            self.resolve()
+                .inner
+                .flush_mode
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Changes the flush mode of the EntityManager work on this one runs on.
+    pub fn set_flush_mode(&self, mode: crate::FlushMode) {
+        self.resolve()
+            .inner
+            .flush_mode
+            .store(mode.to_u8(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Flushes before a query of `T` as the flush mode says ([`crate::FlushMode`]).
+    async fn flush_before_query<T: Entity>(&self, query: Option<crate::FlushMode>) -> Result<()> {
+        let flush = match query.unwrap_or_else(|| self.flush_mode()) {
+            crate::FlushMode::Commit => false,
+            crate::FlushMode::Always => true,
+            crate::FlushMode::Auto => self
+                .uow()
+                .map
+                .store::<T>()
+                .is_some_and(|s| !s.pending.is_empty() || !s.removed.is_empty()),
+        };
+        if flush {
+            crate::flush::flush(self).await
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether two handles are the same EntityManager.
@@ -275,6 +328,7 @@ impl EntityManager {
     ) -> Result<Vec<Managed<T>>> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
+        em.flush_before_query::<T>(options.flush_mode).await?;
         let spec = SelectSpec {
             order_by: &options.order_by,
             limit: options.limit,
@@ -333,6 +387,10 @@ impl EntityManager {
                         }
                     }
                 }
+                em.flush_before_query::<T>(None).await?;
+                if let Some(m) = em.uow().map.store::<T>().and_then(|s| s.by_key.get(&key)) {
+                    return Ok(Some(m.clone()));
+                }
                 let Some(fresh) = em.row_by_key::<T>(&key).await? else {
                     return Ok(None);
                 };
@@ -368,6 +426,7 @@ impl EntityManager {
     pub async fn count<T: Entity>(&self, filter: Filter<T>) -> Result<u64> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
+        em.flush_before_query::<T>(None).await?;
         let r = select::count(T::META, filter.condition(), em.shared().dialect);
         let rows = em.query_rows(Statement::query(r.sql, r.params)).await?;
         let n = rows

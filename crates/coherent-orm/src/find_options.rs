@@ -19,4 +19,6 @@ pub struct FindOptions {
     pub limit: Option<u64>,
     /// Skip this many rows.
     pub offset: Option<u64>,
+    /// This query's flush mode (default: the EntityManager's).
+    pub flush_mode: Option<crate::FlushMode>,
 }

@@ -17,6 +17,8 @@ pub struct ForkOptions {
     /// EntityManager does (default false: a fork is its own unit of work, wherever it is
     /// used).
     pub use_context: bool,
+    /// The fork's flush mode (default: the parent's).
+    pub flush_mode: Option<crate::FlushMode>,
 }
 
 impl Default for ForkOptions {
@@ -24,6 +26,7 @@ impl Default for ForkOptions {
         ForkOptions {
             clear: true,
             use_context: false,
+            flush_mode: None,
         }
     }
 }

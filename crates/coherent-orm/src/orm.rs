@@ -162,6 +162,12 @@ impl OrmBuilder {
         self
     }
 
+    /// When queries flush pending changes first (default `Auto`; see [`crate::FlushMode`]).
+    pub fn flush_mode(mut self, mode: crate::FlushMode) -> Self {
+        self.config.flush_mode = mode;
+        self
+    }
+
     /// Adds a listener of transaction events (see [`crate::TransactionListener`]).
     pub fn transaction_listener(mut self, listener: impl crate::TransactionListener) -> Self {
         self.listeners.push(Arc::new(listener));

@@ -57,6 +57,8 @@ pub struct TxOptions {
     /// a retryable failure ([`Error::is_retryable`]: lock timeouts; serialization failures and
     /// deadlocks on the server backends). Default 0.
     pub retry: u32,
+    /// The flush mode inside a new transaction (default: the EntityManager's).
+    pub flush_mode: Option<crate::FlushMode>,
 }
 
 impl EntityManager {
@@ -201,6 +203,7 @@ where
     let fork = parent.fork_with(ForkOptions {
         clear,
         use_context: false,
+        flush_mode: options.flush_mode,
     });
     fork.begin_with(options).await?;
     let guard = RollbackOnDrop(Some(fork.clone()));
@@ -280,6 +283,7 @@ where
     let fork = parent.fork_with(ForkOptions {
         clear,
         use_context: false,
+        flush_mode: None,
     });
     let value = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await?;
     fork.flush().await?;

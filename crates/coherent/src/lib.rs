@@ -9,18 +9,19 @@ pub use coherent_core::{
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
-    EntityManager, EntityMut, EntityRef, FindOptions, ForkOptions, IntoLookup, Lookup, Managed,
-    Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager, TransactionEvent,
-    TransactionEventKind, TransactionListener, TxOptions,
+    EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoLookup, Lookup,
+    Managed, Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager,
+    TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 
 /// Everything an application needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, ForkOptions,
-        IsolationLevel, Managed, Order, Orm, OrmConfig, Propagation, RequestContext, Result, Row,
-        TxOptions, Value, create_request_context, ensure_request_context, transactional,
+        Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
+        ForkOptions, IsolationLevel, Managed, Order, Orm, OrmConfig, Propagation, RequestContext,
+        Result, Row, TxOptions, Value, create_request_context, ensure_request_context,
+        transactional,
     };
 }
 

@@ -83,6 +83,7 @@ async fn find_with_filters_order_limit_offset_and_count() {
                     order_by: vec![User::NAME.desc()],
                     limit: Some(2),
                     offset: Some(1),
+                    ..Default::default()
                 },
             )
             .await
@@ -174,12 +175,15 @@ async fn remove_deletes_on_flush_and_hides_the_entity_before() {
             b.name
         );
         assert!(!em.contains(&a).unwrap());
-        assert_eq!(
-            em.find::<User>(Filter::all()).await.unwrap().len(),
-            1,
-            "{}: find skips it",
-            b.name
-        );
+        let without_flushing = FindOptions {
+            flush_mode: Some(FlushMode::Commit),
+            ..Default::default()
+        };
+        let found = em
+            .find_with::<User>(Filter::all(), without_flushing)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{}: find skips it", b.name);
         assert_eq!(
             user_rows(&orm).await.len(),
             2,

@@ -6,6 +6,7 @@ mod concurrency;
 mod entity_manager;
 mod flush;
 mod flush_failure;
+mod flush_mode;
 mod global_context;
 mod identity_map;
 mod raw_sql;
