@@ -351,6 +351,7 @@ impl EntityManager {
         let mut tx = self.inner.tx.lock().await;
         let result = match tx.as_mut() {
             Some(open) => {
+                open.settle(self).await?;
                 open.conn
                     .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
                     .await
@@ -528,6 +529,7 @@ impl EntityManager {
     ) -> std::result::Result<BatchResult, BatchFailure> {
         let mut tx = self.inner.tx.lock().await;
         if let Some(open) = tx.as_mut() {
+            open.settle(self).await?;
             return self.run_on(open.conn.as_mut(), batch).await;
         }
         drop(tx);

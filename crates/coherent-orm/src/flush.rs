@@ -81,6 +81,7 @@ async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()
     if open.read_only {
         return Err(coherent_core::Error::ReadOnlyTransaction);
     }
+    open.settle(em).await?;
     let shared = em.shared();
     let mut statements = Vec::new();
     let plan = {

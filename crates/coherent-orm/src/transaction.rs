@@ -52,6 +52,25 @@ pub(crate) struct Transaction {
     pub rollback_only: bool,
     /// Opened read-only: a flush inside it is refused before any SQL.
     pub read_only: bool,
+    /// Savepoints whose scope was dropped mid-way: memory was restored at once, the SQL
+    /// `ROLLBACK TO` runs before the transaction's next statement ([`Transaction::settle`]).
+    pub abandoned: Vec<usize>,
+}
+
+impl Transaction {
+    /// Rolls back the savepoints of abandoned scopes, innermost first, before anything else
+    /// runs on the connection.
+    pub async fn settle(&mut self, em: &EntityManager) -> Result<()> {
+        while let Some(depth) = self.abandoned.pop() {
+            control(
+                em,
+                self.conn.as_mut(),
+                vec![sql::rollback_to(depth), sql::release(depth)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 impl EntityManager {
@@ -85,6 +104,7 @@ impl EntityManager {
         let scope = Scope::new(Checkpoint::take(&em.uow()));
         match tx.as_mut() {
             Some(open) => {
+                open.settle(&em).await?;
                 let depth = open.scopes.len();
                 let name = sql::savepoint_name(depth);
                 announce(&em, Kind::BeforeStart, Some(&name));
@@ -103,6 +123,7 @@ impl EntityManager {
                     scopes: vec![scope],
                     rollback_only: false,
                     read_only: options.read_only,
+                    abandoned: Vec::new(),
                 });
                 announce(&em, Kind::AfterStart, None);
             }
@@ -129,6 +150,7 @@ impl EntityManager {
         let Some(open) = tx.as_mut() else {
             return Err(Error::TransactionRequired);
         };
+        open.settle(&em).await?;
         let depth = open.scopes.len() - 1;
         if depth > 0 {
             let name = sql::savepoint_name(depth);
@@ -178,6 +200,7 @@ impl EntityManager {
         let Some(open) = tx.as_mut() else {
             return Err(Error::TransactionRequired);
         };
+        open.settle(&em).await?;
         let depth = open.scopes.len() - 1;
         if depth > 0 {
             let name = sql::savepoint_name(depth);

@@ -27,6 +27,8 @@
 //!   timeout).
 //! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
 //!   pinned connection is returned and rolled back by the driver, and memory is restored.
+//!   Dropping the future of a savepoint scope restores memory at once and rolls back to the
+//!   savepoint before the transaction's next statement.
 
 use crate::entity_manager::EntityManager;
 use crate::fork::ForkOptions;
@@ -240,7 +242,12 @@ where
     E: From<Error>,
 {
     em.begin().await?;
-    match crate::transaction_context::scope(em.clone(), f(em.clone())).await {
+    let depth = match em.inner().tx.lock().await.as_ref() {
+        Some(open) => open.scopes.len() - 1,
+        None => return Err(Error::TransactionRequired.into()),
+    };
+    let guard = AbandonOnDrop(Some((em.clone(), depth)));
+    let result = match crate::transaction_context::scope(em.clone(), f(em.clone())).await {
         Ok(value) => match em.commit().await {
             Ok(()) => Ok(value),
             Err(e) => {
@@ -252,6 +259,37 @@ where
             let _ = em.rollback().await;
             Err(e)
         }
+    };
+    guard.disarm();
+    result
+}
+
+/// If a savepoint scope's future is dropped before it ended: restores memory from the scope's
+/// checkpoint at once and leaves the SQL `ROLLBACK TO` to run before the transaction's next
+/// statement (it cannot run here: dropping is synchronous).
+struct AbandonOnDrop(Option<(EntityManager, usize)>);
+
+impl AbandonOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        let Some((em, depth)) = self.0.take() else {
+            return;
+        };
+        let Ok(mut tx) = em.inner().tx.try_lock() else {
+            return;
+        };
+        let Some(open) = tx.as_mut() else { return };
+        if open.scopes.len() != depth + 1 {
+            return; // already ended (committed or rolled back)
+        }
+        let scope = open.scopes.pop().expect("checked above");
+        open.abandoned.push(depth);
+        scope.checkpoint.restore(&mut em.uow());
     }
 }
 

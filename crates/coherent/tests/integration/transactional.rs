@@ -827,3 +827,51 @@ async fn retry_reruns_the_whole_closure_after_a_lock_timeout() {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
 }
+
+/// A nested (savepoint) scope whose future is dropped (a timeout around an inner call):
+/// memory is restored at once, its savepoint is rolled back before the transaction's next
+/// statement, and the outer transaction goes on and commits only its own work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_savepoint_scope_is_rolled_back_and_the_transaction_goes_on() {
+    for b in backends() {
+        let orm = b.orm().await;
+        let em = orm.em().fork();
+        let u = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        em.transactional(|tx| {
+            let u = u.clone();
+            async move {
+                tx.persist(User::new("outer", "outer@x.io"))?;
+                let entered = std::sync::Arc::new(tokio::sync::Notify::new());
+                let signal = entered.clone();
+                let inner_u = u.clone();
+                let inner = tx.transactional(move |inner| async move {
+                    inner_u.write().name = "inner".into();
+                    inner.persist(User::new("inner", "inner@x.io"))?;
+                    inner.flush().await?;
+                    signal.notify_one();
+                    std::future::pending::<()>().await;
+                    Ok::<_, Error>(())
+                });
+                tokio::select! {
+                    _ = inner => unreachable!(),
+                    _ = entered.notified() => {}
+                }
+                assert_eq!(u.read().name, "a", "memory restored at once");
+                assert!(tx.in_transaction().await);
+                tx.persist(User::new("after", "after@x.io"))?;
+                Ok::<_, Error>(())
+            }
+        })
+        .await
+        .unwrap();
+        let mut names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["a", "after", "outer"],
+            "{}: the inner work is gone",
+            b.name
+        );
+    }
+}
