@@ -128,6 +128,15 @@ pub enum Error {
     )]
     RollbackOnly,
 
+    /// Work that runs against "the current context" found none on the task, or several Orms'.
+    #[error(
+        "no single context to run in: {reason}; run inside RequestContext::create (or behind the axum RequestContextLayer), or name the EntityManager with `em = <expression>`"
+    )]
+    NoContext {
+        /// What was found.
+        reason: &'static str,
+    },
+
     /// The entity type was not registered with the `Orm`.
     #[error(
         "entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()"

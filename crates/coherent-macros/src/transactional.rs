@@ -6,7 +6,9 @@
 //! `self.em`), with the transaction context bound, so `self.em` and every service's global
 //! EntityManager inside the body resolve to the transaction. Options:
 //! `propagation = Required | Nested | RequiresNew | Supports | Mandatory | Never | NotSupported`
-//! (default `Required`, as MikroORM's decorator), `isolation = ReadUncommitted | ReadCommitted |
+//! (default `Required`, as MikroORM's decorator; without `em` and `self` the function runs
+//! against the current transaction or request context, a typed error if there is none),
+//! `isolation = ReadUncommitted | ReadCommitted |
 //! Snapshot | RepeatableRead | Serializable`, `read_only`, `em = <expr>`. The function must
 //! return `Result<T, E>` with `E: From<coherent::Error>` (a transaction can fail). Errors: a
 //! non-async function, an unknown option or value, and `#[ensure_request_context]` on the same
@@ -86,10 +88,19 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let mut function: ItemFn = syn::parse2(item)?;
     async_fn::require_async(&function, NAME)?;
     async_fn::refuse_together(&function, NAME, "ensure_request_context")?;
-    let em = async_fn::entity_manager(&function, em, NAME)?;
-
     let private = async_fn::private();
-    let bind = async_fn::bind_entity_manager(&em);
+    let has_self = function
+        .sig
+        .inputs
+        .iter()
+        .any(|a| matches!(a, syn::FnArg::Receiver(_)));
+    // No `em` and no `self`: the current context (a typed error at run time if there is none).
+    let bind = if em.is_none() && !has_self {
+        quote!(let __coherent_em = #private::RequestContext::current_any()?;)
+    } else {
+        let em = async_fn::entity_manager(&function, em, NAME)?;
+        async_fn::bind_entity_manager(&em)
+    };
     let wrapped = async_fn::wrapped_body(&function);
     let propagation =
         propagation.unwrap_or_else(|| Ident::new("Required", proc_macro2::Span::call_site()));

@@ -110,6 +110,30 @@ impl RequestContext {
         lookup(em.orm_id())
     }
 
+    /// The EntityManager of "the current context": the current transaction context's, else the
+    /// current request context's, if it holds exactly one Orm's. What `#[transactional]` runs
+    /// against when it is given no `em` and has no `self`.
+    pub fn current_any() -> coherent_core::Result<EntityManager> {
+        let single = |ems: Vec<EntityManager>| match ems.len() {
+            0 => Ok(None),
+            1 => Ok(ems.into_iter().next()),
+            _ => Err(coherent_core::Error::NoContext {
+                reason: "the task's context holds the EntityManagers of several Orms",
+            }),
+        };
+        if let Some(em) = single(crate::transaction_context::all())? {
+            return Ok(em);
+        }
+        let request = current_scope()
+            .managers
+            .into_iter()
+            .map(|(_, em)| em)
+            .collect();
+        single(request)?.ok_or(coherent_core::Error::NoContext {
+            reason: "no request or transaction context is active on this task",
+        })
+    }
+
     /// Spawns `fut` on a new task inside a request context of its own: a fresh fork of
     /// `em`'s Orm, sharing nothing with the current request. Use it for background work.
     pub fn spawn<F>(em: &EntityManager, fut: F) -> tokio::task::JoinHandle<F::Output>

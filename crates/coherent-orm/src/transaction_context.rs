@@ -36,3 +36,10 @@ pub(crate) async fn scope<F: Future>(em: EntityManager, fut: F) -> F::Output {
     entries.push((em.orm_id(), em));
     TRANSACTION.scope(Arc::new(entries), fut).await
 }
+
+/// The EntityManagers of the current transaction context, one per Orm.
+pub(crate) fn all() -> Vec<EntityManager> {
+    TRANSACTION
+        .try_with(|scope| scope.iter().map(|(_, em)| em.clone()).collect())
+        .unwrap_or_default()
+}

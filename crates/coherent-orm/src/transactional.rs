@@ -61,6 +61,10 @@ pub struct TxOptions {
     pub retry: u32,
     /// The flush mode inside a new transaction (default: the EntityManager's).
     pub flush_mode: Option<crate::FlushMode>,
+    /// Start a new transaction with an empty identity map instead of sharing the parent's
+    /// instances and pending work (default false, as MikroORM). Its results are still merged
+    /// back into the parent.
+    pub clear: bool,
 }
 
 impl EntityManager {
@@ -122,7 +126,7 @@ impl EntityManager {
             (Propagation::RequiresNew, true) => new_transaction(em, true, &options, f).await,
             (Propagation::NotSupported, true) => without_transaction(em, true, f).await,
             (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
-                new_transaction(em, false, &options, f).await
+                new_transaction(em, options.clear, &options, f).await
             }
             (Propagation::Supports | Propagation::Never | Propagation::NotSupported, false) => {
                 without_transaction(em, false, f).await

@@ -875,3 +875,76 @@ async fn a_dropped_savepoint_scope_is_rolled_back_and_the_transaction_goes_on() 
         );
     }
 }
+
+/// `clear: true` starts the transaction with an empty identity map: the parent's instances
+/// and pending work are not shared (nor flushed by it); what it does is merged back.
+#[tokio::test]
+async fn a_clear_transaction_shares_nothing_and_still_merges_back() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let loaded = em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let pending = em.persist(User::new("p", "p@x.io")).unwrap();
+        let clear = TxOptions {
+            clear: true,
+            ..Default::default()
+        };
+        let inside = em
+            .transactional_with(clear, |tx| {
+                let loaded = loaded.clone();
+                async move {
+                    assert!(tx.is_empty()?, "nothing shared");
+                    let again = tx.find_one::<User>(loaded.read().id).await?.unwrap();
+                    assert!(!Managed::ptr_eq(&again, &loaded), "its own instance");
+                    again.write().name = "b".into();
+                    tx.persist(User::new("n", "n@x.io"))
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            pending.read().id,
+            0,
+            "{}: the parent's pending work was not flushed",
+            b.name
+        );
+        assert_eq!(
+            loaded.read().name,
+            "b",
+            "{}: its change merged onto the parent's instance",
+            b.name
+        );
+        assert!(
+            em.contains(&inside).unwrap() && inside.read().id > 0,
+            "{}",
+            b.name
+        );
+        assert_eq!(user_rows(&orm).await.len(), 2, "{}", b.name);
+    });
+}
+
+/// Without `em` and without `self`, `#[transactional]` runs against the current context.
+#[transactional]
+async fn in_current_context(email: &'static str) -> Result<bool> {
+    let em = RequestContext::current_any()?;
+    em.persist(User::new("ctx", email))?;
+    Ok(em.in_transaction().await)
+}
+
+#[tokio::test]
+async fn transactional_without_em_uses_the_current_context() {
+    each_backend!(|b, orm| {
+        let err = in_current_context("x@x.io").await.unwrap_err();
+        assert!(
+            matches!(err, Error::NoContext { .. }),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(user_rows(&orm).await.is_empty());
+        let inside = RequestContext::create(orm.em(), in_current_context("y@x.io"))
+            .await
+            .unwrap();
+        assert!(inside, "{}: it ran in a transaction", b.name);
+        assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
+    });
+}
