@@ -42,7 +42,9 @@ pub(crate) trait ChangeSet: Send {
         ctx: &mut PlanContext<'_>,
         emit: &mut Emitter<'_>,
     ) -> Result<()>;
-    /// Applies committed outcomes (per phase, aligned with the statements) to the store.
+    /// Applies the outcomes of executed statements (per phase, aligned with the statements) to
+    /// the store: all of them after a COMMIT; a prefix after a failed flush that ran without a
+    /// transaction (only what ran is applied).
     fn apply(self: Box<Self>, store: &mut dyn Any, outcomes: [&[Outcome]; 3]) -> Result<()>;
     /// The key of the row a statement of `phase` concerns, for error messages.
     fn key_of(&self, phase: Phase, statement: usize) -> String;
@@ -60,8 +62,9 @@ pub(crate) struct TypeChangeSet<T: Entity> {
     /// Inserts whose key the database generates, in statement order; `chunks[i]` rows each.
     generated: Vec<Planned<T>>,
     generated_chunks: Vec<usize>,
-    /// Inserts with a known key.
+    /// Inserts with a known key, `assigned_chunks[i]` rows per statement.
     assigned: Vec<Planned<T>>,
+    assigned_chunks: Vec<usize>,
     /// Updates, one statement each.
     updates: Vec<Planned<T>>,
     update_keys: Vec<T::Key>,
@@ -78,6 +81,7 @@ impl<T: Entity> Default for TypeChangeSet<T> {
             generated: Vec::new(),
             generated_chunks: Vec::new(),
             assigned: Vec::new(),
+            assigned_chunks: Vec::new(),
             updates: Vec::new(),
             update_keys: Vec::new(),
             deletes: Vec::new(),
@@ -150,13 +154,12 @@ impl<T: Entity> TypeChangeSet<T> {
             &mut self.generated_chunks,
             emit,
         );
-        let mut unused = Vec::new();
         chunk_statements(
             ctx,
             &self.assigned,
             meta.insert_columns(true),
             false,
-            &mut unused,
+            &mut self.assigned_chunks,
             emit,
         );
     }
@@ -366,13 +369,23 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             chunk_keys.sort_unstable();
             keys.extend(chunk_keys);
         }
-        let all_inserted: Vec<&Planned<T>> = self.generated.iter().chain(&self.assigned).collect();
+        // What ran: the whole plan after a COMMIT, a prefix after a non-atomic failure.
+        let ran =
+            |chunks: &[usize], statements: usize| chunks.iter().take(statements).sum::<usize>();
+        let generated_ran = self.generated_chunks.len().min(outcomes[0].len());
+        let generated = &self.generated[..ran(&self.generated_chunks, generated_ran)];
+        let assigned_ran = outcomes[0].len() - generated_ran;
+        let assigned = &self.assigned[..ran(&self.assigned_chunks, assigned_ran)];
+        let updates = &self.updates[..outcomes[1].len().min(self.updates.len())];
+        let deletes = &self.deletes[..ran(&self.delete_chunks, outcomes[2].len())];
+
+        let all_inserted: Vec<&Planned<T>> = generated.iter().chain(assigned).collect();
         let gone = unqueue(store, &all_inserted);
-        for (p, key) in self.generated.iter().zip(keys) {
+        for (p, key) in generated.iter().zip(keys) {
             settle(p, Some(key.clone()));
             store.by_key.insert(key, p.entity.clone());
         }
-        for p in &self.assigned {
+        for p in assigned {
             settle(p, None);
         }
         // Removed by the application while its INSERT ran: delete it on the next flush.
@@ -383,15 +396,16 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             store.schedule_removal(key);
         }
 
-        for p in &self.updates {
+        for p in updates {
             settle(p, None);
         }
 
-        // Nothing scheduled since planning: every key left in `removed` was deleted now.
-        if store.removals == self.removals_planned {
+        // Nothing scheduled since planning and every delete ran: every key left in `removed`
+        // was deleted now.
+        if store.removals == self.removals_planned && deletes.len() == self.deletes.len() {
             store.removed.clear();
         }
-        for key in &self.deletes {
+        for key in deletes {
             store.removed.remove(key);
             if let Some(m) = store.by_key.remove(key) {
                 m.tracked_mut().loaded = false;

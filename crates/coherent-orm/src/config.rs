@@ -12,6 +12,11 @@ pub struct OrmConfig {
     pub batch_size: usize,
     /// When queries flush pending changes first (default [`crate::FlushMode::Auto`]).
     pub flush_mode: crate::FlushMode,
+    /// Disable transactions (MikroORM's `disableTransactions`): `transactional` just runs its
+    /// closure, `begin`/`rollback` do nothing, `commit` only flushes, and a flush runs without
+    /// BEGIN/COMMIT: if a statement fails, those before it stay written (and are applied to
+    /// memory), the rest stays pending. Default false.
+    pub disable_transactions: bool,
 }
 
 impl Default for OrmConfig {
@@ -20,6 +25,7 @@ impl Default for OrmConfig {
             allow_global_context: false,
             batch_size: 300,
             flush_mode: crate::FlushMode::Auto,
+            disable_transactions: false,
         }
     }
 }

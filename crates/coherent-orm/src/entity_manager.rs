@@ -43,6 +43,8 @@ pub(crate) struct EmInner {
     pub flush_lock: Arc<tokio::sync::Mutex<()>>,
     /// The flush mode ([`crate::FlushMode`] as a number, so it can change through `&self`).
     pub flush_mode: std::sync::atomic::AtomicU8,
+    /// Transactions disabled on this EntityManager.
+    pub transactions_disabled: std::sync::atomic::AtomicBool,
     /// The open transaction, if any: its pinned connection and scope checkpoints.
     pub tx: tokio::sync::Mutex<Option<crate::transaction::Transaction>>,
 }
@@ -99,6 +101,7 @@ impl EntityManager {
         flush_mode: crate::FlushMode,
         uow: UnitOfWork,
     ) -> Self {
+        let orm_disables_transactions = orm.config.disable_transactions;
         EntityManager {
             inner: Arc::new(EmInner {
                 orm,
@@ -106,6 +109,9 @@ impl EntityManager {
                 global,
                 use_context,
                 flush_mode: std::sync::atomic::AtomicU8::new(flush_mode.to_u8()),
+                transactions_disabled: std::sync::atomic::AtomicBool::new(
+                    orm_disables_transactions,
+                ),
                 uow: Mutex::new(uow),
                 flush_lock: Arc::new(tokio::sync::Mutex::new(())),
                 tx: tokio::sync::Mutex::new(None),
@@ -184,13 +190,33 @@ impl EntityManager {
         } else {
             from.uow().clone_shared()
         };
-        EntityManager::with_uow(
+        let fork = EntityManager::with_uow(
             Arc::clone(&from.inner.orm),
             false,
             options.use_context,
             options.flush_mode.unwrap_or_else(|| from.flush_mode()),
             uow,
-        )
+        );
+        fork.set_transactions_disabled(
+            options
+                .disable_transactions
+                .unwrap_or_else(|| from.transactions_disabled()),
+        );
+        fork
+    }
+
+    /// Whether transactions are disabled on the EntityManager work on this one runs on.
+    pub fn transactions_disabled(&self) -> bool {
+        self.resolve()
+            .inner
+            .transactions_disabled
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_transactions_disabled(&self, disabled: bool) {
+        self.inner
+            .transactions_disabled
+            .store(disabled, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The flush mode of the EntityManager work on this one runs on.

@@ -46,7 +46,9 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     drop(tx);
     async move {
         let conn = shared.driver.acquire().await?;
-        let mut writer = conn.stream_batch(TxMode::Atomic);
+        // With transactions disabled the statements run as they come (no BEGIN/COMMIT).
+        let atomic = !em.transactions_disabled();
+        let mut writer = conn.stream_batch(if atomic { TxMode::Atomic } else { TxMode::Plain });
         let mut log = Pending::empty();
         let plan = {
             let mut ctx = PlanContext {
@@ -65,7 +67,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         let (inserts, updates, deletes) = plan.counts;
         tracing::debug!(target: "coherent::flush", inserts, updates, deletes, statements = plan.statements, "flush planned");
         let mut completion = Completion {
-            work: Some((writer.finish(), plan, log, em.clone(), serial)),
+            work: Some((writer.finish(), plan, log, em.clone(), serial, atomic)),
         };
         completion.run().await
     }
@@ -113,6 +115,7 @@ type Work = (
     Pending,
     EntityManager,
     OwnedMutexGuard<()>,
+    bool,
 );
 
 /// A handed-over batch and the plan to apply when it commits. Finished by [`Completion::run`],
@@ -125,19 +128,19 @@ impl Completion {
     async fn run(&mut self) -> Result<()> {
         let (batch, ..) = self.work.as_mut().expect("run once");
         let outcome = batch.await;
-        let (_, plan, log, em, _serial) = self.work.take().expect("run once");
-        settle(outcome, plan, log, &em)
+        let (_, plan, log, em, _serial, atomic) = self.work.take().expect("run once");
+        settle(outcome, plan, log, &em, atomic)
     }
 }
 
 impl Drop for Completion {
     fn drop(&mut self) {
-        let Some((batch, plan, log, em, serial)) = self.work.take() else {
+        let Some((batch, plan, log, em, serial, atomic)) = self.work.take() else {
             return;
         };
         let finish = async move {
             let outcome = batch.await;
-            let _ = settle(outcome, plan, log, &em);
+            let _ = settle(outcome, plan, log, &em, atomic);
             drop(serial);
         };
         match tokio::runtime::Handle::try_current() {
@@ -151,12 +154,15 @@ impl Drop for Completion {
     }
 }
 
-/// Applies a committed batch, or turns a failed one into its error.
+/// Applies a committed batch, or turns a failed one into its error. A non-atomic batch
+/// (transactions disabled) that failed still applies what ran before the failure, so memory
+/// matches the database.
 fn settle(
     outcome: std::result::Result<BatchResult, BatchFailure>,
     plan: FlushPlan,
     log: Pending,
     em: &EntityManager,
+    atomic: bool,
 ) -> Result<()> {
     match outcome {
         Ok(result) => {
@@ -165,7 +171,11 @@ fn settle(
         }
         Err(failure) => {
             log.emit(&failure.executed, Some((failure.index, &failure.error)));
-            Err(plan.describe(failure.index, failure.error))
+            let error = plan.describe(failure.index, failure.error);
+            if !atomic {
+                em.uow().apply(plan, &failure.executed)?;
+            }
+            Err(error)
         }
     }
 }

@@ -19,6 +19,9 @@ pub struct ForkOptions {
     pub use_context: bool,
     /// The fork's flush mode (default: the parent's).
     pub flush_mode: Option<crate::FlushMode>,
+    /// Disable (or enable) transactions on the fork (default: the parent's setting; see
+    /// [`crate::OrmConfig::disable_transactions`]).
+    pub disable_transactions: Option<bool>,
 }
 
 impl Default for ForkOptions {
@@ -27,6 +30,7 @@ impl Default for ForkOptions {
             clear: true,
             use_context: false,
             flush_mode: None,
+            disable_transactions: None,
         }
     }
 }

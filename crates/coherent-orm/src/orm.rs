@@ -168,6 +168,12 @@ impl OrmBuilder {
         self
     }
 
+    /// Disables transactions (see [`OrmConfig::disable_transactions`]).
+    pub fn disable_transactions(mut self, disable: bool) -> Self {
+        self.config.disable_transactions = disable;
+        self
+    }
+
     /// Adds a listener of transaction events (see [`crate::TransactionListener`]).
     pub fn transaction_listener(mut self, listener: impl crate::TransactionListener) -> Self {
         self.listeners.push(Arc::new(listener));

@@ -15,6 +15,8 @@
 //!   (MikroORM's message).
 //! - An EntityManager dropped with its transaction open returns the connection, which the
 //!   driver rolls back before anyone else gets it.
+//! - With transactions disabled (Orm or fork option), `begin` and `rollback` do nothing and
+//!   `commit` only flushes (MikroORM's `disableTransactions`).
 //! - Unlike MikroORM, `begin` on the global EntityManager outside a request context is the
 //!   global-context error (with `allow_global_context` off): a transaction pinned to the
 //!   global EntityManager would be shared by every task.
@@ -98,6 +100,15 @@ impl EntityManager {
     /// A level the backend lacks is [`Error::IsolationUnsupported`], before any SQL.
     pub async fn begin_with(&self, options: &crate::TxOptions) -> Result<()> {
         let em = self.context()?;
+        if em.transactions_disabled() {
+            return Ok(());
+        }
+        em.begin_scope(options).await
+    }
+
+    /// Opens a transaction or savepoint, whether transactions are disabled or not.
+    pub(crate) async fn begin_scope(&self, options: &crate::TxOptions) -> Result<()> {
+        let em = self.context()?;
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;
         let mut tx = inner.tx.lock().await;
@@ -136,6 +147,15 @@ impl EntityManager {
     /// COMMIT fails, or a joined scope marked the transaction rollback-only
     /// ([`Error::RollbackOnly`]), the transaction is rolled back and memory restored.
     pub async fn commit(&self) -> Result<()> {
+        let em = self.context()?;
+        if em.transactions_disabled() {
+            return em.flush().await;
+        }
+        em.commit_scope().await
+    }
+
+    /// Commits the innermost scope, whether transactions are disabled or not.
+    pub(crate) async fn commit_scope(&self) -> Result<()> {
         let em = self.context()?;
         let doomed = match em.inner().tx.lock().await.as_ref() {
             None => return Err(Error::TransactionRequired),
@@ -193,6 +213,15 @@ impl EntityManager {
     /// every managed instance and the identity map back as they were when it began; work
     /// registered with [`EntityManager::on_commit`] inside it is dropped.
     pub async fn rollback(&self) -> Result<()> {
+        let em = self.context()?;
+        if em.transactions_disabled() {
+            return Ok(());
+        }
+        em.rollback_scope().await
+    }
+
+    /// Rolls back the innermost scope, whether transactions are disabled or not.
+    pub(crate) async fn rollback_scope(&self) -> Result<()> {
         let em = self.context()?;
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;

@@ -65,6 +65,9 @@ pub struct TxOptions {
     /// instances and pending work (default false, as MikroORM). Its results are still merged
     /// back into the parent.
     pub clear: bool,
+    /// Nested `transactional`/`begin` inside this new transaction do nothing (MikroORM's
+    /// `ignoreNestedTransactions`): a nested failure then rolls back the whole transaction.
+    pub ignore_nested: bool,
 }
 
 impl EntityManager {
@@ -101,6 +104,10 @@ impl EntityManager {
         E: From<Error>,
     {
         let em = self.resolve();
+        if em.transactions_disabled() {
+            // No fork, no transaction, no flush (MikroORM's `disableTransactions`).
+            return f(em).await;
+        }
         let open = em.inner().tx.lock().await.is_some();
         match (options.propagation, open) {
             (Propagation::Nested, true) => savepoint(em, f).await,
@@ -210,12 +217,16 @@ where
         clear,
         use_context: false,
         flush_mode: options.flush_mode,
+        disable_transactions: Some(false),
     });
-    fork.begin_with(options).await?;
+    fork.begin_scope(options).await?;
+    if options.ignore_nested {
+        fork.set_transactions_disabled(true);
+    }
     let guard = RollbackOnDrop(Some(fork.clone()));
     let outcome = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await;
     let result = match outcome {
-        Ok(value) => match fork.commit().await {
+        Ok(value) => match fork.commit_scope().await {
             Ok(()) => {
                 merge_back(&parent, &fork);
                 Ok(value)
@@ -224,13 +235,13 @@ where
                 // A failed flush leaves the transaction open: roll it back (COMMIT failures
                 // were rolled back by `commit`).
                 if fork.in_transaction().await {
-                    let _ = fork.rollback().await;
+                    let _ = fork.rollback_scope().await;
                 }
                 Err(e.into())
             }
         },
         Err(e) => {
-            let _ = fork.rollback().await;
+            let _ = fork.rollback_scope().await;
             Err(e)
         }
     };
@@ -326,6 +337,7 @@ where
         clear,
         use_context: false,
         flush_mode: None,
+        disable_transactions: None,
     });
     let value = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await?;
     fork.flush().await?;

@@ -190,13 +190,20 @@ impl UnitOfWork {
         })
     }
 
-    /// Applies a committed flush (nothing if the EntityManager was cleared meanwhile).
+    /// Applies a flush's executed statements: all of them after a COMMIT, the prefix that ran
+    /// after a failure without a transaction (nothing if the EntityManager was cleared
+    /// meanwhile).
     pub fn apply(&mut self, plan: FlushPlan, result: &BatchResult) -> Result<()> {
         if plan.epoch != self.map.epoch {
             return Ok(());
         }
+        let ran = result.outcomes.len();
         for (id, cs, ranges) in plan.sets {
-            let outcomes = [0, 1, 2].map(|p| &result.outcomes[ranges[p].clone()]);
+            let outcomes = [0, 1, 2].map(|p| {
+                let r = &ranges[p];
+                let end = r.end.min(ran);
+                &result.outcomes[r.start.min(end)..end]
+            });
             let Some(store) = self.map.erased_mut(&id) else {
                 continue;
             };

@@ -15,4 +15,5 @@ mod request_context;
 mod schema;
 mod transactional;
 mod transactions;
+mod transactions_disabled;
 mod types;
