@@ -383,10 +383,12 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
         let gone = unqueue(store, &all_inserted);
         for (p, key) in generated.iter().zip(keys) {
             settle(p, Some(key.clone()));
+            store.deleted.remove(&key);
             store.by_key.insert(key, p.entity.clone());
         }
         for p in assigned {
             settle(p, None);
+            store.deleted.remove(&p.entity.key());
         }
         // Removed by the application while its INSERT ran: delete it on the next flush.
         for i in gone {
@@ -406,6 +408,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             store.removed.clear();
         }
         for key in deletes {
+            store.deleted.insert(key.clone());
             store.removed.remove(key);
             if let Some(m) = store.by_key.remove(key) {
                 m.tracked_mut().loaded = false;

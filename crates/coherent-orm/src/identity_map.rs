@@ -102,6 +102,18 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
                 }
             }
         }
+        // Deleted there: evict this map's instance of the row, whichever it is.
+        for key in fork
+            .deleted
+            .iter()
+            .filter(|k| !fork.by_key.contains_key(*k))
+        {
+            if let Some(mine) = self.by_key.remove(key) {
+                mine.tracked_mut().loaded = false;
+            }
+            self.removed.remove(key);
+            self.deleted.insert(key.clone());
+        }
         // Pending here and inserted there: now managed (added above).
         self.pending.retain(|p| !p.tracked().loaded);
         // Deleted there: gone here too (an unloaded instance that is not pending was deleted).
@@ -119,6 +131,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             by_key: self.by_key.clone(),
             pending: self.pending.clone(),
             removed: self.removed.clone(),
+            deleted: self.deleted.clone(),
             removals: self.removals,
         })
     }

@@ -22,6 +22,8 @@ pub(crate) struct TypeStore<T: Entity> {
     pub pending: Vec<Managed<T>>,
     /// Keys scheduled for deletion.
     pub removed: HashSet<T::Key, KeyHasher>,
+    /// Keys whose rows this Unit of Work deleted (so a merge into a parent evicts them there).
+    pub deleted: HashSet<T::Key, KeyHasher>,
     /// Counts the keys ever scheduled for deletion (see [`TypeStore::schedule_removal`]): a
     /// flush that finds it unchanged after COMMIT knows `removed` holds only keys it deleted.
     pub removals: u64,
@@ -33,6 +35,7 @@ impl<T: Entity> Default for TypeStore<T> {
             by_key: HashMap::default(),
             pending: Vec::new(),
             removed: HashSet::default(),
+            deleted: HashSet::default(),
             removals: 0,
         }
     }

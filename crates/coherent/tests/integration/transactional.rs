@@ -948,3 +948,43 @@ async fn transactional_without_em_uses_the_current_context() {
         assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
     });
 }
+
+/// Merge-back carries deletions: an entity removed inside the transaction is no longer managed
+/// by the parent afterwards, and one inserted inside is.
+#[tokio::test]
+async fn merge_back_evicts_what_the_transaction_deleted() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let doomed = em.persist(User::new("d", "d@x.io")).unwrap();
+        em.flush().await.unwrap();
+        let id = doomed.read().id;
+        let created = em
+            .transactional_with(
+                TxOptions {
+                    clear: true,
+                    ..Default::default()
+                },
+                |tx| async move {
+                    let there = tx.find_one_or_fail::<User>(id).await?;
+                    tx.remove(&there)?;
+                    tx.persist(User::new("n", "n@x.io"))
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            !em.contains(&doomed).unwrap(),
+            "{}: evicted from the parent",
+            b.name
+        );
+        assert!(em.contains(&created).unwrap(), "{}", b.name);
+        assert!(
+            em.find_one::<User>(id).await.unwrap().is_none(),
+            "{}",
+            b.name
+        );
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        assert!(log.take().is_empty(), "{}: nothing left to write", b.name);
+    });
+}
