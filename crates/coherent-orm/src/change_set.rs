@@ -408,7 +408,9 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             store.removed.clear();
         }
         for key in deletes {
-            store.deleted.insert(key.clone());
+            if store.track_deleted {
+                store.deleted.insert(key.clone());
+            }
             store.removed.remove(key);
             if let Some(m) = store.by_key.remove(key) {
                 m.tracked_mut().loaded = false;

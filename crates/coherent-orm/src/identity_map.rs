@@ -32,6 +32,8 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn detach_except(&self, keep: &HashSet<usize>);
     /// Takes in what a successful transaction fork did: see [`IdentityMap::merge_from`].
     fn merge_from(&mut self, fork: &dyn Any);
+    /// Starts recording deleted keys.
+    fn track_deleted(&mut self);
 }
 
 struct SavedEntity<T: Entity> {
@@ -89,6 +91,9 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             m.tracked_mut().loaded = false;
         }
     }
+    fn track_deleted(&mut self) {
+        self.track_deleted = true;
+    }
     fn merge_from(&mut self, fork: &dyn Any) {
         let fork: &TypeStore<T> = fork
             .downcast_ref()
@@ -132,6 +137,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             pending: self.pending.clone(),
             removed: self.removed.clone(),
             deleted: self.deleted.clone(),
+            track_deleted: self.track_deleted,
             removals: self.removals,
         })
     }
@@ -144,6 +150,8 @@ pub(crate) struct IdentityMap {
     /// Bumped by [`IdentityMap::clear`]: a flush planned before a clear applies nothing after
     /// it (its instances were detached by the clear; the stores now hold other work).
     pub epoch: u64,
+    /// Record deleted keys in every store (a transaction fork, merged into its parent later).
+    track_deleted: bool,
 }
 
 impl IdentityMap {
@@ -156,9 +164,15 @@ impl IdentityMap {
 
     /// The store of `T`, created on first use.
     pub fn store_mut<T: Entity>(&mut self) -> &mut TypeStore<T> {
+        let track_deleted = self.track_deleted;
         self.stores
             .entry(TypeId::of::<T>())
-            .or_insert_with(|| Box::new(TypeStore::<T>::default()))
+            .or_insert_with(|| {
+                Box::new(TypeStore::<T> {
+                    track_deleted,
+                    ..TypeStore::default()
+                })
+            })
             .as_any_mut()
             .downcast_mut()
             .expect("a TypeStore is stored under its own TypeId")
@@ -188,6 +202,15 @@ impl IdentityMap {
                 .map(|(k, v)| (*k, v.clone_box()))
                 .collect(),
             epoch: 0,
+            track_deleted: self.track_deleted,
+        }
+    }
+
+    /// Records the keys every store deletes from now on (for merging into a parent).
+    pub fn track_deleted(&mut self) {
+        self.track_deleted = true;
+        for s in self.stores.values_mut() {
+            s.track_deleted();
         }
     }
 

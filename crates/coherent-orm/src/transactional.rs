@@ -219,6 +219,7 @@ where
         flush_mode: options.flush_mode,
         disable_transactions: Some(false),
     });
+    fork.uow().map.track_deleted();
     fork.begin_scope(options).await?;
     if options.ignore_nested {
         fork.set_transactions_disabled(true);
@@ -339,6 +340,7 @@ where
         flush_mode: None,
         disable_transactions: None,
     });
+    fork.uow().map.track_deleted();
     let value = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await?;
     fork.flush().await?;
     merge_back(&parent, &fork);

@@ -22,8 +22,11 @@ pub(crate) struct TypeStore<T: Entity> {
     pub pending: Vec<Managed<T>>,
     /// Keys scheduled for deletion.
     pub removed: HashSet<T::Key, KeyHasher>,
-    /// Keys whose rows this Unit of Work deleted (so a merge into a parent evicts them there).
+    /// Keys whose rows this Unit of Work deleted (so a merge into a parent evicts them there);
+    /// recorded only when `track_deleted` (transaction forks).
     pub deleted: HashSet<T::Key, KeyHasher>,
+    /// Whether to record `deleted`.
+    pub track_deleted: bool,
     /// Counts the keys ever scheduled for deletion (see [`TypeStore::schedule_removal`]): a
     /// flush that finds it unchanged after COMMIT knows `removed` holds only keys it deleted.
     pub removals: u64,
@@ -36,6 +39,7 @@ impl<T: Entity> Default for TypeStore<T> {
             pending: Vec::new(),
             removed: HashSet::default(),
             deleted: HashSet::default(),
+            track_deleted: false,
             removals: 0,
         }
     }
