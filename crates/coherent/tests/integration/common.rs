@@ -101,11 +101,32 @@ impl Backend {
 impl Drop for Backend {
     fn drop(&mut self) {
         if let Some(f) = &self.file {
-            for ext in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{ext}", f.display()));
-            }
+            remove_db(f);
         }
     }
+}
+
+/// Removes a SQLite file database and its WAL files.
+pub fn remove_db(path: &std::path::Path) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+}
+
+/// An Orm on `b` (fresh schema) whose connection threads never spin: a flush's first poll
+/// hands its batch over and returns Pending, so tests can stop a flush in flight.
+pub async fn orm_without_spin(b: &Backend) -> Orm {
+    let sep = if b.url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}spin_us=0", b.url());
+    let orm = Orm::builder()
+        .url(&url)
+        .entity::<Tag>()
+        .entity::<User>()
+        .build()
+        .await
+        .unwrap();
+    orm.schema().refresh().await.unwrap();
+    orm
 }
 
 /// A unique temporary SQLite file path.

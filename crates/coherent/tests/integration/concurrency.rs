@@ -114,7 +114,5 @@ async fn a_lock_wait_over_the_timeout_is_a_typed_error() {
     assert_eq!(user_rows(&orm).await.len(), 1);
     assert!(u.read().id > 0);
     drop(holder);
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-    }
+    remove_db(&path);
 }

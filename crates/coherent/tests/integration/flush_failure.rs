@@ -291,17 +291,7 @@ async fn poll_then_drop<F: std::future::Future>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_flush_never_leaves_memory_and_database_apart() {
     for b in backends() {
-        // No spinning: a flush's first poll hands the batch over and returns Pending.
-        let sep = if b.url().contains('?') { '&' } else { '?' };
-        let url = format!("{}{sep}spin_us=0", b.url());
-        let orm = Orm::builder()
-            .url(&url)
-            .entity::<Tag>()
-            .entity::<User>()
-            .build()
-            .await
-            .unwrap();
-        orm.schema().refresh().await.unwrap();
+        let orm = orm_without_spin(&b).await;
         let mut outcomes = std::collections::BTreeMap::new();
         for attempt in 0..40u32 {
             let em = orm.em().fork();
@@ -443,16 +433,7 @@ async fn a_retry_after_a_failed_flush_does_not_reference_ghost_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clearing_during_a_flush_leaves_later_work_alone() {
     for b in backends() {
-        let sep = if b.url().contains('?') { '&' } else { '?' };
-        let url = format!("{}{sep}spin_us=0", b.url());
-        let orm = Orm::builder()
-            .url(&url)
-            .entity::<Tag>()
-            .entity::<User>()
-            .build()
-            .await
-            .unwrap();
-        orm.schema().refresh().await.unwrap();
+        let orm = orm_without_spin(&b).await;
         let em = orm.em().fork();
         let mut inserted = 0;
         let mut exercised = false;

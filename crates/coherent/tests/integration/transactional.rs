@@ -823,9 +823,7 @@ async fn retry_reruns_the_whole_closure_after_a_lock_timeout() {
         .get("age")
         .unwrap();
     assert_eq!(stored, Some(1));
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-    }
+    remove_db(&path);
 }
 
 /// A nested (savepoint) scope whose future is dropped (a timeout around an inner call):
