@@ -1,0 +1,82 @@
+//! Running statements for an EntityManager: the raw escape hatch (`execute`, `query`) and the
+//! routing every statement goes through.
+//!
+//! Policy: values are always bound, never spliced. A statement runs on the EntityManager's
+//! pinned connection while it has an open transaction (after the savepoints of abandoned
+//! scopes are rolled back), else on a connection from the pool for just that batch. Every
+//! statement is logged by the query log on the caller's task.
+
+use crate::entity_manager::EntityManager;
+use crate::query_log::Pending;
+use coherent_core::{
+    Batch, BatchFailure, BatchResult, Result, Row, Rows, Statement, TxMode, Value,
+};
+
+impl EntityManager {
+    /// Runs a raw statement on this EntityManager's connection; returns the affected rows.
+    /// Parameters are bound, never spliced.
+    pub async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64> {
+        let batch = Batch {
+            statements: vec![Statement::execute(sql, params)],
+            mode: TxMode::Plain,
+        };
+        let r = self.resolve().run_batch(batch).await?;
+        Ok(r.outcomes.first().map_or(0, |o| o.affected))
+    }
+
+    /// Runs a raw query on this EntityManager's connection.
+    pub async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>> {
+        Ok(self
+            .resolve()
+            .query_rows(Statement::query(sql, params))
+            .await?
+            .into_rows())
+    }
+
+    pub(crate) async fn query_rows(&self, statement: Statement) -> Result<Rows> {
+        let batch = Batch {
+            statements: vec![statement],
+            mode: TxMode::Plain,
+        };
+        let mut r = self.run_batch(batch).await?;
+        Ok(r.outcomes.pop().and_then(|o| o.rows).unwrap_or_default())
+    }
+
+    /// Runs a batch on a connection of this EntityManager and logs it.
+    pub(crate) async fn run_batch(&self, batch: Batch) -> Result<BatchResult> {
+        self.run_batch_detailed(batch).await.map_err(|f| f.error)
+    }
+
+    pub(crate) async fn run_batch_detailed(
+        &self,
+        batch: Batch,
+    ) -> std::result::Result<BatchResult, BatchFailure> {
+        let mut tx = self.inner().tx.lock().await;
+        if let Some(open) = tx.as_mut() {
+            open.settle(self).await?;
+            return self.run_on(open.conn.as_mut(), batch).await;
+        }
+        drop(tx);
+        let mut conn = self.inner().orm.driver.acquire().await?;
+        self.run_on(conn.as_mut(), batch).await
+    }
+
+    /// Runs a batch on `conn` and logs it.
+    pub(crate) async fn run_on(
+        &self,
+        conn: &mut dyn coherent_core::Connection,
+        batch: Batch,
+    ) -> std::result::Result<BatchResult, BatchFailure> {
+        let log = Pending::of(&batch);
+        match conn.run(batch).await {
+            Ok(result) => {
+                log.emit(&result, None);
+                Ok(result)
+            }
+            Err(failure) => {
+                log.emit(&failure.executed, Some((failure.index, &failure.error)));
+                Err(failure)
+            }
+        }
+    }
+}
