@@ -37,6 +37,9 @@ pub(crate) struct EmInner {
     pub transactions_disabled: std::sync::atomic::AtomicBool,
     /// The open transaction, if any: its pinned connection and scope checkpoints.
     pub tx: tokio::sync::Mutex<Option<crate::transaction::Transaction>>,
+    /// Whether `tx` may hold a transaction: set before one is stored, cleared after it is
+    /// taken, so statements of an EntityManager without one skip the async lock.
+    pub tx_open: std::sync::atomic::AtomicBool,
 }
 
 /// A unit of work: an identity map, change tracking, and the operations on them. Cloning
@@ -105,6 +108,7 @@ impl EntityManager {
                 uow: Mutex::new(uow),
                 flush_lock: Arc::new(tokio::sync::Mutex::new(())),
                 tx: tokio::sync::Mutex::new(None),
+                tx_open: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -225,6 +229,20 @@ impl EntityManager {
             .inner
             .flush_mode
             .store(mode.to_u8(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this EntityManager may have an open transaction (cheap; `false` is certain).
+    pub(crate) fn may_have_transaction(&self) -> bool {
+        self.inner
+            .tx_open
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records whether `tx` holds a transaction.
+    pub(crate) fn mark_transaction(&self, open: bool) {
+        self.inner
+            .tx_open
+            .store(open, std::sync::atomic::Ordering::Release);
     }
 
     /// Whether two handles are the same EntityManager.

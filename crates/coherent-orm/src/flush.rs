@@ -39,11 +39,12 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         return Ok(());
     }
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
-    let mut tx = inner.tx.lock().await;
-    if let Some(open) = tx.as_mut() {
-        return in_transaction(em, open).instrument(span).await;
+    if em.may_have_transaction() {
+        let mut tx = inner.tx.lock().await;
+        if let Some(open) = tx.as_mut() {
+            return in_transaction(em, open).instrument(span).await;
+        }
     }
-    drop(tx);
     async move {
         let conn = shared.driver.acquire().await?;
         // With transactions disabled the statements run as they come (no BEGIN/COMMIT).

@@ -71,8 +71,12 @@ impl EntityManager {
             found.extend(self.merge_rows::<T>(rows)?);
             Ok(())
         };
-        let mut tx = self.inner().tx.lock().await;
-        let result = match tx.as_mut() {
+        let mut tx = if self.may_have_transaction() {
+            Some(self.inner().tx.lock().await)
+        } else {
+            None
+        };
+        let result = match tx.as_mut().and_then(|t| t.as_mut()) {
             Some(open) => {
                 open.settle(self).await?;
                 open.conn

@@ -51,12 +51,13 @@ impl EntityManager {
         &self,
         batch: Batch,
     ) -> std::result::Result<BatchResult, BatchFailure> {
-        let mut tx = self.inner().tx.lock().await;
-        if let Some(open) = tx.as_mut() {
-            open.settle(self).await?;
-            return self.run_on(open.conn.as_mut(), batch).await;
+        if self.may_have_transaction() {
+            let mut tx = self.inner().tx.lock().await;
+            if let Some(open) = tx.as_mut() {
+                open.settle(self).await?;
+                return self.run_on(open.conn.as_mut(), batch).await;
+            }
         }
-        drop(tx);
         let mut conn = self.inner().orm.driver.acquire().await?;
         self.run_on(conn.as_mut(), batch).await
     }

@@ -129,6 +129,7 @@ impl EntityManager {
                 announce(&em, Kind::BeforeStart, None);
                 let mut conn = inner.orm.driver.acquire().await?;
                 control(&em, conn.as_mut(), statements).await?;
+                em.mark_transaction(true);
                 *tx = Some(Transaction {
                     conn,
                     scopes: vec![scope],
@@ -189,6 +190,7 @@ impl EntityManager {
             control(&em, open.conn.as_mut(), vec![sql::COMMIT.into()]).await
         };
         let open = tx.take().expect("checked above");
+        em.mark_transaction(false);
         drop(tx);
         let mut scopes = open.scopes.into_iter();
         let start = scopes.next().expect("the transaction's scope");
@@ -247,6 +249,7 @@ impl EntityManager {
         } else {
             announce(&em, Kind::BeforeRollback, None);
             let mut open = tx.take().expect("checked above");
+            em.mark_transaction(false);
             let undone = control(&em, open.conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
             if let Some(scope) = open.scopes.into_iter().next() {
                 scope.checkpoint.restore(&mut em.uow());

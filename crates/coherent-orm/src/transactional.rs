@@ -374,6 +374,7 @@ impl Drop for RollbackOnDrop {
         let Ok(mut tx) = fork.inner().tx.try_lock() else {
             return;
         };
+        fork.mark_transaction(false);
         if let Some(open) = tx.take()
             && let Some(start) = open.scopes.into_iter().next()
         {
