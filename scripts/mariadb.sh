@@ -34,43 +34,18 @@ readonly DB_NAME=coherent
 readonly MY_USER=mysql
 readonly WAIT_SECONDS=60
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-show_log_tail() {
-    if [[ -s "$LOG_FILE" ]]; then
-        log "last lines of $LOG_FILE:"
-        tail -n 25 "$LOG_FILE" >&2 || true
-    fi
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     printf 'usage: %s [start|stop|status]\n' "$0" >&2
     exit 2
 }
 
-if ! [[ "$PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
-    die "MYPORT_COHERENT must be a TCP port number (1-65535), got '$PORT'"
-fi
-[[ "$STATE_DIR" == /* ]] || die "COHERENT_DB_DIR must be an absolute path, got '$STATE_DIR'"
+check_port_and_state_dir MYPORT_COHERENT
 # sun_path is 108 bytes including the terminating NUL.
 ((${#SOCKET} <= 107)) || die "socket path $SOCKET is too long for a Unix socket; use a shorter COHERENT_DB_DIR"
 ((EUID == 0)) || die "must run as root (installs packages and starts mariadbd --user=$MY_USER)"
-
-# Close every fd above 2 in the current (sub)shell, so a long-lived server never
-# holds our lock (fd 9), the caller's stdout (fd 3) or any pipe inherited from
-# whoever called us (a held pipe would make `$(scripts/mariadb.sh)` hang).
-close_extra_fds() {
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-        fd="${fd##*/}"
-        if [[ "$fd" =~ ^[0-9]+$ ]] && ((fd > 2)); then
-            eval "exec $fd>&-"
-        fi
-    done
-}
 
 # Locate a program in PATH or the usual sbin/bin directories (root's PATH may lack sbin).
 find_prog() {
@@ -98,23 +73,7 @@ locate_binaries() {
 }
 
 install_mariadb() {
-    command -v apt-get >/dev/null || die "MariaDB is not installed and apt-get is not available"
-    log "MariaDB server binaries not found; installing Debian's 'mariadb-server' package"
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep apt from starting the packaged system-wide server (no systemd here anyway).
-    local policy=/usr/sbin/policy-rc.d created_policy=""
-    if [[ ! -e "$policy" ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && created_policy=1
-        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    apt-get -o DPkg::Lock::Timeout=300 update -q >&2 ||
-        die "apt-get update failed"
-    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends mariadb-server >&2 ||
-        die "apt-get install mariadb-server failed"
-    if [[ -n "$created_policy" ]]; then
-        rm -f "$policy"
-        trap - EXIT
-    fi
+    apt_install_server mariadb-server MariaDB
 }
 
 binaries_or_install() {
@@ -127,14 +86,6 @@ binaries_or_install() {
 
 # Make the state dir usable by the service users (postgres and mysql share it:
 # sockets, logs, pid files), then take the per-server lock.
-prepare_state_dir() {
-    if [[ ! -d "$STATE_DIR" ]]; then
-        mkdir -p "$STATE_DIR" || die "cannot create state directory $STATE_DIR"
-        chmod 1777 "$STATE_DIR"
-    fi
-    exec 9>>"$LOCK_FILE" || die "cannot open lock file $LOCK_FILE"
-    flock -w 300 9 || die "timed out waiting for lock $LOCK_FILE (another $PROG running?)"
-}
 
 check_state_dir_access() {
     (close_extra_fds && cd / && exec runuser -u "$MY_USER" -- test -w "$STATE_DIR" -a -x "$STATE_DIR") ||
@@ -161,10 +112,6 @@ admin_ping() {
     local out
     out="$("$ADMIN" --no-defaults --protocol=TCP -h127.0.0.1 -P"$PORT" -uroot --connect-timeout=2 ping 2>&1)" && return 0
     [[ "$out" == *"is not allowed to connect to this MariaDB server"* ]]
-}
-
-port_in_use() {
-    (: <>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
 init_datadir() {

@@ -33,41 +33,16 @@ readonly DB_NAME=coherent
 readonly PG_USER=postgres
 readonly WAIT_SECONDS=60
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-    printf '%s: error: %s\n' "$PROG" "$*" >&2
-    exit 1
-}
-show_log_tail() {
-    if [[ -s "$LOG_FILE" ]]; then
-        log "last lines of $LOG_FILE:"
-        tail -n 25 "$LOG_FILE" >&2 || true
-    fi
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
     printf 'usage: %s [start|stop|status]\n' "$0" >&2
     exit 2
 }
 
-if ! [[ "$PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
-    die "PGPORT_COHERENT must be a TCP port number (1-65535), got '$PORT'"
-fi
-[[ "$STATE_DIR" == /* ]] || die "COHERENT_DB_DIR must be an absolute path, got '$STATE_DIR'"
+check_port_and_state_dir PGPORT_COHERENT
 ((EUID == 0)) || die "must run as root (installs packages and runs the server as the '$PG_USER' user)"
-
-# Close every fd above 2 in the current (sub)shell, so a long-lived server never
-# holds our lock (fd 9), the caller's stdout (fd 3) or any pipe inherited from
-# whoever called us (a held pipe would make `$(scripts/postgres.sh)` hang).
-close_extra_fds() {
-    local fd
-    for fd in /proc/"$BASHPID"/fd/*; do
-        fd="${fd##*/}"
-        if [[ "$fd" =~ ^[0-9]+$ ]] && ((fd > 2)); then
-            eval "exec $fd>&-"
-        fi
-    done
-}
 
 # Run a command as the postgres user, from a directory it can read.
 as_pg() {
@@ -86,23 +61,7 @@ find_pg_bin() {
 }
 
 install_postgres() {
-    command -v apt-get >/dev/null || die "PostgreSQL is not installed and apt-get is not available"
-    log "PostgreSQL server binaries not found; installing Debian's 'postgresql' package"
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep apt from starting the packaged 'main' cluster (no systemd here anyway).
-    local policy=/usr/sbin/policy-rc.d created_policy=""
-    if [[ ! -e "$policy" ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 0755 "$policy" && created_policy=1
-        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-    fi
-    apt-get -o DPkg::Lock::Timeout=300 update -q >&2 ||
-        die "apt-get update failed"
-    apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends postgresql >&2 ||
-        die "apt-get install postgresql failed"
-    if [[ -n "$created_policy" ]]; then
-        rm -f "$policy"
-        trap - EXIT
-    fi
+    apt_install_server postgresql PostgreSQL
 }
 
 pg_bin_or_install() {
@@ -117,14 +76,6 @@ pg_bin_or_install() {
 
 # Make the state dir usable by the service users (postgres and mysql share it:
 # sockets, logs, pid files), then take the per-server lock.
-prepare_state_dir() {
-    if [[ ! -d "$STATE_DIR" ]]; then
-        mkdir -p "$STATE_DIR" || die "cannot create state directory $STATE_DIR"
-        chmod 1777 "$STATE_DIR"
-    fi
-    exec 9>>"$LOCK_FILE" || die "cannot open lock file $LOCK_FILE"
-    flock -w 300 9 || die "timed out waiting for lock $LOCK_FILE (another $PROG running?)"
-}
 
 check_state_dir_access() {
     as_pg test -w "$STATE_DIR" -a -x "$STATE_DIR" ||
@@ -142,10 +93,6 @@ pg_status() {
 running_port() {
     # Line 4 of postmaster.pid is the port the running server listens on.
     sed -n 4p "$DATA_DIR/postmaster.pid" 2>/dev/null || true
-}
-
-port_in_use() {
-    (: <>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
 }
 
 init_cluster() {
