@@ -71,24 +71,14 @@ impl Backend {
         &self,
         f: impl FnOnce(coherent::OrmBuilder) -> coherent::OrmBuilder,
     ) -> Orm {
-        let builder = Orm::builder()
-            .url(&self.url)
-            .entity::<Tag>()
-            .entity::<User>();
-        let orm = f(builder).build().await.expect("connect");
+        let orm = f(suite_builder(&self.url)).build().await.expect("connect");
         orm.schema().refresh().await.expect("schema");
         orm
     }
 
     /// Another Orm on the same database (a second API instance), without touching the schema.
     pub async fn second_orm(&self) -> Orm {
-        Orm::builder()
-            .url(&self.url)
-            .entity::<Tag>()
-            .entity::<User>()
-            .build()
-            .await
-            .expect("connect")
+        suite_builder(&self.url).build().await.expect("connect")
     }
 
     /// Whether a second Orm sees the same database (not so for `sqlite::memory:`, which is
@@ -117,15 +107,18 @@ pub fn remove_db(path: &std::path::Path) {
 /// hands its batch over and returns Pending, so tests can stop a flush in flight.
 pub async fn orm_without_spin(b: &Backend) -> Orm {
     let sep = if b.url().contains('?') { '&' } else { '?' };
-    let url = format!("{}{sep}spin_us=0", b.url());
-    let orm = Orm::builder()
-        .url(&url)
-        .entity::<Tag>()
-        .entity::<User>()
-        .build()
-        .await
-        .unwrap();
-    orm.schema().refresh().await.unwrap();
+    suite_orm(&format!("{}{sep}spin_us=0", b.url())).await
+}
+
+/// A builder for `url` with the suite's entities registered.
+pub fn suite_builder(url: &str) -> coherent::OrmBuilder {
+    Orm::builder().url(url).entity::<Tag>().entity::<User>()
+}
+
+/// An Orm on `url` with the suite's entities and a fresh schema.
+pub async fn suite_orm(url: &str) -> Orm {
+    let orm = suite_builder(url).build().await.expect("connect");
+    orm.schema().refresh().await.expect("schema");
     orm
 }
 

@@ -90,14 +90,7 @@ async fn a_long_lived_identity_map_serves_stale_data_and_a_fork_per_request_does
 async fn a_lock_wait_over_the_timeout_is_a_typed_error() {
     let path = temp_db_path();
     let url = format!("sqlite://{}?busy_timeout_ms=100", path.display());
-    let orm = Orm::builder()
-        .url(&url)
-        .entity::<Tag>()
-        .entity::<User>()
-        .build()
-        .await
-        .unwrap();
-    orm.schema().create().await.unwrap();
+    let orm = suite_orm(&url).await;
     let holder = rusqlite::Connection::open(&path).unwrap();
     holder
         .execute_batch("BEGIN IMMEDIATE; INSERT INTO tags (code, label) VALUES ('h', 'held');")

@@ -752,14 +752,7 @@ async fn transaction_events_come_in_mikro_orms_order() {
 async fn retry_reruns_the_whole_closure_after_a_lock_timeout() {
     let path = temp_db_path();
     let url = format!("sqlite://{}?busy_timeout_ms=20", path.display());
-    let orm = Orm::builder()
-        .url(&url)
-        .entity::<Tag>()
-        .entity::<User>()
-        .build()
-        .await
-        .unwrap();
-    orm.schema().create().await.unwrap();
+    let orm = suite_orm(&url).await;
     let em = orm.em().fork();
     let counter = em.persist(User::new("counter", "c@x.io")).unwrap();
     em.flush().await.unwrap();
