@@ -159,14 +159,16 @@ async fn entity_manager(State(users): State<UserService>, RequestEm(em): Request
 /// The application: routes, the service holding the global EntityManager, and the layer
 /// that makes it per-request.
 pub fn app(orm: &Orm) -> Router {
-    let users = UserService {
-        em: orm.em().clone(),
-    };
+    routes(orm.em().clone()).layer(RequestContextLayer::new(orm))
+}
+
+/// The routes alone, with the service holding `service_em` (the global EntityManager in
+/// [`app`]; the tests also build the broken shapes the layer exists to fix).
+pub fn routes(service_em: EntityManager) -> Router {
     Router::new()
         .route("/users/{id}", get(get_user).patch(patch_user))
         .route("/debug/entity-manager", get(entity_manager))
-        .with_state(users)
-        .layer(RequestContextLayer::new(orm))
+        .with_state(UserService { em: service_em })
 }
 
 #[tokio::main]
