@@ -52,11 +52,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         let mut writer = conn.stream_batch(if atomic { TxMode::Atomic } else { TxMode::Plain });
         let mut log = Pending::empty();
         let plan = {
-            let mut ctx = PlanContext {
-                cache: &shared.statements,
-                capabilities: shared.capabilities,
-                batch_size: shared.config.batch_size,
-            };
+            let mut ctx = PlanContext::of(shared);
             let mut sink = |piece: Vec<coherent_core::Statement>| {
                 log.remember(&piece);
                 writer.push(piece);
@@ -88,11 +84,7 @@ async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()
     let shared = em.shared();
     let mut statements = Vec::new();
     let plan = {
-        let mut ctx = PlanContext {
-            cache: &shared.statements,
-            capabilities: shared.capabilities,
-            batch_size: shared.config.batch_size,
-        };
+        let mut ctx = PlanContext::of(shared);
         let mut sink = |piece: Vec<coherent_core::Statement>| statements.extend(piece);
         em.uow()
             .plan(shared.commit_order.types(), &mut ctx, &mut sink)?

@@ -17,21 +17,6 @@ pub const TARGET: &str = "coherent::sql";
 pub(crate) struct Pending(Option<Vec<(Arc<str>, usize)>>);
 
 impl Pending {
-    /// Remembers what `batch` will run, if anyone listens.
-    pub fn of(batch: &Batch) -> Pending {
-        if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
-            Pending(Some(
-                batch
-                    .statements
-                    .iter()
-                    .map(|s| (Arc::clone(&s.sql), s.params.len()))
-                    .collect(),
-            ))
-        } else {
-            Pending(None)
-        }
-    }
-
     /// Nothing yet (see [`Pending::remember`]); collects only if anyone listens.
     pub fn empty() -> Pending {
         if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
@@ -39,6 +24,20 @@ impl Pending {
         } else {
             Pending(None)
         }
+    }
+
+    /// Remembers what `batch` will run, if anyone listens.
+    pub fn of(batch: &Batch) -> Pending {
+        let mut pending = Pending::empty();
+        pending.remember(&batch.statements);
+        pending
+    }
+
+    /// Remembers one statement, if anyone listens.
+    pub fn of_statement(statement: &coherent_core::Statement) -> Pending {
+        let mut pending = Pending::empty();
+        pending.remember(std::slice::from_ref(statement));
+        pending
     }
 
     /// Remembers statements handed to the driver piece by piece.
@@ -49,18 +48,6 @@ impl Pending {
                     .iter()
                     .map(|s| (Arc::clone(&s.sql), s.params.len())),
             );
-        }
-    }
-
-    /// Remembers one statement, if anyone listens.
-    pub fn of_statement(statement: &coherent_core::Statement) -> Pending {
-        if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
-            Pending(Some(vec![(
-                Arc::clone(&statement.sql),
-                statement.params.len(),
-            )]))
-        } else {
-            Pending(None)
         }
     }
 

@@ -27,6 +27,17 @@ pub(crate) struct PlanContext<'a> {
     pub batch_size: usize,
 }
 
+impl<'a> PlanContext<'a> {
+    /// The context of an Orm's backend and configuration.
+    pub fn of(shared: &'a crate::orm::OrmShared) -> Self {
+        PlanContext {
+            cache: &shared.statements,
+            capabilities: shared.capabilities,
+            batch_size: shared.config.batch_size,
+        }
+    }
+}
+
 /// Collects planned statements and hands them on in pieces of [`PIECE`] statements or
 /// [`PIECE_PARAMS`] parameters.
 pub(crate) struct Emitter<'a> {
