@@ -223,20 +223,15 @@ impl Worker {
 
     /// Waits for a job's answer, polling for up to `spin` before parking.
     pub(crate) async fn answer(&self, mut result: oneshot::Receiver<Reply>) -> Reply {
-        if !self.spin.is_zero() {
-            let start = std::time::Instant::now();
-            loop {
-                match result.try_recv() {
-                    Ok(answer) => return answer,
-                    Err(oneshot::error::TryRecvError::Closed) => {
-                        return (Err(self.lost().into()), false);
-                    }
-                    Err(oneshot::error::TryRecvError::Empty) if start.elapsed() < self.spin => {
-                        std::hint::spin_loop();
-                    }
-                    Err(oneshot::error::TryRecvError::Empty) => break,
-                }
-            }
+        let quick = spin_for(self.spin, || match result.try_recv() {
+            Ok(answer) => Some(Some(answer)),
+            Err(oneshot::error::TryRecvError::Closed) => Some(None),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+        });
+        match quick {
+            Some(Some(answer)) => return answer,
+            Some(None) => return (Err(self.lost().into()), false),
+            None => {}
         }
         match result.await {
             Ok(answer) => answer,
@@ -289,19 +284,12 @@ impl Worker {
         &self,
         inbox: &mut tokio::sync::mpsc::UnboundedReceiver<Streamed>,
     ) -> Option<Streamed> {
-        let start = std::time::Instant::now();
-        loop {
-            match inbox.try_recv() {
-                Ok(m) => return Some(m),
-                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return None,
-                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
-                    if start.elapsed() >= self.spin {
-                        return None;
-                    }
-                    std::hint::spin_loop();
-                }
-            }
-        }
+        spin_for(self.spin, || match inbox.try_recv() {
+            Ok(m) => Some(Some(m)),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => Some(None),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => None,
+        })
+        .flatten()
     }
 
     pub(crate) fn release(&self) {
@@ -324,15 +312,36 @@ impl Worker {
 /// Receives the next piece of a streamed batch, polling for up to `spin` before blocking;
 /// `None` when the sender is gone.
 fn receive(pieces: &mpsc::Receiver<Piece>, spin: Duration) -> Option<Piece> {
-    let start = std::time::Instant::now();
-    while start.elapsed() < spin {
-        match pieces.try_recv() {
-            Ok(p) => return Some(p),
-            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
-            Err(mpsc::TryRecvError::Disconnected) => return None,
-        }
+    match spin_for(spin, || try_take(pieces)) {
+        Some(piece) => piece,
+        None => pieces.recv().ok(),
     }
-    pieces.recv().ok()
+}
+
+/// A non-blocking receive: `Some(Some(_))` a message, `Some(None)` the sender is gone,
+/// `None` nothing yet.
+fn try_take<M>(inbox: &mpsc::Receiver<M>) -> Option<Option<M>> {
+    match inbox.try_recv() {
+        Ok(m) => Some(Some(m)),
+        Err(mpsc::TryRecvError::Disconnected) => Some(None),
+        Err(mpsc::TryRecvError::Empty) => None,
+    }
+}
+
+/// Polls `attempt` until it yields something or `spin` has passed (`None`: park now). Waking
+/// a parked thread costs 5 to 60 µs on a virtual machine, more than most statements take, so
+/// both sides of a hop poll for a bounded while before parking.
+fn spin_for<T>(spin: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(found) = attempt() {
+            return Some(found);
+        }
+        if start.elapsed() >= spin {
+            return None;
+        }
+        std::hint::spin_loop();
+    }
 }
 
 /// The thread's loop: runs jobs until every sender is gone.
@@ -377,17 +386,13 @@ fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, s
     };
     while let Ok(job) = inbox.recv() {
         handle(job);
-        // Stay awake for `spin` after a job: the next one (the flush after a find) usually
+        // Stay awake for `spin` after each job: the next one (the flush after a find) usually
         // follows within microseconds, and waking a parked thread costs far more.
-        let idle_since = std::time::Instant::now();
-        while idle_since.elapsed() < spin {
-            match inbox.try_recv() {
-                Ok(job) => {
-                    handle(job);
-                    continue;
-                }
-                Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
-                Err(mpsc::TryRecvError::Disconnected) => return,
+        loop {
+            match spin_for(spin, || try_take(inbox)) {
+                Some(Some(job)) => handle(job),
+                Some(None) => return,
+                None => break,
             }
         }
     }
