@@ -192,16 +192,15 @@ impl EntityManager {
         let open = tx.take().expect("checked above");
         em.mark_transaction(false);
         drop(tx);
-        let mut scopes = open.scopes.into_iter();
-        let start = scopes.next().expect("the transaction's scope");
         if let Err(e) = committed {
-            announce(&em, Kind::BeforeRollback, None);
-            let mut conn = open.conn;
-            let _ = control(&em, conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
-            start.checkpoint.restore(&mut em.uow());
-            announce(&em, Kind::AfterRollback, None);
+            let _ = roll_back_whole(&em, open).await;
             return Err(e);
         }
+        let start = open
+            .scopes
+            .into_iter()
+            .next()
+            .expect("the transaction's scope");
         drop(open.conn); // back to the pool before the after-commit work runs
         drop(serial);
         announce(&em, Kind::AfterCommit, None);
@@ -247,15 +246,9 @@ impl EntityManager {
             announce(&em, Kind::AfterRollback, Some(&name));
             undone
         } else {
-            announce(&em, Kind::BeforeRollback, None);
-            let mut open = tx.take().expect("checked above");
+            let open = tx.take().expect("checked above");
             em.mark_transaction(false);
-            let undone = control(&em, open.conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
-            if let Some(scope) = open.scopes.into_iter().next() {
-                scope.checkpoint.restore(&mut em.uow());
-            }
-            announce(&em, Kind::AfterRollback, None);
-            undone
+            roll_back_whole(&em, open).await
         }
     }
 
@@ -291,6 +284,18 @@ impl EntityManager {
 }
 
 /// Runs transaction-control statements on `conn`, logged like every statement.
+/// Ends the whole transaction with ROLLBACK (its connection then goes back to the pool) and
+/// puts the unit of work back as it was when the transaction began.
+async fn roll_back_whole(em: &EntityManager, mut open: Transaction) -> Result<()> {
+    announce(em, Kind::BeforeRollback, None);
+    let undone = control(em, open.conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
+    if let Some(start) = open.scopes.into_iter().next() {
+        start.checkpoint.restore(&mut em.uow());
+    }
+    announce(em, Kind::AfterRollback, None);
+    undone
+}
+
 async fn control(em: &EntityManager, conn: &mut dyn Connection, sql: Vec<String>) -> Result<()> {
     let batch = Batch {
         statements: sql
