@@ -72,6 +72,10 @@ pub struct Statement {
     pub expect_rows: Option<u64>,
     /// The entity the statement is about, for error messages.
     pub entity: &'static str,
+    /// An INSERT whose keys the database generates, on a backend without `RETURNING`: the
+    /// driver reports the generated keys as the outcome's rows, one per inserted row, in
+    /// insert order.
+    pub generated_keys: bool,
 }
 
 impl Statement {
@@ -89,6 +93,7 @@ impl Statement {
             returns_rows: false,
             expect_rows: None,
             entity: "",
+            generated_keys: false,
         }
     }
 
@@ -103,6 +108,13 @@ impl Statement {
     /// Requires exactly `rows` affected rows.
     pub fn expecting(mut self, rows: u64) -> Statement {
         self.expect_rows = Some(rows);
+        self
+    }
+
+    /// Asks the driver to report the keys the database generated (see
+    /// [`Statement::generated_keys`]).
+    pub fn reading_generated_keys(mut self) -> Statement {
+        self.generated_keys = true;
         self
     }
 

@@ -166,6 +166,49 @@ pub enum Error {
         message: String,
     },
 
+    /// A `NOWAIT` lock request found the row locked (PostgreSQL 55P03; MariaDB reports it as
+    /// 1205, MySQL as 3572).
+    #[error("lock not available: {message}")]
+    LockNotAvailable {
+        /// The driver's message.
+        message: String,
+    },
+
+    /// The database chose this transaction as a deadlock victim and rolled it back
+    /// (PostgreSQL 40P01, MySQL 1213). Running the whole transaction again may succeed.
+    #[error("deadlock detected: {message}")]
+    Deadlock {
+        /// The driver's message.
+        message: String,
+    },
+
+    /// A serializable transaction could not be serialized (SQLSTATE 40001). Running the whole
+    /// transaction again may succeed.
+    #[error("could not serialize access: {message}")]
+    SerializationFailure {
+        /// The driver's message.
+        message: String,
+    },
+
+    /// A statement failed inside a transaction the database then refuses to continue
+    /// (PostgreSQL aborts a transaction at its first error); COMMIT was turned into ROLLBACK.
+    #[error("the transaction was aborted by an earlier error and has been rolled back: {message}")]
+    TransactionAborted {
+        /// The error that aborted it.
+        message: String,
+    },
+
+    /// The database refused a bound value: out of range for its column, too long, or not
+    /// representable (PostgreSQL SQLSTATE class 22, e.g. a NUL byte in text; MySQL 1264,
+    /// 1366, 1406). Nothing was written by the statement.
+    #[error("invalid value for the database{}: {message}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    InvalidData {
+        /// The native error code.
+        code: Option<String>,
+        /// The driver's message.
+        message: String,
+    },
+
     /// A statement affected another number of rows than the Unit of Work required.
     #[error("{entity} with key {key}: expected {expected} affected row(s), got {actual}")]
     RowCountMismatch {
@@ -228,9 +271,13 @@ impl Error {
         }
     }
 
-    /// Whether running the same work again may succeed (a lock timeout).
+    /// Whether running the same work again may succeed: a lock timeout, a deadlock, a
+    /// serialization failure.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::LockTimeout { .. })
+        matches!(
+            self,
+            Error::LockTimeout { .. } | Error::Deadlock { .. } | Error::SerializationFailure { .. }
+        )
     }
 }
 

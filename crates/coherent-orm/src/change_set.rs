@@ -12,7 +12,8 @@
 //!   are `IN` lists and are idempotent.
 //! - Generated keys are read back from `RETURNING` and matched to rows in ascending order:
 //!   SQLite and PostgreSQL hand out keys of one multi-row INSERT in VALUES order, while the
-//!   order of `RETURNING` rows is not guaranteed by either.
+//!   order of `RETURNING` rows is not guaranteed by either. MySQL has no `RETURNING`: its
+//!   driver reports the keys from `LAST_INSERT_ID()` (consecutive for one INSERT).
 
 use crate::managed::Managed;
 use crate::statement_cache::Shape;
@@ -91,14 +92,26 @@ impl<T: Entity> Default for TypeChangeSet<T> {
     }
 }
 
+/// How the keys of inserted rows come back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyReadBack {
+    /// Client-assigned keys: nothing to read.
+    None,
+    /// `RETURNING <key>`.
+    Returning,
+    /// The driver reports the generated keys (MySQL's `LAST_INSERT_ID()`).
+    Generated,
+}
+
 fn chunk_statements<T: Entity>(
     ctx: &mut PlanContext<'_>,
     rows: &[Planned<T>],
     columns: ColumnSet,
-    returning: bool,
+    keys: KeyReadBack,
     chunks: &mut Vec<usize>,
     emit: &mut Emitter<'_>,
 ) {
+    let returning = keys == KeyReadBack::Returning;
     let per = coherent_sql::insert::rows_per_statement(
         ctx.batch_size,
         ctx.capabilities.max_params,
@@ -114,10 +127,12 @@ fn chunk_statements<T: Entity>(
         for p in chunk {
             p.entity.tracked().current.push_values(columns, &mut params);
         }
-        let st = if returning {
-            Statement::query(sql, params)
-        } else {
-            Statement::execute(sql, params).expecting(chunk.len() as u64)
+        let st = match keys {
+            KeyReadBack::Returning => Statement::query(sql, params),
+            KeyReadBack::Generated => Statement::execute(sql, params)
+                .expecting(chunk.len() as u64)
+                .reading_generated_keys(),
+            KeyReadBack::None => Statement::execute(sql, params).expecting(chunk.len() as u64),
         };
         emit.push(st.about(T::META.name));
         chunks.push(chunk.len());
@@ -145,12 +160,16 @@ impl<T: Entity> TypeChangeSet<T> {
                 self.assigned.push(planned);
             }
         }
-        let returning = ctx.capabilities.returning;
+        let keys = if ctx.capabilities.returning {
+            KeyReadBack::Returning
+        } else {
+            KeyReadBack::Generated
+        };
         chunk_statements(
             ctx,
             &self.generated,
             meta.insert_columns(false),
-            returning,
+            keys,
             &mut self.generated_chunks,
             emit,
         );
@@ -158,7 +177,7 @@ impl<T: Entity> TypeChangeSet<T> {
             ctx,
             &self.assigned,
             meta.insert_columns(true),
-            false,
+            KeyReadBack::None,
             &mut self.assigned_chunks,
             emit,
         );

@@ -3,7 +3,8 @@
 //!
 //! Policy: entity types are registered up front (`.entity::<User>()`); using an unregistered
 //! type is the typed error [`Error::UnknownEntity`], not a silent default. The URL scheme
-//! picks the driver (`sqlite:` today; PostgreSQL and MySQL follow).
+//! picks the driver: `sqlite:`, `postgres:` (feature `postgres`) or `mysql:`/`mariadb:`
+//! (feature `mysql`).
 
 use crate::commit_order::CommitOrder;
 use crate::config::OrmConfig;
@@ -233,7 +234,21 @@ async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {
         let driver = coherent_sqlite::SqliteDriver::open(options).await?;
         return Ok(Arc::new(driver));
     }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Ok(Arc::new(coherent_sqlx::postgres::PgDriver::open(url).await?));
+    }
+    #[cfg(feature = "mysql")]
+    if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+        return Ok(Arc::new(coherent_sqlx::mysql::MySqlDriver::open(url).await?));
+    }
+    let scheme = url.split(':').next().unwrap_or_default();
+    let hint = match scheme {
+        "postgres" | "postgresql" => " (enable Coherent's `postgres` feature)",
+        "mysql" | "mariadb" => " (enable Coherent's `mysql` feature)",
+        _ => "",
+    };
     Err(Error::Config(format!(
-        "unsupported database URL {url:?}: expected sqlite://path or sqlite::memory:"
+        "unsupported database URL {url:?}{hint}: expected sqlite://path, sqlite::memory:, postgres://.. or mysql://.."
     )))
 }

@@ -215,7 +215,7 @@ pub fn stream_query(
     let chunk_rows = chunk_rows.max(1);
     let mut stmt = conn.prepare_cached(&statement.sql).map_err(classify)?;
     bind(&mut stmt, statement)?;
-    let columns: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
+    let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let width = columns.len();
     let mut values = Vec::with_capacity(chunk_rows * width);
     let mut count = 0u64;
@@ -256,7 +256,7 @@ fn execute_prepared(
 ) -> Result<Outcome, Error> {
     bind(stmt, statement)?;
     let (affected, rows) = if statement.returns_rows {
-        let columns: Arc<[String]> = stmt.column_names().map(str::to_owned).collect();
+        let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let mut values = Vec::new();
         let mut count = 0u64;
         let mut cursor = stmt.raw_query();

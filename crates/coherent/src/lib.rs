@@ -4,6 +4,7 @@
 
 pub use coherent_core as core;
 pub use coherent_core::{
+    Dialect,
     Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
     FieldType, Filter, IsolationLevel, Order, PrimaryKey, Result, Row, Value,
 };

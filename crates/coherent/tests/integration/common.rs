@@ -51,6 +51,8 @@ pub struct Backend {
     pub name: &'static str,
     url: String,
     file: Option<PathBuf>,
+    /// A server backend: the admin URL and the statement that drops this test's database.
+    server: Option<(String, String)>,
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -84,7 +86,26 @@ impl Backend {
     /// Whether a second Orm sees the same database (not so for `sqlite::memory:`, which is
     /// private to one Orm).
     pub fn shared_between_orms(&self) -> bool {
-        self.file.is_some()
+        self.file.is_some() || self.server.is_some()
+    }
+
+    /// Whether this is a server backend (PostgreSQL, MariaDB).
+    pub fn is_server(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// Whether this is SQLite (in memory or in a file).
+    pub fn is_sqlite(&self) -> bool {
+        self.server.is_none()
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> coherent::Dialect {
+        match self.name {
+            "postgres" => coherent::Dialect::Postgres,
+            "mariadb" => coherent::Dialect::MySql,
+            _ => coherent::Dialect::Sqlite,
+        }
     }
 }
 
@@ -93,7 +114,72 @@ impl Drop for Backend {
         if let Some(f) = &self.file {
             remove_db(f);
         }
+        if let Some((admin, drop)) = self.server.take() {
+            run_admin(admin, vec![drop]);
+        }
     }
+}
+
+/// Runs admin statements on a server, from a thread of its own (callable from sync code
+/// inside a test's runtime).
+fn run_admin(url: String, statements: Vec<String>) {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let orm = Orm::connect(&url).await.expect("admin connection");
+            for sql in statements {
+                orm.em().execute(&sql, vec![]).await.expect(&sql);
+            }
+        })
+    })
+    .join()
+    .expect("admin thread");
+}
+
+/// A server backend from `var` (a URL printed by `scripts/<server>.sh`), with a database of
+/// its own for this test; None (with a notice) when `var` is unset, except under `CI=true`.
+fn server_backend(name: &'static str, var: &str, script: &str) -> Option<Backend> {
+    let Ok(url) = std::env::var(var) else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{var} is not set: CI runs the suite on {name} (start it with `{script}`)");
+        }
+        static NOTICE: std::sync::Once = std::sync::Once::new();
+        NOTICE.call_once(|| {
+            eprintln!("note: {var} is not set; skipping the {name} backend (start it with `eval \"export {var}=$({script} | cut -d= -f2-)\"`)")
+        });
+        return None;
+    };
+    let db = format!(
+        "coherent_t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (base, query) = url.split_once('?').unwrap_or((&url, ""));
+    let sep = |q: &str| if q.is_empty() { String::new() } else { format!("&{q}") };
+    let (test_url, create, drop) = if name == "postgres" {
+        (
+            format!("{base}?options[search_path]={db}{}", sep(query)),
+            format!("CREATE SCHEMA {db}"),
+            format!("DROP SCHEMA IF EXISTS {db} CASCADE"),
+        )
+    } else {
+        let server = base.rsplit_once('/').map(|(s, _)| s).unwrap_or(base);
+        (
+            format!("{server}/{db}?max_connections=40{}", sep(query)),
+            format!("CREATE DATABASE {db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+            format!("DROP DATABASE IF EXISTS {db}"),
+        )
+    };
+    run_admin(url.clone(), vec![create]);
+    Some(Backend {
+        name,
+        url: test_url,
+        file: None,
+        server: Some((url, drop)),
+    })
 }
 
 /// Removes a SQLite file database and its WAL files.
@@ -131,19 +217,38 @@ pub fn temp_db_path() -> PathBuf {
     ))
 }
 
-/// Every backend available here: SQLite in memory and in a file.
+/// Every backend available here: SQLite in memory and in a file, and the PostgreSQL and
+/// MariaDB servers named by `COHERENT_PG_URL` and `COHERENT_MYSQL_URL`.
 pub fn backends() -> Vec<Backend> {
+    let mut all = sqlite_backends();
+    all.extend(server_backend(
+        "postgres",
+        "COHERENT_PG_URL",
+        "scripts/postgres.sh",
+    ));
+    all.extend(server_backend(
+        "mariadb",
+        "COHERENT_MYSQL_URL",
+        "scripts/mariadb.sh",
+    ));
+    all
+}
+
+/// SQLite in memory and in a file.
+pub fn sqlite_backends() -> Vec<Backend> {
     let file = temp_db_path();
     vec![
         Backend {
             name: "sqlite-memory",
             url: "sqlite::memory:".into(),
             file: None,
+            server: None,
         },
         Backend {
             name: "sqlite-file",
             url: format!("sqlite://{}", file.display()),
             file: Some(file),
+            server: None,
         },
     ]
 }

@@ -1,0 +1,54 @@
+//! [`Backend`]: what differs between PostgreSQL and MySQL/MariaDB under one batch protocol.
+//!
+//! Policy: the batch protocol (transactions, savepoints, affected-row checks, the control
+//! log, aborted transactions) is written once, in [`crate::connection`]; a backend only runs
+//! one statement, runs parameterless SQL, and classifies its errors.
+
+use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Statement};
+use sqlx::pool::PoolConnection;
+use std::future::Future;
+
+/// Facts a driver learns about its server once, when it opens.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerFacts {
+    /// MySQL's `auto_increment_increment`: the step between the keys of one multi-row
+    /// INSERT (1 unless the server is configured otherwise).
+    pub key_step: i64,
+}
+
+impl Default for ServerFacts {
+    fn default() -> Self {
+        ServerFacts { key_step: 1 }
+    }
+}
+
+/// One server backend on sqlx.
+pub trait Backend: Send + Sync + 'static {
+    /// The sqlx database.
+    type Db: sqlx::Database;
+    /// The dialect rendered for it.
+    const DIALECT: Dialect;
+    /// What it can do.
+    const CAPABILITIES: Capabilities;
+    /// Whether any failed statement inside a transaction aborts the whole transaction (a
+    /// PostgreSQL transaction refuses every statement after its first error until it is
+    /// rolled back, or rolled back to a savepoint).
+    const ERROR_ABORTS_TRANSACTION: bool;
+
+    /// Runs one statement with its bound parameters; checks nothing about affected rows.
+    fn execute<'a>(
+        conn: &'a mut PoolConnection<Self::Db>,
+        statement: &'a Statement,
+        facts: ServerFacts,
+    ) -> impl Future<Output = Result<Outcome>> + Send + 'a;
+
+    /// Runs SQL without parameters and without rows (transaction control, DDL).
+    fn simple<'a>(
+        conn: &'a mut PoolConnection<Self::Db>,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
+
+    /// Whether `error`, raised inside a transaction, ended that transaction on the server
+    /// (a MySQL deadlock victim is rolled back whole).
+    fn ends_transaction(error: &Error) -> bool;
+}

@@ -1,0 +1,135 @@
+//! MySQL and MariaDB.
+//!
+//! Policy:
+//! - **utf8mb4 on every connection** (sqlx sends `SET NAMES utf8mb4`), whatever the server's
+//!   or the client locale's default, and the session time zone is UTC.
+//! - **No RETURNING**: MySQL has none, so keys the database generates are read back from
+//!   `LAST_INSERT_ID()`, which for one multi-row INSERT is the first row's key, the others
+//!   following at the server's `auto_increment_increment` (read once, when the driver opens).
+//!   InnoDB hands one multi-row INSERT consecutive keys in every lock mode, since the number
+//!   of rows is known in advance ("simple inserts").
+//! - Affected rows are *matched* rows (sqlx sets `CLIENT_FOUND_ROWS`), so an UPDATE that
+//!   writes the values a row already has still counts as hitting it.
+//! - Errors are classified by the server's error number ([`error`]); MariaDB reports a
+//!   failed `NOWAIT` as 1205, like a lock wait timeout, so a 1205 from a statement that asked
+//!   for `NOWAIT` is [`coherent_core::Error::LockNotAvailable`].
+
+pub mod bind;
+pub mod decode;
+pub mod error;
+
+use crate::backend::{Backend, ServerFacts};
+use crate::driver::ServerDriver;
+use crate::options::ServerOptions;
+use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Rows, Statement, Value};
+use sqlx::mysql::{MySqlArguments, MySqlConnectOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, Column, Executor, Row};
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The MySQL/MariaDB backend.
+#[derive(Debug, Clone, Copy)]
+pub struct MySql;
+
+/// A MySQL/MariaDB driver.
+pub type MySqlDriver = ServerDriver<MySql>;
+
+impl MySqlDriver {
+    /// Opens a pool for `mysql://user@host:port/db[?max_connections=N&acquire_timeout_ms=N]`
+    /// (`mariadb://` is accepted too).
+    pub async fn open(url: &str) -> Result<MySqlDriver> {
+        let url = match url.strip_prefix("mariadb:") {
+            Some(rest) => format!("mysql:{rest}"),
+            None => url.to_owned(),
+        };
+        let options = ServerOptions::from_url(&url)?;
+        let connect = MySqlConnectOptions::from_str(&options.url)
+            .map_err(|e| Error::Config(format!("invalid MySQL URL: {e}")))?
+            .charset("utf8mb4");
+        let pool = Self::pool_options(&options)
+            .connect_with(connect)
+            .await
+            .map_err(|e| error::classify(e, ""))?;
+        let step: i64 = sqlx::query_scalar::<_, u64>("SELECT @@auto_increment_increment")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| error::classify(e, ""))?
+            .try_into()
+            .unwrap_or(1);
+        Ok(ServerDriver::from_parts(
+            pool,
+            ServerFacts { key_step: step },
+            options,
+        ))
+    }
+}
+
+impl Backend for MySql {
+    type Db = sqlx::MySql;
+    const DIALECT: Dialect = Dialect::MySql;
+    const CAPABILITIES: Capabilities = Capabilities {
+        returning: false,
+        max_params: 65_535,
+        concurrent_writers: true,
+    };
+    const ERROR_ABORTS_TRANSACTION: bool = false;
+
+    async fn execute<'a>(
+        conn: &'a mut PoolConnection<sqlx::MySql>,
+        statement: &'a Statement,
+        facts: ServerFacts,
+    ) -> Result<Outcome> {
+        let mut args = MySqlArguments::default();
+        for value in &statement.params {
+            bind::add(&mut args, value)?;
+        }
+        let sql = AssertSqlSafe(Arc::clone(&statement.sql));
+        let query = sqlx::query_with(sql, args);
+        let classify = |e| error::classify(e, &statement.sql);
+        if statement.returns_rows {
+            let rows = query.fetch_all(&mut **conn).await.map_err(classify)?;
+            let columns: Arc<[String]> = match rows.first() {
+                Some(r) => r.columns().iter().map(|c| c.name().to_owned()).collect(),
+                None => Arc::from(Vec::new()),
+            };
+            let mut values = Vec::with_capacity(rows.len() * columns.len());
+            for row in &rows {
+                decode::row(row, &mut values)?;
+            }
+            return Ok(Outcome {
+                affected: rows.len() as u64,
+                rows: Some(Rows { columns, values }),
+                elapsed: Default::default(),
+            });
+        }
+        let done = query.execute(&mut **conn).await.map_err(classify)?;
+        let affected = done.rows_affected();
+        let rows = statement.generated_keys.then(|| {
+            let first = done.last_insert_id() as i64;
+            Rows {
+                columns: Arc::from(vec![String::from("id")]),
+                values: (0..affected as i64)
+                    .map(|i| Value::I64(first + i * facts.key_step))
+                    .collect(),
+            }
+        });
+        Ok(Outcome {
+            affected,
+            rows,
+            elapsed: Default::default(),
+        })
+    }
+
+    async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::MySql>, sql: &'a str) -> Result<()> {
+        (&mut **conn)
+            .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+            .await
+            .map(drop)
+            .map_err(|e| error::classify(e, sql))
+    }
+
+    fn ends_transaction(error: &Error) -> bool {
+        matches!(error, Error::Deadlock { .. })
+    }
+}

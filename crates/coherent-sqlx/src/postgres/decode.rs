@@ -1,0 +1,59 @@
+//! Decoding PostgreSQL rows into [`Value`]s by column type.
+
+use coherent_core::{Error, Result, Value};
+use sqlx::postgres::PgRow;
+use sqlx::{Column, Row, TypeInfo, ValueRef};
+
+fn cell<'r, T>(row: &'r PgRow, i: usize) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get_unchecked::<T, _>(i).map_err(|e| Error::Decode {
+        column: row.columns()[i].name().to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Appends the cells of `row` to `out`.
+pub fn row(row: &PgRow, out: &mut Vec<Value>) -> Result<()> {
+    for (i, column) in row.columns().iter().enumerate() {
+        let raw = row.try_get_raw(i).map_err(|e| Error::Decode {
+            column: column.name().to_owned(),
+            message: e.to_string(),
+        })?;
+        if raw.is_null() {
+            out.push(Value::Null);
+            continue;
+        }
+        let v = match column.type_info().name() {
+            "BOOL" => Value::Bool(cell(row, i)?),
+            "INT2" => Value::I64(i64::from(cell::<i16>(row, i)?)),
+            "INT4" => Value::I64(i64::from(cell::<i32>(row, i)?)),
+            "INT8" => Value::I64(cell(row, i)?),
+            "FLOAT4" => Value::F32(cell(row, i)?),
+            "FLOAT8" => Value::F64(cell(row, i)?),
+            "BYTEA" => Value::Bytes(cell(row, i)?),
+            #[cfg(feature = "decimal")]
+            "NUMERIC" => Value::Decimal(cell(row, i)?),
+            #[cfg(feature = "uuid")]
+            "UUID" => Value::Uuid(cell(row, i)?),
+            #[cfg(feature = "chrono")]
+            "TIMESTAMPTZ" => Value::DateTimeUtc(cell(row, i)?),
+            #[cfg(feature = "chrono")]
+            "TIMESTAMP" => Value::DateTime(cell(row, i)?),
+            #[cfg(feature = "chrono")]
+            "DATE" => Value::Date(cell(row, i)?),
+            #[cfg(feature = "json")]
+            "JSON" | "JSONB" => Value::Json(cell::<sqlx::types::Json<serde_json::Value>>(row, i)?.0),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Value::Text(cell(row, i)?),
+            other => {
+                return Err(Error::Decode {
+                    column: column.name().to_owned(),
+                    message: format!("unsupported PostgreSQL type {other}"),
+                });
+            }
+        };
+        out.push(v);
+    }
+    Ok(())
+}

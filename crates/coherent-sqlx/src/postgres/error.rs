@@ -1,0 +1,57 @@
+//! Classifying PostgreSQL errors by SQLSTATE.
+//!
+//! Policy: 23505 unique, 23503 foreign key, 23502 not null and 23514 check violations are
+//! [`Error::Constraint`] with the server's table and constraint names; 55P03 is
+//! [`Error::LockNotAvailable`] for `NOWAIT` and [`Error::LockTimeout`] when `lock_timeout`
+//! expired; 40P01 is [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
+//! [`Error::TransactionAborted`]; data exceptions (class 22: a NUL byte in text, a value out
+//! of range) are [`Error::InvalidData`]; I/O, protocol and pool failures are
+//! [`Error::Connection`]; everything else is [`Error::Database`] with the SQLSTATE.
+
+use coherent_core::{ConstraintKind, Error};
+
+/// Classifies an sqlx error from a PostgreSQL connection.
+pub fn classify(error: sqlx::Error) -> Error {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let message = db.message().to_owned();
+            let constraint = |kind| Error::Constraint {
+                kind,
+                table: db.table().map(str::to_owned),
+                constraint: db.constraint().map(str::to_owned),
+                message: message.clone(),
+            };
+            match code.as_str() {
+                "23505" => constraint(ConstraintKind::Unique),
+                "23503" => constraint(ConstraintKind::ForeignKey),
+                "23502" => constraint(ConstraintKind::NotNull),
+                "23514" => constraint(ConstraintKind::Check),
+                "55P03" if message.contains("lock timeout") => Error::LockTimeout { message },
+                "55P03" => Error::LockNotAvailable { message },
+                "40P01" => Error::Deadlock { message },
+                "40001" => Error::SerializationFailure { message },
+                "25P02" => Error::TransactionAborted { message },
+                c if c.starts_with("22") => Error::InvalidData {
+                    code: Some(code),
+                    message,
+                },
+                _ => Error::Database {
+                    code: Some(code),
+                    message,
+                },
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Error::Connection(error.to_string()),
+        sqlx::Error::Configuration(e) => Error::Config(e.to_string()),
+        other => Error::Database {
+            code: None,
+            message: other.to_string(),
+        },
+    }
+}
