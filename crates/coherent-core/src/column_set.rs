@@ -62,6 +62,23 @@ impl ColumnSet {
         ColumnSet(self.0 & !other.0)
     }
 
+    /// The set holding only `index`.
+    ///
+    /// ```
+    /// use coherent_core::ColumnSet;
+    /// let a = ColumnSet::single(3);
+    /// assert!(a.contains(3) && a.len() == 1);
+    /// assert_eq!(a.intersection(ColumnSet::first(3)), ColumnSet::EMPTY);
+    /// ```
+    pub const fn single(index: usize) -> ColumnSet {
+        ColumnSet(1 << index)
+    }
+
+    /// The columns in both sets.
+    pub const fn intersection(self, other: ColumnSet) -> ColumnSet {
+        ColumnSet(self.0 & other.0)
+    }
+
     /// Column indexes in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         let bits = self.0;

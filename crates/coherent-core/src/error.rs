@@ -166,6 +166,46 @@ pub enum Error {
         message: String,
     },
 
+    /// An optimistic lock failed: a versioned or concurrency-checked UPDATE found no row
+    /// with the expected version or values (someone else changed or deleted it), or a
+    /// concurrency-checked entity was changed without changing any checked field.
+    #[error("The optimistic lock on entity {entity} failed")]
+    OptimisticLock {
+        /// The entity type.
+        entity: &'static str,
+        /// Its key.
+        key: String,
+    },
+
+    /// An optimistic lock was asked for on an entity without a version.
+    #[error("Cannot obtain optimistic lock on unversioned entity {entity}")]
+    NotVersioned {
+        /// The entity type.
+        entity: &'static str,
+    },
+
+    /// `lock_version` / `em.lock` found another version in memory than the caller expected.
+    #[error("The optimistic lock failed, version {expected} was expected, but is actually {actual}")]
+    VersionMismatch {
+        /// The entity type.
+        entity: &'static str,
+        /// The version the caller expected.
+        expected: String,
+        /// The version the entity has.
+        actual: String,
+    },
+
+    /// A pessimistic lock mode the backend cannot honour as asked (lock table aliases on
+    /// MySQL, which has no `FOR UPDATE OF`; a pessimistic lock in a read-only SQLite
+    /// transaction).
+    #[error("lock mode {mode} is not supported here: {reason}")]
+    LockUnsupported {
+        /// The lock mode.
+        mode: &'static str,
+        /// Why.
+        reason: String,
+    },
+
     /// A `NOWAIT` lock request found the row locked (PostgreSQL 55P03; MariaDB reports it as
     /// 1205, MySQL as 3572).
     #[error("lock not available: {message}")]
@@ -271,12 +311,16 @@ impl Error {
         }
     }
 
-    /// Whether running the same work again may succeed: a lock timeout, a deadlock, a
-    /// serialization failure.
+    /// Whether running the same work again (in a fresh transaction, with freshly loaded
+    /// entities) may succeed: a lock timeout, a deadlock, a serialization failure, an
+    /// optimistic lock conflict.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::LockTimeout { .. } | Error::Deadlock { .. } | Error::SerializationFailure { .. }
+            Error::LockTimeout { .. }
+                | Error::Deadlock { .. }
+                | Error::SerializationFailure { .. }
+                | Error::OptimisticLock { .. }
         )
     }
 }

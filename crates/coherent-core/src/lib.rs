@@ -27,9 +27,11 @@ pub mod error;
 pub mod field_type;
 pub mod filter;
 pub mod isolation;
+pub mod lock_mode;
 pub mod meta;
 pub mod row;
 pub mod value;
+pub mod version;
 
 pub use column_set::ColumnSet;
 pub use driver::{
@@ -41,6 +43,7 @@ pub use error::{ConstraintKind, Error, Result};
 pub use field_type::FieldType;
 pub use filter::{CmpOp, Column, Condition, Filter, Order};
 pub use isolation::IsolationLevel;
+pub use lock_mode::{LockMode, LockWait};
 pub use meta::{ColumnMeta, EntityMeta};
 pub use row::{Row, RowReader, Rows};
 pub use value::{ColumnType, Value};

@@ -28,6 +28,11 @@ pub struct ColumnMeta {
     pub index: bool,
     /// A default, as an SQL literal used in DDL (`#[column(default = "0")]`).
     pub default: Option<&'static str>,
+    /// The optimistic-lock version (`#[version]`): set on insert, advanced by every update,
+    /// compared in every update's WHERE.
+    pub version: bool,
+    /// Compared with its value as loaded in every update's WHERE (`#[concurrency_check]`).
+    pub concurrency_check: bool,
 }
 
 impl ColumnMeta {
@@ -50,6 +55,8 @@ impl ColumnMeta {
             unique: false,
             index: false,
             default: None,
+            version: false,
+            concurrency_check: false,
         }
     }
 }
@@ -86,6 +93,40 @@ impl EntityMeta {
     /// All columns.
     pub fn all_columns(&self) -> crate::ColumnSet {
         crate::ColumnSet::first(self.columns.len())
+    }
+
+    /// The index of the version column, if the entity is versioned.
+    ///
+    /// ```
+    /// use coherent_core::{ColumnMeta, ColumnType, EntityMeta};
+    /// static COLS: [ColumnMeta; 2] = [
+    ///     ColumnMeta::new("id", ColumnType::BigInt),
+    ///     ColumnMeta { version: true, ..ColumnMeta::new("version", ColumnType::Int) },
+    /// ];
+    /// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0 };
+    /// assert_eq!(META.version_column(), Some(1));
+    /// assert!(META.check_columns().is_empty());
+    /// ```
+    pub fn version_column(&self) -> Option<usize> {
+        self.columns.iter().position(|c| c.version)
+    }
+
+    /// The `#[concurrency_check]` columns.
+    pub fn check_columns(&self) -> crate::ColumnSet {
+        let mut set = crate::ColumnSet::EMPTY;
+        for (i, c) in self.columns.iter().enumerate() {
+            if c.concurrency_check {
+                set.insert(i);
+            }
+        }
+        set
+    }
+
+    /// Whether updates of this entity are guarded (a version or concurrency checks).
+    pub fn optimistic(&self) -> bool {
+        self.columns
+            .iter()
+            .any(|c| c.version || c.concurrency_check)
     }
 
     /// The columns an INSERT writes: all of them, less a generated key.

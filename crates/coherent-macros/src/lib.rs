@@ -24,6 +24,9 @@
 //!   `::coherent`).
 //! - `#[primary_key]` on exactly one field.
 //! - `#[column(name = "..", unique, index, nullable, default = "SQL literal")]` on a field.
+//! - `#[version]` on at most one field of type `i16`, `i32`, `i64` or `chrono::DateTime<Utc>`:
+//!   the optimistic-lock version. `#[concurrency_check]` on fields whose loaded value every
+//!   update must still find (the primary key always takes part).
 //!   `nullable` is only accepted on `Option<T>` fields (where it is implied anyway).
 //!
 //! The expansion implements `Entity` and adds one typed column handle per field
@@ -42,7 +45,7 @@ use proc_macro::TokenStream;
 
 /// Derives `coherent::Entity` for a struct with named fields and adds one typed column handle
 /// per field (`User::NAME`). See the crate documentation for the attributes.
-#[proc_macro_derive(Entity, attributes(entity, primary_key, column))]
+#[proc_macro_derive(Entity, attributes(entity, primary_key, column, version, concurrency_check))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     entity::expand(&input).into()

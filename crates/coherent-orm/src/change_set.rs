@@ -51,11 +51,15 @@ pub(crate) trait ChangeSet: Send {
     fn key_of(&self, phase: Phase, statement: usize) -> String;
     /// (inserted, updated, deleted) rows.
     fn counts(&self) -> (usize, usize, usize);
+    /// Whether the type's updates are optimistically locked.
+    fn optimistic(&self) -> bool;
 }
 
 struct Planned<T: Entity> {
     entity: Managed<T>,
     generation: u64,
+    /// The version this write gives the row (versioned entities).
+    version: Option<Value>,
 }
 
 /// The change set of entity type `T`.
@@ -124,8 +128,16 @@ fn chunk_statements<T: Entity>(
             returning,
         });
         let mut params = Vec::with_capacity(chunk.len() * columns.len());
+        // The version's place in each row, if the entity is versioned.
+        let version_at = T::META
+            .version_column()
+            .and_then(|v| columns.iter().position(|c| c == v));
         for p in chunk {
+            let start = params.len();
             p.entity.tracked().current.push_values(columns, &mut params);
+            if let (Some(at), Some(v)) = (version_at, &p.version) {
+                params[start + at] = v.clone();
+            }
         }
         let st = match keys {
             KeyReadBack::Returning => Statement::query(sql, params),
@@ -146,13 +158,17 @@ impl<T: Entity> TypeChangeSet<T> {
         store: &TypeStore<T>,
         ctx: &mut PlanContext<'_>,
         emit: &mut Emitter<'_>,
-    ) {
+    ) -> Result<()> {
         let meta = T::META;
         for m in &store.pending {
             let t = m.tracked();
             let planned = Planned {
                 entity: m.clone(),
                 generation: t.generation,
+                version: match meta.version_column() {
+                    Some(v) => Some(coherent_core::version::initial(meta.columns[v].column_type)?),
+                    None => None,
+                },
             };
             if t.current.key().is_unassigned() {
                 self.generated.push(planned);
@@ -181,6 +197,7 @@ impl<T: Entity> TypeChangeSet<T> {
             &mut self.assigned_chunks,
             emit,
         );
+        Ok(())
     }
 
     /// Updates of changed columns. Where several connections can write at once they are
@@ -223,7 +240,7 @@ impl<T: Entity> TypeChangeSet<T> {
                 let generation = t.generation;
                 self.emit_update(
                     key, m, &t.current, generation, columns, ctx, emit, &mut last,
-                );
+                )?;
             }
         }
         later.sort_unstable_by(|a, b| a.0.cmp(b.0));
@@ -231,7 +248,7 @@ impl<T: Entity> TypeChangeSet<T> {
             let t = m.tracked();
             self.emit_update(
                 key, m, &t.current, generation, columns, ctx, emit, &mut last,
-            );
+            )?;
         }
         Ok(())
     }
@@ -249,7 +266,10 @@ impl<T: Entity> TypeChangeSet<T> {
         ctx: &mut PlanContext<'_>,
         emit: &mut Emitter<'_>,
         last: &mut Option<(ColumnSet, std::sync::Arc<str>)>,
-    ) {
+    ) -> Result<()> {
+        if T::META.optimistic() {
+            return self.emit_guarded_update(key, m, current, generation, columns, ctx, emit);
+        }
         let sql = match last {
             Some((c, sql)) if *c == columns => sql.clone(),
             _ => {
@@ -269,8 +289,88 @@ impl<T: Entity> TypeChangeSet<T> {
         self.updates.push(Planned {
             entity: m.clone(),
             generation,
+            version: None,
         });
         self.update_keys.push(key.clone());
+        Ok(())
+    }
+
+    /// Emits an optimistically locked UPDATE: the version (if any) is advanced in SET and
+    /// compared with the in-memory version in WHERE, and every `#[concurrency_check]` column
+    /// is compared with its loaded value; the row must still be found (else
+    /// [`Error::OptimisticLock`]). An entity with concurrency checks and no version must
+    /// change at least one checked column (MikroORM's rule): otherwise nothing would be
+    /// compared that could have moved, and the error is raised before any SQL.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_guarded_update(
+        &mut self,
+        key: &T::Key,
+        m: &Managed<T>,
+        current: &T,
+        generation: u64,
+        mut columns: ColumnSet,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) -> Result<()> {
+        let meta = T::META;
+        let checks = meta.check_columns();
+        let version = meta.version_column();
+        if version.is_none() && columns.intersection(checks).is_empty() {
+            return Err(Error::OptimisticLock {
+                entity: meta.name,
+                key: format!("{key:?}"),
+            });
+        }
+        let t = m.tracked();
+        let baseline: &T = match (&t.snapshot, t.baseline_is_current) {
+            (Some(s), false) => s,
+            _ => current,
+        };
+        let mut guard_values = Vec::with_capacity(checks.len() + 1);
+        let mut next_version = None;
+        if let Some(v) = version {
+            let mut now = Vec::with_capacity(1);
+            current.push_values(ColumnSet::single(v), &mut now);
+            let now = now.pop().expect("one value");
+            next_version = Some(coherent_core::version::next(&now)?);
+            guard_values.push((v, now));
+            columns.insert(v);
+        }
+        let mut loaded = Vec::with_capacity(checks.len());
+        baseline.push_values(checks, &mut loaded);
+        guard_values.extend(checks.iter().zip(loaded));
+        let mut guard = ColumnSet::EMPTY;
+        let mut null_guards = ColumnSet::EMPTY;
+        for (c, v) in &guard_values {
+            guard.insert(*c);
+            if v.is_null() {
+                null_guards.insert(*c);
+            }
+        }
+        let sql = ctx.cache.get::<T>(Shape::GuardedUpdate {
+            set: columns,
+            guard,
+            null_guards,
+        });
+        let mut params = Vec::with_capacity(columns.len() + guard.len() + 1);
+        let version_at = version.and_then(|v| columns.iter().position(|c| c == v));
+        current.push_values(columns, &mut params);
+        if let (Some(at), Some(next)) = (version_at, &next_version) {
+            params[at] = next.clone();
+        }
+        params.push(key.to_value());
+        // Guard values in column order, NULLs rendered as IS NULL (no parameter).
+        let mut ordered = guard_values;
+        ordered.sort_by_key(|(c, _)| *c);
+        params.extend(ordered.into_iter().map(|(_, v)| v).filter(|v| !v.is_null()));
+        emit.push(Statement::execute(sql, params).expecting(1).about(meta.name));
+        self.updates.push(Planned {
+            entity: m.clone(),
+            generation,
+            version: next_version,
+        });
+        self.update_keys.push(key.clone());
+        Ok(())
     }
 
     /// Deletes as `IN` lists.
@@ -299,6 +399,10 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
     let mut t = p.entity.tracked_mut();
     if let Some(k) = key {
         t.current.set_key(k);
+    }
+    if let (Some(v), Some(col)) = (&p.version, T::META.version_column()) {
+        // The value was produced from this column's own type: it always fits.
+        let _ = t.current.set_column(col, v.clone());
     }
     let changed_meanwhile = t.generation != p.generation;
     t.mark_clean();
@@ -347,7 +451,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             .downcast_ref()
             .expect("a change set is planned from its own type's store");
         match phase {
-            Phase::Insert => self.plan_inserts(store, ctx, emit),
+            Phase::Insert => self.plan_inserts(store, ctx, emit)?,
             Phase::Update => self.plan_updates(store, ctx, emit)?,
             Phase::Delete => self.plan_deletes(store, ctx, emit),
         }
@@ -452,6 +556,10 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
                 format!("{:?}", &self.deletes[start..start + len])
             }
         }
+    }
+
+    fn optimistic(&self) -> bool {
+        T::META.optimistic()
     }
 
     fn counts(&self) -> (usize, usize, usize) {

@@ -1,6 +1,6 @@
-//! [`FindOptions`]: ordering and paging of `find_with`.
+//! [`FindOptions`]: ordering, paging and locking of `find_with` / `find_one_with`.
 
-use coherent_core::Order;
+use coherent_core::{FieldType, LockMode, Order, Value};
 
 /// Options of [`crate::EntityManager::find_with`].
 ///
@@ -21,4 +21,38 @@ pub struct FindOptions {
     pub offset: Option<u64>,
     /// This query's flush mode (default: the EntityManager's).
     pub flush_mode: Option<crate::FlushMode>,
+    /// How the rows are locked (see [`crate::locking`]).
+    pub lock_mode: LockMode,
+    /// With [`LockMode::Optimistic`]: the version every found entity must have.
+    pub lock_version: Option<Value>,
+    /// With a pessimistic mode: lock only the rows of these tables (PostgreSQL `FOR UPDATE
+    /// OF ..`; an error on MySQL, which cannot).
+    pub lock_table_aliases: Vec<String>,
+}
+
+impl FindOptions {
+    /// Sets the lock mode.
+    ///
+    /// ```
+    /// use coherent_orm::FindOptions;
+    /// use coherent_core::{LockMode, Value};
+    /// let o = FindOptions::default().lock_mode(LockMode::Optimistic).lock_version(3i32);
+    /// assert_eq!(o.lock_version, Some(Value::I32(3)));
+    /// ```
+    pub fn lock_mode(mut self, mode: LockMode) -> Self {
+        self.lock_mode = mode;
+        self
+    }
+
+    /// Sets the version an optimistic lock expects.
+    pub fn lock_version(mut self, version: impl FieldType) -> Self {
+        self.lock_version = Some(version.to_value());
+        self
+    }
+
+    /// Sets the tables whose rows a pessimistic lock takes.
+    pub fn lock_table_aliases<S: Into<String>>(mut self, aliases: impl IntoIterator<Item = S>) -> Self {
+        self.lock_table_aliases = aliases.into_iter().map(Into::into).collect();
+        self
+    }
 }

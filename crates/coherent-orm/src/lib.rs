@@ -25,6 +25,7 @@ mod flush_mode;
 mod fork;
 mod identity_map;
 mod lookup;
+pub mod locking;
 mod managed;
 mod orm;
 mod propagation;

@@ -51,14 +51,33 @@ impl EntityManager {
     ) -> Result<Vec<Managed<T>>> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
+        let lock = em
+            .lock_clause(options.lock_mode, &options.lock_table_aliases)
+            .await?;
+        if options.lock_mode == coherent_core::LockMode::Optimistic {
+            T::META.version_column().ok_or(Error::NotVersioned {
+                entity: T::META.name,
+            })?;
+        }
         em.flush_before_query::<T>(options.flush_mode).await?;
         let spec = SelectSpec {
             order_by: &options.order_by,
             limit: options.limit,
             offset: options.offset,
         };
-        let r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
-        em.load::<T>(Statement::query(r.sql, r.params)).await
+        let mut r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
+        if let Some(clause) = lock {
+            r.sql.push_str(&clause);
+        }
+        let found = em.load::<T>(Statement::query(r.sql, r.params)).await?;
+        if let (coherent_core::LockMode::Optimistic, Some(expected)) =
+            (options.lock_mode, &options.lock_version)
+        {
+            for m in &found {
+                crate::locking::check_version(m, expected)?;
+            }
+        }
+        Ok(found)
     }
 
     /// Runs an entity query, merging its rows chunk by chunk as the driver reads them, so

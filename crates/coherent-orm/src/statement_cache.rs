@@ -24,6 +24,12 @@ pub(crate) enum Shape {
     },
     /// UPDATE of some columns by key.
     Update(ColumnSet),
+    /// Optimistically locked UPDATE (see `coherent_sql::update::update_guarded`).
+    GuardedUpdate {
+        set: ColumnSet,
+        guard: ColumnSet,
+        null_guards: ColumnSet,
+    },
     /// DELETE of `n` keys.
     Delete(usize),
 }
@@ -59,6 +65,11 @@ impl StatementCache {
                         returning,
                     } => insert::insert_rows(meta, columns, rows, returning, d),
                     Shape::Update(columns) => update::update_by_key(meta, columns, d),
+                    Shape::GuardedUpdate {
+                        set,
+                        guard,
+                        null_guards,
+                    } => update::update_guarded(meta, set, guard, null_guards, d),
                     Shape::Delete(n) => delete::delete_by_keys(meta, n, d),
                 }
                 .into()

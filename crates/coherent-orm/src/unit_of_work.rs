@@ -118,6 +118,12 @@ impl FlushPlan {
                 .zip(ranges)
             {
                 if range.contains(&i) {
+                    if phase == Phase::Update && cs.optimistic() {
+                        return Error::OptimisticLock {
+                            entity,
+                            key: cs.key_of(phase, i - range.start),
+                        };
+                    }
                     return Error::RowCountMismatch {
                         entity,
                         key: cs.key_of(phase, i - range.start),

@@ -20,6 +20,7 @@ pub mod column_type;
 pub mod condition;
 pub mod delete;
 pub mod insert;
+pub mod lock;
 pub mod params;
 pub mod schema;
 pub mod select;

@@ -4,7 +4,7 @@
 
 pub use coherent_core as core;
 pub use coherent_core::{
-    Dialect,
+    Dialect, LockMode,
     Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
     FieldType, Filter, IsolationLevel, Order, PrimaryKey, Result, Row, Value,
 };
@@ -20,7 +20,7 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
-        ForkOptions, IsolationLevel, Managed, Order, Orm, OrmConfig, Propagation, RequestContext,
+        ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation, RequestContext,
         Result, Row, TxOptions, Value, create_request_context, ensure_request_context,
         transactional,
     };
@@ -38,6 +38,7 @@ pub mod __private {
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
+    pub use coherent_core::version::VersionType;
     pub use coherent_orm::{Propagation, RequestContext, TxOptions};
 
     /// Runs a `#[transactional]` body: the function's return type must be a `Result` whose

@@ -37,3 +37,13 @@ pub(super) struct ColumnAttrs {
 #[derive(Default, FromAttributes)]
 #[darling(attributes(primary_key))]
 pub(super) struct PrimaryKeyAttrs {}
+
+/// `#[version]` on a field: takes no options.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(version))]
+pub(super) struct VersionAttrs {}
+
+/// `#[concurrency_check]` on a field: takes no options.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(concurrency_check))]
+pub(super) struct ConcurrencyCheckAttrs {}

@@ -36,6 +36,12 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         let private = respan(private, end);
         quote_spanned!(end=> #ty: #private::FieldType,)
     });
+    let version_bounds = columns.iter().filter(|c| c.version).map(|c| {
+        let ty = c.ty;
+        let end = end_span(ty);
+        let private = respan(private, end);
+        quote_spanned!(end=> #ty: #private::VersionType,)
+    });
     let key_bound = {
         let end = end_span(pk_ty);
         let private = respan(private, end);
@@ -50,6 +56,8 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
             field,
             unique,
             index,
+            version,
+            concurrency_check,
             ..
         } = c;
         let primary_key = i == pk;
@@ -73,6 +81,8 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 unique: #unique,
                 index: #index,
                 default: #default,
+                version: #version,
+                concurrency_check: #concurrency_check,
             }
         }
     });
@@ -165,6 +175,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         impl #private::Entity for #ident
         where
             #(#bounds)*
+            #(#version_bounds)*
             #key_bound
         {
             type Key = #pk_ty;

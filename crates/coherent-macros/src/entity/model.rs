@@ -31,4 +31,8 @@ pub(super) struct Column<'a> {
     pub(super) unique: bool,
     pub(super) index: bool,
     pub(super) default: Option<String>,
+    /// `#[version]`.
+    pub(super) version: bool,
+    /// `#[concurrency_check]`.
+    pub(super) concurrency_check: bool,
 }

@@ -4,7 +4,7 @@
 //! not an `Option`, and unique column names and column handles. All problems are collected
 //! and reported together; the field types themselves are checked later, by the compiler.
 
-use super::attrs::{ColumnAttrs, EntityAttrs, PrimaryKeyAttrs};
+use super::attrs::{ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, PrimaryKeyAttrs, VersionAttrs};
 use super::errors::Errors;
 use super::model::{Column, Entity};
 use super::names::{screaming_snake_case, snake_case};
@@ -60,6 +60,7 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
     let mut primary_key: Option<usize> = None;
     let mut names_seen: HashMap<String, &Ident> = HashMap::new();
     let mut consts_seen: HashMap<String, &Ident> = HashMap::new();
+    let mut versions: Vec<(&syn::Attribute, String)> = Vec::new();
 
     for (index, field) in named.named.iter().enumerate() {
         let ident = field.ident.as_ref().expect("named field");
@@ -71,6 +72,33 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         });
         if let Err(e) = PrimaryKeyAttrs::from_attributes(&field.attrs) {
             errors.darling(e);
+        }
+        if let Err(e) = VersionAttrs::from_attributes(&field.attrs) {
+            errors.darling(e);
+        }
+        if let Err(e) = ConcurrencyCheckAttrs::from_attributes(&field.attrs) {
+            errors.darling(e);
+        }
+        let marker = |name: &str| field.attrs.iter().find(|a| a.path().is_ident(name));
+        let version_attr = marker("version");
+        let check_attr = marker("concurrency_check");
+        if let Some(attr) = version_attr {
+            versions.push((attr, field_name.clone()));
+            if marker("primary_key").is_some() {
+                errors.spanned(attr, "a primary key cannot be the version");
+            }
+            if let Some(check) = check_attr {
+                errors.spanned(
+                    check,
+                    "the version is always checked; #[concurrency_check] is for other fields",
+                );
+            }
+        }
+        if let (Some(attr), Some(_)) = (check_attr, marker("primary_key")) {
+            errors.spanned(
+                attr,
+                "primary keys always take part in the concurrency check; remove #[concurrency_check]",
+            );
         }
 
         let pk_attr = field
@@ -134,7 +162,20 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
             unique: opts.unique.is_present(),
             index: opts.index.is_present(),
             default: opts.default,
+            version: version_attr.is_some(),
+            concurrency_check: check_attr.is_some(),
         });
+    }
+
+    if versions.len() > 1 {
+        let names: Vec<String> = versions.iter().map(|(_, n)| format!("'{n}'")).collect();
+        errors.spanned(
+            versions[1].0,
+            format!(
+                "Entity {entity_name} has multiple version properties defined: {}. Only one version property is allowed per entity.",
+                names.join(", ")
+            ),
+        );
     }
 
     if primary_key.is_none() {
