@@ -9,6 +9,7 @@ mod flush_failure;
 mod flush_mode;
 mod global_context;
 mod identity_map;
+mod locking;
 mod raw_sql;
 mod refresh;
 mod request_context;
