@@ -607,3 +607,99 @@ async fn no_lost_updates_under_load() {
         }
     }
 }
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "jobs")]
+pub struct Job {
+    #[primary_key]
+    pub id: i64,
+    #[column(index)]
+    pub done_by: Option<i32>,
+    pub times: i32,
+}
+
+/// 4 workers take jobs with `PessimisticPartialWrite` (skip locked) in short transactions
+/// until 2 000 jobs are done: every job is processed exactly once, none is skipped. On the
+/// servers the transactions are READ COMMITTED (MariaDB's repeatable-read gap locks would make
+/// skip-locked skip more than the rows others hold).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_queue_on_skip_locked_processes_every_job_exactly_once() {
+    const JOBS: usize = 2_000;
+    const WORKERS: i32 = 4;
+    for b in backends() {
+        let orm = b.orm_with(|o| o.entity::<Job>()).await;
+        let seed = orm.em().fork();
+        for _ in 0..JOBS {
+            seed.persist(Job {
+                id: 0,
+                done_by: None,
+                times: 0,
+            })
+            .unwrap();
+        }
+        seed.flush().await.unwrap();
+        let isolation = (!b.is_sqlite()).then_some(IsolationLevel::ReadCommitted);
+        let mut workers = Vec::new();
+        for worker in 0..WORKERS {
+            let em = orm.em().fork();
+            workers.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let taken = em
+                        .transactional_with(
+                            TxOptions {
+                                isolation,
+                                clear: true,
+                                ..Default::default()
+                            },
+                            |tx| async move {
+                                let batch = tx
+                                    .find_with(
+                                        Job::DONE_BY.is_null(),
+                                        FindOptions {
+                                            order_by: vec![Job::ID.asc()],
+                                            limit: Some(10),
+                                            ..Default::default()
+                                        }
+                                        .lock_mode(LockMode::PessimisticPartialWrite),
+                                    )
+                                    .await?;
+                                let mut ids = Vec::with_capacity(batch.len());
+                                for job in &batch {
+                                    let mut j = job.write();
+                                    j.done_by = Some(worker);
+                                    j.times += 1;
+                                    ids.push(j.id);
+                                }
+                                Ok::<_, Error>(ids)
+                            },
+                        )
+                        .await?;
+                    if taken.is_empty() {
+                        break;
+                    }
+                    mine.extend(taken);
+                }
+                Ok::<_, Error>(mine)
+            }));
+        }
+        let mut processed = Vec::new();
+        let mut per_worker = Vec::new();
+        for w in workers {
+            let mine = w.await.unwrap().unwrap();
+            per_worker.push(mine.len());
+            processed.extend(mine);
+        }
+        processed.sort_unstable();
+        let before = processed.len();
+        processed.dedup();
+        assert_eq!(before, processed.len(), "{}: a job was taken twice", b.name);
+        assert_eq!(processed.len(), JOBS, "{}: every job taken", b.name);
+        let check = orm.em().fork();
+        let left = check.count(Job::DONE_BY.is_null()).await.unwrap();
+        assert_eq!(left, 0, "{}: none skipped", b.name);
+        let twice = check.count(Job::TIMES.ne(1)).await.unwrap();
+        assert_eq!(twice, 0, "{}: each processed exactly once", b.name);
+        println!("{}: jobs per worker {per_worker:?}", b.name);
+    }
+}
