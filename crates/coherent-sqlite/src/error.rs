@@ -12,6 +12,8 @@
 //! - **`SQLITE_BUSY` and `SQLITE_LOCKED` are [`Error::LockTimeout`]**: the busy handler has
 //!   already waited the configured timeout, and the caller may retry.
 //! - **`SQLITE_CANTOPEN` is [`Error::Connection`]**.
+//! - **A value SQLite will not take is [`Error::InvalidData`]**: `SQLITE_TOOBIG`, and a LIKE
+//!   pattern longer than SQLite's limit ("LIKE or GLOB pattern too complex").
 //! - **Everything else is [`Error::Database`]** with the code's name (and the extended code
 //!   number where it differs from the primary code) and SQLite's message.
 
@@ -95,6 +97,16 @@ fn classify_code(code: ffi::Error, message: String) -> Error {
             Error::LockTimeout { message }
         }
         ffi::ErrorCode::CannotOpen => Error::Connection(message),
+        // A bound value SQLite will not take: too big for its limits, or a LIKE pattern past
+        // SQLITE_LIMIT_LIKE_PATTERN_LENGTH.
+        ffi::ErrorCode::TooBig => Error::InvalidData {
+            code: Some(code_name(code.extended_code)),
+            message,
+        },
+        ffi::ErrorCode::Unknown if message.contains("pattern too complex") => Error::InvalidData {
+            code: Some(code_name(code.extended_code)),
+            message,
+        },
         _ => Error::Database {
             code: Some(code_name(code.extended_code)),
             message,

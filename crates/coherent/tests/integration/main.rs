@@ -1,6 +1,7 @@
 //! The integration suite: every test runs against every available backend (see
 //! [`common::backends`]): embedded SQLite in memory and in a file today.
 
+mod bad_input;
 mod common;
 mod concurrency;
 mod entity_manager;
