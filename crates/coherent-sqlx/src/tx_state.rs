@@ -24,36 +24,38 @@ pub enum TxControl {
 }
 
 impl TxControl {
-    /// Classifies `sql`.
+    /// Classifies `sql` by its leading keywords.
     ///
     /// ```
     /// use coherent_sqlx::tx_state::TxControl;
     /// assert_eq!(TxControl::of("BEGIN ISOLATION LEVEL SERIALIZABLE"), TxControl::Begin);
+    /// assert_eq!(TxControl::of("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"), TxControl::Begin);
     /// assert_eq!(TxControl::of("START TRANSACTION"), TxControl::Begin);
     /// assert_eq!(TxControl::of("ROLLBACK TO SAVEPOINT trx1"), TxControl::RollbackTo);
     /// assert_eq!(TxControl::of("ROLLBACK"), TxControl::Rollback);
     /// assert_eq!(TxControl::of("SELECT 1"), TxControl::Other);
     /// ```
     pub fn of(sql: &str) -> TxControl {
-        let word = sql.trim();
-        if word.len() > 20 {
+        let sql = sql.trim();
+        if sql.len() > MAX_CONTROL_LEN {
             // Control statements are short; a long statement is never one.
             return TxControl::Other;
         }
-        let w = word.to_ascii_uppercase();
-        if w.starts_with("BEGIN") || w.starts_with("START TRANSACTION") {
-            TxControl::Begin
-        } else if w == "COMMIT" {
-            TxControl::Commit
-        } else if w.starts_with("ROLLBACK TO") {
-            TxControl::RollbackTo
-        } else if w == "ROLLBACK" {
-            TxControl::Rollback
-        } else {
-            TxControl::Other
+        let upper = sql.to_ascii_uppercase();
+        let mut words = upper.split_ascii_whitespace();
+        match (words.next(), words.next()) {
+            (Some("BEGIN"), _) | (Some("START"), Some("TRANSACTION")) => TxControl::Begin,
+            (Some("COMMIT"), None) => TxControl::Commit,
+            (Some("ROLLBACK"), None) => TxControl::Rollback,
+            (Some("ROLLBACK"), Some("TO")) => TxControl::RollbackTo,
+            _ => TxControl::Other,
         }
     }
 }
+
+/// The longest control statement the ORM renders (`BEGIN ISOLATION LEVEL REPEATABLE READ
+/// READ ONLY`, `ROLLBACK TO SAVEPOINT trxN`) with room to spare.
+const MAX_CONTROL_LEN: usize = 80;
 
 /// The transaction state of one connection.
 #[derive(Debug, Default, Clone)]
@@ -98,6 +100,24 @@ mod tests {
         assert!(s.open && s.aborted.is_none());
         s.after(TxControl::of("COMMIT"));
         assert!(!s.open);
+    }
+
+    #[test]
+    fn statements_are_classified_by_whole_keywords() {
+        assert_eq!(TxControl::of("BEGIN"), TxControl::Begin);
+        assert_eq!(TxControl::of("BEGIN READ ONLY"), TxControl::Begin);
+        assert_eq!(
+            TxControl::of("BEGIN ISOLATION LEVEL READ COMMITTED"),
+            TxControl::Begin
+        );
+        assert_eq!(
+            TxControl::of("ROLLBACK TO SAVEPOINT trx12"),
+            TxControl::RollbackTo
+        );
+        assert_eq!(TxControl::of("COMMIT"), TxControl::Commit);
+        assert_eq!(TxControl::of("COMMITTED_ROWS"), TxControl::Other);
+        assert_eq!(TxControl::of("START"), TxControl::Other);
+        assert_eq!(TxControl::of("SAVEPOINT trx1"), TxControl::Other);
     }
 
     #[test]
