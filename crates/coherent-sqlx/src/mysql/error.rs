@@ -2,7 +2,8 @@
 //!
 //! Policy: 1062 (duplicate entry) is a unique violation; 1451/1452 and 1216/1217 foreign
 //! key violations; 1048 and 1364 not-null violations; 3819 (MySQL) and 4025 (MariaDB) check
-//! violations. 1205 is [`Error::LockTimeout`], except for a statement that asked for
+//! violations. Their constraint is the name the message quotes (for a not-null violation, the
+//! column); their table is None (a duplicate-entry message does not name it). 1205 is [`Error::LockTimeout`], except for a statement that asked for
 //! `NOWAIT`, where MariaDB uses it for "lock not available" ([`Error::LockNotAvailable`],
 //! which MySQL reports as 3572). 1213 is [`Error::Deadlock`] (the server has rolled the whole
 //! transaction back). Refused values (1264 out of range, 1265/1292/1366 incorrect value,
@@ -67,12 +68,15 @@ fn asks_nowait(sql: &str) -> bool {
     sql.trim_end().to_ascii_uppercase().ends_with("NOWAIT")
 }
 
-/// The quoted name after `for key '..'` or `CONSTRAINT \`..\``.
+/// The quoted name after `for key '..'` or `CONSTRAINT \`..\``, or the column of a not-null
+/// violation (`Column '..' cannot be null`, `Field '..' doesn't have a default value`).
 fn constraint_name(message: &str) -> Option<String> {
     let after = message
         .split_once("for key '")
         .map(|(_, r)| (r, '\''))
-        .or_else(|| message.split_once("CONSTRAINT `").map(|(_, r)| (r, '`')))?;
+        .or_else(|| message.split_once("CONSTRAINT `").map(|(_, r)| (r, '`')))
+        .or_else(|| message.strip_prefix("Column '").map(|r| (r, '\'')))
+        .or_else(|| message.strip_prefix("Field '").map(|r| (r, '\'')))?;
     after.0.split(after.1).next().map(str::to_owned)
 }
 
@@ -89,6 +93,14 @@ mod tests {
         assert_eq!(
             constraint_name("Cannot add or update a child row: a foreign key constraint fails (`db`.`t`, CONSTRAINT `fk_t` FOREIGN KEY").as_deref(),
             Some("fk_t")
+        );
+        assert_eq!(
+            constraint_name("Column 'age' cannot be null").as_deref(),
+            Some("age")
+        );
+        assert_eq!(
+            constraint_name("Field 'age' doesn't have a default value").as_deref(),
+            Some("age")
         );
         assert!(asks_nowait("SELECT 1 FOR UPDATE NOWAIT "));
         assert!(!asks_nowait("SELECT 1 FOR UPDATE"));

@@ -1,7 +1,8 @@
 //! Classifying PostgreSQL errors by SQLSTATE.
 //!
 //! Policy: 23505 unique, 23503 foreign key, 23502 not null and 23514 check violations are
-//! [`Error::Constraint`] with the server's table and constraint names; 55P03 is
+//! [`Error::Constraint`] with the server's table and constraint names (a not-null violation
+//! has no constraint name: it names the column as `table.column`, as SQLite does); 55P03 is
 //! [`Error::LockNotAvailable`] for `NOWAIT` and [`Error::LockTimeout`] when `lock_timeout`
 //! expired; 40P01 is [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
 //! [`Error::TransactionAborted`]; data exceptions (class 22: a NUL byte in text, a value out
@@ -9,6 +10,7 @@
 //! [`Error::Connection`]; everything else is [`Error::Database`] with the SQLSTATE.
 
 use coherent_core::{ConstraintKind, Error};
+use sqlx::postgres::PgDatabaseError;
 
 /// Classifies an sqlx error from a PostgreSQL connection.
 pub fn classify(error: sqlx::Error) -> Error {
@@ -16,10 +18,19 @@ pub fn classify(error: sqlx::Error) -> Error {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message().to_owned();
+            let pg = db.try_downcast_ref::<PgDatabaseError>();
+            let table = db.table().map(str::to_owned);
             let constraint = |kind| Error::Constraint {
                 kind,
-                table: db.table().map(str::to_owned),
-                constraint: db.constraint().map(str::to_owned),
+                table: table.clone(),
+                constraint: match (db.constraint(), pg.and_then(PgDatabaseError::column)) {
+                    (Some(name), _) => Some(name.to_owned()),
+                    (None, Some(column)) => Some(match &table {
+                        Some(table) => format!("{table}.{column}"),
+                        None => column.to_owned(),
+                    }),
+                    (None, None) => None,
+                },
                 message: message.clone(),
             };
             match code.as_str() {
