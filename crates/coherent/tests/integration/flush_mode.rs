@@ -20,7 +20,8 @@ async fn auto_flushes_queued_persists_and_removals_of_the_queried_type_only() {
         );
         let sql = log.take();
         assert!(
-            sql.iter().any(|s| s.starts_with("INSERT INTO \"users\"")),
+            sql.iter()
+                .any(|s| s.starts_with(&format!("INSERT INTO {}", b.quote("users")))),
             "{}: {sql:?}",
             b.name
         );

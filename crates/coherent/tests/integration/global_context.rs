@@ -36,7 +36,7 @@ async fn context_specific_methods_on_the_global_entity_manager_are_refused() {
         assert!(!fork.is_global());
         assert_eq!(
             global
-                .execute("UPDATE users SET name = ?", vec!["b".into()])
+                .execute(&b.sql("UPDATE users SET name = ?"), vec!["b".into()])
                 .await
                 .unwrap(),
             1

@@ -37,7 +37,7 @@ async fn find_always_queries_and_refreshes_clean_entities() {
         // Another writer changes the row.
         orm.em()
             .execute(
-                "UPDATE users SET name = ? WHERE id = ?",
+                &b.sql("UPDATE users SET name = ? WHERE id = ?"),
                 vec!["Mike".into(), id.into()],
             )
             .await
@@ -79,7 +79,7 @@ async fn a_re_query_never_rebases_a_dirty_entity() {
         u.write().name = "Mike".into(); // the user's change
         orm.em()
             .execute(
-                "UPDATE users SET name = ?, age = ? WHERE id = ?",
+                &b.sql("UPDATE users SET name = ?, age = ? WHERE id = ?"),
                 vec!["Bob".into(), 31.into(), id.into()],
             )
             .await

@@ -11,7 +11,7 @@ async fn raw_sql_binds_every_value() {
         let payload = "x'); DROP TABLE users; --";
         let n = em
             .execute(
-                "INSERT INTO users (name, email, age) VALUES (?, ?, ?)",
+                &b.sql("INSERT INTO users (name, email, age) VALUES (?, ?, ?)"),
                 vec![payload.into(), "e@x.io".into(), Value::Null],
             )
             .await
@@ -19,7 +19,7 @@ async fn raw_sql_binds_every_value() {
         assert_eq!(n, 1, "{}", b.name);
         let rows = em
             .query(
-                "SELECT name, age FROM users WHERE email = ?",
+                &b.sql("SELECT name, age FROM users WHERE email = ?"),
                 vec!["e@x.io".into()],
             )
             .await

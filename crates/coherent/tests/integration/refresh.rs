@@ -13,7 +13,7 @@ async fn refresh_overwrites_local_changes() {
         let id = u.read().id;
         orm.em()
             .execute(
-                "UPDATE users SET email = ? WHERE id = ?",
+                &b.sql("UPDATE users SET email = ? WHERE id = ?"),
                 vec!["db@x.io".into(), id.into()],
             )
             .await
@@ -46,7 +46,7 @@ async fn refresh_of_a_vanished_row_detaches_the_entity() {
         em.flush().await.unwrap();
         let id = u.read().id;
         orm.em()
-            .execute("DELETE FROM users WHERE id = ?", vec![id.into()])
+            .execute(&b.sql("DELETE FROM users WHERE id = ?"), vec![id.into()])
             .await
             .unwrap();
         u.write().name = "changed".into();

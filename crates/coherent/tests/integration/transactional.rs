@@ -18,12 +18,6 @@ impl From<Error> for AppError {
     }
 }
 
-fn join_kinds(log: Vec<String>) -> Vec<String> {
-    log.iter()
-        .map(|s| s.split(' ').take(2).collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_new_transaction_flushes_before_commit_returns_the_value_and_merges_back() {
     each_backend!(|b, orm| {
@@ -41,12 +35,12 @@ async fn a_new_transaction_flushes_before_commit_returns_the_value_and_merges_ba
             .unwrap();
         assert_eq!(id, 0, "{}: not flushed inside the closure", b.name);
         assert_eq!(
-            join_kinds(log.take()),
+            statement_kinds(&log.take()),
             [
-                "BEGIN IMMEDIATE",
+                b.begin_sql(),
                 "SAVEPOINT coherent_batch",
                 "INSERT INTO",
-                "RELEASE coherent_batch",
+                b.batch_release(),
                 "COMMIT"
             ],
             "{}: one flush, inside the transaction, before COMMIT (the parent's pending work included)",
@@ -177,9 +171,10 @@ async fn nested_is_a_savepoint_that_can_fail_alone() {
         })
         .await
         .unwrap();
-        let sql = join_kinds(log.take());
+        let sql = statement_kinds(&log.take());
         assert!(
-            sql.contains(&"SAVEPOINT trx1".to_string()) && sql.contains(&"ROLLBACK TO".to_string()),
+            sql.contains(&"SAVEPOINT trx1".to_string())
+                && sql.contains(&"ROLLBACK TO SAVEPOINT trx1".to_string()),
             "{}: {sql:?}",
             b.name
         );
@@ -318,8 +313,10 @@ async fn a_dropped_transaction_rolls_back() {
 }
 
 /// MikroORM hangs forever on REQUIRES_NEW inside a transaction on SQLite (one writer: the
-/// new transaction waits for a lock its own caller holds). Coherent fails at once, with a
-/// typed error that says why, and the outer transaction goes on.
+/// new transaction waits for a lock its own caller holds). Coherent fails at once there, with
+/// a typed error that says why, and the outer transaction goes on. Where there are concurrent
+/// writers (PostgreSQL, MySQL) the new transaction runs on a connection of its own and
+/// commits on its own, before the outer one.
 #[tokio::test]
 async fn requires_new_fails_fast_where_there_is_one_writer() {
     each_backend!(|b, orm| {
@@ -328,27 +325,44 @@ async fn requires_new_fails_fast_where_there_is_one_writer() {
             propagation: Propagation::RequiresNew,
             ..Default::default()
         };
+        let one_writer = b.is_sqlite();
+        let observer = orm.clone();
         em.transactional(|tx| async move {
             tx.persist(User::new("outer", "outer@x.io"))?;
-            let err = tx
-                .transactional_with(requires_new.clone(), |_| async { Ok::<_, Error>(()) })
-                .await
-                .unwrap_err();
-            assert!(
-                matches!(err, Error::RequiresNewUnavailable { backend: "SQLite" }),
-                "{err:?}"
-            );
-            assert!(err.to_string().contains("wait forever"));
+            let outer_id = tx.id();
+            let result = tx
+                .transactional_with(requires_new.clone(), |inner| async move {
+                    assert!(inner.in_transaction().await);
+                    inner.persist(User::new("inner", "inner@x.io"))?;
+                    Ok::<_, Error>(inner.id())
+                })
+                .await;
+            if one_writer {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(err, Error::RequiresNewUnavailable { backend: "SQLite" }),
+                    "{err:?}"
+                );
+                assert!(err.to_string().contains("wait forever"));
+            } else {
+                let inner_id = result.unwrap();
+                assert_ne!(inner_id, outer_id, "a transaction of its own");
+                let seen: Vec<_> = user_rows(&observer).await.into_iter().map(|r| r.1).collect();
+                assert_eq!(seen, ["inner"], "committed before the outer transaction");
+                assert!(tx.in_transaction().await, "the outer transaction goes on");
+            }
             Ok::<_, Error>(())
         })
         .await
         .unwrap();
-        assert_eq!(
-            user_rows(&orm).await.len(),
-            1,
-            "{}: the outer transaction committed",
-            b.name
-        );
+        let mut names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
+        names.sort();
+        let expected: &[&str] = if one_writer {
+            &["outer"]
+        } else {
+            &["inner", "outer"]
+        };
+        assert_eq!(names, expected, "{}: the outer transaction committed", b.name);
         // Without an open transaction it is simply a new one.
         let id = em
             .transactional_with(
@@ -412,32 +426,37 @@ async fn not_supported_runs_outside_the_open_transaction() {
 async fn isolation_levels_a_backend_lacks_are_typed_errors_and_joins_keep_the_level() {
     each_backend!(|b, orm| {
         let em = orm.em().fork();
+        // SQLite is always serializable; the servers lack only SQL Server's SNAPSHOT.
+        let (lacking, backend) = match b.dialect() {
+            coherent::Dialect::Sqlite => (IsolationLevel::ReadCommitted, "SQLite"),
+            coherent::Dialect::Postgres => (IsolationLevel::Snapshot, "PostgreSQL"),
+            coherent::Dialect::MySql => (IsolationLevel::Snapshot, "MySQL"),
+        };
         let called = std::sync::atomic::AtomicBool::new(false);
         let log = StatementLog::capture();
-        let read_committed = TxOptions {
-            isolation: Some(IsolationLevel::ReadCommitted),
+        let lacking = TxOptions {
+            isolation: Some(lacking),
             ..Default::default()
         };
         let err = em
-            .transactional_with(read_committed.clone(), |_| async {
+            .transactional_with(lacking.clone(), |_| async {
                 called.store(true, std::sync::atomic::Ordering::SeqCst);
                 Ok::<_, Error>(())
             })
             .await
             .unwrap_err();
+        let level = lacking.isolation.unwrap().sql();
         assert!(
             matches!(
                 err,
-                Error::IsolationUnsupported {
-                    level: "READ COMMITTED",
-                    backend: "SQLite"
-                }
+                Error::IsolationUnsupported { level: l, backend: n } if l == level && n == backend
             ),
-            "{err:?}"
+            "{}: {err:?}",
+            b.name
         );
         assert_eq!(
             err.to_string(),
-            "SQLite has no isolation level READ COMMITTED"
+            format!("{backend} has no isolation level {level}")
         );
         assert!(
             !called.load(std::sync::atomic::Ordering::SeqCst),
@@ -445,7 +464,29 @@ async fn isolation_levels_a_backend_lacks_are_typed_errors_and_joins_keep_the_le
             b.name
         );
         assert!(log.take().is_empty(), "{}: no SQL at all", b.name);
-        // SQLite transactions are serializable: asking for it is fine.
+        if b.is_server() {
+            // READ COMMITTED, which SQLite lacks, is a level of its own on the servers.
+            em.transactional_with(
+                TxOptions {
+                    isolation: Some(IsolationLevel::ReadCommitted),
+                    ..Default::default()
+                },
+                |tx| async move { tx.count::<User>(Filter::all()).await },
+            )
+            .await
+            .unwrap();
+            let expected: &[&str] = if b.is_postgres() {
+                &["BEGIN ISOLATION LEVEL READ COMMITTED"]
+            } else {
+                &[
+                    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                    "START TRANSACTION",
+                ]
+            };
+            let sql = log.take();
+            assert_eq!(&sql[..expected.len()], expected, "{}: {sql:?}", b.name);
+        }
+        // SQLite transactions are serializable, and so can the servers' be: asking is fine.
         let serializable = TxOptions {
             isolation: Some(IsolationLevel::Serializable),
             ..Default::default()
@@ -456,16 +497,23 @@ async fn isolation_levels_a_backend_lacks_are_typed_errors_and_joins_keep_the_le
         .await
         .unwrap();
         // A joined scope keeps the open transaction's level: no error, no new BEGIN.
+        log.take();
         em.transactional(|tx| async move {
             let joined = TxOptions {
                 propagation: Propagation::Required,
-                ..read_committed
+                ..lacking
             };
             tx.transactional_with(joined, |j| async move { Ok::<_, Error>(j.id()) })
                 .await
         })
         .await
         .unwrap();
+        assert_eq!(
+            statement_kinds(&log.take()),
+            [b.begin_sql(), "COMMIT"],
+            "{}",
+            b.name
+        );
         assert_eq!(user_rows(&orm).await.len(), 1, "{}", b.name);
     });
 }
@@ -489,10 +537,16 @@ async fn a_read_only_transaction_refuses_to_flush() {
             .await
             .unwrap();
         assert_eq!(count, 1);
-        assert_eq!(
-            log.take().first().map(String::as_str),
-            Some("BEGIN"),
-            "{}: a deferred BEGIN",
+        // SQLite: a deferred BEGIN (no write lock); the servers: a READ ONLY transaction.
+        let expected: &[&str] = match b.dialect() {
+            coherent::Dialect::Sqlite => &["BEGIN"],
+            coherent::Dialect::Postgres => &["BEGIN READ ONLY"],
+            coherent::Dialect::MySql => &["SET TRANSACTION READ ONLY", "START TRANSACTION"],
+        };
+        let sql = log.take();
+        assert!(
+            sql.len() >= expected.len() && sql[..expected.len()] == *expected,
+            "{}: {sql:?}",
             b.name
         );
         let err = em
@@ -579,17 +633,18 @@ async fn transactional_methods_join_poison_and_fail_fast() {
                 2,
                 "nothing of the poisoned transaction"
             );
-            // RequiresNew outside a transaction is a new one; inside, SQLite fails fast.
+            // RequiresNew outside a transaction is a new one; inside, SQLite fails fast and
+            // the servers (concurrent writers) begin a second transaction.
             accounts.audit().await.unwrap();
-            let inside = orm
-                .em()
-                .transactional(|_| accounts.audit())
-                .await
-                .unwrap_err();
-            assert!(matches!(inside, Error::RequiresNewUnavailable { .. }));
+            let inside = orm.em().transactional(|_| accounts.audit()).await;
+            if b.is_sqlite() {
+                let err = inside.unwrap_err();
+                assert!(matches!(err, Error::RequiresNewUnavailable { .. }), "{err:?}");
+            } else {
+                inside.unwrap();
+            }
         })
         .await;
-        let _ = b;
     });
 }
 

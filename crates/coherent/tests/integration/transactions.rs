@@ -43,21 +43,17 @@ async fn commit_flushes_inside_the_transaction() {
         u.write().name = "b".into();
         em.commit().await.unwrap();
         assert!(!em.in_transaction().await);
-        let kinds: Vec<String> = log
-            .take()
-            .iter()
-            .map(|s| s.split(' ').take(2).collect::<Vec<_>>().join(" "))
-            .collect();
+        let update_users = format!("UPDATE {}", b.quote("users"));
         assert_eq!(
-            kinds,
+            statement_kinds(&log.take()),
             [
-                "BEGIN IMMEDIATE",
+                b.begin_sql(),
                 "SAVEPOINT coherent_batch",
                 "INSERT INTO",
-                "RELEASE coherent_batch",
+                b.batch_release(),
                 "SAVEPOINT coherent_batch",
-                "UPDATE \"users\"",
-                "RELEASE coherent_batch",
+                &update_users,
+                b.batch_release(),
                 "COMMIT"
             ],
             "{}",
@@ -269,5 +265,55 @@ async fn dropping_an_entity_manager_in_a_transaction_rolls_back() {
         other.flush().await.unwrap(); // would time out on a lock left behind
         let names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
         assert_eq!(names, ["b"], "{}", b.name);
+    });
+}
+
+/// A statement that fails inside a savepoint is undone with the savepoint, and the
+/// transaction goes on. (On PostgreSQL any failed statement aborts the transaction until it
+/// rolls back to a savepoint: `ROLLBACK TO SAVEPOINT trx1` must still be let through.)
+#[tokio::test]
+async fn a_failed_statement_inside_a_savepoint_is_undone_and_the_transaction_goes_on() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        em.begin().await.unwrap();
+        em.persist(User::new("a", "a@x.io")).unwrap();
+        em.flush().await.unwrap();
+        em.begin().await.unwrap(); // SAVEPOINT trx1
+        let err = em.execute("SELEKT 1", vec![]).await.unwrap_err();
+        assert!(matches!(err, Error::Database { .. }), "{}: {err:?}", b.name);
+        em.rollback().await.unwrap(); // ROLLBACK TO SAVEPOINT trx1
+        assert!(em.in_transaction().await, "{}", b.name);
+        em.persist(User::new("b", "b@x.io")).unwrap();
+        em.commit().await.unwrap();
+        let names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
+        assert_eq!(names, ["a", "b"], "{}", b.name);
+    });
+}
+
+/// A transaction with an isolation level is one transaction like any other: what it flushed
+/// is rolled back with it.
+#[tokio::test]
+async fn a_transaction_with_an_isolation_level_rolls_back_whole() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        let serializable = TxOptions {
+            isolation: Some(IsolationLevel::Serializable),
+            ..Default::default()
+        };
+        let err = em
+            .transactional_with(serializable, |tx| async move {
+                tx.persist(User::new("a", "a@x.io"))?;
+                tx.flush().await?;
+                assert_eq!(tx.count::<User>(Filter::all()).await?, 1);
+                Err::<(), _>(Error::InvalidArgument("refused".into()))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{}: {err:?}", b.name);
+        assert!(
+            user_rows(&orm).await.is_empty(),
+            "{}: the flush was rolled back with the transaction",
+            b.name
+        );
     });
 }
