@@ -17,7 +17,9 @@
 //!   directly; it is the same fork the services resolve to. Without the layer it rejects with
 //!   a 500 that says so.
 //! - [`HttpError`] turns a [`coherent::Error`] into a response: `NotFound` → 404, a unique
-//!   violation → 409, anything else → 500 (details logged, not sent).
+//!   violation → 409, a failed optimistic lock (`OptimisticLock`, `VersionMismatch`) → 409,
+//!   lock contention (`LockTimeout`, `LockNotAvailable`, `Deadlock`, `SerializationFailure`)
+//!   → 503 with `Retry-After: 1`, anything else → 500 (details of a 5xx logged, not sent).
 //! - The dependency points one way: this crate depends on the `coherent` facade, never the
 //!   reverse, so applications without axum do not build it.
 //! - Work outside the request's future is outside its context: tasks started with a plain
@@ -71,6 +73,9 @@
 //! ```
 //!
 //! `cargo run --example users_api` serves the blog's `GET`/`PATCH /users/{id}` this way.
+//! `cargo run -p coherent-axum --example books_api` serves MikroORM's optimistic-locking book
+//! example: `GET /books/{id}` returns the book with its `#[version]`, and a `PUT` that sends
+//! back a stale version gets a 409 instead of overwriting someone else's edit.
 #![forbid(unsafe_code)]
 
 mod error;
