@@ -1,7 +1,8 @@
 //! Decoding MySQL rows into [`Value`]s by column type: integers (and `BOOLEAN`, which is
-//! `TINYINT(1)`) as `i64`, `FLOAT` as `f32`, `DOUBLE` as `f64`, text as text, binary as
-//! bytes, `DATETIME`/`TIMESTAMP` as naive UTC date-times, `DECIMAL` as decimals, `JSON`
-//! (MariaDB: `LONGTEXT`) as text.
+//! `TINYINT(1)`) as `i64`, `FLOAT` as `f32`, `DOUBLE` as `f64`, text (any character set but
+//! `binary`, whatever the collation) as text, binary as bytes, `DATETIME`/`TIMESTAMP` as naive
+//! UTC date-times, `DECIMAL` as decimals, `JSON` (MariaDB: `LONGTEXT` in `utf8mb4_bin`) as
+//! text.
 
 use coherent_core::{Error, Result, Value};
 use sqlx::mysql::MySqlRow;
@@ -50,6 +51,12 @@ pub fn row(row: &MySqlRow, out: &mut Vec<Value>) -> Result<()> {
             "DATETIME" | "TIMESTAMP" => Value::DateTime(cell(row, i)?),
             #[cfg(feature = "chrono")]
             "DATE" => Value::Date(cell(row, i)?),
+            // sqlx names a column "BLOB" (not "TEXT") when the server flags it BINARY, which
+            // it also does for text in a `_bin` collation (MariaDB's JSON is LONGTEXT in
+            // utf8mb4_bin): only the binary character set makes bytes.
+            _ if <str as sqlx::Type<sqlx::MySql>>::compatible(column.type_info()) => {
+                Value::Text(cell(row, i)?)
+            }
             "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
                 Value::Bytes(cell(row, i)?)
             }
