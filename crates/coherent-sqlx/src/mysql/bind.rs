@@ -1,5 +1,10 @@
 //! Binding [`Value`]s for MySQL: each variant as its own wire type (MySQL converts on
 //! assignment); UUIDs as 16 bytes (`BINARY(16)` columns), date-times as UTC.
+//!
+//! Dates and date-times must lie in the years 0 to 9999, what `DATE` and `DATETIME` hold;
+//! others are refused with [`Error::InvalidArgument`] before anything is sent (the binary
+//! protocol carries a year up to 65535, and MariaDB stores an invalid one as the zero date
+//! `0000-00-00` without an error).
 
 use coherent_core::{Error, Result, Value};
 use sqlx::Arguments;
@@ -28,14 +33,61 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
         #[cfg(feature = "uuid")]
         Value::Uuid(u) => push(args, u.as_bytes().to_vec()),
         #[cfg(feature = "chrono")]
-        Value::DateTimeUtc(t) => push(args, t.naive_utc()),
+        Value::DateTimeUtc(t) => push(args, in_years(t.naive_utc())?),
         #[cfg(feature = "chrono")]
-        Value::DateTime(t) => push(args, *t),
+        Value::DateTime(t) => push(args, in_years(*t)?),
         #[cfg(feature = "chrono")]
-        Value::Date(d) => push(args, *d),
+        Value::Date(d) => {
+            in_years(d.and_time(chrono::NaiveTime::MIN))?;
+            push(args, *d)
+        }
         #[cfg(feature = "decimal")]
         Value::Decimal(d) => push(args, *d),
         #[cfg(feature = "json")]
         Value::Json(j) => push(args, j.to_string()),
+    }
+}
+
+/// `t`, if its year is one MySQL's `DATETIME` and `DATE` hold.
+#[cfg(feature = "chrono")]
+fn in_years(t: chrono::NaiveDateTime) -> Result<chrono::NaiveDateTime> {
+    use chrono::Datelike;
+    if (0..=9999).contains(&t.year()) {
+        Ok(t)
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "the date {} is outside the years 0 to 9999 that MySQL's DATETIME and DATE hold",
+            t.date()
+        )))
+    }
+}
+
+#[cfg(all(test, feature = "chrono"))]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn years_outside_0_to_9999_are_refused() {
+        let mut args = MySqlArguments::default();
+        let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+        for y in [0, 1, 9999] {
+            add(&mut args, &Value::Date(day(y))).unwrap();
+            add(
+                &mut args,
+                &Value::DateTime(day(y).and_hms_opt(0, 0, 0).unwrap()),
+            )
+            .unwrap();
+        }
+        for y in [-1, 10_000, 12_345] {
+            let date = add(&mut args, &Value::Date(day(y))).unwrap_err();
+            assert!(
+                matches!(&date, Error::InvalidArgument(m) if m.contains("9999")),
+                "{date:?}"
+            );
+            let utc = day(y).and_hms_opt(0, 0, 0).unwrap().and_utc();
+            let at = add(&mut args, &Value::DateTimeUtc(utc)).unwrap_err();
+            assert!(matches!(at, Error::InvalidArgument(_)), "{at:?}");
+        }
     }
 }
