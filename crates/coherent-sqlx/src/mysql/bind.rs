@@ -1,6 +1,10 @@
 //! Binding [`Value`]s for MySQL: each variant as its own wire type (MySQL converts on
 //! assignment); UUIDs as 16 bytes (`BINARY(16)` columns), date-times as UTC.
 //!
+//! Floats must be finite: MySQL's `FLOAT` and `DOUBLE` have no NaN or infinities (an insert
+//! is refused as out of range, and a filter would compare with something else), so they are
+//! refused with [`Error::InvalidArgument`] before anything is sent, in every position.
+//!
 //! Dates and date-times must lie in the years 0 to 9999, what `DATE` and `DATETIME` hold;
 //! others are refused with [`Error::InvalidArgument`] before anything is sent (the binary
 //! protocol carries a year up to 65535, and MariaDB stores an invalid one as the zero date
@@ -26,8 +30,8 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
         Value::I16(n) => push(args, *n),
         Value::I32(n) => push(args, *n),
         Value::I64(n) => push(args, *n),
-        Value::F32(f) => push(args, *f),
-        Value::F64(f) => push(args, *f),
+        Value::F32(f) => push(args, finite(f64::from(*f)).map(|_| *f)?),
+        Value::F64(f) => push(args, finite(*f)?),
         Value::Text(s) => push(args, s.clone()),
         Value::Bytes(b) => push(args, b.clone()),
         #[cfg(feature = "uuid")]
@@ -48,6 +52,21 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
     }
 }
 
+/// `f`, if MySQL can hold it.
+fn finite(f: f64) -> Result<f64> {
+    if f.is_nan() {
+        Err(Error::InvalidArgument(
+            "cannot bind NaN: MySQL's FLOAT and DOUBLE have no NaN".into(),
+        ))
+    } else if f.is_infinite() {
+        Err(Error::InvalidArgument(format!(
+            "cannot bind {f}: MySQL's FLOAT and DOUBLE hold finite numbers only"
+        )))
+    } else {
+        Ok(f)
+    }
+}
+
 /// `t`, if its year is one MySQL's `DATETIME` and `DATE` hold.
 #[cfg(feature = "chrono")]
 fn in_years(t: chrono::NaiveDateTime) -> Result<chrono::NaiveDateTime> {
@@ -62,8 +81,34 @@ fn in_years(t: chrono::NaiveDateTime) -> Result<chrono::NaiveDateTime> {
     }
 }
 
-#[cfg(all(test, feature = "chrono"))]
+#[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn only_finite_floats_are_bound() {
+        let mut args = MySqlArguments::default();
+        add(&mut args, &Value::F64(f64::MAX)).unwrap();
+        add(&mut args, &Value::F32(-0.0)).unwrap();
+        for v in [Value::F64(f64::NAN), Value::F32(-f32::NAN)] {
+            let err = add(&mut args, &v).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidArgument(m) if m.contains("NaN")),
+                "{err:?}"
+            );
+        }
+        for v in [Value::F64(f64::INFINITY), Value::F32(f32::NEG_INFINITY)] {
+            let err = add(&mut args, &v).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidArgument(m) if m.contains("inf")),
+                "{err:?}"
+            );
+        }
+    }
+}
+
+#[cfg(all(test, feature = "chrono"))]
+mod chrono_tests {
     use super::*;
     use chrono::NaiveDate;
 
