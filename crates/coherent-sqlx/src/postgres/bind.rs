@@ -74,6 +74,7 @@ pub fn add(args: &mut PgArguments, value: &Value, ty: &PgTypeInfo) -> Result<()>
         },
         #[cfg(feature = "decimal")]
         "NUMERIC" => match value {
+            Value::Decimal(d) if d.is_zero() => push(args, ZeroNumeric(d.scale())),
             Value::Decimal(d) => push(args, *d),
             _ => match int(value) {
                 Some(n) => push(args, rust_decimal::Decimal::from(n)),
@@ -120,5 +121,32 @@ pub fn add(args: &mut PgArguments, value: &Value, ty: &PgTypeInfo) -> Result<()>
             _ => Err(mismatch(value, ty)),
         },
         _ => Err(mismatch(value, ty)),
+    }
+}
+
+/// A decimal zero with its scale (`0.000`) as a PostgreSQL `NUMERIC`: sqlx encodes every
+/// zero as `0`, dropping the scale, which the rest of Coherent keeps.
+#[cfg(feature = "decimal")]
+struct ZeroNumeric(u32);
+
+#[cfg(feature = "decimal")]
+impl sqlx::Type<sqlx::Postgres> for ZeroNumeric {
+    fn type_info() -> PgTypeInfo {
+        <rust_decimal::Decimal as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+#[cfg(feature = "decimal")]
+impl sqlx::Encode<'_, sqlx::Postgres> for ZeroNumeric {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        // The binary NUMERIC: no digits, weight 0, positive, display scale.
+        let scale = u16::try_from(self.0)?;
+        for word in [0u16, 0, 0, scale] {
+            buf.extend_from_slice(&word.to_be_bytes());
+        }
+        Ok(sqlx::encode::IsNull::No)
     }
 }

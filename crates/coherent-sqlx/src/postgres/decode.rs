@@ -34,7 +34,7 @@ pub fn row(row: &PgRow, out: &mut Vec<Value>) -> Result<()> {
             "FLOAT8" => Value::F64(cell(row, i)?),
             "BYTEA" => Value::Bytes(cell(row, i)?),
             #[cfg(feature = "decimal")]
-            "NUMERIC" => Value::Decimal(cell(row, i)?),
+            "NUMERIC" => Value::Decimal(zero_with_scale(&raw).map_or_else(|| cell(row, i), Ok)?),
             #[cfg(feature = "uuid")]
             "UUID" => Value::Uuid(cell(row, i)?),
             #[cfg(feature = "chrono")]
@@ -44,7 +44,9 @@ pub fn row(row: &PgRow, out: &mut Vec<Value>) -> Result<()> {
             #[cfg(feature = "chrono")]
             "DATE" => Value::Date(cell(row, i)?),
             #[cfg(feature = "json")]
-            "JSON" | "JSONB" => Value::Json(cell::<sqlx::types::Json<serde_json::Value>>(row, i)?.0),
+            "JSON" | "JSONB" => {
+                Value::Json(cell::<sqlx::types::Json<serde_json::Value>>(row, i)?.0)
+            }
             "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Value::Text(cell(row, i)?),
             other => {
                 return Err(Error::Decode {
@@ -56,4 +58,19 @@ pub fn row(row: &PgRow, out: &mut Vec<Value>) -> Result<()> {
         out.push(v);
     }
     Ok(())
+}
+
+/// A binary `NUMERIC` zero with a display scale (`0.000`), which sqlx decodes as `0`.
+#[cfg(feature = "decimal")]
+fn zero_with_scale(raw: &sqlx::postgres::PgValueRef<'_>) -> Option<rust_decimal::Decimal> {
+    if raw.format() != sqlx::postgres::PgValueFormat::Binary {
+        return None;
+    }
+    let bytes = raw.as_bytes().ok()?;
+    let word = |at: usize| Some(u16::from_be_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+    // No digits and a positive sign (not NaN or an infinity): a zero.
+    if bytes.len() != 8 || word(0)? != 0 || word(4)? != 0 {
+        return None;
+    }
+    rust_decimal::Decimal::try_new(0, u32::from(word(6)?)).ok()
 }
