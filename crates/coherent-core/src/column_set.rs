@@ -62,6 +62,16 @@ impl ColumnSet {
         ColumnSet(self.0 & !other.0)
     }
 
+    /// The raw bits (bit `i` is column `i`).
+    pub const fn bits(self) -> u128 {
+        self.0
+    }
+
+    /// The set of the raw `bits`.
+    pub const fn from_bits(bits: u128) -> ColumnSet {
+        ColumnSet(bits)
+    }
+
     /// The set holding only `index`.
     ///
     /// ```

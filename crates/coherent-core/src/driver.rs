@@ -45,6 +45,10 @@ pub struct Capabilities {
     pub max_params: usize,
     /// Two connections can hold write transactions at the same time.
     pub concurrent_writers: bool,
+    /// Updates of many rows go in one statement (a server, where each statement is a
+    /// network round trip); otherwise one prepared UPDATE per row (embedded SQLite, where
+    /// that is the fastest form).
+    pub batch_updates: bool,
 }
 
 /// How a [`Batch`] relates to transactions.
@@ -76,6 +80,11 @@ pub struct Statement {
     /// driver reports the generated keys as the outcome's rows, one per inserted row, in
     /// insert order.
     pub generated_keys: bool,
+    /// A query the driver runs, inside the same transaction, when this statement fails its
+    /// [`Statement::expect_rows`] check, before undoing the batch; its rows are reported in
+    /// [`BatchResult::probe`] so the caller can tell which rows were missed (an optimistic
+    /// lock conflict in a multi-row UPDATE).
+    pub probe: Option<Box<Statement>>,
 }
 
 impl Statement {
@@ -94,6 +103,7 @@ impl Statement {
             expect_rows: None,
             entity: "",
             generated_keys: false,
+            probe: None,
         }
     }
 
@@ -161,6 +171,8 @@ pub struct BatchResult {
     pub outcomes: Vec<Outcome>,
     /// Transaction control issued before and after.
     pub control: Vec<Control>,
+    /// The rows of the failing statement's [`Statement::probe`], if it had one and it ran.
+    pub probe: Option<Rows>,
 }
 
 /// A failed batch: the error, and which statement caused it (None for control statements).

@@ -53,6 +53,10 @@ pub(crate) trait ChangeSet: Send {
     fn counts(&self) -> (usize, usize, usize);
     /// Whether the type's updates are optimistically locked.
     fn optimistic(&self) -> bool;
+    /// The key of the row an optimistically locked UPDATE statement missed: for a
+    /// multi-row statement, the first of its rows that `probe` (its rows as read after the
+    /// miss) shows gone or changed.
+    fn conflict_key(&self, statement: usize, probe: Option<&coherent_core::Rows>) -> String;
 }
 
 struct Planned<T: Entity> {
@@ -70,9 +74,15 @@ pub(crate) struct TypeChangeSet<T: Entity> {
     /// Inserts with a known key, `assigned_chunks[i]` rows per statement.
     assigned: Vec<Planned<T>>,
     assigned_chunks: Vec<usize>,
-    /// Updates, one statement each.
+    /// Updates in statement order, `update_chunks[i]` rows per statement (1 each where
+    /// updates are not batched).
     updates: Vec<Planned<T>>,
     update_keys: Vec<T::Key>,
+    update_chunks: Vec<usize>,
+    /// Per update, the columns its statement writes or compares and their values once it
+    /// wrote the row (optimistic entities, batched): what a probe read inside the same
+    /// transaction finds for a row the statement did update.
+    update_guards: Vec<(ColumnSet, Vec<Value>)>,
     /// Deleted keys, chunked.
     deletes: Vec<T::Key>,
     delete_chunks: Vec<usize>,
@@ -89,6 +99,8 @@ impl<T: Entity> Default for TypeChangeSet<T> {
             assigned_chunks: Vec::new(),
             updates: Vec::new(),
             update_keys: Vec::new(),
+            update_chunks: Vec::new(),
+            update_guards: Vec::new(),
             deletes: Vec::new(),
             delete_chunks: Vec::new(),
             removals_planned: 0,
@@ -212,7 +224,8 @@ impl<T: Entity> TypeChangeSet<T> {
         emit: &mut Emitter<'_>,
     ) -> Result<()> {
         let meta = T::META;
-        let in_key_order = ctx.capabilities.concurrent_writers;
+        let batched = ctx.capabilities.batch_updates;
+        let in_key_order = ctx.capabilities.concurrent_writers || batched;
         let mut later: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)> = Vec::new();
         let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
         for (key, m) in &store.by_key {
@@ -244,6 +257,9 @@ impl<T: Entity> TypeChangeSet<T> {
             }
         }
         later.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        if batched {
+            return self.emit_batched_updates(later, ctx, emit);
+        }
         for (key, m, generation, columns) in later {
             let t = m.tracked();
             self.emit_update(
@@ -292,6 +308,7 @@ impl<T: Entity> TypeChangeSet<T> {
             version: None,
         });
         self.update_keys.push(key.clone());
+        self.update_chunks.push(1);
         Ok(())
     }
 
@@ -370,6 +387,144 @@ impl<T: Entity> TypeChangeSet<T> {
             version: next_version,
         });
         self.update_keys.push(key.clone());
+        self.update_chunks.push(1);
+        Ok(())
+    }
+
+    /// Emits updates (already in key order) as multi-row statements, one per chunk of rows
+    /// that write the same columns (`coherent_sql::update::update_rows`). Optimistically
+    /// locked entities advance their version and carry the expected version and checked
+    /// values per row; each statement must hit all its rows, and carries a probe that reads
+    /// them back if it does not, so the error can name the row that moved.
+    fn emit_batched_updates(
+        &mut self,
+        rows: Vec<(&T::Key, &Managed<T>, u64, ColumnSet)>,
+        ctx: &mut PlanContext<'_>,
+        emit: &mut Emitter<'_>,
+    ) -> Result<()> {
+        let meta = T::META;
+        let optimistic = meta.optimistic();
+        let version = meta.version_column();
+        let guard = guard_columns(meta);
+        // Groups of rows writing the same columns, in first-seen (key) order.
+        #[allow(clippy::type_complexity)]
+        let mut groups: Vec<(
+            ColumnSet,
+            Vec<(
+                Planned<T>,
+                T::Key,
+                Vec<Value>,
+                (Vec<Value>, (ColumnSet, Vec<Value>)),
+            )>,
+        )> = Vec::new();
+        for (key, m, generation, mut columns) in rows {
+            let t = m.tracked();
+            let mut next_version = None;
+            let mut expected = Vec::new();
+            if optimistic {
+                if version.is_none() && columns.intersection(guard).is_empty() {
+                    return Err(Error::OptimisticLock {
+                        entity: meta.name,
+                        key: format!("{key:?}"),
+                    });
+                }
+                let baseline: &T = match (&t.snapshot, t.baseline_is_current) {
+                    (Some(s), false) => s,
+                    _ => &t.current,
+                };
+                // Guard values: the in-memory version, the loaded checked values.
+                for c in guard.iter() {
+                    let source = if Some(c) == version { &t.current } else { baseline };
+                    source.push_values(ColumnSet::single(c), &mut expected);
+                }
+                if let Some(v) = version {
+                    let at = guard.iter().position(|c| c == v).expect("version guards");
+                    next_version = Some(coherent_core::version::next(&expected[at])?);
+                    columns.insert(v);
+                }
+            }
+            let mut values = Vec::with_capacity(columns.len());
+            t.current.push_values(columns, &mut values);
+            if let (Some(v), Some(next)) = (version, &next_version) {
+                let at = columns.iter().position(|c| c == v).expect("version is set");
+                values[at] = next.clone();
+            }
+            let planned = Planned {
+                entity: m.clone(),
+                generation,
+                version: next_version,
+            };
+            // The written and compared columns once written: the new values, the new
+            // version, the expected checked values the update leaves alone.
+            let touched = ColumnSet::from_bits(columns.bits() | guard.bits());
+            let after: Vec<Value> = touched
+                .iter()
+                .map(|c| match columns.iter().position(|s| s == c) {
+                    Some(at) => values[at].clone(),
+                    None => {
+                        let g = guard.iter().position(|g| g == c).expect("a guard column");
+                        expected[g].clone()
+                    }
+                })
+                .collect();
+            let after = (touched, after);
+            let entry = (planned, key.clone(), values, (expected, after));
+            match groups.iter_mut().find(|(set, _)| *set == columns) {
+                Some((_, group)) => group.push(entry),
+                None => groups.push((columns, vec![entry])),
+            }
+        }
+        for (set, group) in groups {
+            let width = 1 + set.len() + guard.len();
+            let per = coherent_sql::insert::rows_per_statement(
+                ctx.batch_size,
+                ctx.capabilities.max_params,
+                width,
+            );
+            let mut group = group.into_iter().peekable();
+            while group.peek().is_some() {
+                let chunk: Vec<_> = group.by_ref().take(per).collect();
+                let sql = ctx.cache.get::<T>(Shape::BatchUpdate {
+                    set,
+                    guard,
+                    rows: chunk.len(),
+                });
+                let mut params = Vec::with_capacity(chunk.len() * width);
+                let mut keys = Vec::with_capacity(chunk.len());
+                for (_, key, values, (expected, _)) in &chunk {
+                    params.push(key.to_value());
+                    params.extend(values.iter().cloned());
+                    params.extend(expected.iter().cloned());
+                    keys.push(key.to_value());
+                }
+                let mut statement = Statement::execute(sql, params)
+                    .expecting(chunk.len() as u64)
+                    .about(meta.name);
+                if optimistic {
+                    let filter = coherent_core::Condition::In {
+                        column: meta.pk().name,
+                        values: keys,
+                        negated: false,
+                    };
+                    let probe = coherent_sql::select::select(
+                        meta,
+                        &filter,
+                        &Default::default(),
+                        ctx.dialect,
+                    );
+                    statement.probe = Some(Box::new(Statement::query(probe.sql, probe.params)));
+                }
+                emit.push(statement);
+                self.update_chunks.push(chunk.len());
+                for (planned, key, _, (_, after)) in chunk {
+                    self.updates.push(planned);
+                    self.update_keys.push(key);
+                    if optimistic {
+                        self.update_guards.push(after);
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -391,6 +546,15 @@ impl<T: Entity> TypeChangeSet<T> {
             self.deletes.extend(chunk.iter().map(|k| (*k).clone()));
         }
     }
+}
+
+/// The columns an optimistic UPDATE compares: the version, then the checked columns.
+fn guard_columns(meta: &coherent_core::EntityMeta) -> ColumnSet {
+    let mut guard = meta.check_columns();
+    if let Some(v) = meta.version_column() {
+        guard.insert(v);
+    }
+    guard
 }
 
 /// Marks an instance as written: clean if it did not change while the flush ran, otherwise
@@ -499,7 +663,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
         let generated = &self.generated[..ran(&self.generated_chunks, generated_ran)];
         let assigned_ran = outcomes[0].len() - generated_ran;
         let assigned = &self.assigned[..ran(&self.assigned_chunks, assigned_ran)];
-        let updates = &self.updates[..outcomes[1].len().min(self.updates.len())];
+        let updates = &self.updates[..ran(&self.update_chunks, outcomes[1].len())];
         let deletes = &self.deletes[..ran(&self.delete_chunks, outcomes[2].len())];
 
         let all_inserted: Vec<&Planned<T>> = generated.iter().chain(assigned).collect();
@@ -545,11 +709,13 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
     fn key_of(&self, phase: Phase, statement: usize) -> String {
         match phase {
             Phase::Insert => String::from("(new)"),
-            Phase::Update => self
-                .update_keys
-                .get(statement)
-                .map(|k| format!("{k:?}"))
-                .unwrap_or_default(),
+            Phase::Update => {
+                let start: usize = self.update_chunks.iter().take(statement).sum();
+                self.update_keys
+                    .get(start)
+                    .map(|k| format!("{k:?}"))
+                    .unwrap_or_default()
+            }
             Phase::Delete => {
                 let start: usize = self.delete_chunks.iter().take(statement).sum();
                 let len = self.delete_chunks.get(statement).copied().unwrap_or(0);
@@ -560,6 +726,32 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
 
     fn optimistic(&self) -> bool {
         T::META.optimistic()
+    }
+
+    fn conflict_key(&self, statement: usize, probe: Option<&coherent_core::Rows>) -> String {
+        let start: usize = self.update_chunks.iter().take(statement).sum();
+        let len = self.update_chunks.get(statement).copied().unwrap_or(0);
+        let (Some(rows), true) = (probe, len > 1) else {
+            return self.key_of(Phase::Update, statement);
+        };
+        let Ok(found) = crate::reads::decode::<T>(rows.clone()) else {
+            return self.key_of(Phase::Update, statement);
+        };
+        for i in start..start + len {
+            let key = &self.update_keys[i];
+            let now = found.iter().find(|t| t.key() == *key);
+            let matches = now.is_some_and(|t| {
+                self.update_guards.get(i).is_some_and(|(columns, after)| {
+                    let mut values = Vec::with_capacity(after.len());
+                    t.push_values(*columns, &mut values);
+                    *after == values
+                })
+            });
+            if !matches {
+                return format!("{key:?}");
+            }
+        }
+        self.key_of(Phase::Update, statement)
     }
 
     fn counts(&self) -> (usize, usize, usize) {

@@ -98,7 +98,11 @@ async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()
     };
     match em.run_on(open.conn.as_mut(), batch).await {
         Ok(result) => em.uow().apply(plan, &result),
-        Err(failure) => Err(plan.describe(failure.index, failure.error)),
+        Err(failure) => Err(plan.describe(
+            failure.index,
+            failure.error,
+            failure.executed.probe.as_ref(),
+        )),
     }
 }
 
@@ -164,7 +168,11 @@ fn settle(
         }
         Err(failure) => {
             log.emit(&failure.executed, Some((failure.index, &failure.error)));
-            let error = plan.describe(failure.index, failure.error);
+            let error = plan.describe(
+                failure.index,
+                failure.error,
+                failure.executed.probe.as_ref(),
+            );
             if !atomic {
                 em.uow().apply(plan, &failure.executed)?;
             }

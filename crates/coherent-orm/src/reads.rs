@@ -249,7 +249,7 @@ impl EntityManager {
 }
 
 /// Decodes entity rows (all columns, in column order).
-fn decode<T: Entity>(rows: Rows) -> Result<Vec<T>> {
+pub(crate) fn decode<T: Entity>(rows: Rows) -> Result<Vec<T>> {
     let width = T::META.columns.len();
     if !rows.is_empty() && rows.width() != width {
         return Err(Error::Decode {

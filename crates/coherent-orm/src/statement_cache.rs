@@ -30,6 +30,12 @@ pub(crate) enum Shape {
         guard: ColumnSet,
         null_guards: ColumnSet,
     },
+    /// Multi-row UPDATE (see `coherent_sql::update::update_rows`).
+    BatchUpdate {
+        set: ColumnSet,
+        guard: ColumnSet,
+        rows: usize,
+    },
     /// DELETE of `n` keys.
     Delete(usize),
 }
@@ -70,6 +76,9 @@ impl StatementCache {
                         guard,
                         null_guards,
                     } => update::update_guarded(meta, set, guard, null_guards, d),
+                    Shape::BatchUpdate { set, guard, rows } => {
+                        update::update_rows(meta, set, guard, rows, d)
+                    }
                     Shape::Delete(n) => delete::delete_by_keys(meta, n, d),
                 }
                 .into()

@@ -25,6 +25,7 @@ pub(crate) struct PlanContext<'a> {
     pub cache: &'a StatementCache,
     pub capabilities: Capabilities,
     pub batch_size: usize,
+    pub dialect: coherent_core::Dialect,
 }
 
 impl<'a> PlanContext<'a> {
@@ -34,6 +35,7 @@ impl<'a> PlanContext<'a> {
             cache: &shared.statements,
             capabilities: shared.capabilities,
             batch_size: shared.config.batch_size,
+            dialect: shared.dialect,
         }
     }
 }
@@ -99,7 +101,12 @@ pub(crate) struct FlushPlan {
 
 impl FlushPlan {
     /// Fills in the key of a row-count error from the statement that raised it.
-    pub fn describe(&self, index: Option<usize>, error: Error) -> Error {
+    pub fn describe(
+        &self,
+        index: Option<usize>,
+        error: Error,
+        probe: Option<&coherent_core::Rows>,
+    ) -> Error {
         let (
             Some(i),
             Error::RowCountMismatch {
@@ -121,7 +128,7 @@ impl FlushPlan {
                     if phase == Phase::Update && cs.optimistic() {
                         return Error::OptimisticLock {
                             entity,
-                            key: cs.key_of(phase, i - range.start),
+                            key: cs.conflict_key(i - range.start, probe),
                         };
                     }
                     return Error::RowCountMismatch {

@@ -78,3 +78,119 @@ pub fn update_guarded(
     }
     slots.render(&stmt, dialect).sql
 }
+
+/// An UPDATE of `rows` rows in one statement, for servers (where each statement is a round
+/// trip): the new values of `set` and the expected values of `guard` come in a derived table
+/// joined on the key, and guard columns are compared NULL-safely (`IS NOT DISTINCT FROM`,
+/// `<=>`), so one text serves every row whatever its values. Parameters, row after row: the
+/// key, the values of `set` in column order, the expected values of `guard` in column order.
+/// The statement affects exactly the rows whose key and guard values still match.
+///
+/// ```
+/// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
+/// use coherent_sql::update::update_rows;
+/// static COLS: [ColumnMeta; 3] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("title", ColumnType::Text), ColumnMeta::new("version", ColumnType::Int)];
+/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0 };
+/// let mut set = ColumnSet::EMPTY; set.insert(1); set.insert(2);
+/// assert_eq!(
+///     update_rows(&META, set, ColumnSet::single(2), 2, Dialect::Postgres),
+///     r#"UPDATE "docs" AS "t" SET "title" = "v"."s1", "version" = "v"."s2" FROM (VALUES ($1::BIGINT, $2::TEXT, $3::INTEGER, $4::INTEGER), ($5::BIGINT, $6::TEXT, $7::INTEGER, $8::INTEGER)) AS "v"("k", "s1", "s2", "g2") WHERE "t"."id" = "v"."k" AND "t"."version" IS NOT DISTINCT FROM "v"."g2""#
+/// );
+/// assert_eq!(
+///     update_rows(&META, ColumnSet::single(1), ColumnSet::EMPTY, 2, Dialect::MySql),
+///     "UPDATE `docs` AS `t` JOIN (SELECT ? AS `k`, ? AS `s1` UNION ALL SELECT ?, ?) AS `v` ON `t`.`id` = `v`.`k` SET `t`.`title` = `v`.`s1`"
+/// );
+/// ```
+pub fn update_rows(
+    meta: &EntityMeta,
+    set: ColumnSet,
+    guard: ColumnSet,
+    rows: usize,
+    dialect: Dialect,
+) -> String {
+    let q = |name: &str| match dialect {
+        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    };
+    let pk = meta.pk();
+    // Derived-table columns: the key, then s<i> per set column, g<i> per guard column.
+    let mut aliases = vec![("k".to_string(), pk)];
+    aliases.extend(set.iter().map(|i| (format!("s{i}"), &meta.columns[i])));
+    aliases.extend(guard.iter().map(|i| (format!("g{i}"), &meta.columns[i])));
+    let width = aliases.len();
+    let assignments = |qualify: bool| {
+        set.iter()
+            .map(|i| {
+                let target = if qualify {
+                    format!("{}.{}", q("t"), q(meta.columns[i].name))
+                } else {
+                    q(meta.columns[i].name)
+                };
+                format!("{target} = {}.{}", q("v"), q(&format!("s{i}")))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut on = vec![format!("{}.{} = {}.{}", q("t"), q(pk.name), q("v"), q("k"))];
+    let null_safe = if dialect == Dialect::MySql {
+        "<=>"
+    } else {
+        "IS NOT DISTINCT FROM"
+    };
+    on.extend(guard.iter().map(|i| {
+        format!(
+            "{}.{} {null_safe} {}.{}",
+            q("t"),
+            q(meta.columns[i].name),
+            q("v"),
+            q(&format!("g{i}"))
+        )
+    }));
+    let on = on.join(" AND ");
+    let table = q(meta.table);
+    match dialect {
+        Dialect::MySql => {
+            let first: Vec<String> = aliases
+                .iter()
+                .map(|(a, _)| format!("? AS {}", q(a)))
+                .collect();
+            let mut selects = vec![format!("SELECT {}", first.join(", "))];
+            let rest = format!("SELECT {}", vec!["?"; width].join(", "));
+            selects.extend(std::iter::repeat_n(rest, rows.saturating_sub(1)));
+            format!(
+                "UPDATE {table} AS {} JOIN ({}) AS {} ON {on} SET {}",
+                q("t"),
+                selects.join(" UNION ALL "),
+                q("v"),
+                assignments(true)
+            )
+        }
+        _ => {
+            let mut n = 0;
+            let values: Vec<String> = (0..rows)
+                .map(|_| {
+                    let cells: Vec<String> = aliases
+                        .iter()
+                        .map(|(_, c)| {
+                            n += 1;
+                            format!(
+                                "${n}::{}",
+                                crate::column_type::sql_type(Dialect::Postgres, c)
+                            )
+                        })
+                        .collect();
+                    format!("({})", cells.join(", "))
+                })
+                .collect();
+            let names: Vec<String> = aliases.iter().map(|(a, _)| q(a)).collect();
+            format!(
+                "UPDATE {table} AS {} SET {} FROM (VALUES {}) AS {}({}) WHERE {on}",
+                q("t"),
+                assignments(false),
+                values.join(", "),
+                q("v"),
+                names.join(", ")
+            )
+        }
+    }
+}

@@ -86,6 +86,7 @@ impl<'c> BatchRun<'c> {
             executed: BatchResult {
                 outcomes: Vec::with_capacity(expected),
                 control: Vec::new(),
+                probe: None,
             },
             opened: None,
             failure: None,

@@ -147,6 +147,7 @@ impl<B: Backend> ServerConnection<B> {
         let mut executed = BatchResult {
             outcomes: Vec::with_capacity(batch.statements.len()),
             control: Vec::new(),
+            probe: None,
         };
         let atomic = batch.mode == TxMode::Atomic && !batch.statements.is_empty();
         let nested = self.tx.open;
@@ -174,6 +175,14 @@ impl<B: Backend> ServerConnection<B> {
             match self.statement(statement).await {
                 Ok(outcome) => executed.outcomes.push(outcome),
                 Err(error) => {
+                    if let (Error::RowCountMismatch { .. }, Some(probe)) =
+                        (&error, statement.probe.as_deref())
+                    {
+                        // Which rows were missed, read before the batch is undone.
+                        if let Ok(outcome) = self.statement(probe).await {
+                            executed.probe = outcome.rows;
+                        }
+                    }
                     failure = Some((Some(index), error));
                     break;
                 }

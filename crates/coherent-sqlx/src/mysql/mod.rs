@@ -72,6 +72,7 @@ impl Backend for MySql {
         returning: false,
         max_params: 65_535,
         concurrent_writers: true,
+        batch_updates: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
 

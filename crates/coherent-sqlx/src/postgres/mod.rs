@@ -53,6 +53,7 @@ impl Backend for Postgres {
         returning: true,
         max_params: 65_535,
         concurrent_writers: true,
+        batch_updates: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
 
