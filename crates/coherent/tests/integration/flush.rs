@@ -113,22 +113,32 @@ async fn updates_write_only_changed_columns_in_one_transaction() {
         let log = StatementLog::capture();
         em.flush().await.unwrap();
         let sql = log.take();
+        // SQLite: one prepared UPDATE per row. The servers (a round trip per statement):
+        // one multi-row UPDATE per set of changed columns, here {name} and {name, age}.
+        let statements = if b.is_sqlite() { 10 } else { 2 };
         let mut expected = vec!["BEGIN"];
-        expected.extend(["UPDATE"; 10]);
+        expected.extend(vec!["UPDATE"; statements]);
         expected.push("COMMIT");
-        assert_eq!(kinds(&sql), expected, "{}", b.name);
+        assert_eq!(kinds(&sql), expected, "{}: {sql:?}", b.name);
         let updates: Vec<_> = sql.iter().filter(|s| s.starts_with("UPDATE")).collect();
+        let (name, email, age) = (b.quote("name"), b.quote("email"), b.quote("age"));
         assert!(
             updates
                 .iter()
-                .all(|s| s.contains("\"name\"") && !s.contains("\"email\"")),
+                .all(|s| s.contains(&name) && !s.contains(&email)),
             "{}: {updates:?}",
             b.name
         );
-        let with_age = updates.iter().filter(|s| s.contains("\"age\"")).count();
+        let with_age = updates.iter().filter(|s| s.contains(&age)).count();
         assert_eq!(with_age, 1, "{}: only one user changed its age", b.name);
         let rows = user_rows(&orm).await;
         assert!(rows.iter().all(|(_, n, _)| n.ends_with('!')), "{}", b.name);
+        let ages = orm
+            .em()
+            .query("SELECT age FROM users WHERE age IS NOT NULL", vec![])
+            .await
+            .unwrap();
+        assert_eq!(ages.len(), 1, "{}: only one row has an age", b.name);
         assert!(
             users.iter().all(|u| !u.is_dirty()),
             "{}: clean after flush",
