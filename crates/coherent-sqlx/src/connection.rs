@@ -228,7 +228,10 @@ impl<B: Backend> ServerConnection<B> {
 }
 
 impl<B: Backend> Connection for ServerConnection<B> {
-    fn run(&mut self, batch: Batch) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>> {
+    fn run(
+        &mut self,
+        batch: Batch,
+    ) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>> {
         Box::pin(self.run_batch(batch))
     }
 }

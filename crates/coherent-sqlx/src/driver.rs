@@ -23,7 +23,11 @@ impl<B: Backend> std::fmt::Debug for ServerDriver<B> {
 }
 
 impl<B: Backend> ServerDriver<B> {
-    pub(crate) fn from_parts(pool: Pool<B::Db>, facts: ServerFacts, options: ServerOptions) -> Self {
+    pub(crate) fn from_parts(
+        pool: Pool<B::Db>,
+        facts: ServerFacts,
+        options: ServerOptions,
+    ) -> Self {
         ServerDriver {
             pool,
             facts,

@@ -43,11 +43,9 @@ impl ServerOptions {
             None => (url, ""),
         };
         let number = |key: &str, value: &str| {
-            value
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| Error::Config(format!("{key} must be a positive integer, got {value:?}")))
+            value.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Config(format!("{key} must be a positive integer, got {value:?}"))
+            })
         };
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {

@@ -42,7 +42,11 @@ impl PgDriver {
             .connect_with(connect)
             .await
             .map_err(error::classify)?;
-        Ok(ServerDriver::from_parts(pool, ServerFacts::default(), options))
+        Ok(ServerDriver::from_parts(
+            pool,
+            ServerFacts::default(),
+            options,
+        ))
     }
 }
 
@@ -85,7 +89,10 @@ impl Backend for Postgres {
         }
         let query = prepared.query_with(args);
         if statement.returns_rows {
-            let rows = query.fetch_all(&mut **conn).await.map_err(error::classify)?;
+            let rows = query
+                .fetch_all(&mut **conn)
+                .await
+                .map_err(error::classify)?;
             let columns: Arc<[String]> = prepared
                 .columns()
                 .iter()

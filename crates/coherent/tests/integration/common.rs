@@ -323,7 +323,13 @@ fn server_backend(name: &'static str, var: &str, script: &str) -> Option<Backend
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
     let (base, query) = url.split_once('?').unwrap_or((&url, ""));
-    let sep = |q: &str| if q.is_empty() { String::new() } else { format!("&{q}") };
+    let sep = |q: &str| {
+        if q.is_empty() {
+            String::new()
+        } else {
+            format!("&{q}")
+        }
+    };
     // One admin connection, so that a session setting holds for the statements after it;
     // dropping a database waits for its locks at most 10 s (a lock a test left behind fails
     // the drop instead of hanging the suite).

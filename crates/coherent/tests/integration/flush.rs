@@ -120,6 +120,7 @@ async fn updates_write_only_changed_columns_in_one_transaction() {
         expected.extend(vec!["UPDATE"; statements]);
         expected.push("COMMIT");
         assert_eq!(kinds(&sql), expected, "{}: {sql:?}", b.name);
+        assert_eq!(sql[0], b.batch_begin(), "{}", b.name);
         let updates: Vec<_> = sql.iter().filter(|s| s.starts_with("UPDATE")).collect();
         let (name, email, age) = (b.quote("name"), b.quote("email"), b.quote("age"));
         assert!(

@@ -347,7 +347,11 @@ async fn requires_new_fails_fast_where_there_is_one_writer() {
             } else {
                 let inner_id = result.unwrap();
                 assert_ne!(inner_id, outer_id, "a transaction of its own");
-                let seen: Vec<_> = user_rows(&observer).await.into_iter().map(|r| r.1).collect();
+                let seen: Vec<_> = user_rows(&observer)
+                    .await
+                    .into_iter()
+                    .map(|r| r.1)
+                    .collect();
                 assert_eq!(seen, ["inner"], "committed before the outer transaction");
                 assert!(tx.in_transaction().await, "the outer transaction goes on");
             }
@@ -362,7 +366,11 @@ async fn requires_new_fails_fast_where_there_is_one_writer() {
         } else {
             &["inner", "outer"]
         };
-        assert_eq!(names, expected, "{}: the outer transaction committed", b.name);
+        assert_eq!(
+            names, expected,
+            "{}: the outer transaction committed",
+            b.name
+        );
         // Without an open transaction it is simply a new one.
         let id = em
             .transactional_with(
@@ -639,7 +647,10 @@ async fn transactional_methods_join_poison_and_fail_fast() {
             let inside = orm.em().transactional(|_| accounts.audit()).await;
             if b.is_sqlite() {
                 let err = inside.unwrap_err();
-                assert!(matches!(err, Error::RequiresNewUnavailable { .. }), "{err:?}");
+                assert!(
+                    matches!(err, Error::RequiresNewUnavailable { .. }),
+                    "{err:?}"
+                );
             } else {
                 inside.unwrap();
             }

@@ -309,7 +309,11 @@ async fn a_transaction_with_an_isolation_level_rolls_back_whole() {
             })
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument(_)), "{}: {err:?}", b.name);
+        assert!(
+            matches!(err, Error::InvalidArgument(_)),
+            "{}: {err:?}",
+            b.name
+        );
         assert!(
             user_rows(&orm).await.is_empty(),
             "{}: the flush was rolled back with the transaction",

@@ -140,7 +140,10 @@ async fn loose_sample_orm(b: &Backend, column: &str, value: &Value) -> Orm {
     let end = start + ddl[0][start..].find(" NULL").expect("NULL or NOT NULL");
     let end = ddl[0][..end].strip_suffix(" NOT").map_or(end, str::len);
     ddl[0].replace_range(start..end, loose);
-    orm.em().execute("DROP TABLE samples", vec![]).await.unwrap();
+    orm.em()
+        .execute("DROP TABLE samples", vec![])
+        .await
+        .unwrap();
     for sql in ddl {
         orm.em().execute(&sql, vec![]).await.expect(&sql);
     }
@@ -456,7 +459,9 @@ fn refused_extremes(b: &Backend) -> Vec<Refusal> {
                 label: "highs",
                 what: "Decimal::MAX",
                 // The largest mantissa at DECIMAL(38, 10)'s scale.
-                fix: |s| s.opt_amount = Some(Decimal::from_i128_with_scale(Decimal::MAX.mantissa(), 10)),
+                fix: |s| {
+                    s.opt_amount = Some(Decimal::from_i128_with_scale(Decimal::MAX.mantissa(), 10))
+                },
                 error: |e| matches!(e, Error::InvalidData { code: Some(c), .. } if c == "1264"),
             },
         ],
@@ -473,8 +478,16 @@ async fn every_field_type_round_trips_with_extreme_values() {
         let refusals = refused_extremes(&b);
         for r in &refusals {
             let ctx = format!("{} / {}: {}", b.name, r.label, r.what);
-            let mut sample = samples.iter().find(|(l, _)| *l == r.label).unwrap().1.clone();
-            for other in refusals.iter().filter(|o| o.label == r.label && o.what != r.what) {
+            let mut sample = samples
+                .iter()
+                .find(|(l, _)| *l == r.label)
+                .unwrap()
+                .1
+                .clone();
+            for other in refusals
+                .iter()
+                .filter(|o| o.label == r.label && o.what != r.what)
+            {
                 (other.fix)(&mut sample);
             }
             let em = orm.em().fork();
@@ -658,7 +671,11 @@ async fn assert_server_forms(b: &Backend, orm: &Orm, id: i64, doc: &serde_json::
         ]
     };
     for (column, ty) in expected {
-        assert_eq!(types.get(*column).map(String::as_str), Some(*ty), "{n}: {column}");
+        assert_eq!(
+            types.get(*column).map(String::as_str),
+            Some(*ty),
+            "{n}: {column}"
+        );
     }
     let q = |c: &str| b.quote(c);
     let sql = if pg {
@@ -667,8 +684,16 @@ async fn assert_server_forms(b: &Backend, orm: &Orm, id: i64, doc: &serde_json::
              to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at, {}::text AS local, \
              {}::text AS day, {}::text AS amount, {}::text AS doc, {}::text AS double, \
              {} IS NULL AS opt_text_null FROM samples WHERE id = $1",
-            q("flag"), q("bytes"), q("id_uuid"), q("at"), q("local"), q("day"), q("amount"),
-            q("doc"), q("double"), q("opt_text")
+            q("flag"),
+            q("bytes"),
+            q("id_uuid"),
+            q("at"),
+            q("local"),
+            q("day"),
+            q("amount"),
+            q("doc"),
+            q("double"),
+            q("opt_text")
         )
     } else {
         format!(
@@ -676,8 +701,16 @@ async fn assert_server_forms(b: &Backend, orm: &Orm, id: i64, doc: &serde_json::
              CAST({} AS CHAR) AS at, CAST({} AS CHAR) AS local, CAST({} AS CHAR) AS day, \
              CAST({} AS CHAR) AS amount, {} AS doc, CAST({} AS CHAR) AS `double`, \
              {} IS NULL AS opt_text_null FROM samples WHERE id = ?",
-            q("flag"), q("bytes"), q("id_uuid"), q("at"), q("local"), q("day"), q("amount"),
-            q("doc"), q("double"), q("opt_text")
+            q("flag"),
+            q("bytes"),
+            q("id_uuid"),
+            q("at"),
+            q("local"),
+            q("day"),
+            q("amount"),
+            q("doc"),
+            q("double"),
+            q("opt_text")
         )
     };
     let rows = orm.em().query(&sql, vec![id.into()]).await.unwrap();
@@ -753,7 +786,8 @@ async fn filters_bind_every_type() {
             (f64::INFINITY, f64::NEG_INFINITY)
         };
         if b.is_postgres() {
-            let refused = |e: &Error| matches!(e, Error::InvalidData { code: Some(c), .. } if c == "22021");
+            let refused =
+                |e: &Error| matches!(e, Error::InvalidData { code: Some(c), .. } if c == "22021");
             let nul_row = em.persist(Sample::new("a\0b")).unwrap();
             let err = em.flush().await.unwrap_err();
             assert!(refused(&err), "{}: {err:?}", b.name);
@@ -766,10 +800,21 @@ async fn filters_bind_every_type() {
             s.double = f64::INFINITY;
             let inf_row = em.persist(s).unwrap();
             let err = em.flush().await.unwrap_err();
-            assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("inf")), "{}: {err:?}", b.name);
+            assert!(
+                matches!(&err, Error::InvalidArgument(m) if m.contains("inf")),
+                "{}: {err:?}",
+                b.name
+            );
             em.remove(&inf_row).unwrap();
-            let err = em.find(Sample::DOUBLE.eq(f64::NEG_INFINITY)).await.unwrap_err();
-            assert!(matches!(&err, Error::InvalidArgument(m) if m.contains("inf")), "{}: {err:?}", b.name);
+            let err = em
+                .find(Sample::DOUBLE.eq(f64::NEG_INFINITY))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidArgument(m) if m.contains("inf")),
+                "{}: {err:?}",
+                b.name
+            );
         }
         assert_eq!(row_count(&orm).await, 0, "{}: nothing written", b.name);
         let mut handles = Vec::new();
@@ -914,7 +959,11 @@ async fn filters_bind_every_type() {
             "{n}: NUL is bound"
         );
         assert_eq!(query(Sample::TEXT.eq("a")).await, rows(a), "{n}");
-        assert_eq!(query(Sample::TEXT.eq(texts[3].as_str())).await, rows(a_nul), "{n}");
+        assert_eq!(
+            query(Sample::TEXT.eq(texts[3].as_str())).await,
+            rows(a_nul),
+            "{n}"
+        );
 
         assert_eq!(query(Sample::BIG.lt(0i64)).await, rows(&[0, 1]), "{n}");
         assert_eq!(query(Sample::DOUBLE.gt(1.0)).await, rows(&[2, 4]), "{n}");
@@ -944,13 +993,7 @@ async fn filters_bind_every_type() {
     }
 }
 
-async fn assert_nan_refused(
-    result: Result<()>,
-    b: &Backend,
-    orm: &Orm,
-    before: &[Row],
-    ctx: &str,
-) {
+async fn assert_nan_refused(result: Result<()>, b: &Backend, orm: &Orm, before: &[Row], ctx: &str) {
     match result {
         Err(Error::InvalidArgument(message)) => {
             assert!(message.contains("NaN"), "{ctx}: {message}")
@@ -963,7 +1006,6 @@ async fn assert_nan_refused(
 
 #[tokio::test]
 async fn nan_is_refused_and_the_flush_leaves_no_trace() {
-    type Poison = fn(&mut Sample);
     let cases: [(&str, Poison, Poison); 4] = [
         ("f64", |s| s.double = f64::NAN, |s| s.double = 2.5),
         ("f32", |s| s.single = f32::NAN, |s| s.single = -2.5),
@@ -1090,9 +1132,12 @@ async fn nan_is_refused_and_the_flush_leaves_no_trace() {
     }
 }
 
+/// Sets a float field of a sample (to NaN, or back to a number).
+type Poison = fn(&mut Sample);
+
 /// PostgreSQL: NaN is a value of its own (equal to itself, greater than every number), so it
 /// is stored, loaded, compared and found like any other.
-async fn nan_is_a_value(b: &Backend, orm: &Orm, cases: &[(&str, fn(&mut Sample), fn(&mut Sample))]) {
+async fn nan_is_a_value(b: &Backend, orm: &Orm, cases: &[(&str, Poison, Poison)]) {
     let em = orm.em().fork();
     let mut handles = Vec::new();
     for (label, poison, _) in cases {
@@ -1104,7 +1149,11 @@ async fn nan_is_a_value(b: &Backend, orm: &Orm, cases: &[(&str, fn(&mut Sample),
     let fresh = orm.em().fork();
     for h in &handles {
         let ctx = format!("{} / {}", b.name, h.read().text);
-        let loaded = fresh.find_one::<Sample>(h.read().id).await.unwrap().unwrap();
+        let loaded = fresh
+            .find_one::<Sample>(h.read().id)
+            .await
+            .unwrap()
+            .unwrap();
         assert_stored(b, &h.get(), &loaded.read(), &ctx);
         drop(loaded.write());
         assert!(!loaded.is_dirty(), "{ctx}: NaN equals NaN");
@@ -1127,7 +1176,12 @@ async fn nan_is_a_value(b: &Backend, orm: &Orm, cases: &[(&str, fn(&mut Sample),
             v
         }
     };
-    assert_eq!(texts(Sample::DOUBLE.eq(f64::NAN)).await, ["f64"], "{}", b.name);
+    assert_eq!(
+        texts(Sample::DOUBLE.eq(f64::NAN)).await,
+        ["f64"],
+        "{}",
+        b.name
+    );
     assert_eq!(
         texts(Sample::SINGLE.lt(f32::NAN)).await,
         ["Option<f32>", "Option<f64>", "f64"],
@@ -1272,7 +1326,10 @@ async fn injection_payloads_are_plain_data() {
             let rows = orm
                 .em()
                 .query(
-                    &b.sql(&format!("SELECT id FROM samples WHERE {} = ?", b.quote("text"))),
+                    &b.sql(&format!(
+                        "SELECT id FROM samples WHERE {} = ?",
+                        b.quote("text")
+                    )),
                     vec![p.into()],
                 )
                 .await
