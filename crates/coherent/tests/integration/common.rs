@@ -311,10 +311,18 @@ fn server_backend(name: &'static str, var: &str, script: &str) -> Option<Backend
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("{var} is not set: CI runs the suite on {name} (start it with `{script}`)");
         }
-        static NOTICE: std::sync::Once = std::sync::Once::new();
-        NOTICE.call_once(|| {
-            eprintln!("note: {var} is not set; skipping the {name} backend (start it with `eval \"export {var}=$({script} | cut -d= -f2-)\"`)")
-        });
+        // Once per server and run, straight to stderr (libtest captures `eprintln!` of a
+        // passing test, which would hide the notice).
+        static NOTICED: std::sync::Mutex<Vec<&str>> = std::sync::Mutex::new(Vec::new());
+        let mut noticed = NOTICED.lock().unwrap_or_else(|e| e.into_inner());
+        if !noticed.contains(&name) {
+            noticed.push(name);
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: {var} is not set; skipping the {name} backend (start it with `eval \"export {var}=$({script} | cut -d= -f2-)\"`)"
+            );
+        }
         return None;
     };
     let db = format!(
