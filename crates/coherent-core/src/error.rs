@@ -185,7 +185,9 @@ pub enum Error {
     },
 
     /// `lock_version` / `em.lock` found another version in memory than the caller expected.
-    #[error("The optimistic lock failed, version {expected} was expected, but is actually {actual}")]
+    #[error(
+        "The optimistic lock failed, version {expected} was expected, but is actually {actual}"
+    )]
     VersionMismatch {
         /// The entity type.
         entity: &'static str,

@@ -45,7 +45,10 @@ use proc_macro::TokenStream;
 
 /// Derives `coherent::Entity` for a struct with named fields and adds one typed column handle
 /// per field (`User::NAME`). See the crate documentation for the attributes.
-#[proc_macro_derive(Entity, attributes(entity, primary_key, column, version, concurrency_check))]
+#[proc_macro_derive(
+    Entity,
+    attributes(entity, primary_key, column, version, concurrency_check)
+)]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     entity::expand(&input).into()

@@ -7,9 +7,14 @@
 //! - **Applying happens only after COMMIT.** Generated keys, snapshots, evictions: nothing in
 //!   memory changes until the whole batch has committed, so a failed flush leaves the Unit of
 //!   Work exactly as it was (MikroORM keeps ids and snapshots of a rolled-back flush).
-//! - Inserts are multi-row and chunked; updates write only changed columns and must hit
-//!   exactly one row (a row deleted behind our back is an error, not a lost write); deletes
-//!   are `IN` lists and are idempotent.
+//! - Inserts are multi-row and chunked; updates write only changed columns and each must
+//!   hit exactly its rows (a row deleted behind our back is an error, not a lost write): one
+//!   row per statement on SQLite, chunks of rows that change the same columns in one
+//!   statement on the servers (`Capabilities::batch_updates`); deletes are `IN` lists and are
+//!   idempotent.
+//! - Optimistic locks (`#[version]`, `#[concurrency_check]`) are checked by the UPDATE
+//!   itself: the expected version and loaded checked values are in its WHERE, the next version
+//!   in its SET, so there is no check-then-write window.
 //! - Generated keys are read back from `RETURNING` and matched to rows in ascending order:
 //!   SQLite and PostgreSQL hand out keys of one multi-row INSERT in VALUES order, while the
 //!   order of `RETURNING` rows is not guaranteed by either. MySQL has no `RETURNING`: its
@@ -178,7 +183,9 @@ impl<T: Entity> TypeChangeSet<T> {
                 entity: m.clone(),
                 generation: t.generation,
                 version: match meta.version_column() {
-                    Some(v) => Some(coherent_core::version::initial(meta.columns[v].column_type)?),
+                    Some(v) => Some(coherent_core::version::initial(
+                        meta.columns[v].column_type,
+                    )?),
                     None => None,
                 },
             };
@@ -257,7 +264,9 @@ impl<T: Entity> TypeChangeSet<T> {
             }
         }
         later.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        if batched {
+        // One row: the plain per-row statement (a derived table buys nothing there and
+        // costs the server a join).
+        if batched && later.len() > 1 {
             return self.emit_batched_updates(later, ctx, emit);
         }
         for (key, m, generation, columns) in later {
@@ -380,7 +389,11 @@ impl<T: Entity> TypeChangeSet<T> {
         let mut ordered = guard_values;
         ordered.sort_by_key(|(c, _)| *c);
         params.extend(ordered.into_iter().map(|(_, v)| v).filter(|v| !v.is_null()));
-        emit.push(Statement::execute(sql, params).expecting(1).about(meta.name));
+        emit.push(
+            Statement::execute(sql, params)
+                .expecting(1)
+                .about(meta.name),
+        );
         self.updates.push(Planned {
             entity: m.clone(),
             generation,
@@ -434,7 +447,11 @@ impl<T: Entity> TypeChangeSet<T> {
                 };
                 // Guard values: the in-memory version, the loaded checked values.
                 for c in guard.iter() {
-                    let source = if Some(c) == version { &t.current } else { baseline };
+                    let source = if Some(c) == version {
+                        &t.current
+                    } else {
+                        baseline
+                    };
                     source.push_values(ColumnSet::single(c), &mut expected);
                 }
                 if let Some(v) = version {

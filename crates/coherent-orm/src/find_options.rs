@@ -51,7 +51,10 @@ impl FindOptions {
     }
 
     /// Sets the tables whose rows a pessimistic lock takes.
-    pub fn lock_table_aliases<S: Into<String>>(mut self, aliases: impl IntoIterator<Item = S>) -> Self {
+    pub fn lock_table_aliases<S: Into<String>>(
+        mut self,
+        aliases: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.lock_table_aliases = aliases.into_iter().map(Into::into).collect();
         self
     }

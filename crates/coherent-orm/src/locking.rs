@@ -88,9 +88,10 @@ impl EntityManager {
             coherent_sql::select::select_by_key(meta, em.shared().dialect)
         );
         let rows = em
-            .query_rows(coherent_core::Statement::query(sql, vec![
-                coherent_core::FieldType::to_value(&key),
-            ]))
+            .query_rows(coherent_core::Statement::query(
+                sql,
+                vec![coherent_core::FieldType::to_value(&key)],
+            ))
             .await?;
         if rows.is_empty() {
             return Err(Error::NotFound {
@@ -151,10 +152,10 @@ impl EntityManager {
         } else {
             em.find_one(lookup).await?
         };
-        if let (Some(m), Some(expected)) = (&found, &options.lock_version) {
-            if options.lock_mode == LockMode::Optimistic {
-                check_version(m, expected)?;
-            }
+        if let (Some(m), Some(expected), LockMode::Optimistic) =
+            (&found, &options.lock_version, options.lock_mode)
+        {
+            check_version(m, expected)?;
         }
         Ok(found)
     }

@@ -236,11 +236,15 @@ async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {
     }
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Ok(Arc::new(coherent_sqlx::postgres::PgDriver::open(url).await?));
+        return Ok(Arc::new(
+            coherent_sqlx::postgres::PgDriver::open(url).await?,
+        ));
     }
     #[cfg(feature = "mysql")]
     if url.starts_with("mysql:") || url.starts_with("mariadb:") {
-        return Ok(Arc::new(coherent_sqlx::mysql::MySqlDriver::open(url).await?));
+        return Ok(Arc::new(
+            coherent_sqlx::mysql::MySqlDriver::open(url).await?,
+        ));
     }
     let scheme = url.split(':').next().unwrap_or_default();
     let hint = match scheme {

@@ -3,7 +3,9 @@
 //! Policy: comparisons compare values the way the Rust type does. On SQLite a decimal is
 //! stored as exact text, which would compare as text (`'10' < '9'`); there, comparisons and
 //! ordering of decimal columns go through `CAST(.. AS REAL)`: by value, exactly for up to 15
-//! significant digits (SQLite has no exact numeric type to compare in). `LIKE` stays textual.
+//! significant digits (SQLite has no exact numeric type to compare in). `LIKE` stays textual:
+//! `%` and `_` are its wildcards and every other character, `\` included, is literal on every
+//! backend.
 
 use crate::params::Slots;
 use coherent_core::{CmpOp, ColumnType, Condition, Dialect, EntityMeta};
@@ -55,7 +57,20 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Op
             column,
             op: CmpOp::Like,
             value,
-        } => Expr::col(*column).binary(sea_query::BinOper::Like, slots.slot(value.clone())),
+        } => {
+            // `%` and `_` are the only wildcards, everything else is literal. PostgreSQL and
+            // MySQL treat `\` as LIKE's escape character by default, so there it is doubled
+            // (SQLite has no default escape character).
+            let pattern = match (scope.dialect, value) {
+                (Dialect::Postgres | Dialect::MySql, coherent_core::Value::Text(p))
+                    if p.contains('\\') =>
+                {
+                    coherent_core::Value::Text(p.replace('\\', "\\\\"))
+                }
+                _ => value.clone(),
+            };
+            Expr::col(*column).binary(sea_query::BinOper::Like, slots.slot(pattern))
+        }
         Condition::Compare { column, op, value } => {
             let col = scope.column(column);
             let v = scope.value(column, slots.slot(value.clone()));

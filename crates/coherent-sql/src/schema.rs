@@ -74,7 +74,7 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         }
         table.col(&mut def);
     }
-    let mut out = vec![build(&table, dialect)];
+    let mut out = Vec::new();
     for c in meta
         .columns
         .iter()
@@ -88,11 +88,16 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         if c.unique {
             idx.unique();
         }
-        if dialect != Dialect::MySql {
+        if dialect == Dialect::MySql {
+            // MySQL has no CREATE INDEX IF NOT EXISTS: the index goes inside the
+            // CREATE TABLE IF NOT EXISTS, so creating the schema twice is harmless.
+            table.index(&mut idx);
+        } else {
             idx.if_not_exists();
+            out.push(build(&idx, dialect));
         }
-        out.push(build(&idx, dialect));
     }
+    out.insert(0, build(&table, dialect));
     out
 }
 

@@ -17,12 +17,14 @@
 //!
 //! Run: `cargo bench -p coherent --bench unit_of_work` (`BENCH_N`, `BENCH_M` override sizes).
 
+mod harness;
+
 use coherent::prelude::*;
-use criterion::{BenchmarkId, Criterion};
+use criterion::Criterion;
+use harness::{Samples, StatementCounter, measure, print_summary, size};
 use rusqlite::params;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
@@ -45,40 +47,6 @@ fn author(i: usize) -> Author {
         age: (i % 90) as i32,
         version: 1,
     }
-}
-
-fn size(var: &str, default: usize) -> usize {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Per-iteration times of every (phase, side), as criterion measured them.
-type Samples = Arc<Mutex<BTreeMap<(String, &'static str), Vec<f64>>>>;
-
-/// Benchmarks one side of one phase with criterion's `iter_custom` (the routine returns the
-/// time of `iters` iterations, setup excluded) and records the per-iteration times.
-fn measure(
-    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    id: &str,
-    side: &'static str,
-    phase: &str,
-    samples: &Samples,
-    mut routine: impl FnMut(u64) -> Duration,
-) {
-    g.bench_function(BenchmarkId::new(id, side), |b| {
-        b.iter_custom(|iters| {
-            let total = routine(iters);
-            samples
-                .lock()
-                .unwrap()
-                .entry((phase.to_string(), side))
-                .or_default()
-                .push(total.as_secs_f64() / iters as f64);
-            total
-        })
-    });
 }
 
 fn temp_db(name: &str) -> PathBuf {
@@ -287,7 +255,19 @@ fn main() {
     let phases = bench_phases(&mut c, &rt, &orm, &raw, n, m, &samples);
     let counts = count_statements(&rt, &orm, n, m);
     c.final_summary();
-    print_summary(&samples, &phases, &counts, n, m);
+    // The hand-written baseline's statements per phase: one transaction with 34 multi-row
+    // INSERTs; one SELECT; one transaction with N UPDATEs; M x (BEGIN, SELECT, UPDATE,
+    // COMMIT); SELECT + one transaction with 34 DELETEs; one SELECT.
+    let chunks = n.div_ceil(300);
+    let baseline = [chunks + 2, 1, n + 2, 4 * m, chunks + 3, 1];
+    let counts: Vec<(usize, usize)> = counts.into_iter().zip(baseline).collect();
+    print_summary(
+        &format!("Unit-of-work benchmark on SQLite, N = {n}, M = {m}"),
+        &samples,
+        &phases,
+        "rusqlite",
+        &counts,
+    );
     remove_db(&orm_path);
     remove_db(&raw_path);
 }
@@ -576,19 +556,8 @@ fn bench_phases(
 
 /// Runs each Coherent phase once more, outside criterion, counting its statements.
 fn count_statements(rt: &Runtime, orm: &Orm, n: usize, m: usize) -> Vec<usize> {
-    use tracing_subscriber::layer::SubscriberExt;
-    struct Count(Arc<Mutex<usize>>);
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
-        fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-            if e.metadata().target() == coherent::query_log::TARGET {
-                *self.0.lock().unwrap() += 1;
-            }
-        }
-    }
-    let count = Arc::new(Mutex::new(0usize));
-    let subscriber = tracing_subscriber::registry().with(Count(Arc::clone(&count)));
-    let _g = tracing::subscriber::set_global_default(subscriber);
-    let take = || std::mem::take(&mut *count.lock().unwrap());
+    let counter = StatementCounter::install();
+    let take = || counter.take();
     rt.block_on(async {
         let mut out = Vec::new();
         orm.em()
@@ -636,35 +605,4 @@ fn count_statements(rt: &Runtime, orm: &Orm, n: usize, m: usize) -> Vec<usize> {
         out.push(take());
         out
     })
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn print_summary(samples: &Samples, phases: &[String], counts: &[usize], n: usize, m: usize) {
-    let samples = samples.lock().unwrap();
-    println!("\nUnit-of-work benchmark, N = {n}, M = {m} (medians of criterion's samples)");
-    println!("| phase | coherent | rusqlite | ratio | coherent statements |");
-    println!("|---|---|---|---|---|");
-    for (phase, count) in phases.iter().zip(counts) {
-        let get = |side| samples.get(&(phase.clone(), side)).map(|v| median(v));
-        if let (Some(o), Some(r)) = (get("coherent"), get("rusqlite")) {
-            let fmt = |s: f64| {
-                if s < 1e-3 {
-                    format!("{:.3} µs", s * 1e6)
-                } else {
-                    format!("{:.2} ms", s * 1e3)
-                }
-            };
-            println!(
-                "| {phase} | {} | {} | {:.2}x | {count} |",
-                fmt(o),
-                fmt(r),
-                o / r
-            );
-        }
-    }
 }

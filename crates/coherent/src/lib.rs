@@ -4,9 +4,8 @@
 
 pub use coherent_core as core;
 pub use coherent_core::{
-    Dialect, LockMode,
-    Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Entity, EntityMeta, Error,
-    FieldType, Filter, IsolationLevel, Order, PrimaryKey, Result, Row, Value,
+    Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Dialect, Entity, EntityMeta, Error,
+    FieldType, Filter, IsolationLevel, LockMode, Order, PrimaryKey, Result, Row, Value,
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
@@ -20,9 +19,9 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
-        ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation, RequestContext,
-        Result, Row, TxOptions, Value, create_request_context, ensure_request_context,
-        transactional,
+        ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation,
+        RequestContext, Result, Row, TxOptions, Value, create_request_context,
+        ensure_request_context, transactional,
     };
 }
 

@@ -4,7 +4,9 @@
 //! not an `Option`, and unique column names and column handles. All problems are collected
 //! and reported together; the field types themselves are checked later, by the compiler.
 
-use super::attrs::{ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, PrimaryKeyAttrs, VersionAttrs};
+use super::attrs::{
+    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, PrimaryKeyAttrs, VersionAttrs,
+};
 use super::errors::Errors;
 use super::model::{Column, Entity};
 use super::names::{screaming_snake_case, snake_case};

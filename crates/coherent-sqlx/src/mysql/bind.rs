@@ -9,6 +9,9 @@
 //! others are refused with [`Error::InvalidArgument`] before anything is sent (the binary
 //! protocol carries a year up to 65535, and MariaDB stores an invalid one as the zero date
 //! `0000-00-00` without an error).
+//!
+//! Decimals must fit the schema's `DECIMAL(38, 10)`: one with more than 10 fractional digits
+//! is refused with [`Error::InvalidData`] (MySQL would round it with only a note).
 
 use coherent_core::{Error, Result, Value};
 use sqlx::Arguments;
@@ -21,6 +24,10 @@ where
     args.add(v)
         .map_err(|e| Error::InvalidArgument(format!("cannot encode a parameter: {e}")))
 }
+
+/// The scale of the `DECIMAL(38, 10)` columns Coherent's schema gives MySQL decimals.
+#[cfg(feature = "decimal")]
+const DECIMAL_SCALE: u32 = 10;
 
 /// Adds `value` to `args`.
 pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
@@ -46,7 +53,19 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
             push(args, *d)
         }
         #[cfg(feature = "decimal")]
-        Value::Decimal(d) => push(args, *d),
+        Value::Decimal(d) => {
+            // Coherent's MySQL decimal columns are DECIMAL(38, 10), and MySQL rounds a value
+            // with more fractional digits with only a note: refuse it instead of losing digits.
+            if d.scale() > DECIMAL_SCALE && d.round_dp(DECIMAL_SCALE) != *d {
+                return Err(Error::InvalidData {
+                    code: None,
+                    message: format!(
+                        "{d} has more than {DECIMAL_SCALE} fractional digits; a MySQL DECIMAL(38, {DECIMAL_SCALE}) column would round it"
+                    ),
+                });
+            }
+            push(args, *d)
+        }
         #[cfg(feature = "json")]
         Value::Json(j) => push(args, j.to_string()),
     }

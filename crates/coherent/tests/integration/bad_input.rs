@@ -118,19 +118,34 @@ async fn insert_or_refuse(orm: &Orm, p: Payload, what: &str) -> bool {
     match em.flush().await {
         Ok(()) => {
             let id = h.read().id;
-            let back = orm.em().fork().find_one_or_fail::<Payload>(id).await.unwrap();
+            let back = orm
+                .em()
+                .fork()
+                .find_one_or_fail::<Payload>(id)
+                .await
+                .unwrap();
             let stored = Payload { id, ..p };
-            assert!(same(&back.read(), &stored), "{what}: read back {:?}", back.read().text.len());
+            assert!(
+                same(&back.read(), &stored),
+                "{what}: read back {:?}",
+                back.read().text.len()
+            );
             let after = all(orm).await;
             assert_eq!(after.len(), before.len() + 1, "{what}");
-            assert!(before.iter().zip(&after).all(|(a, b)| same(a, b)), "{what}: others changed");
+            assert!(
+                before.iter().zip(&after).all(|(a, b)| same(a, b)),
+                "{what}: others changed"
+            );
             true
         }
         Err(err) => {
             assert_typed(&err, what);
             let after = all(orm).await;
             assert_eq!(after.len(), before.len(), "{what}: nothing stored");
-            assert!(before.iter().zip(&after).all(|(a, b)| same(a, b)), "{what}: others changed");
+            assert!(
+                before.iter().zip(&after).all(|(a, b)| same(a, b)),
+                "{what}: others changed"
+            );
             false
         }
     }
@@ -158,15 +173,32 @@ async fn bad_values_are_bound_or_refused_with_a_typed_error() {
         for blob in blobs() {
             let what = format!("{}: {} bytes", b.name, blob.len());
             let p = Payload { blob, ..sentinel() };
-            assert!(insert_or_refuse(&orm, p, &what).await, "{what}: bytes are always storable");
+            assert!(
+                insert_or_refuse(&orm, p, &what).await,
+                "{what}: bytes are always storable"
+            );
         }
         for big in BIGS {
             let what = format!("{}: i64 {big}", b.name);
-            assert!(insert_or_refuse(&orm, Payload { big, ..sentinel() }, &what).await, "{what}");
+            assert!(
+                insert_or_refuse(&orm, Payload { big, ..sentinel() }, &what).await,
+                "{what}"
+            );
         }
         for small in SMALLS {
             let what = format!("{}: i32 {small}", b.name);
-            assert!(insert_or_refuse(&orm, Payload { small, ..sentinel() }, &what).await, "{what}");
+            assert!(
+                insert_or_refuse(
+                    &orm,
+                    Payload {
+                        small,
+                        ..sentinel()
+                    },
+                    &what
+                )
+                .await,
+                "{what}"
+            );
         }
         for real in REALS {
             let what = format!("{}: f64 {real}", b.name);
@@ -184,13 +216,22 @@ async fn bad_values_are_bound_or_refused_with_a_typed_error() {
             target.write().text = t.clone();
             match em.flush().await {
                 Ok(()) => {
-                    let back = orm.em().fork().find_one_or_fail::<Payload>(target.read().id).await.unwrap();
+                    let back = orm
+                        .em()
+                        .fork()
+                        .find_one_or_fail::<Payload>(target.read().id)
+                        .await
+                        .unwrap();
                     assert_eq!(back.read().text, t, "{}", b.name);
                 }
                 Err(err) => {
                     assert_typed(&err, b.name);
                     let after = all(&orm).await;
-                    assert!(before.iter().zip(&after).all(|(x, y)| same(x, y)), "{}: update left a trace", b.name);
+                    assert!(
+                        before.iter().zip(&after).all(|(x, y)| same(x, y)),
+                        "{}: update left a trace",
+                        b.name
+                    );
                     // Put the entity back as it is in the database.
                     em.refresh(&target).await.unwrap();
                 }
@@ -218,7 +259,9 @@ async fn bad_values_in_every_filter_position_are_bound() {
                 Payload::TEXT.is_in([t, "sentinel"]),
                 Payload::TEXT.not_in([t]),
                 Payload::TEXT.like(t),
-                Payload::NOTE.eq(Some(t.to_string())).or(Payload::NOTE.is_null()),
+                Payload::NOTE
+                    .eq(Some(t.to_string()))
+                    .or(Payload::NOTE.is_null()),
             ];
             let short: String = t.chars().take(30).collect();
             for (i, f) in filters.into_iter().enumerate() {
@@ -243,12 +286,21 @@ async fn bad_values_in_every_filter_position_are_bound() {
             assert_eq!(found.len(), usize::from(blob == vec![7]), "{}", b.name);
         }
         for big in BIGS {
-            for f in [Payload::BIG.eq(big), Payload::BIG.gt(big), Payload::BIG.lt(big), Payload::BIG.is_in([big, 7])] {
+            for f in [
+                Payload::BIG.eq(big),
+                Payload::BIG.gt(big),
+                Payload::BIG.lt(big),
+                Payload::BIG.is_in([big, 7]),
+            ] {
                 em.find(f).await.unwrap();
             }
         }
         for real in REALS {
-            for f in [Payload::REAL.eq(real), Payload::REAL.gte(real), Payload::REAL.ne(real)] {
+            for f in [
+                Payload::REAL.eq(real),
+                Payload::REAL.gte(real),
+                Payload::REAL.ne(real),
+            ] {
                 if let Err(err) = em.find(f).await {
                     assert_typed(&err, &format!("{}: f64 {real}", b.name));
                 }
@@ -267,6 +319,10 @@ async fn bad_values_in_every_filter_position_are_bound() {
         assert_eq!(rows[0].get::<i64>("n").unwrap(), 0, "{}", b.name);
         let after = all(&orm).await;
         assert_eq!(before.len(), after.len(), "{}", b.name);
-        assert!(before.iter().zip(&after).all(|(x, y)| same(x, y)), "{}: filters changed data", b.name);
+        assert!(
+            before.iter().zip(&after).all(|(x, y)| same(x, y)),
+            "{}: filters changed data",
+            b.name
+        );
     }
 }

@@ -464,6 +464,13 @@ fn refused_extremes(b: &Backend) -> Vec<Refusal> {
                 },
                 error: |e| matches!(e, Error::InvalidData { code: Some(c), .. } if c == "1264"),
             },
+            Refusal {
+                label: "odd",
+                what: "a decimal with 27 fractional digits",
+                // DECIMAL(38, 10) would round it to 0 with only a note: refused before sending.
+                fix: |s| s.opt_amount = Some(dec("-0.0000000001")),
+                error: |e| matches!(e, Error::InvalidData { code: None, .. }),
+            },
         ],
     }
 }
