@@ -101,8 +101,8 @@ macro_rules! row_author {
 impl Raw {
     async fn clear(&mut self) {
         match self {
-            Raw::Pg(c) => drop(c.execute("DELETE FROM author").await.unwrap()),
-            Raw::My(c) => drop(c.execute("DELETE FROM author").await.unwrap()),
+            Raw::Pg(c) => drop(c.execute("TRUNCATE author").await.unwrap()),
+            Raw::My(c) => drop(c.execute("TRUNCATE author").await.unwrap()),
         }
     }
 
@@ -312,7 +312,7 @@ impl Raw {
 
 async fn orm_seed(orm: &Orm, n: usize) -> Vec<i64> {
     orm.em()
-        .execute("DELETE FROM author", vec![])
+        .execute("TRUNCATE author", vec![])
         .await
         .unwrap();
     let em = orm.em().fork();
@@ -366,12 +366,12 @@ async fn open(server: Server, url: &str) -> (Orm, Raw) {
             )
         }
     };
-    let orm = Orm::builder()
-        .url(&orm_url)
-        .entity::<Author>()
-        .build()
-        .await
-        .unwrap();
+    let mut builder = Orm::builder().url(&orm_url).entity::<Author>();
+    // For experiments only: the figures in BENCHMARKS.md use the default batch size.
+    if let Ok(n) = std::env::var("BENCH_BATCH") {
+        builder = builder.batch_size(n.parse().unwrap());
+    }
+    let orm = builder.build().await.unwrap();
     orm.schema().create().await.unwrap();
     let ddl = orm.schema().create_sql();
     let raw = match server {
@@ -483,7 +483,7 @@ fn bench_phases(
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     orm.em()
-                        .execute("DELETE FROM author", vec![])
+                        .execute("TRUNCATE author", vec![])
                         .await
                         .unwrap();
                     let em = orm.em().fork();
@@ -719,7 +719,7 @@ fn count_statements(
     rt.block_on(async {
         let mut out = Vec::new();
         orm.em()
-            .execute("DELETE FROM author", vec![])
+            .execute("TRUNCATE author", vec![])
             .await
             .unwrap();
         let em = orm.em().fork();

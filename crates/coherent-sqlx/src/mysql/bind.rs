@@ -39,8 +39,8 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
         Value::I64(n) => push(args, *n),
         Value::F32(f) => push(args, finite(f64::from(*f)).map(|_| *f)?),
         Value::F64(f) => push(args, finite(*f)?),
-        Value::Text(s) => push(args, s.clone()),
-        Value::Bytes(b) => push(args, b.clone()),
+        Value::Text(s) => push(args, s.as_str()),
+        Value::Bytes(b) => push(args, b.as_slice()),
         #[cfg(feature = "uuid")]
         Value::Uuid(u) => push(args, u.as_bytes().to_vec()),
         #[cfg(feature = "chrono")]

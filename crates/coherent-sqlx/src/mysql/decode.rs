@@ -5,67 +5,110 @@
 //! text.
 
 use coherent_core::{Error, Result, Value};
-use sqlx::mysql::MySqlRow;
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::mysql::{MySqlColumn, MySqlRow, MySqlValueRef};
+use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
 
-fn cell<'r, T>(row: &'r MySqlRow, i: usize) -> Result<T>
-where
-    T: sqlx::Decode<'r, sqlx::MySql> + sqlx::Type<sqlx::MySql>,
-{
-    row.try_get_unchecked::<T, _>(i).map_err(|e| Error::Decode {
-        column: row.columns()[i].name().to_owned(),
-        message: e.to_string(),
-    })
+/// How one column's cells decode, found once per result set from its type.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// `BOOLEAN` (`TINYINT(1)`).
+    Bool,
+    /// Signed integers, `YEAR`.
+    I64,
+    /// Unsigned integers (must fit an `i64`).
+    U64,
+    /// `FLOAT`.
+    F32,
+    /// `DOUBLE`.
+    F64,
+    /// `DECIMAL`.
+    #[cfg(feature = "decimal")]
+    Decimal,
+    /// `DATETIME`, `TIMESTAMP`.
+    #[cfg(feature = "chrono")]
+    DateTime,
+    /// `DATE`.
+    #[cfg(feature = "chrono")]
+    Date,
+    /// Text in a text character set (including `_bin` collations).
+    Text,
+    /// Binary strings.
+    Bytes,
+    /// Anything else: text if it decodes as text, else bytes.
+    Other,
 }
 
-/// Appends the cells of `row` to `out`.
-pub fn row(row: &MySqlRow, out: &mut Vec<Value>) -> Result<()> {
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i).map_err(|e| Error::Decode {
-            column: column.name().to_owned(),
-            message: e.to_string(),
-        })?;
+/// The kinds of `columns`.
+pub fn kinds(columns: &[MySqlColumn]) -> Vec<Kind> {
+    columns
+        .iter()
+        .map(|column| match column.type_info().name() {
+            "BOOLEAN" => Kind::Bool,
+            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => Kind::I64,
+            "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED"
+            | "BIGINT UNSIGNED" => Kind::U64,
+            "FLOAT" => Kind::F32,
+            "DOUBLE" => Kind::F64,
+            #[cfg(feature = "decimal")]
+            "DECIMAL" => Kind::Decimal,
+            #[cfg(feature = "chrono")]
+            "DATETIME" | "TIMESTAMP" => Kind::DateTime,
+            #[cfg(feature = "chrono")]
+            "DATE" => Kind::Date,
+            // sqlx names a column "BLOB" (not "TEXT") when the server flags it BINARY, which
+            // it also does for text in a `_bin` collation (MariaDB's JSON is LONGTEXT in
+            // utf8mb4_bin): only the binary character set makes bytes.
+            _ if <str as sqlx::Type<sqlx::MySql>>::compatible(column.type_info()) => Kind::Text,
+            "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
+                Kind::Bytes
+            }
+            _ => Kind::Other,
+        })
+        .collect()
+}
+
+fn get<'r, T: Decode<'r, sqlx::MySql>>(
+    raw: MySqlValueRef<'r>,
+) -> std::result::Result<T, sqlx::error::BoxDynError> {
+    T::decode(raw)
+}
+
+/// Appends the cells of `row` to `out`, column `i` decoded as `kinds[i]`.
+pub fn row(row: &MySqlRow, kinds: &[Kind], out: &mut Vec<Value>) -> Result<()> {
+    for (i, kind) in kinds.iter().enumerate() {
+        let failed = |message: String| Error::Decode {
+            column: row.columns()[i].name().to_owned(),
+            message,
+        };
+        let raw = row.try_get_raw(i).map_err(|e| failed(e.to_string()))?;
         if raw.is_null() {
             out.push(Value::Null);
             continue;
         }
-        let name = column.type_info().name();
-        let v = match name {
-            "BOOLEAN" => Value::Bool(cell(row, i)?),
-            "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" | "YEAR" => {
-                Value::I64(cell(row, i)?)
+        let v = match kind {
+            Kind::Bool => get(raw).map(Value::Bool),
+            Kind::I64 => get(raw).map(Value::I64),
+            Kind::U64 => {
+                let n: u64 = get(raw).map_err(|e| failed(e.to_string()))?;
+                let n = i64::try_from(n).map_err(|_| failed(format!("{n} does not fit an i64")))?;
+                Ok(Value::I64(n))
             }
-            "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED"
-            | "BIGINT UNSIGNED" => {
-                let n: u64 = cell(row, i)?;
-                Value::I64(i64::try_from(n).map_err(|_| Error::Decode {
-                    column: column.name().to_owned(),
-                    message: format!("{n} does not fit an i64"),
-                })?)
-            }
-            "FLOAT" => Value::F32(cell(row, i)?),
-            "DOUBLE" => Value::F64(cell(row, i)?),
+            Kind::F32 => get(raw).map(Value::F32),
+            Kind::F64 => get(raw).map(Value::F64),
             #[cfg(feature = "decimal")]
-            "DECIMAL" => Value::Decimal(cell(row, i)?),
+            Kind::Decimal => get(raw).map(Value::Decimal),
             #[cfg(feature = "chrono")]
-            "DATETIME" | "TIMESTAMP" => Value::DateTime(cell(row, i)?),
+            Kind::DateTime => get(raw).map(Value::DateTime),
             #[cfg(feature = "chrono")]
-            "DATE" => Value::Date(cell(row, i)?),
-            // sqlx names a column "BLOB" (not "TEXT") when the server flags it BINARY, which
-            // it also does for text in a `_bin` collation (MariaDB's JSON is LONGTEXT in
-            // utf8mb4_bin): only the binary character set makes bytes.
-            _ if <str as sqlx::Type<sqlx::MySql>>::compatible(column.type_info()) => {
-                Value::Text(cell(row, i)?)
-            }
-            "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
-                Value::Bytes(cell(row, i)?)
-            }
-            _ => match cell::<String>(row, i) {
-                Ok(s) => Value::Text(s),
-                Err(_) => Value::Bytes(cell(row, i)?),
+            Kind::Date => get(raw).map(Value::Date),
+            Kind::Text => get(raw).map(Value::Text),
+            Kind::Bytes => get(raw).map(Value::Bytes),
+            Kind::Other => match get::<String>(raw.clone()) {
+                Ok(s) => Ok(Value::Text(s)),
+                Err(_) => get(raw).map(Value::Bytes),
             },
         };
-        out.push(v);
+        out.push(v.map_err(|e| failed(e.to_string()))?);
     }
     Ok(())
 }

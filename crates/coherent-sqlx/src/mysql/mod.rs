@@ -94,9 +94,13 @@ impl Backend for MySql {
                 Some(r) => r.columns().iter().map(|c| c.name().to_owned()).collect(),
                 None => Arc::from(Vec::new()),
             };
+            let kinds = rows
+                .first()
+                .map(|r| decode::kinds(r.columns()))
+                .unwrap_or_default();
             let mut values = Vec::with_capacity(rows.len() * columns.len());
             for row in &rows {
-                decode::row(row, &mut values)?;
+                decode::row(row, &kinds, &mut values)?;
             }
             return Ok(Outcome {
                 affected: rows.len() as u64,

@@ -1,61 +1,129 @@
-//! Decoding PostgreSQL rows into [`Value`]s by column type.
+//! Decoding PostgreSQL rows into [`Value`]s by column type: each column's [`Kind`] is found
+//! once per result set, then each cell decodes straight from its raw value.
 
 use coherent_core::{Error, Result, Value};
-use sqlx::postgres::PgRow;
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::postgres::{PgColumn, PgRow, PgValueRef};
+use sqlx::{Column, Decode, Row, TypeInfo, ValueRef};
 
-fn cell<'r, T>(row: &'r PgRow, i: usize) -> Result<T>
-where
-    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-{
-    row.try_get_unchecked::<T, _>(i).map_err(|e| Error::Decode {
-        column: row.columns()[i].name().to_owned(),
-        message: e.to_string(),
-    })
+/// How one column's cells decode, found once per result set from its type.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// `BOOL`.
+    Bool,
+    /// `INT2`.
+    I16,
+    /// `INT4`.
+    I32,
+    /// `INT8`.
+    I64,
+    /// `FLOAT4`.
+    F32,
+    /// `FLOAT8`.
+    F64,
+    /// `BYTEA`.
+    Bytes,
+    /// Text types.
+    Text,
+    /// `NUMERIC`.
+    #[cfg(feature = "decimal")]
+    Decimal,
+    /// `UUID`.
+    #[cfg(feature = "uuid")]
+    Uuid,
+    /// `TIMESTAMPTZ`.
+    #[cfg(feature = "chrono")]
+    DateTimeUtc,
+    /// `TIMESTAMP`.
+    #[cfg(feature = "chrono")]
+    DateTime,
+    /// `DATE`.
+    #[cfg(feature = "chrono")]
+    Date,
+    /// `JSON`, `JSONB`.
+    #[cfg(feature = "json")]
+    Json,
 }
 
-/// Appends the cells of `row` to `out`.
-pub fn row(row: &PgRow, out: &mut Vec<Value>) -> Result<()> {
-    for (i, column) in row.columns().iter().enumerate() {
-        let raw = row.try_get_raw(i).map_err(|e| Error::Decode {
-            column: column.name().to_owned(),
+/// The kinds of `columns`; a type Coherent does not read is an error naming the column.
+pub fn kinds(columns: &[PgColumn]) -> Result<Vec<Kind>> {
+    columns
+        .iter()
+        .map(|column| {
+            Ok(match column.type_info().name() {
+                "BOOL" => Kind::Bool,
+                "INT2" => Kind::I16,
+                "INT4" => Kind::I32,
+                "INT8" => Kind::I64,
+                "FLOAT4" => Kind::F32,
+                "FLOAT8" => Kind::F64,
+                "BYTEA" => Kind::Bytes,
+                #[cfg(feature = "decimal")]
+                "NUMERIC" => Kind::Decimal,
+                #[cfg(feature = "uuid")]
+                "UUID" => Kind::Uuid,
+                #[cfg(feature = "chrono")]
+                "TIMESTAMPTZ" => Kind::DateTimeUtc,
+                #[cfg(feature = "chrono")]
+                "TIMESTAMP" => Kind::DateTime,
+                #[cfg(feature = "chrono")]
+                "DATE" => Kind::Date,
+                #[cfg(feature = "json")]
+                "JSON" | "JSONB" => Kind::Json,
+                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Kind::Text,
+                other => {
+                    return Err(Error::Decode {
+                        column: column.name().to_owned(),
+                        message: format!("unsupported PostgreSQL type {other}"),
+                    });
+                }
+            })
+        })
+        .collect()
+}
+
+/// Appends the cells of `row` to `out`, column `i` decoded as `kinds[i]`.
+pub fn row(row: &PgRow, kinds: &[Kind], out: &mut Vec<Value>) -> Result<()> {
+    for (i, kind) in kinds.iter().enumerate() {
+        let failed = |e: sqlx::error::BoxDynError| Error::Decode {
+            column: row.columns()[i].name().to_owned(),
             message: e.to_string(),
-        })?;
+        };
+        let raw = row.try_get_raw(i).map_err(|e| failed(Box::new(e)))?;
         if raw.is_null() {
             out.push(Value::Null);
             continue;
         }
-        let v = match column.type_info().name() {
-            "BOOL" => Value::Bool(cell(row, i)?),
-            "INT2" => Value::I64(i64::from(cell::<i16>(row, i)?)),
-            "INT4" => Value::I64(i64::from(cell::<i32>(row, i)?)),
-            "INT8" => Value::I64(cell(row, i)?),
-            "FLOAT4" => Value::F32(cell(row, i)?),
-            "FLOAT8" => Value::F64(cell(row, i)?),
-            "BYTEA" => Value::Bytes(cell(row, i)?),
+        fn get<'r, T: Decode<'r, sqlx::Postgres>>(
+            raw: PgValueRef<'r>,
+        ) -> std::result::Result<T, sqlx::error::BoxDynError> {
+            T::decode(raw)
+        }
+        let v = match kind {
+            Kind::Bool => get(raw).map(Value::Bool),
+            Kind::I16 => get::<i16>(raw).map(|n| Value::I64(i64::from(n))),
+            Kind::I32 => get::<i32>(raw).map(|n| Value::I64(i64::from(n))),
+            Kind::I64 => get(raw).map(Value::I64),
+            Kind::F32 => get(raw).map(Value::F32),
+            Kind::F64 => get(raw).map(Value::F64),
+            Kind::Bytes => get(raw).map(Value::Bytes),
+            Kind::Text => get(raw).map(Value::Text),
             #[cfg(feature = "decimal")]
-            "NUMERIC" => Value::Decimal(zero_with_scale(&raw).map_or_else(|| cell(row, i), Ok)?),
+            Kind::Decimal => match zero_with_scale(&raw) {
+                Some(zero) => Ok(Value::Decimal(zero)),
+                None => get(raw).map(Value::Decimal),
+            },
             #[cfg(feature = "uuid")]
-            "UUID" => Value::Uuid(cell(row, i)?),
+            Kind::Uuid => get(raw).map(Value::Uuid),
             #[cfg(feature = "chrono")]
-            "TIMESTAMPTZ" => Value::DateTimeUtc(cell(row, i)?),
+            Kind::DateTimeUtc => get(raw).map(Value::DateTimeUtc),
             #[cfg(feature = "chrono")]
-            "TIMESTAMP" => Value::DateTime(cell(row, i)?),
+            Kind::DateTime => get(raw).map(Value::DateTime),
             #[cfg(feature = "chrono")]
-            "DATE" => Value::Date(cell(row, i)?),
+            Kind::Date => get(raw).map(Value::Date),
             #[cfg(feature = "json")]
-            "JSON" | "JSONB" => {
-                Value::Json(cell::<sqlx::types::Json<serde_json::Value>>(row, i)?.0)
-            }
-            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Value::Text(cell(row, i)?),
-            other => {
-                return Err(Error::Decode {
-                    column: column.name().to_owned(),
-                    message: format!("unsupported PostgreSQL type {other}"),
-                });
-            }
+            Kind::Json => get::<sqlx::types::Json<serde_json::Value>>(raw).map(|j| Value::Json(j.0)),
         };
-        out.push(v);
+        out.push(v.map_err(failed)?);
     }
     Ok(())
 }

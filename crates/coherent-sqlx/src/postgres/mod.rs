@@ -98,9 +98,10 @@ impl Backend for Postgres {
                 .iter()
                 .map(|c| sqlx::Column::name(c).to_owned())
                 .collect();
+            let kinds = decode::kinds(prepared.columns())?;
             let mut values = Vec::with_capacity(rows.len() * columns.len());
             for row in &rows {
-                decode::row(row, &mut values)?;
+                decode::row(row, &kinds, &mut values)?;
             }
             Ok(Outcome {
                 affected: rows.len() as u64,
