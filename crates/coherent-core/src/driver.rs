@@ -49,6 +49,9 @@ pub struct Capabilities {
     /// network round trip); otherwise one prepared UPDATE per row (embedded SQLite, where
     /// that is the fastest form).
     pub batch_updates: bool,
+    /// Many rows bind as one array per column (PostgreSQL: `UNNEST`, `= ANY`), so a flush
+    /// phase of any size is one statement (see [`Statement::columnar`]).
+    pub columnar: bool,
 }
 
 /// How a [`Batch`] relates to transactions.
@@ -85,6 +88,10 @@ pub struct Statement {
     /// [`BatchResult::probe`] so the caller can tell which rows were missed (an optimistic
     /// lock conflict in a multi-row UPDATE).
     pub probe: Option<Box<Statement>>,
+    /// Columnar binding (PostgreSQL `UNNEST`, `= ANY`): `params` are rows of this many values,
+    /// row after row, and the driver binds column `i` of every row as one array, parameter
+    /// `$i+1`.
+    pub columnar: Option<usize>,
 }
 
 impl Statement {
@@ -104,6 +111,7 @@ impl Statement {
             entity: "",
             generated_keys: false,
             probe: None,
+            columnar: None,
         }
     }
 
@@ -125,6 +133,13 @@ impl Statement {
     /// [`Statement::generated_keys`]).
     pub fn reading_generated_keys(mut self) -> Statement {
         self.generated_keys = true;
+        self
+    }
+
+    /// Binds `params` (rows of `width` values) as one array per column (see
+    /// [`Statement::columnar`]).
+    pub fn columnar(mut self, width: usize) -> Statement {
+        self.columnar = Some(width);
         self
     }
 

@@ -113,6 +113,10 @@ impl<T: Entity> Default for TypeChangeSet<T> {
     }
 }
 
+/// Rows per columnar statement (PostgreSQL arrays): enough for any flush to be one statement
+/// per phase and type, bounded so one statement's arrays stay a reasonable message.
+const COLUMNAR_ROWS: usize = 50_000;
+
 /// How the keys of inserted rows come back.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum KeyReadBack {
@@ -133,17 +137,27 @@ fn chunk_statements<T: Entity>(
     emit: &mut Emitter<'_>,
 ) {
     let returning = keys == KeyReadBack::Returning;
-    let per = coherent_sql::insert::rows_per_statement(
-        ctx.batch_size,
-        ctx.capabilities.max_params,
-        columns.len(),
-    );
+    let columnar = ctx.capabilities.columnar && rows.len() > 1;
+    let per = if columnar {
+        COLUMNAR_ROWS
+    } else {
+        coherent_sql::insert::rows_per_statement(
+            ctx.batch_size,
+            ctx.capabilities.max_params,
+            columns.len(),
+        )
+    };
     for chunk in rows.chunks(per) {
-        let sql = ctx.cache.get::<T>(Shape::Insert {
-            columns,
-            rows: chunk.len(),
-            returning,
-        });
+        let sql = if columnar {
+            ctx.cache
+                .get::<T>(Shape::InsertColumnar { columns, returning })
+        } else {
+            ctx.cache.get::<T>(Shape::Insert {
+                columns,
+                rows: chunk.len(),
+                returning,
+            })
+        };
         let mut params = Vec::with_capacity(chunk.len() * columns.len());
         // The version's place in each row, if the entity is versioned.
         let version_at = T::META
@@ -163,6 +177,7 @@ fn chunk_statements<T: Entity>(
                 .reading_generated_keys(),
             KeyReadBack::None => Statement::execute(sql, params).expecting(chunk.len() as u64),
         };
+        let st = if columnar { st.columnar(columns.len()) } else { st };
         emit.push(st.about(T::META.name));
         chunks.push(chunk.len());
     }
@@ -493,19 +508,28 @@ impl<T: Entity> TypeChangeSet<T> {
         }
         for (set, group) in groups {
             let width = 1 + set.len() + guard.len();
-            let per = coherent_sql::insert::rows_per_statement(
-                ctx.batch_size,
-                ctx.capabilities.max_params,
-                width,
-            );
+            let columnar = ctx.capabilities.columnar;
+            let per = if columnar {
+                COLUMNAR_ROWS
+            } else {
+                coherent_sql::insert::rows_per_statement(
+                    ctx.batch_size,
+                    ctx.capabilities.max_params,
+                    width,
+                )
+            };
             let mut group = group.into_iter().peekable();
             while group.peek().is_some() {
                 let chunk: Vec<_> = group.by_ref().take(per).collect();
-                let sql = ctx.cache.get::<T>(Shape::BatchUpdate {
-                    set,
-                    guard,
-                    rows: chunk.len(),
-                });
+                let sql = if columnar {
+                    ctx.cache.get::<T>(Shape::UpdateColumnar { set, guard })
+                } else {
+                    ctx.cache.get::<T>(Shape::BatchUpdate {
+                        set,
+                        guard,
+                        rows: chunk.len(),
+                    })
+                };
                 let mut params = Vec::with_capacity(chunk.len() * width);
                 let mut keys = Vec::with_capacity(chunk.len());
                 for (_, key, values, (expected, _)) in &chunk {
@@ -517,7 +541,13 @@ impl<T: Entity> TypeChangeSet<T> {
                 let mut statement = Statement::execute(sql, params)
                     .expecting(chunk.len() as u64)
                     .about(meta.name);
-                if optimistic {
+                if columnar {
+                    statement = statement.columnar(width);
+                }
+                if optimistic && columnar {
+                    let probe = ctx.cache.get::<T>(Shape::SelectColumnar);
+                    statement.probe = Some(Box::new(Statement::query(probe, keys).columnar(1)));
+                } else if optimistic {
                     let filter = coherent_core::Condition::In {
                         column: meta.pk().name,
                         values: keys,
@@ -554,11 +584,20 @@ impl<T: Entity> TypeChangeSet<T> {
     ) {
         let mut keys: Vec<&T::Key> = store.removed.iter().collect();
         keys.sort_unstable();
-        let per = ctx.batch_size.min(ctx.capabilities.max_params).max(1);
+        let columnar = ctx.capabilities.columnar && keys.len() > 1;
+        let per = if columnar {
+            COLUMNAR_ROWS
+        } else {
+            ctx.batch_size.min(ctx.capabilities.max_params).max(1)
+        };
         for chunk in keys.chunks(per) {
-            let sql = ctx.cache.get::<T>(Shape::Delete(chunk.len()));
             let params: Vec<Value> = chunk.iter().map(|k| k.to_value()).collect();
-            emit.push(Statement::execute(sql, params).about(T::META.name));
+            let statement = if columnar {
+                Statement::execute(ctx.cache.get::<T>(Shape::DeleteColumnar), params).columnar(1)
+            } else {
+                Statement::execute(ctx.cache.get::<T>(Shape::Delete(chunk.len())), params)
+            };
+            emit.push(statement.about(T::META.name));
             self.delete_chunks.push(chunk.len());
             self.deletes.extend(chunk.iter().map(|k| (*k).clone()));
         }

@@ -6,7 +6,7 @@
 //! distinct shapes (changed-column sets and chunk sizes), not by the data.
 
 use coherent_core::{ColumnSet, Dialect, Entity};
-use coherent_sql::{delete, insert, select, update};
+use coherent_sql::{columnar, delete, insert, select, update};
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,6 +36,14 @@ pub(crate) enum Shape {
         guard: ColumnSet,
         rows: usize,
     },
+    /// Columnar INSERT (`coherent_sql::columnar::insert`): any number of rows.
+    InsertColumnar { columns: ColumnSet, returning: bool },
+    /// Columnar UPDATE (`coherent_sql::columnar::update`).
+    UpdateColumnar { set: ColumnSet, guard: ColumnSet },
+    /// Columnar DELETE (`= ANY`).
+    DeleteColumnar,
+    /// Columnar SELECT by keys (`= ANY`), the probe of a columnar UPDATE.
+    SelectColumnar,
     /// DELETE of `n` keys.
     Delete(usize),
 }
@@ -79,6 +87,12 @@ impl StatementCache {
                     Shape::BatchUpdate { set, guard, rows } => {
                         update::update_rows(meta, set, guard, rows, d)
                     }
+                    Shape::InsertColumnar { columns, returning } => {
+                        columnar::insert(meta, columns, returning)
+                    }
+                    Shape::UpdateColumnar { set, guard } => columnar::update(meta, set, guard),
+                    Shape::DeleteColumnar => columnar::delete(meta),
+                    Shape::SelectColumnar => columnar::select(meta),
                     Shape::Delete(n) => delete::delete_by_keys(meta, n, d),
                 }
                 .into()

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod column_type;
+pub mod columnar;
 pub mod condition;
 pub mod delete;
 pub mod insert;

@@ -26,6 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// What SQLite can do, as far as the ORM's planning is concerned.
 pub const CAPABILITIES: Capabilities = Capabilities {
     batch_updates: false,
+    columnar: false,
     returning: true,
     max_params: 32766,
     concurrent_writers: false,

@@ -59,9 +59,7 @@ pub fn kinds(columns: &[MySqlColumn]) -> Vec<Kind> {
             // it also does for text in a `_bin` collation (MariaDB's JSON is LONGTEXT in
             // utf8mb4_bin): only the binary character set makes bytes.
             _ if <str as sqlx::Type<sqlx::MySql>>::compatible(column.type_info()) => Kind::Text,
-            "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => {
-                Kind::Bytes
-            }
+            "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => Kind::Bytes,
             _ => Kind::Other,
         })
         .collect()

@@ -73,6 +73,7 @@ impl Backend for MySql {
         max_params: 65_535,
         concurrent_writers: true,
         batch_updates: true,
+        columnar: false,
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
 

@@ -34,116 +34,231 @@ where
         .map_err(|e| Error::InvalidArgument(format!("cannot encode a parameter: {e}")))
 }
 
-/// Adds `value` to `args` as PostgreSQL type `ty`.
-pub fn add(args: &mut PgArguments, value: &Value, ty: &PgTypeInfo) -> Result<()> {
+/// A value converted to the Rust type of one PostgreSQL type.
+enum Typed<'v> {
+    Bool(bool),
+    I16(i16),
+    I32(i32),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    #[cfg(feature = "decimal")]
+    Numeric(Numeric),
+    Text(&'v str),
+    Bytes(&'v [u8]),
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+    #[cfg(feature = "chrono")]
+    Tstz(chrono::DateTime<chrono::Utc>),
+    #[cfg(feature = "chrono")]
+    Ts(chrono::NaiveDateTime),
+    #[cfg(feature = "chrono")]
+    Date(chrono::NaiveDate),
+    #[cfg(feature = "json")]
+    Json(sqlx::types::Json<&'v serde_json::Value>),
+}
+
+/// Converts `value` to PostgreSQL type `name` (None for NULL).
+fn typed<'v>(value: &'v Value, name: &str, ty: &PgTypeInfo) -> Result<Option<Typed<'v>>> {
     if value.is_null() {
-        return push(args, None::<i64>);
+        return Ok(None);
     }
     let out_of_range = |n: i64| {
         Error::InvalidArgument(format!(
-            "{n} is out of range for a PostgreSQL {} parameter",
-            ty.name()
+            "{n} is out of range for a PostgreSQL {name} parameter"
         ))
     };
-    match ty.name() {
+    let t = match name {
         "BOOL" => match value {
-            Value::Bool(b) => push(args, *b),
-            _ => Err(mismatch(value, ty)),
+            Value::Bool(b) => Typed::Bool(*b),
+            _ => return Err(mismatch(value, ty)),
         },
         "INT2" => {
             let n = int(value).ok_or_else(|| mismatch(value, ty))?;
-            push(args, i16::try_from(n).map_err(|_| out_of_range(n))?)
+            Typed::I16(i16::try_from(n).map_err(|_| out_of_range(n))?)
         }
         "INT4" => {
             let n = int(value).ok_or_else(|| mismatch(value, ty))?;
-            push(args, i32::try_from(n).map_err(|_| out_of_range(n))?)
+            Typed::I32(i32::try_from(n).map_err(|_| out_of_range(n))?)
         }
-        "INT8" => push(args, int(value).ok_or_else(|| mismatch(value, ty))?),
+        "INT8" => Typed::I64(int(value).ok_or_else(|| mismatch(value, ty))?),
         "FLOAT4" => match value {
-            Value::F32(f) => push(args, *f),
-            _ => Err(mismatch(value, ty)),
+            Value::F32(f) => Typed::F32(*f),
+            _ => return Err(mismatch(value, ty)),
         },
         "FLOAT8" => match value {
-            Value::F32(f) => push(args, f64::from(*f)),
-            Value::F64(f) => push(args, *f),
+            Value::F32(f) => Typed::F64(f64::from(*f)),
+            Value::F64(f) => Typed::F64(*f),
             _ => match int(value) {
                 // Exact for |n| <= 2^53; beyond that the conversion would round.
-                Some(n) if n.unsigned_abs() <= 1 << 53 => push(args, n as f64),
-                _ => Err(mismatch(value, ty)),
+                Some(n) if n.unsigned_abs() <= 1 << 53 => Typed::F64(n as f64),
+                _ => return Err(mismatch(value, ty)),
             },
         },
         #[cfg(feature = "decimal")]
         "NUMERIC" => match value {
-            Value::Decimal(d) if d.is_zero() => push(args, ZeroNumeric(d.scale())),
-            Value::Decimal(d) => push(args, *d),
+            Value::Decimal(d) => Typed::Numeric(Numeric(*d)),
             _ => match int(value) {
-                Some(n) => push(args, rust_decimal::Decimal::from(n)),
-                None => Err(mismatch(value, ty)),
+                Some(n) => Typed::Numeric(Numeric(rust_decimal::Decimal::from(n))),
+                None => return Err(mismatch(value, ty)),
             },
         },
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "UNKNOWN" => match value {
-            Value::Text(s) => push(args, s.as_str()),
-            _ => Err(mismatch(value, ty)),
+            Value::Text(s) => Typed::Text(s.as_str()),
+            _ => return Err(mismatch(value, ty)),
         },
         "BYTEA" => match value {
-            Value::Bytes(b) => push(args, b.as_slice()),
-            _ => Err(mismatch(value, ty)),
+            Value::Bytes(b) => Typed::Bytes(b.as_slice()),
+            _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "uuid")]
         "UUID" => match value {
-            Value::Uuid(u) => push(args, *u),
-            Value::Bytes(b) => push(
-                args,
-                uuid::Uuid::from_slice(b).map_err(|_| mismatch(value, ty))?,
-            ),
-            _ => Err(mismatch(value, ty)),
+            Value::Uuid(u) => Typed::Uuid(*u),
+            Value::Bytes(b) => {
+                Typed::Uuid(uuid::Uuid::from_slice(b).map_err(|_| mismatch(value, ty))?)
+            }
+            _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "chrono")]
         "TIMESTAMPTZ" => match value {
-            Value::DateTimeUtc(t) => push(args, *t),
-            Value::DateTime(t) => push(args, t.and_utc()),
-            _ => Err(mismatch(value, ty)),
+            Value::DateTimeUtc(t) => Typed::Tstz(*t),
+            Value::DateTime(t) => Typed::Tstz(t.and_utc()),
+            _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "chrono")]
         "TIMESTAMP" => match value {
-            Value::DateTime(t) => push(args, *t),
-            Value::DateTimeUtc(t) => push(args, t.naive_utc()),
-            _ => Err(mismatch(value, ty)),
+            Value::DateTime(t) => Typed::Ts(*t),
+            Value::DateTimeUtc(t) => Typed::Ts(t.naive_utc()),
+            _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "chrono")]
         "DATE" => match value {
-            Value::Date(d) => push(args, *d),
-            _ => Err(mismatch(value, ty)),
+            Value::Date(d) => Typed::Date(*d),
+            _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "json")]
         "JSON" | "JSONB" => match value {
-            Value::Json(j) => push(args, sqlx::types::Json(j.clone())),
-            _ => Err(mismatch(value, ty)),
+            Value::Json(j) => Typed::Json(sqlx::types::Json(j)),
+            _ => return Err(mismatch(value, ty)),
         },
-        _ => Err(mismatch(value, ty)),
+        _ => return Err(mismatch(value, ty)),
+    };
+    Ok(Some(t))
+}
+
+/// Adds `value` to `args` as PostgreSQL type `ty`.
+pub fn add(args: &mut PgArguments, value: &Value, ty: &PgTypeInfo) -> Result<()> {
+    match typed(value, ty.name(), ty)? {
+        None => push(args, None::<i64>),
+        Some(Typed::Bool(v)) => push(args, v),
+        Some(Typed::I16(v)) => push(args, v),
+        Some(Typed::I32(v)) => push(args, v),
+        Some(Typed::I64(v)) => push(args, v),
+        Some(Typed::F32(v)) => push(args, v),
+        Some(Typed::F64(v)) => push(args, v),
+        #[cfg(feature = "decimal")]
+        Some(Typed::Numeric(v)) => push(args, v),
+        Some(Typed::Text(v)) => push(args, v),
+        Some(Typed::Bytes(v)) => push(args, v),
+        #[cfg(feature = "uuid")]
+        Some(Typed::Uuid(v)) => push(args, v),
+        #[cfg(feature = "chrono")]
+        Some(Typed::Tstz(v)) => push(args, v),
+        #[cfg(feature = "chrono")]
+        Some(Typed::Ts(v)) => push(args, v),
+        #[cfg(feature = "chrono")]
+        Some(Typed::Date(v)) => push(args, v),
+        #[cfg(feature = "json")]
+        Some(Typed::Json(v)) => push(args, v),
     }
 }
 
-/// A decimal zero with its scale (`0.000`) as a PostgreSQL `NUMERIC`: sqlx encodes every
+/// Adds `values` (one column of a columnar statement) to `args` as one array of the
+/// PostgreSQL array type `ty` (`INT8[]`, ..), each element converted as [`add`] converts a
+/// scalar.
+pub fn add_array<'v>(
+    args: &mut PgArguments,
+    values: impl ExactSizeIterator<Item = &'v Value>,
+    ty: &PgTypeInfo,
+) -> Result<()> {
+    let Some(element) = ty.name().strip_suffix("[]") else {
+        return Err(Error::InvalidArgument(format!(
+            "a columnar statement binds arrays, but the server expects {}",
+            ty.name()
+        )));
+    };
+    macro_rules! column {
+        ($variant:ident, $t:ty) => {{
+            let mut out: Vec<Option<$t>> = Vec::with_capacity(values.len());
+            for value in values {
+                out.push(match typed(value, element, ty)? {
+                    None => None,
+                    Some(Typed::$variant(v)) => Some(v),
+                    Some(_) => return Err(mismatch(value, ty)),
+                });
+            }
+            push(args, out)
+        }};
+    }
+    match element {
+        "BOOL" => column!(Bool, bool),
+        "INT2" => column!(I16, i16),
+        "INT4" => column!(I32, i32),
+        "INT8" => column!(I64, i64),
+        "FLOAT4" => column!(F32, f32),
+        "FLOAT8" => column!(F64, f64),
+        #[cfg(feature = "decimal")]
+        "NUMERIC" => column!(Numeric, Numeric),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => column!(Text, &str),
+        "BYTEA" => column!(Bytes, &[u8]),
+        #[cfg(feature = "uuid")]
+        "UUID" => column!(Uuid, uuid::Uuid),
+        #[cfg(feature = "chrono")]
+        "TIMESTAMPTZ" => column!(Tstz, chrono::DateTime<chrono::Utc>),
+        #[cfg(feature = "chrono")]
+        "TIMESTAMP" => column!(Ts, chrono::NaiveDateTime),
+        #[cfg(feature = "chrono")]
+        "DATE" => column!(Date, chrono::NaiveDate),
+        #[cfg(feature = "json")]
+        "JSON" | "JSONB" => column!(Json, sqlx::types::Json<&serde_json::Value>),
+        _ => Err(Error::InvalidArgument(format!(
+            "cannot bind an array of PostgreSQL {element}"
+        ))),
+    }
+}
+
+/// A decimal as a PostgreSQL `NUMERIC`, a zero with its scale (`0.000`): sqlx encodes every
 /// zero as `0`, dropping the scale, which the rest of Coherent keeps.
 #[cfg(feature = "decimal")]
-struct ZeroNumeric(u32);
+struct Numeric(rust_decimal::Decimal);
 
 #[cfg(feature = "decimal")]
-impl sqlx::Type<sqlx::Postgres> for ZeroNumeric {
+impl sqlx::Type<sqlx::Postgres> for Numeric {
     fn type_info() -> PgTypeInfo {
         <rust_decimal::Decimal as sqlx::Type<sqlx::Postgres>>::type_info()
     }
 }
 
 #[cfg(feature = "decimal")]
-impl sqlx::Encode<'_, sqlx::Postgres> for ZeroNumeric {
+impl sqlx::postgres::PgHasArrayType for Numeric {
+    fn array_type_info() -> PgTypeInfo {
+        <rust_decimal::Decimal as sqlx::postgres::PgHasArrayType>::array_type_info()
+    }
+}
+
+#[cfg(feature = "decimal")]
+impl sqlx::Encode<'_, sqlx::Postgres> for Numeric {
     fn encode_by_ref(
         &self,
         buf: &mut sqlx::postgres::PgArgumentBuffer,
     ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        // The binary NUMERIC: no digits, weight 0, positive, display scale.
-        let scale = u16::try_from(self.0)?;
+        if !self.0.is_zero() {
+            return <rust_decimal::Decimal as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(
+                &self.0, buf,
+            );
+        }
+        // The binary NUMERIC zero: no digits, weight 0, positive, display scale.
+        let scale = u16::try_from(self.0.scale())?;
         for word in [0u16, 0, 0, scale] {
             buf.extend_from_slice(&word.to_be_bytes());
         }

@@ -121,7 +121,9 @@ pub fn row(row: &PgRow, kinds: &[Kind], out: &mut Vec<Value>) -> Result<()> {
             #[cfg(feature = "chrono")]
             Kind::Date => get(raw).map(Value::Date),
             #[cfg(feature = "json")]
-            Kind::Json => get::<sqlx::types::Json<serde_json::Value>>(raw).map(|j| Value::Json(j.0)),
+            Kind::Json => {
+                get::<sqlx::types::Json<serde_json::Value>>(raw).map(|j| Value::Json(j.0))
+            }
         };
         out.push(v.map_err(failed)?);
     }

@@ -58,6 +58,7 @@ impl Backend for Postgres {
         max_params: 65_535,
         concurrent_writers: true,
         batch_updates: true,
+        columnar: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
 
@@ -76,6 +77,25 @@ impl Backend for Postgres {
             Some(sqlx::Either::Left(types)) => types,
             _ => &[],
         };
+        let mut args = PgArguments::default();
+        if let Some(width) = statement.columnar {
+            if types.len() != width || width == 0 || statement.params.len() % width != 0 {
+                return Err(Error::InvalidArgument(format!(
+                    "a columnar statement of {} column(s) got {} value(s) for {} parameter(s)",
+                    width,
+                    statement.params.len(),
+                    types.len()
+                )));
+            }
+            for (column, ty) in types.iter().enumerate() {
+                bind::add_array(
+                    &mut args,
+                    statement.params.iter().skip(column).step_by(width),
+                    ty,
+                )?;
+            }
+            return run(conn, statement, prepared, args).await;
+        }
         if types.len() != statement.params.len() {
             return Err(Error::InvalidArgument(format!(
                 "statement has {} parameter(s) but {} value(s) were bound",
@@ -83,11 +103,34 @@ impl Backend for Postgres {
                 statement.params.len()
             )));
         }
-        let mut args = PgArguments::default();
         for (value, ty) in statement.params.iter().zip(types) {
             bind::add(&mut args, value, ty)?;
         }
-        let query = prepared.query_with(args);
+        run(conn, statement, prepared, args).await
+    }
+
+    async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::Postgres>, sql: &'a str) -> Result<()> {
+        (&mut **conn)
+            .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
+            .await
+            .map(drop)
+            .map_err(error::classify)
+    }
+
+    fn ends_transaction(_error: &Error) -> bool {
+        false
+    }
+}
+
+/// Runs a prepared statement with its bound arguments.
+async fn run(
+    conn: &mut PoolConnection<sqlx::Postgres>,
+    statement: &Statement,
+    prepared: sqlx::postgres::PgStatement,
+    args: PgArguments,
+) -> Result<Outcome> {
+    let query = prepared.query_with(args);
+    {
         if statement.returns_rows {
             let rows = query
                 .fetch_all(&mut **conn)
@@ -116,17 +159,5 @@ impl Backend for Postgres {
                 elapsed: Default::default(),
             })
         }
-    }
-
-    async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::Postgres>, sql: &'a str) -> Result<()> {
-        (&mut **conn)
-            .execute(sqlx::raw_sql(AssertSqlSafe(sql)))
-            .await
-            .map(drop)
-            .map_err(error::classify)
-    }
-
-    fn ends_transaction(_error: &Error) -> bool {
-        false
     }
 }
