@@ -177,7 +177,11 @@ fn chunk_statements<T: Entity>(
                 .reading_generated_keys(),
             KeyReadBack::None => Statement::execute(sql, params).expecting(chunk.len() as u64),
         };
-        let st = if columnar { st.columnar(columns.len()) } else { st };
+        let st = if columnar {
+            st.columnar(columns.len())
+        } else {
+            st
+        };
         emit.push(st.about(T::META.name));
         chunks.push(chunk.len());
     }

@@ -78,7 +78,14 @@ pub fn update(meta: &EntityMeta, set: ColumnSet, guard: ColumnSet) -> String {
     let names: Vec<String> = aliases.iter().map(|(a, _)| q(a)).collect();
     let assignments: Vec<String> = set
         .iter()
-        .map(|i| format!("{} = {}.{}", q(meta.columns[i].name), q("u"), q(&format!("s{i}"))))
+        .map(|i| {
+            format!(
+                "{} = {}.{}",
+                q(meta.columns[i].name),
+                q("u"),
+                q(&format!("s{i}"))
+            )
+        })
         .collect();
     let mut on = vec![format!("{}.{} = {}.{}", q("t"), q(pk.name), q("u"), q("k"))];
     on.extend(guard.iter().map(|i| {

@@ -311,10 +311,7 @@ impl Raw {
 }
 
 async fn orm_seed(orm: &Orm, n: usize) -> Vec<i64> {
-    orm.em()
-        .execute("TRUNCATE author", vec![])
-        .await
-        .unwrap();
+    orm.em().execute("TRUNCATE author", vec![]).await.unwrap();
     let em = orm.em().fork();
     let all: Vec<_> = (0..n).map(|i| em.persist(author(i)).unwrap()).collect();
     em.flush().await.unwrap();
@@ -482,10 +479,7 @@ fn bench_phases(
             rt.block_on(async {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    orm.em()
-                        .execute("TRUNCATE author", vec![])
-                        .await
-                        .unwrap();
+                    orm.em().execute("TRUNCATE author", vec![]).await.unwrap();
                     let em = orm.em().fork();
                     let t = Instant::now();
                     for i in 0..n {
@@ -718,10 +712,7 @@ fn count_statements(
 ) -> Vec<usize> {
     rt.block_on(async {
         let mut out = Vec::new();
-        orm.em()
-            .execute("TRUNCATE author", vec![])
-            .await
-            .unwrap();
+        orm.em().execute("TRUNCATE author", vec![]).await.unwrap();
         let em = orm.em().fork();
         counter.take();
         for i in 0..n {

@@ -79,7 +79,7 @@ impl Backend for Postgres {
         };
         let mut args = PgArguments::default();
         if let Some(width) = statement.columnar {
-            if types.len() != width || width == 0 || statement.params.len() % width != 0 {
+            if types.len() != width || width == 0 || !statement.params.len().is_multiple_of(width) {
                 return Err(Error::InvalidArgument(format!(
                     "a columnar statement of {} column(s) got {} value(s) for {} parameter(s)",
                     width,
