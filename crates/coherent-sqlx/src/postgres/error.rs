@@ -6,7 +6,8 @@
 //! [`Error::LockNotAvailable`] for `NOWAIT` and [`Error::LockTimeout`] when `lock_timeout`
 //! expired; 40P01 is [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
 //! [`Error::TransactionAborted`]; data exceptions (class 22: a NUL byte in text, a value out
-//! of range) are [`Error::InvalidData`]; I/O, protocol and pool failures are
+//! of range) are [`Error::InvalidData`]; I/O, protocol and pool failures, connection exceptions (class 08) and the server ending
+//! the session (57P01–57P03) are
 //! [`Error::Connection`]; everything else is [`Error::Database`] with the SQLSTATE.
 
 use coherent_core::{ConstraintKind, Error};
@@ -43,6 +44,9 @@ pub fn classify(error: sqlx::Error) -> Error {
                 "40P01" => Error::Deadlock { message },
                 "40001" => Error::SerializationFailure { message },
                 "25P02" => Error::TransactionAborted { message },
+                // Connection exceptions (class 08) and the server ending the session
+                // (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+                c if c.starts_with("08") || c.starts_with("57P") => Error::Connection(message),
                 c if c.starts_with("22") => Error::InvalidData {
                     code: Some(code),
                     message,

@@ -15,6 +15,7 @@ mod raw_sql;
 mod refresh;
 mod request_context;
 mod schema;
+mod server_errors;
 mod transactional;
 mod transactions;
 mod transactions_disabled;

@@ -1,0 +1,190 @@
+//! Failures only a server produces, provoked for real: a deadlock between two transactions, a
+//! serialization failure (PostgreSQL), a connection killed under an open transaction. Each
+//! checks the typed error and what the database holds afterwards.
+
+use crate::common::*;
+use coherent::prelude::*;
+use std::time::Duration;
+
+async fn names(orm: &Orm) -> Vec<String> {
+    user_rows(orm)
+        .await
+        .into_iter()
+        .map(|(_, n, _)| n)
+        .collect()
+}
+
+async fn two_users(orm: &Orm) -> (i64, i64) {
+    let em = orm.em().fork();
+    let a = em.persist(User::new("a", "a@x.io")).unwrap();
+    let b = em.persist(User::new("b", "b@x.io")).unwrap();
+    em.flush().await.unwrap();
+    let (a, b) = (a.read().id, b.read().id);
+    (a, b)
+}
+
+fn write_lock() -> FindOptions {
+    FindOptions::default().lock_mode(LockMode::PessimisticWrite)
+}
+
+/// A locks row 1 then wants row 2; B locks row 2 then wants row 1. The server picks a victim:
+/// its error is `Deadlock` (retryable), its transaction is gone; the other commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_is_typed_and_only_the_survivor_commits() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = b.orm().await;
+        let (one, two) = two_users(&orm).await;
+        let a = orm.em().fork();
+        let c = orm.em().fork();
+        a.begin().await.unwrap();
+        c.begin().await.unwrap();
+        a.find_one_with::<User>(one, write_lock())
+            .await
+            .unwrap()
+            .unwrap()
+            .write()
+            .name = "A".into();
+        c.find_one_with::<User>(two, write_lock())
+            .await
+            .unwrap()
+            .unwrap()
+            .write()
+            .name = "C".into();
+        let a2 = a.clone();
+        let first = tokio::spawn(async move {
+            a2.find_one_with::<User>(two, write_lock())
+                .await
+                .map(|_| ())
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let second = c.find_one_with::<User>(one, write_lock()).await.map(|_| ());
+        let first = first.await.unwrap();
+        let (victim, survivor, survivor_name) = match (&first, &second) {
+            (Err(e), Ok(())) => (e, &c, "C"),
+            (Ok(()), Err(e)) => (e, &a, "A"),
+            other => panic!("{}: exactly one side must lose: {other:?}", b.name),
+        };
+        assert!(
+            matches!(victim, Error::Deadlock { .. }),
+            "{}: {victim:?}",
+            b.name
+        );
+        assert!(victim.is_retryable());
+        let loser = if survivor_name == "A" { &c } else { &a };
+        loser.rollback().await.unwrap();
+        survivor.commit().await.unwrap();
+        let mut got = names(&orm).await;
+        got.sort();
+        let mut expected = vec![
+            survivor_name.to_string(),
+            if survivor_name == "A" { "b" } else { "a" }.to_string(),
+        ];
+        expected.sort();
+        assert_eq!(got, expected, "{}: only the survivor's write", b.name);
+    }
+}
+
+/// Two SERIALIZABLE transactions: B reads a row, A changes and commits it, B writes it. B's
+/// write is a `SerializationFailure` (retryable); A's value stays. PostgreSQL only: MariaDB
+/// turns a serializable read into a shared lock, so there A waits instead (a lock timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serialization_failure_is_typed_and_the_first_writer_wins() {
+    for b in backends()
+        .into_iter()
+        .filter(|b| b.dialect() == coherent::Dialect::Postgres)
+    {
+        let orm = b.orm().await;
+        let (one, _) = two_users(&orm).await;
+        let reader = orm.em().fork();
+        let result = reader
+            .transactional_with(
+                TxOptions {
+                    isolation: Some(IsolationLevel::Serializable),
+                    ..Default::default()
+                },
+                |tx| {
+                    let orm = orm.clone();
+                    async move {
+                        let mine = tx.find_one_or_fail::<User>(one).await?;
+                        // Someone else commits a change to the row meanwhile.
+                        let other = orm.em().fork();
+                        other.find_one_or_fail::<User>(one).await?.write().name = "first".into();
+                        other.flush().await?;
+                        mine.write().name = "second".into();
+                        Ok::<_, Error>(())
+                    }
+                },
+            )
+            .await;
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, Error::SerializationFailure { .. }),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(err.is_retryable());
+        assert!(
+            names(&orm).await.contains(&"first".to_string()),
+            "{}",
+            b.name
+        );
+        assert!(
+            !names(&orm).await.contains(&"second".to_string()),
+            "{}",
+            b.name
+        );
+    }
+}
+
+/// The server kills the connection of an open transaction: the next statement is a
+/// `Connection` error, nothing of the transaction was committed, and the pool goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_connection_is_a_connection_error_and_commits_nothing() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = b.orm().await;
+        let (one, _) = two_users(&orm).await;
+        let em = orm.em().fork();
+        em.begin().await.unwrap();
+        em.find_one_or_fail::<User>(one).await.unwrap().write().name = "lost".into();
+        em.flush().await.unwrap();
+        let (id_sql, kill) = match b.dialect() {
+            coherent::Dialect::Postgres => (
+                "SELECT pg_backend_pid() AS id",
+                "SELECT pg_terminate_backend",
+            ),
+            _ => ("SELECT CONNECTION_ID() AS id", "KILL"),
+        };
+        let pid: i64 = em.query(id_sql, vec![]).await.unwrap()[0]
+            .get("id")
+            .unwrap();
+        let admin = orm.em();
+        match b.dialect() {
+            coherent::Dialect::Postgres => {
+                admin
+                    .query(&format!("{kill}({pid})"), vec![])
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                admin
+                    .execute(&format!("{kill} {pid}"), vec![])
+                    .await
+                    .unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let err = em.query("SELECT 1 AS one", vec![]).await.unwrap_err();
+        assert!(matches!(err, Error::Connection(_)), "{}: {err:?}", b.name);
+        // Ending the transaction does not hang; its work is gone.
+        let _ = em.rollback().await;
+        assert!(
+            !names(&orm).await.contains(&"lost".to_string()),
+            "{}",
+            b.name
+        );
+        // The pool hands out working connections afterwards.
+        for _ in 0..12 {
+            orm.em().fork().find_one_or_fail::<User>(one).await.unwrap();
+        }
+    }
+}
