@@ -30,6 +30,7 @@
 pub mod backend;
 pub mod connection;
 pub mod driver;
+pub mod error;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 pub mod options;

@@ -416,7 +416,13 @@ fn main() {
         let (orm, mut raw) = rt.block_on(open(server, &url));
         let samples: Samples = Arc::default();
         let phases = bench_phases(&mut c, &rt, name, &orm, &mut raw, n, m, &samples);
-        let counts = count_statements(&rt, &orm, n, m, &counter);
+        let counts = rt.block_on(harness::count_phases::<Author>(
+            &orm,
+            n,
+            m,
+            &counter,
+            "TRUNCATE author",
+        ));
         let chunks = |size: usize| n.div_ceil(size);
         let baseline = match server {
             Server::Postgres => [3, 1, 3, 4 * m, 4, 1],
@@ -702,56 +708,14 @@ fn bench_phases(
     phases
 }
 
-/// Runs each Coherent phase once more, outside criterion, counting its statements.
-fn count_statements(
-    rt: &Runtime,
-    orm: &Orm,
-    n: usize,
-    m: usize,
-    counter: &StatementCounter,
-) -> Vec<usize> {
-    rt.block_on(async {
-        let mut out = Vec::new();
-        orm.em().execute("TRUNCATE author", vec![]).await.unwrap();
-        let em = orm.em().fork();
-        counter.take();
-        for i in 0..n {
-            em.persist(author(i)).unwrap();
-        }
-        em.flush().await.unwrap();
-        out.push(counter.take());
-        let em = orm.em().fork();
-        let all = em.find::<Author>(Filter::all()).await.unwrap();
-        out.push(counter.take());
-        for a in &all {
-            a.write().name.push('!');
-        }
-        em.flush().await.unwrap();
-        out.push(counter.take());
-        let ids: Vec<i64> = all.iter().map(|a| a.read().id).collect();
-        for id in ids.iter().take(m) {
-            let em = orm.em().fork();
-            em.find_one::<Author>(*id)
-                .await
-                .unwrap()
-                .unwrap()
-                .write()
-                .age += 1;
-            em.flush().await.unwrap();
-        }
-        out.push(counter.take());
-        let em = orm.em().fork();
-        for a in em.find::<Author>(Filter::all()).await.unwrap() {
-            em.remove(&a).unwrap();
-        }
-        em.flush().await.unwrap();
-        out.push(counter.take());
-        let em = orm.em().fork();
-        let a = em.persist(author(0)).unwrap();
-        em.flush().await.unwrap();
-        counter.take();
-        em.find_one::<Author>(a.read().id).await.unwrap();
-        out.push(counter.take());
-        out
-    })
+impl harness::Workload for Author {
+    fn new_row(i: usize) -> Self {
+        author(i)
+    }
+    fn rename(&mut self) {
+        self.name.push('!');
+    }
+    fn bump(&mut self) {
+        self.age += 1;
+    }
 }

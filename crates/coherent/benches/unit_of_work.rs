@@ -253,7 +253,14 @@ fn main() {
         .configure_from_args();
 
     let phases = bench_phases(&mut c, &rt, &orm, &raw, n, m, &samples);
-    let counts = count_statements(&rt, &orm, n, m);
+    let counter = StatementCounter::install();
+    let counts = rt.block_on(harness::count_phases::<Author>(
+        &orm,
+        n,
+        m,
+        &counter,
+        "DELETE FROM author",
+    ));
     c.final_summary();
     // The hand-written baseline's statements per phase: one transaction with 34 multi-row
     // INSERTs; one SELECT; one transaction with N UPDATEs; M x (BEGIN, SELECT, UPDATE,
@@ -554,55 +561,14 @@ fn bench_phases(
     phases
 }
 
-/// Runs each Coherent phase once more, outside criterion, counting its statements.
-fn count_statements(rt: &Runtime, orm: &Orm, n: usize, m: usize) -> Vec<usize> {
-    let counter = StatementCounter::install();
-    let take = || counter.take();
-    rt.block_on(async {
-        let mut out = Vec::new();
-        orm.em()
-            .execute("DELETE FROM author", vec![])
-            .await
-            .unwrap();
-        let em = orm.em().fork();
-        take();
-        for i in 0..n {
-            em.persist(author(i)).unwrap();
-        }
-        em.flush().await.unwrap();
-        out.push(take());
-        let em = orm.em().fork();
-        let all = em.find::<Author>(Filter::all()).await.unwrap();
-        out.push(take());
-        for a in &all {
-            a.write().name.push('!');
-        }
-        em.flush().await.unwrap();
-        out.push(take());
-        let ids: Vec<i64> = all.iter().map(|a| a.read().id).collect();
-        for id in ids.iter().take(m) {
-            let em = orm.em().fork();
-            em.find_one::<Author>(*id)
-                .await
-                .unwrap()
-                .unwrap()
-                .write()
-                .age += 1;
-            em.flush().await.unwrap();
-        }
-        out.push(take());
-        let em = orm.em().fork();
-        for a in em.find::<Author>(Filter::all()).await.unwrap() {
-            em.remove(&a).unwrap();
-        }
-        em.flush().await.unwrap();
-        out.push(take());
-        let em = orm.em().fork();
-        let a = em.persist(author(0)).unwrap();
-        em.flush().await.unwrap();
-        take();
-        em.find_one::<Author>(a.read().id).await.unwrap();
-        out.push(take());
-        out
-    })
+impl harness::Workload for Author {
+    fn new_row(i: usize) -> Self {
+        author(i)
+    }
+    fn rename(&mut self) {
+        self.name.push('!');
+    }
+    fn bump(&mut self) {
+        self.age += 1;
+    }
 }

@@ -57,16 +57,6 @@ pub fn classify(error: sqlx::Error) -> Error {
                 },
             }
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::Connection(error.to_string()),
-        sqlx::Error::Configuration(e) => Error::Config(e.to_string()),
-        other => Error::Database {
-            code: None,
-            message: other.to_string(),
-        },
+        other => crate::error::classify_other(other),
     }
 }

@@ -2,6 +2,7 @@
 //! two sides of each phase, counting Coherent's statements from its query log, and printing
 //! the medians side by side with their ratio.
 
+use coherent::prelude::*;
 use criterion::BenchmarkId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -71,6 +72,64 @@ impl StatementCounter {
     pub fn take(&self) -> usize {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
+}
+
+/// The workload's entity, as each bench declares it.
+pub trait Workload: Entity<Key = i64> {
+    /// The `i`-th new row.
+    fn new_row(i: usize) -> Self;
+    /// c's change.
+    fn rename(&mut self);
+    /// d's change.
+    fn bump(&mut self);
+}
+
+/// Runs each Coherent phase once more, outside criterion, counting its statements; `clear`
+/// empties the table first.
+pub async fn count_phases<T: Workload>(
+    orm: &Orm,
+    n: usize,
+    m: usize,
+    counter: &StatementCounter,
+    clear: &str,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    orm.em().execute(clear, vec![]).await.unwrap();
+    let em = orm.em().fork();
+    counter.take();
+    for i in 0..n {
+        em.persist(T::new_row(i)).unwrap();
+    }
+    em.flush().await.unwrap();
+    out.push(counter.take());
+    let em = orm.em().fork();
+    let all = em.find::<T>(Filter::all()).await.unwrap();
+    out.push(counter.take());
+    for a in &all {
+        a.write().rename();
+    }
+    em.flush().await.unwrap();
+    out.push(counter.take());
+    let ids: Vec<i64> = all.iter().map(|a| a.key()).collect();
+    for id in ids.iter().take(m) {
+        let em = orm.em().fork();
+        em.find_one::<T>(*id).await.unwrap().unwrap().write().bump();
+        em.flush().await.unwrap();
+    }
+    out.push(counter.take());
+    let em = orm.em().fork();
+    for a in em.find::<T>(Filter::all()).await.unwrap() {
+        em.remove(&a).unwrap();
+    }
+    em.flush().await.unwrap();
+    out.push(counter.take());
+    let em = orm.em().fork();
+    let a = em.persist(T::new_row(0)).unwrap();
+    em.flush().await.unwrap();
+    counter.take();
+    em.find_one::<T>(a.key()).await.unwrap();
+    out.push(counter.take());
+    out
 }
 
 fn median(v: &[f64]) -> f64 {

@@ -1,0 +1,31 @@
+//! What both server backends classify alike: every sqlx error that is not the server's own
+//! error response.
+//!
+//! Policy: I/O, TLS and protocol failures, a pool that timed out or closed, and a crashed
+//! worker are [`Error::Connection`] (the connection, not the statement, failed); a bad
+//! connect option is [`Error::Config`]; anything else is [`Error::Database`] without a code.
+
+use coherent_core::Error;
+
+/// Classifies an sqlx error other than `sqlx::Error::Database`.
+///
+/// ```
+/// use coherent_core::Error;
+/// let e = coherent_sqlx::error::classify_other(sqlx::Error::PoolTimedOut);
+/// assert!(matches!(e, Error::Connection(_)));
+/// ```
+pub fn classify_other(error: sqlx::Error) -> Error {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Error::Connection(error.to_string()),
+        sqlx::Error::Configuration(e) => Error::Config(e.to_string()),
+        other => Error::Database {
+            code: None,
+            message: other.to_string(),
+        },
+    }
+}
