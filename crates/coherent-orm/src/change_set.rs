@@ -330,14 +330,25 @@ impl<T: Entity> TypeChangeSet<T> {
                 .expecting(1)
                 .about(T::META.name),
         );
+        self.record_single_update(m, generation, None, key);
+        Ok(())
+    }
+
+    /// Records a one-row UPDATE statement just emitted.
+    fn record_single_update(
+        &mut self,
+        m: &Managed<T>,
+        generation: u64,
+        version: Option<Value>,
+        key: &T::Key,
+    ) {
         self.updates.push(Planned {
             entity: m.clone(),
             generation,
-            version: None,
+            version,
         });
         self.update_keys.push(key.clone());
         self.update_chunks.push(1);
-        Ok(())
     }
 
     /// Emits an optimistically locked UPDATE: the version (if any) is advanced in SET and
@@ -413,13 +424,7 @@ impl<T: Entity> TypeChangeSet<T> {
                 .expecting(1)
                 .about(meta.name),
         );
-        self.updates.push(Planned {
-            entity: m.clone(),
-            generation,
-            version: next_version,
-        });
-        self.update_keys.push(key.clone());
-        self.update_chunks.push(1);
+        self.record_single_update(m, generation, next_version, key);
         Ok(())
     }
 
