@@ -521,10 +521,13 @@ impl<T: Entity> TypeChangeSet<T> {
             let per = if columnar {
                 COLUMNAR_ROWS
             } else {
-                coherent_sql::insert::rows_per_statement(
+                coherent_sql::update::rows_per_update(
+                    meta,
+                    guard,
                     ctx.batch_size,
                     ctx.capabilities.max_params,
                     width,
+                    ctx.dialect,
                 )
             };
             let mut group = group.into_iter().peekable();
@@ -547,6 +550,11 @@ impl<T: Entity> TypeChangeSet<T> {
                     params.extend(expected.iter().cloned());
                     keys.push(key.to_value());
                 }
+                let params = if columnar {
+                    params
+                } else {
+                    coherent_sql::update::arrange_rows(meta, set, guard, params, ctx.dialect)
+                };
                 let mut statement = Statement::execute(sql, params)
                     .expecting(chunk.len() as u64)
                     .about(meta.name);

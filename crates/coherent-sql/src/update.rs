@@ -84,7 +84,10 @@ pub fn update_guarded(
 /// joined on the key, and guard columns are compared NULL-safely (`IS NOT DISTINCT FROM`,
 /// `<=>`), so one text serves every row whatever its values. Parameters, row after row: the
 /// key, the values of `set` in column order, the expected values of `guard` in column order.
-/// The statement affects exactly the rows whose key and guard values still match.
+/// The statement affects exactly the rows whose key and guard values still match. On MySQL,
+/// where no guard column is nullable, the same is written as `SET c = CASE key WHEN .. END ..
+/// WHERE (key, guards..) IN (..)`, which MySQL runs faster; [`arrange_rows`] orders the
+/// parameters for it.
 ///
 /// ```
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
@@ -97,8 +100,15 @@ pub fn update_guarded(
 ///     r#"UPDATE "docs" AS "t" SET "title" = "v"."s1", "version" = "v"."s2" FROM (VALUES ($1::BIGINT, $2::TEXT, $3::INTEGER, $4::INTEGER), ($5::BIGINT, $6::TEXT, $7::INTEGER, $8::INTEGER)) AS "v"("k", "s1", "s2", "g2") WHERE "t"."id" = "v"."k" AND "t"."version" IS NOT DISTINCT FROM "v"."g2""#
 /// );
 /// assert_eq!(
-///     update_rows(&META, ColumnSet::single(1), ColumnSet::EMPTY, 2, Dialect::MySql),
-///     "UPDATE `docs` AS `t` JOIN (SELECT ? AS `k`, ? AS `s1` UNION ALL SELECT ?, ?) AS `v` ON `t`.`id` = `v`.`k` SET `t`.`title` = `v`.`s1`"
+///     update_rows(&META, ColumnSet::single(1), ColumnSet::single(2), 2, Dialect::MySql),
+///     "UPDATE `docs` SET `title` = CASE `id` WHEN ? THEN ? WHEN ? THEN ? END WHERE (`id`, `version`) IN ((?, ?), (?, ?))"
+/// );
+/// // A nullable guard column needs the NULL-safe join.
+/// static NULLABLE: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta { nullable: true, ..ColumnMeta::new("owner", ColumnType::Text) }];
+/// static ACCOUNT: EntityMeta = EntityMeta { name: "A", table: "a", columns: &NULLABLE, primary_key: 0 };
+/// assert_eq!(
+///     update_rows(&ACCOUNT, ColumnSet::single(1), ColumnSet::single(1), 2, Dialect::MySql),
+///     "UPDATE `a` AS `t` JOIN (SELECT ? AS `k`, ? AS `s1`, ? AS `g1` UNION ALL SELECT ?, ?, ?) AS `v` ON `t`.`id` = `v`.`k` AND `t`.`owner` <=> `v`.`g1` SET `t`.`owner` = `v`.`s1`"
 /// );
 /// ```
 pub fn update_rows(
@@ -149,6 +159,31 @@ pub fn update_rows(
     let on = on.join(" AND ");
     let table = q(meta.table);
     match dialect {
+        Dialect::MySql if mysql_case_form(meta, guard) => {
+            // `SET c = CASE key WHEN ? THEN ? .. END` per column, rows matched by a tuple
+            // `IN`: cheaper for MySQL than joining a derived table, and exact where no guard
+            // column can be NULL (a tuple IN is not NULL-safe).
+            let when = vec!["WHEN ? THEN ?"; rows].join(" ");
+            let assignments: Vec<String> = set
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{} = CASE {} {when} END",
+                        q(meta.columns[i].name),
+                        q(pk.name)
+                    )
+                })
+                .collect();
+            let mut tuple = vec![q(pk.name)];
+            tuple.extend(guard.iter().map(|i| q(meta.columns[i].name)));
+            let row = format!("({})", vec!["?"; tuple.len()].join(", "));
+            format!(
+                "UPDATE {table} SET {} WHERE ({}) IN ({})",
+                assignments.join(", "),
+                tuple.join(", "),
+                vec![row; rows].join(", ")
+            )
+        }
         Dialect::MySql => {
             let first: Vec<String> = aliases
                 .iter()
@@ -192,5 +227,79 @@ pub fn update_rows(
                 names.join(", ")
             )
         }
+    }
+}
+
+/// Whether MySQL's multi-row UPDATE of `meta` with `guard` takes the `CASE` form (no guard
+/// column is nullable) rather than the derived-table join.
+fn mysql_case_form(meta: &EntityMeta, guard: ColumnSet) -> bool {
+    guard.iter().all(|i| !meta.columns[i].nullable)
+}
+
+/// Puts the parameters of [`update_rows`] in the order its text binds them. The caller hands
+/// them row after row (`key, set values.., guard values..`); MySQL's `CASE` form takes, per
+/// set column, `key, value` for every row, then `key, guard values..` for every row.
+///
+/// ```
+/// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta, Value};
+/// use coherent_sql::update::arrange_rows;
+/// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("n", ColumnType::Int)];
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0 };
+/// let rows = vec![Value::I64(1), Value::I32(10), Value::I64(2), Value::I32(20)];
+/// let mysql = arrange_rows(&META, ColumnSet::single(1), ColumnSet::EMPTY, rows.clone(), Dialect::MySql);
+/// assert_eq!(mysql, vec![Value::I64(1), Value::I32(10), Value::I64(2), Value::I32(20), Value::I64(1), Value::I64(2)]);
+/// assert_eq!(arrange_rows(&META, ColumnSet::single(1), ColumnSet::EMPTY, rows.clone(), Dialect::Postgres), rows);
+/// ```
+pub fn arrange_rows(
+    meta: &EntityMeta,
+    set: ColumnSet,
+    guard: ColumnSet,
+    params: Vec<Value>,
+    dialect: Dialect,
+) -> Vec<Value> {
+    if dialect != Dialect::MySql || !mysql_case_form(meta, guard) {
+        return params;
+    }
+    let width = 1 + set.len() + guard.len();
+    let rows: Vec<&[Value]> = params.chunks(width).collect();
+    let mut out = Vec::with_capacity(params.len() + rows.len() * set.len());
+    for column in 0..set.len() {
+        for row in &rows {
+            out.push(row[0].clone());
+            out.push(row[1 + column].clone());
+        }
+    }
+    for row in &rows {
+        out.push(row[0].clone());
+        out.extend(row[1 + set.len()..].iter().cloned());
+    }
+    out
+}
+
+/// Rows per multi-row UPDATE ([`update_rows`]): the batch size within the parameter limit,
+/// and at most 128 rows in MySQL's `CASE` form, whose cost grows with the square of its rows
+/// (each row walks the `WHEN` list); measured on MariaDB, 100–150 rows ran fastest.
+///
+/// ```
+/// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
+/// use coherent_sql::update::rows_per_update;
+/// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("n", ColumnType::Int)];
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0 };
+/// assert_eq!(rows_per_update(&META, ColumnSet::EMPTY, 300, 65_535, 2, Dialect::MySql), 128);
+/// assert_eq!(rows_per_update(&META, ColumnSet::EMPTY, 300, 65_535, 2, Dialect::Postgres), 300);
+/// ```
+pub fn rows_per_update(
+    meta: &EntityMeta,
+    guard: ColumnSet,
+    batch_size: usize,
+    max_params: usize,
+    width: usize,
+    dialect: Dialect,
+) -> usize {
+    let rows = crate::insert::rows_per_statement(batch_size, max_params, width);
+    if dialect == Dialect::MySql && mysql_case_form(meta, guard) {
+        rows.min(128)
+    } else {
+        rows
     }
 }
