@@ -52,6 +52,8 @@ pub struct Capabilities {
     /// Many rows bind as one array per column (PostgreSQL: `UNNEST`, `= ANY`), so a flush
     /// phase of any size is one statement (see [`Statement::columnar`]).
     pub columnar: bool,
+    /// Rows per multi-row statement when the application sets no batch size.
+    pub default_batch_size: usize,
 }
 
 /// How a [`Batch`] relates to transactions.

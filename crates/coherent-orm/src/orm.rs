@@ -157,9 +157,9 @@ impl OrmBuilder {
         self
     }
 
-    /// Rows per INSERT statement and keys per DELETE statement (default 300).
+    /// Rows per multi-row statement (default: the backend's, see [`OrmConfig::batch_size`]).
     pub fn batch_size(mut self, size: usize) -> Self {
-        self.config.batch_size = size.max(1);
+        self.config.batch_size = Some(size.max(1));
         self
     }
 

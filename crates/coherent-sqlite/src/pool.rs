@@ -27,6 +27,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub const CAPABILITIES: Capabilities = Capabilities {
     batch_updates: false,
     columnar: false,
+    default_batch_size: 300,
     returning: true,
     max_params: 32766,
     concurrent_writers: false,

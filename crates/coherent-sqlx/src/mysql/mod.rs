@@ -74,6 +74,7 @@ impl Backend for MySql {
         concurrent_writers: true,
         batch_updates: true,
         columnar: false,
+        default_batch_size: 1_000,
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
 

@@ -59,6 +59,7 @@ impl Backend for Postgres {
         concurrent_writers: true,
         batch_updates: true,
         columnar: true,
+        default_batch_size: 1_000,
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
 
