@@ -166,6 +166,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A reference's entity was read but is not loaded: references never query behind the
+    /// caller's back; load it with `em.load(&reference)` (or populate it).
+    #[error("the reference to {entity} {key} is not loaded: load it with em.load(&reference)")]
+    ReferenceNotLoaded {
+        /// The referenced entity type.
+        entity: &'static str,
+        /// Its key.
+        key: String,
+    },
+
     /// An optimistic lock failed: a versioned or concurrency-checked UPDATE found no row
     /// with the expected version or values (someone else changed or deleted it), or a
     /// concurrency-checked entity was changed without changing any checked field.

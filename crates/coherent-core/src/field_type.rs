@@ -33,6 +33,8 @@ pub trait FieldType: Sized + Clone + Send + Sync + 'static {
     const COLUMN_TYPE: ColumnType;
     /// Whether the column accepts NULL (true for `Option<T>`).
     const NULLABLE: bool = false;
+    /// The entity the column references, for a many-to-one reference type.
+    const REFERENCES: Option<crate::meta::Reference> = None;
     /// The value to bind.
     fn to_value(&self) -> Value;
     /// The value to bind, consuming `self`.
@@ -184,6 +186,7 @@ impl NotNull for Vec<u8> {}
 impl<T: NotNull> FieldType for Option<T> {
     const COLUMN_TYPE: ColumnType = T::COLUMN_TYPE;
     const NULLABLE: bool = true;
+    const REFERENCES: Option<crate::meta::Reference> = T::REFERENCES;
     fn to_value(&self) -> Value {
         self.as_ref().map_or(Value::Null, T::to_value)
     }

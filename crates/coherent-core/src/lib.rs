@@ -44,6 +44,6 @@ pub use field_type::FieldType;
 pub use filter::{CmpOp, Column, Condition, Filter, Order};
 pub use isolation::IsolationLevel;
 pub use lock_mode::{LockMode, LockWait};
-pub use meta::{ColumnMeta, EntityMeta};
+pub use meta::{ColumnMeta, EntityMeta, Reference};
 pub use row::{Row, RowReader, Rows};
 pub use value::{ColumnType, Value};

@@ -7,6 +7,24 @@
 
 use crate::value::ColumnType;
 
+/// The entity a foreign-key column references. Functions rather than values, so two entities
+/// may reference each other (their metadata statics would otherwise depend on each other).
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    /// The referenced entity's metadata.
+    pub meta: fn() -> &'static EntityMeta,
+    /// The referenced entity's type, for the commit order.
+    pub type_id: fn() -> std::any::TypeId,
+}
+
+impl PartialEq for Reference {
+    fn eq(&self, other: &Self) -> bool {
+        (self.type_id)() == (other.type_id)()
+    }
+}
+
+impl Eq for Reference {}
+
 /// Metadata of one column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnMeta {
@@ -33,6 +51,8 @@ pub struct ColumnMeta {
     pub version: bool,
     /// Compared with its value as loaded in every update's WHERE (`#[concurrency_check]`).
     pub concurrency_check: bool,
+    /// The entity this column references (a many-to-one `Ref<T>` field): a foreign key.
+    pub references: Option<Reference>,
 }
 
 impl ColumnMeta {
@@ -57,6 +77,7 @@ impl ColumnMeta {
             default: None,
             version: false,
             concurrency_check: false,
+            references: None,
         }
     }
 }

@@ -47,7 +47,7 @@ use proc_macro::TokenStream;
 /// per field (`User::NAME`). See the crate documentation for the attributes.
 #[proc_macro_derive(
     Entity,
-    attributes(entity, primary_key, column, version, concurrency_check)
+    attributes(entity, primary_key, column, version, concurrency_check, many_to_one)
 )]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -3,8 +3,8 @@
 //! Policy (Doctrine's and MikroORM's): inserts go in dependency order (a type after every
 //! type it references), deletes in the reverse order. Dependencies are edges between entity
 //! types; a cycle is broken at a nullable edge (the reference is inserted as NULL and set by
-//! a later UPDATE). Entities have no relations yet, so today the order is the registration
-//! order; the sort is here so relations only add edges.
+//! a later UPDATE). The edges are the foreign keys of `Ref<T>` fields (`Orm::builder`
+//! collects them from the entities' metadata); ties keep the registration order.
 
 use std::any::TypeId;
 

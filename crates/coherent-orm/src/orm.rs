@@ -208,6 +208,22 @@ impl OrmBuilder {
             }
         }
         let types: Vec<TypeId> = self.entities.iter().map(|(t, _)| *t).collect();
+        // Every foreign key is an edge: the referenced type is inserted first.
+        let dependencies: Vec<crate::commit_order::Dependency> = self
+            .entities
+            .iter()
+            .flat_map(|(to, r)| {
+                r.meta.columns.iter().filter_map(move |c| {
+                    let reference = c.references?;
+                    let from = (reference.type_id)();
+                    (from != *to).then_some(crate::commit_order::Dependency {
+                        from,
+                        to: *to,
+                        nullable: c.nullable,
+                    })
+                })
+            })
+            .collect();
         let dialect = driver.dialect();
         static NEXT_ORM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let shared = Arc::new(OrmShared {
@@ -217,7 +233,7 @@ impl OrmBuilder {
             driver,
             config: self.config,
             entities: self.entities.into_iter().collect(),
-            commit_order: CommitOrder::new(&types, &[]),
+            commit_order: CommitOrder::new(&types, &dependencies),
             statements: StatementCache::new(dialect),
             listeners: self.listeners,
         });

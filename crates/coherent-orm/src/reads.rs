@@ -69,7 +69,7 @@ impl EntityManager {
         if let Some(clause) = lock {
             r.sql.push_str(&clause);
         }
-        let found = em.load::<T>(Statement::query(r.sql, r.params)).await?;
+        let found = em.load_rows::<T>(Statement::query(r.sql, r.params)).await?;
         if let (coherent_core::LockMode::Optimistic, Some(expected)) =
             (options.lock_mode, &options.lock_version)
         {
@@ -83,7 +83,7 @@ impl EntityManager {
     /// Runs an entity query, merging its rows chunk by chunk as the driver reads them, so
     /// decoding (driver) and merging (here) overlap. Rows merged before a failure (a decode
     /// error) stay merged: they are committed rows, and no pending change is touched.
-    async fn load<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
+    async fn load_rows<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
         let log = crate::query_log::Pending::of_statement(&statement);
         let mut found = Vec::new();
         let mut sink = |rows: Rows| -> Result<()> {

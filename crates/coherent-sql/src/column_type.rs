@@ -48,7 +48,13 @@ pub fn sql_type(dialect: Dialect, column: &ColumnMeta) -> &'static str {
             BigInt => "BIGINT",
             Float => "FLOAT",
             Double => "DOUBLE",
-            Text if column.primary_key || column.unique || column.index => "VARCHAR(255)",
+            Text if column.primary_key
+                || column.unique
+                || column.index
+                || column.references.is_some() =>
+            {
+                "VARCHAR(255)"
+            }
             Text => "LONGTEXT",
             Blob => "LONGBLOB",
             Uuid => "BINARY(16)",

@@ -3,7 +3,9 @@
 //!
 //! Policy: unique constraints are unique indexes with deterministic names
 //! (`uq_<table>_<column>`, and `idx_<table>_<column>` for plain indexes) so constraint errors
-//! and the catalog name them on every dialect; generated integer keys are
+//! and the catalog name them on every dialect; a `Ref<T>` column gets a foreign key
+//! `fk_<table>_<column>` to the referenced table's key and an index `idx_<table>_<column>`;
+//! generated integer keys are
 //! `INTEGER PRIMARY KEY AUTOINCREMENT` on SQLite (keys of deleted rows are never reused,
 //! so a stale identity-map entry can never alias a new row), identity columns on PostgreSQL
 //! and `AUTO_INCREMENT` on MySQL.
@@ -73,12 +75,21 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
             def.default(Expr::cust(d));
         }
         table.col(&mut def);
+        if let Some(reference) = c.references {
+            let target = (reference.meta)();
+            table.foreign_key(
+                sea_query::ForeignKey::create()
+                    .name(format!("fk_{}_{}", meta.table, c.name))
+                    .from(meta.table, c.name)
+                    .to(target.table, target.pk().name),
+            );
+        }
     }
     let mut out = Vec::new();
     for c in meta
         .columns
         .iter()
-        .filter(|c| (c.index || c.unique) && !c.primary_key)
+        .filter(|c| (c.index || c.unique || c.references.is_some()) && !c.primary_key)
     {
         let prefix = if c.unique { "uq" } else { "idx" };
         let mut idx = Index::create();

@@ -10,7 +10,7 @@ pub use coherent_core::{
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
     EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoLookup, Lookup,
-    Managed, Orm, OrmBuilder, OrmConfig, Propagation, RequestContext, SchemaManager,
+    Managed, Orm, OrmBuilder, OrmConfig, Propagation, Ref, RequestContext, SchemaManager,
     TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
@@ -19,7 +19,7 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
-        ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation,
+        ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation, Ref,
         RequestContext, Result, Row, TxOptions, Value, create_request_context,
         ensure_request_context, transactional,
     };

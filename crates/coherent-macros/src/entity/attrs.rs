@@ -38,6 +38,11 @@ pub(super) struct ColumnAttrs {
 #[darling(attributes(primary_key))]
 pub(super) struct PrimaryKeyAttrs {}
 
+/// `#[many_to_one]` on a `Ref<T>` / `Option<Ref<T>>` field: takes no options.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(many_to_one))]
+pub(super) struct ManyToOneAttrs {}
+
 /// `#[version]` on a field: takes no options.
 #[derive(Default, FromAttributes)]
 #[darling(attributes(version))]

@@ -36,6 +36,20 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         let private = respan(private, end);
         quote_spanned!(end=> #ty: #private::FieldType,)
     });
+    // `#[many_to_one]` needs a reference type: checked at compile time, at the field's type.
+    let reference_checks = columns.iter().filter(|c| c.many_to_one).map(|c| {
+        let ty = c.ty;
+        let end = end_span(ty);
+        let private = respan(private, end);
+        let message = format!(
+            "#[many_to_one] field `{}` must be a Ref<T> or Option<Ref<T>>",
+            c.field
+        );
+        quote_spanned!(end=> const _: () = ::core::assert!(
+            <#ty as #private::FieldType>::REFERENCES.is_some(),
+            #message
+        );)
+    });
     let version_bounds = columns.iter().filter(|c| c.version).map(|c| {
         let ty = c.ty;
         let end = end_span(ty);
@@ -83,6 +97,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 default: #default,
                 version: #version,
                 concurrency_check: #concurrency_check,
+                references: #field_type::REFERENCES,
             }
         }
     });
@@ -171,6 +186,8 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
     });
 
     quote! {
+        #(#reference_checks)*
+
         #[automatically_derived]
         impl #private::Entity for #ident
         where

@@ -35,4 +35,6 @@ pub(super) struct Column<'a> {
     pub(super) version: bool,
     /// `#[concurrency_check]`.
     pub(super) concurrency_check: bool,
+    /// `#[many_to_one]`: a reference to another entity.
+    pub(super) many_to_one: bool,
 }

@@ -5,7 +5,7 @@
 //! and reported together; the field types themselves are checked later, by the compiler.
 
 use super::attrs::{
-    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, PrimaryKeyAttrs, VersionAttrs,
+    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToOneAttrs, PrimaryKeyAttrs, VersionAttrs,
 };
 use super::errors::Errors;
 use super::model::{Column, Entity};
@@ -81,6 +81,9 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         if let Err(e) = ConcurrencyCheckAttrs::from_attributes(&field.attrs) {
             errors.darling(e);
         }
+        if let Err(e) = ManyToOneAttrs::from_attributes(&field.attrs) {
+            errors.darling(e);
+        }
         let marker = |name: &str| field.attrs.iter().find(|a| a.path().is_ident(name));
         let version_attr = marker("version");
         let check_attr = marker("concurrency_check");
@@ -132,7 +135,18 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
             ));
         }
 
-        let name = opts.name.unwrap_or_else(|| field_name.clone());
+        let many_to_one = marker("many_to_one").is_some();
+        if let (true, Some(pk)) = (many_to_one, marker("primary_key")) {
+            errors.spanned(pk, "a many-to-one reference cannot be the primary key");
+        }
+        // A reference's column is `<field>_id` unless named.
+        let name = opts.name.unwrap_or_else(|| {
+            if many_to_one {
+                format!("{field_name}_id")
+            } else {
+                field_name.clone()
+            }
+        });
         if name.is_empty() {
             errors.spanned(ident, "a column name cannot be empty");
         }
@@ -166,6 +180,7 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
             default: opts.default,
             version: version_attr.is_some(),
             concurrency_check: check_attr.is_some(),
+            many_to_one,
         });
     }
 

@@ -13,6 +13,7 @@ mod identity_map;
 mod locking;
 mod raw_sql;
 mod refresh;
+mod relations;
 mod request_context;
 mod schema;
 mod server_errors;

@@ -1,0 +1,134 @@
+//! [`Ref<T>`]: a many-to-one reference, the field type of a foreign key.
+//!
+//! Policy: a reference always holds the key of the referenced row, and, once loaded, the
+//! managed instance. Reading an unloaded reference's entity is the typed error
+//! [`Error::ReferenceNotLoaded`], never a hidden query: `em.load(&reference)` loads it (from
+//! the identity map when it is there, without a query). The column is the key's column type,
+//! with a foreign key to the referenced table; two references are the same value when their
+//! keys are equal (change tracking compares keys).
+
+use crate::managed::Managed;
+use coherent_core::field_type::{DecodeResult, NotNull};
+use coherent_core::{ColumnType, Entity, Error, FieldType, PrimaryKey, Reference, Result, Value};
+
+/// A reference to a `T`: its key, and the managed instance once loaded.
+///
+/// ```
+/// # use coherent_orm::doc_support::User;
+/// use coherent_orm::Ref;
+/// let r: Ref<User> = Ref::to_key(7);
+/// assert_eq!(*r.key(), 7);
+/// assert!(!r.is_loaded());
+/// assert!(r.get().is_err()); // never a hidden query
+/// ```
+pub struct Ref<T: Entity> {
+    key: T::Key,
+    entity: Option<Managed<T>>,
+}
+
+impl<T: Entity> Ref<T> {
+    /// An unloaded reference to the row with `key`.
+    pub fn to_key(key: T::Key) -> Self {
+        Ref { key, entity: None }
+    }
+
+    /// A loaded reference to a managed instance (its current key).
+    pub fn to(entity: &Managed<T>) -> Self {
+        Ref {
+            key: entity.key(),
+            entity: Some(entity.clone()),
+        }
+    }
+
+    /// The referenced key.
+    pub fn key(&self) -> &T::Key {
+        &self.key
+    }
+
+    /// Whether the referenced instance is at hand.
+    pub fn is_loaded(&self) -> bool {
+        self.entity.is_some()
+    }
+
+    /// The referenced instance, or [`Error::ReferenceNotLoaded`].
+    pub fn get(&self) -> Result<&Managed<T>> {
+        self.entity
+            .as_ref()
+            .ok_or_else(|| Error::ReferenceNotLoaded {
+                entity: T::META.name,
+                key: format!("{:?}", self.key),
+            })
+    }
+}
+
+impl<T: Entity> Clone for Ref<T> {
+    fn clone(&self) -> Self {
+        Ref {
+            key: self.key.clone(),
+            entity: self.entity.clone(),
+        }
+    }
+}
+
+impl<T: Entity> std::fmt::Debug for Ref<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ref<{}>({:?}", T::META.name, self.key)?;
+        f.write_str(if self.is_loaded() { ", loaded)" } else { ")" })
+    }
+}
+
+impl<T: Entity> PartialEq for Ref<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<T: Entity> FieldType for Ref<T> {
+    const COLUMN_TYPE: ColumnType = <T::Key as FieldType>::COLUMN_TYPE;
+    const REFERENCES: Option<Reference> = Some(Reference {
+        meta: || T::META,
+        type_id: std::any::TypeId::of::<T>,
+    });
+
+    fn to_value(&self) -> Value {
+        self.key.to_value()
+    }
+
+    fn from_value(value: Value) -> DecodeResult<Self> {
+        <T::Key as FieldType>::from_value(value).map(Ref::to_key)
+    }
+
+    fn same(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl<T: Entity> NotNull for Ref<T> where T::Key: PrimaryKey {}
+
+impl crate::EntityManager {
+    /// A reference to the `T` with `key`: loaded if the instance is in the identity map,
+    /// unloaded otherwise. Never queries (MikroORM's `getReference`).
+    pub fn get_reference<T: Entity>(&self, key: T::Key) -> Result<Ref<T>> {
+        let em = self.context()?;
+        em.shared().ensure_registered::<T>()?;
+        let uow = em.uow();
+        let found = uow
+            .map
+            .store::<T>()
+            .and_then(|s| s.by_key.get(&key).cloned());
+        Ok(match found {
+            Some(m) => Ref::to(&m),
+            None => Ref::to_key(key),
+        })
+    }
+
+    /// The instance a reference points at: from the reference or the identity map without a
+    /// query, else loaded by key. A row that is gone is [`Error::NotFound`].
+    pub async fn load<T: Entity>(&self, reference: &Ref<T>) -> Result<Managed<T>> {
+        if let Some(m) = &reference.entity {
+            return Ok(m.clone());
+        }
+        self.find_one_or_fail::<T>(crate::lookup::Lookup::Key(reference.key.clone()))
+            .await
+    }
+}

@@ -1,0 +1,209 @@
+//! Many-to-one references (`Ref<T>`, `#[many_to_one]`): foreign keys in the schema, keys
+//! round-tripping, `get_reference` without a query, no hidden loads, and inserts and deletes
+//! in dependency order.
+
+use crate::common::*;
+use coherent::prelude::*;
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "publishers")]
+pub struct Publisher {
+    #[primary_key]
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "authors")]
+pub struct Author {
+    #[primary_key]
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "books")]
+pub struct Book {
+    #[primary_key]
+    pub id: i64,
+    pub title: String,
+    #[many_to_one]
+    pub author: Ref<Author>,
+    #[many_to_one]
+    pub publisher: Option<Ref<Publisher>>,
+}
+
+/// Registered children first: the commit order, not the registration order, decides.
+async fn orm_for(b: &Backend) -> Orm {
+    b.orm_with(|o| o.entity::<Book>().entity::<Author>().entity::<Publisher>())
+        .await
+}
+
+fn book(title: &str, author: Ref<Author>, publisher: Option<Ref<Publisher>>) -> Book {
+    Book {
+        id: 0,
+        title: title.into(),
+        author,
+        publisher,
+    }
+}
+
+#[tokio::test]
+async fn references_store_keys_and_never_load_behind_the_callers_back() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let em = orm.em().fork();
+        let ann = em
+            .persist(Author {
+                id: 0,
+                name: "Ann".into(),
+            })
+            .unwrap();
+        em.flush().await.unwrap();
+        let ann_id = ann.read().id;
+        em.persist(book("Dune", Ref::to(&ann), None)).unwrap();
+        em.flush().await.unwrap();
+
+        let reader = orm.em().fork();
+        let log = StatementLog::capture();
+        let books = reader.find::<Book>(Filter::all()).await.unwrap();
+        assert_eq!(
+            log.take().len(),
+            1,
+            "{}: one query, no hidden loads",
+            b.name
+        );
+        let dune = books[0].read().clone();
+        assert_eq!(*dune.author.key(), ann_id, "{}", b.name);
+        assert_eq!(dune.publisher, None);
+        let err = dune.author.get().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ReferenceNotLoaded {
+                    entity: "Author",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Loading is explicit; a second load is answered from the identity map.
+        let author = reader.load(&dune.author).await.unwrap();
+        assert_eq!(author.read().name, "Ann");
+        log.take();
+        let again = reader.load(&dune.author).await.unwrap();
+        assert!(Managed::ptr_eq(&author, &again));
+        assert!(
+            log.take().is_empty(),
+            "{}: no query for a loaded entity",
+            b.name
+        );
+        // get_reference: the managed instance if loaded, else a key, never a query.
+        let r = reader.get_reference::<Author>(ann_id).unwrap();
+        assert!(r.is_loaded() && Managed::ptr_eq(r.get().unwrap(), &author));
+        let r = reader.get_reference::<Author>(ann_id + 1000).unwrap();
+        assert!(!r.is_loaded());
+        assert!(log.take().is_empty(), "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn a_reference_to_a_missing_row_is_a_foreign_key_violation_and_writes_nothing() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let em = orm.em().fork();
+        let orphan = em.persist(book("Orphan", Ref::to_key(4242), None)).unwrap();
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::ForeignKey),
+            "{}: {err:?}",
+            b.name
+        );
+        assert_eq!(orphan.read().id, 0, "{}: still pending", b.name);
+        let count = orm.em().fork().count::<Book>(Filter::all()).await.unwrap();
+        assert_eq!(count, 0, "{}", b.name);
+    }
+}
+
+#[tokio::test]
+async fn inserts_follow_references_and_deletes_go_the_other_way() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let em = orm.em().fork();
+        let ann = em
+            .persist(Author {
+                id: 0,
+                name: "Ann".into(),
+            })
+            .unwrap();
+        em.flush().await.unwrap();
+        // A new publisher (client key) and a book pointing at it, in one flush: the
+        // publisher's INSERT must come first although Book was registered first.
+        let acme = em
+            .persist(Publisher {
+                code: "acme".into(),
+                name: "Acme".into(),
+            })
+            .unwrap();
+        let book = em
+            .persist(book("Dune", Ref::to(&ann), Some(Ref::to(&acme))))
+            .unwrap();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let inserts: Vec<String> = log
+            .take()
+            .into_iter()
+            .filter(|s| s.starts_with("INSERT"))
+            .collect();
+        assert_eq!(inserts.len(), 2, "{}: {inserts:?}", b.name);
+        assert!(inserts[0].contains("publishers"), "{}: {inserts:?}", b.name);
+        assert!(inserts[1].contains("books"), "{}: {inserts:?}", b.name);
+        // Both removed in one flush: the book goes first, or the foreign key would refuse.
+        em.remove(&acme).unwrap();
+        em.remove(&book).unwrap();
+        em.remove(&ann).unwrap();
+        em.flush().await.unwrap();
+        let check = orm.em().fork();
+        assert_eq!(check.count::<Book>(Filter::all()).await.unwrap(), 0);
+        assert_eq!(check.count::<Publisher>(Filter::all()).await.unwrap(), 0);
+        assert_eq!(
+            check.count::<Author>(Filter::all()).await.unwrap(),
+            0,
+            "{}",
+            b.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn changing_a_reference_writes_the_new_key() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let em = orm.em().fork();
+        let ann = em
+            .persist(Author {
+                id: 0,
+                name: "Ann".into(),
+            })
+            .unwrap();
+        let bob = em
+            .persist(Author {
+                id: 0,
+                name: "Bob".into(),
+            })
+            .unwrap();
+        em.flush().await.unwrap();
+        let dune = em.persist(book("Dune", Ref::to(&ann), None)).unwrap();
+        em.flush().await.unwrap();
+        dune.write().author = Ref::to(&bob);
+        assert_eq!(dune.changed_columns(), vec!["author_id"], "{}", b.name);
+        em.flush().await.unwrap();
+        let fresh = orm.em().fork();
+        let stored = fresh
+            .find_one_or_fail::<Book>(dune.read().id)
+            .await
+            .unwrap();
+        assert_eq!(*stored.read().author.key(), bob.read().id, "{}", b.name);
+    }
+}
