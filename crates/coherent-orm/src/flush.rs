@@ -22,11 +22,13 @@
 //! lock, so the next flush of this EntityManager sees the outcome. Memory and database never
 //! disagree because a caller stopped waiting.
 
+use crate::change_set::Phase;
 use crate::entity_manager::EntityManager;
 use crate::query_log::Pending;
 use crate::transaction::Transaction;
-use crate::unit_of_work::{FlushPlan, PlanContext};
+use crate::unit_of_work::{ALL_PHASES, FlushPlan, PlanContext};
 use coherent_core::{BatchFailure, BatchResult, BoxFuture, Result, TxMode};
+use std::any::TypeId;
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
@@ -39,10 +41,16 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         return Ok(());
     }
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
+    if !em.transactions_disabled() && needs_stages(em, order) {
+        drop(serial);
+        return staged(em).instrument(span).await;
+    }
     if em.may_have_transaction() {
         let mut tx = inner.tx.lock().await;
         if let Some(open) = tx.as_mut() {
-            return in_transaction(em, open).instrument(span).await;
+            return in_transaction(em, open, order, ALL_PHASES)
+                .instrument(span)
+                .await;
         }
     }
     async move {
@@ -72,11 +80,64 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     .await
 }
 
+/// Whether a pending insert references a new instance whose generated key is not assigned
+/// yet: the flush must then insert in stages.
+fn needs_stages(em: &EntityManager, order: &[TypeId]) -> bool {
+    let uow = em.uow();
+    order
+        .iter()
+        .filter_map(|id| uow.map.erased(id))
+        .any(|s| s.references_unassigned())
+}
+
+/// A flush whose new rows reference new rows with generated keys (a book and its new author):
+/// inside one transaction (a savepoint inside an open one), the pending inserts of each type
+/// go in commit order as a batch of their own, applied before the next type is planned, so
+/// a reference reads its parent's key; then the updates and deletes of every type. If any
+/// stage fails the scope rolls back and memory is restored from its checkpoint: as for every
+/// flush, no key, snapshot or pending list is left changed.
+async fn staged(em: &EntityManager) -> Result<()> {
+    em.begin_with(&crate::TxOptions::default()).await?;
+    let result = async {
+        for ty in em.shared().commit_order.types().to_vec() {
+            em.flush_part(&[ty], &[Phase::Insert]).await?;
+        }
+        em.flush_part(em.shared().commit_order.types(), ALL_PHASES)
+            .await
+    }
+    .await;
+    match result {
+        Ok(()) => em.end_scope_committed().await,
+        Err(error) => {
+            let _ = em.rollback_scope().await;
+            Err(error)
+        }
+    }
+}
+
+impl EntityManager {
+    /// Flushes `phases` of the types in `order` inside the open transaction.
+    async fn flush_part(&self, order: &[TypeId], phases: &[Phase]) -> Result<()> {
+        let inner = self.inner();
+        let _serial = inner.flush_lock.lock().await;
+        let mut tx = inner.tx.lock().await;
+        let open = tx
+            .as_mut()
+            .ok_or(coherent_core::Error::TransactionRequired)?;
+        in_transaction(self, open, order, phases).await
+    }
+}
+
 /// A flush inside an open transaction: planned whole, then run on the transaction's pinned
 /// connection as one atomic batch, which the driver makes a savepoint: a failed flush is
 /// undone without ending the transaction. (A flush future dropped while this batch runs is
 /// settled by the transaction's own rollback or commit.)
-async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()> {
+async fn in_transaction(
+    em: &EntityManager,
+    open: &mut Transaction,
+    order: &[TypeId],
+    phases: &[Phase],
+) -> Result<()> {
     if open.read_only {
         return Err(coherent_core::Error::ReadOnlyTransaction);
     }
@@ -86,8 +147,7 @@ async fn in_transaction(em: &EntityManager, open: &mut Transaction) -> Result<()
     let plan = {
         let mut ctx = PlanContext::of(shared);
         let mut sink = |piece: Vec<coherent_core::Statement>| statements.extend(piece);
-        em.uow()
-            .plan(shared.commit_order.types(), &mut ctx, &mut sink)?
+        em.uow().plan_phases(order, phases, &mut ctx, &mut sink)?
     };
     if statements.is_empty() {
         return Ok(());

@@ -9,7 +9,7 @@ use crate::change_set::ChangeSet;
 use crate::checkpoint::Restore;
 use crate::managed::{Managed, Saved};
 use crate::type_store::TypeStore;
-use coherent_core::Entity;
+use coherent_core::{Entity, Value};
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +21,9 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn change_set(&self) -> Box<dyn ChangeSet>;
     /// Whether a flush may have something to write (cheap, conservative).
     fn has_work(&self) -> bool;
+    /// Whether a pending insert references an instance whose generated key is not assigned
+    /// yet (a new parent in the same flush): its INSERT must wait for the parent's.
+    fn references_unassigned(&self) -> bool;
     fn len(&self) -> usize;
     /// A copy sharing the same instances (for `fork_with(clear: false)`).
     fn clone_box(&self) -> Box<dyn ErasedStore>;
@@ -63,6 +66,27 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     }
     fn change_set(&self) -> Box<dyn ChangeSet> {
         Box::new(crate::change_set::TypeChangeSet::<T>::default())
+    }
+    fn references_unassigned(&self) -> bool {
+        let columns = T::META.columns;
+        if !columns.iter().any(|c| c.references.is_some()) {
+            return false;
+        }
+        let mut refs = coherent_core::ColumnSet::EMPTY;
+        for (i, c) in columns.iter().enumerate() {
+            if c.references.is_some() {
+                refs.insert(i);
+            }
+        }
+        let mut values = Vec::new();
+        self.pending.iter().any(|m| {
+            values.clear();
+            m.tracked().current.push_values(refs, &mut values);
+            // Generated integer keys are 0 until assigned.
+            values
+                .iter()
+                .any(|v| matches!(v, Value::I16(0) | Value::I32(0) | Value::I64(0)))
+        })
     }
     fn has_work(&self) -> bool {
         !self.pending.is_empty()

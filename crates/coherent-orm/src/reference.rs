@@ -11,13 +11,14 @@ use crate::managed::Managed;
 use coherent_core::field_type::{DecodeResult, NotNull};
 use coherent_core::{ColumnType, Entity, Error, FieldType, PrimaryKey, Reference, Result, Value};
 
-/// A reference to a `T`: its key, and the managed instance once loaded.
+/// A reference to a `T`: its key, and the managed instance once loaded. A reference to a
+/// new instance follows it: its key is the instance's key once the flush has assigned it.
 ///
 /// ```
 /// # use coherent_orm::doc_support::User;
 /// use coherent_orm::Ref;
 /// let r: Ref<User> = Ref::to_key(7);
-/// assert_eq!(*r.key(), 7);
+/// assert_eq!(r.key(), 7);
 /// assert!(!r.is_loaded());
 /// assert!(r.get().is_err()); // never a hidden query
 /// ```
@@ -40,9 +41,13 @@ impl<T: Entity> Ref<T> {
         }
     }
 
-    /// The referenced key.
-    pub fn key(&self) -> &T::Key {
-        &self.key
+    /// The referenced key: the instance's current key when it is at hand (a new instance
+    /// gets its generated key when flushed), else the key the reference was made with.
+    pub fn key(&self) -> T::Key {
+        match &self.entity {
+            Some(m) => m.key(),
+            None => self.key.clone(),
+        }
     }
 
     /// Whether the referenced instance is at hand.
@@ -56,7 +61,7 @@ impl<T: Entity> Ref<T> {
             .as_ref()
             .ok_or_else(|| Error::ReferenceNotLoaded {
                 entity: T::META.name,
-                key: format!("{:?}", self.key),
+                key: format!("{:?}", self.key()),
             })
     }
 }
@@ -72,14 +77,14 @@ impl<T: Entity> Clone for Ref<T> {
 
 impl<T: Entity> std::fmt::Debug for Ref<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ref<{}>({:?}", T::META.name, self.key)?;
+        write!(f, "Ref<{}>({:?}", T::META.name, self.key())?;
         f.write_str(if self.is_loaded() { ", loaded)" } else { ")" })
     }
 }
 
 impl<T: Entity> PartialEq for Ref<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
+        self.key() == other.key()
     }
 }
 
@@ -91,7 +96,7 @@ impl<T: Entity> FieldType for Ref<T> {
     });
 
     fn to_value(&self) -> Value {
-        self.key.to_value()
+        self.key().to_value()
     }
 
     fn from_value(value: Value) -> DecodeResult<Self> {
@@ -99,7 +104,7 @@ impl<T: Entity> FieldType for Ref<T> {
     }
 
     fn same(&self, other: &Self) -> bool {
-        self.key == other.key
+        self.key() == other.key()
     }
 }
 
@@ -128,7 +133,7 @@ impl crate::EntityManager {
         if let Some(m) = &reference.entity {
             return Ok(m.clone());
         }
-        self.find_one_or_fail::<T>(crate::lookup::Lookup::Key(reference.key.clone()))
+        self.find_one_or_fail::<T>(crate::lookup::Lookup::Key(reference.key()))
             .await
     }
 }

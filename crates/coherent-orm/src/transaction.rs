@@ -165,6 +165,12 @@ impl EntityManager {
         if !doomed {
             em.flush().await?;
         }
+        em.end_scope_committed().await
+    }
+
+    /// Commits the innermost scope without flushing first (the caller has flushed).
+    pub(crate) async fn end_scope_committed(&self) -> Result<()> {
+        let em = self.context()?;
         let inner = em.inner();
         let serial = inner.flush_lock.lock().await;
         let mut tx = inner.tx.lock().await;

@@ -147,6 +147,9 @@ impl FlushPlan {
     }
 }
 
+/// Every phase, in execution order.
+pub(crate) const ALL_PHASES: &[Phase] = &[Phase::Insert, Phase::Update, Phase::Delete];
+
 /// The identity map and the pending work of one EntityManager.
 #[derive(Default)]
 pub(crate) struct UnitOfWork {
@@ -178,6 +181,18 @@ impl UnitOfWork {
         ctx: &mut PlanContext<'_>,
         sink: &mut dyn FnMut(Vec<Statement>),
     ) -> Result<FlushPlan> {
+        self.plan_phases(order, ALL_PHASES, ctx, sink)
+    }
+
+    /// Like [`UnitOfWork::plan`], for some phases only (a staged flush inserts type by
+    /// type first).
+    pub fn plan_phases(
+        &self,
+        order: &[TypeId],
+        phases: &[Phase],
+        ctx: &mut PlanContext<'_>,
+        sink: &mut dyn FnMut(Vec<Statement>),
+    ) -> Result<FlushPlan> {
         let mut emit = Emitter::new(sink);
         let mut sets: Vec<PlannedSet> = order
             .iter()
@@ -187,8 +202,7 @@ impl UnitOfWork {
                     .map(|s| (*id, s.change_set(), [0..0, 0..0, 0..0]))
             })
             .collect();
-        let phases = [Phase::Insert, Phase::Update, Phase::Delete];
-        for phase in phases {
+        for &phase in phases {
             let indexes: Vec<usize> = if phase == Phase::Delete {
                 (0..sets.len()).rev().collect()
             } else {

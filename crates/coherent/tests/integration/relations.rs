@@ -74,7 +74,7 @@ async fn references_store_keys_and_never_load_behind_the_callers_back() {
             b.name
         );
         let dune = books[0].read().clone();
-        assert_eq!(*dune.author.key(), ann_id, "{}", b.name);
+        assert_eq!(dune.author.key(), ann_id, "{}", b.name);
         assert_eq!(dune.publisher, None);
         let err = dune.author.get().unwrap_err();
         assert!(
@@ -204,6 +204,182 @@ async fn changing_a_reference_writes_the_new_key() {
             .find_one_or_fail::<Book>(dune.read().id)
             .await
             .unwrap();
-        assert_eq!(*stored.read().author.key(), bob.read().id, "{}", b.name);
+        assert_eq!(stored.read().author.key(), bob.read().id, "{}", b.name);
+    }
+}
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "reviews")]
+pub struct Review {
+    #[primary_key]
+    pub id: i64,
+    #[column(unique)]
+    pub slug: String,
+    #[many_to_one]
+    pub book: Ref<Book>,
+}
+
+/// A new author, a new book by them and a new review of it, in one flush: each type's
+/// INSERT runs once its parent's generated key is known (staged, in one transaction).
+#[tokio::test]
+async fn new_children_of_new_parents_get_their_keys_in_one_flush() {
+    for b in backends() {
+        let orm = b
+            .orm_with(|o| {
+                o.entity::<Review>()
+                    .entity::<Book>()
+                    .entity::<Author>()
+                    .entity::<Publisher>()
+            })
+            .await;
+        let em = orm.em().fork();
+        let ann = em
+            .persist(Author {
+                id: 0,
+                name: "Ann".into(),
+            })
+            .unwrap();
+        let dune = em.persist(book("Dune", Ref::to(&ann), None)).unwrap();
+        let review = em
+            .persist(Review {
+                id: 0,
+                slug: "great".into(),
+                book: Ref::to(&dune),
+            })
+            .unwrap();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let inserts: Vec<String> = log
+            .take()
+            .into_iter()
+            .filter(|s| s.starts_with("INSERT"))
+            .collect();
+        assert_eq!(inserts.len(), 3, "{}: {inserts:?}", b.name);
+        let (author_id, book_id) = (ann.read().id, dune.read().id);
+        assert!(
+            author_id > 0 && book_id > 0 && review.read().id > 0,
+            "{}",
+            b.name
+        );
+        let fresh = orm.em().fork();
+        let stored = fresh.find_one_or_fail::<Book>(book_id).await.unwrap();
+        assert_eq!(stored.read().author.key(), author_id, "{}", b.name);
+        let stored = fresh
+            .find_one_or_fail::<Review>(review.read().id)
+            .await
+            .unwrap();
+        assert_eq!(stored.read().book.key(), book_id, "{}", b.name);
+        assert!(
+            !dune.is_dirty() && !review.is_dirty(),
+            "{}: clean after the flush",
+            b.name
+        );
+    }
+}
+
+/// The last stage fails (a duplicate slug): the whole flush is undone, in the database and in
+/// memory (the author's and book's keys are unassigned again, all three still pending), and
+/// flushing again once fixed writes each row once.
+#[tokio::test]
+async fn a_failed_stage_undoes_the_earlier_stages_in_memory_too() {
+    for b in backends() {
+        let orm = b
+            .orm_with(|o| {
+                o.entity::<Review>()
+                    .entity::<Book>()
+                    .entity::<Author>()
+                    .entity::<Publisher>()
+            })
+            .await;
+        let seed = orm.em().fork();
+        let old_author = seed
+            .persist(Author {
+                id: 0,
+                name: "Old".into(),
+            })
+            .unwrap();
+        let old_book = seed
+            .persist(book("Old", Ref::to(&old_author), None))
+            .unwrap();
+        seed.persist(Review {
+            id: 0,
+            slug: "taken".into(),
+            book: Ref::to(&old_book),
+        })
+        .unwrap();
+        seed.flush().await.unwrap();
+
+        let em = orm.em().fork();
+        let ann = em
+            .persist(Author {
+                id: 0,
+                name: "Ann".into(),
+            })
+            .unwrap();
+        let dune = em.persist(book("Dune", Ref::to(&ann), None)).unwrap();
+        let review = em
+            .persist(Review {
+                id: 0,
+                slug: "taken".into(),
+                book: Ref::to(&dune),
+            })
+            .unwrap();
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::Unique),
+            "{}: {err:?}",
+            b.name
+        );
+        assert_eq!(
+            (ann.read().id, dune.read().id, review.read().id),
+            (0, 0, 0),
+            "{}",
+            b.name
+        );
+        let check = orm.em().fork();
+        assert_eq!(
+            check.count::<Author>(Filter::all()).await.unwrap(),
+            1,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            check.count::<Book>(Filter::all()).await.unwrap(),
+            1,
+            "{}",
+            b.name
+        );
+        assert!(
+            !em.in_transaction().await,
+            "{}: the staged scope ended",
+            b.name
+        );
+
+        review.write().slug = "fresh".into();
+        em.flush().await.unwrap();
+        assert_eq!(
+            check.count::<Author>(Filter::all()).await.unwrap(),
+            2,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            check.count::<Book>(Filter::all()).await.unwrap(),
+            2,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            check.count::<Review>(Filter::all()).await.unwrap(),
+            2,
+            "{}",
+            b.name
+        );
+        let stored = check
+            .find_one_or_fail::<Book>(dune.read().id)
+            .await
+            .unwrap();
+        assert_eq!(stored.read().author.key(), ann.read().id, "{}", b.name);
     }
 }
