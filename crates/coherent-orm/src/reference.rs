@@ -137,3 +137,64 @@ impl crate::EntityManager {
             .await
     }
 }
+
+impl crate::EntityManager {
+    /// Loads the `T`s that `parents` reference through `reference`, in one query per
+    /// `batch_size` keys for those not already in the identity map (select-in loading: no
+    /// query per parent). Afterwards `em.load(&parent.reference)` answers from the identity
+    /// map without a query. Returns the referenced instances, one per distinct key, in key
+    /// order; keys whose row is gone are left out.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager, users: Vec<coherent_orm::Managed<User>>) -> coherent_core::Result<()> {
+    /// use coherent_orm::Ref;
+    /// // Any accessor from a parent to an optional reference:
+    /// let referenced = em.populate(&users, |_u: &User| None::<&Ref<User>>).await?;
+    /// assert!(referenced.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn populate<P: Entity, T: Entity>(
+        &self,
+        parents: &[Managed<P>],
+        reference: impl Fn(&P) -> Option<&Ref<T>>,
+    ) -> Result<Vec<Managed<T>>> {
+        let em = self.context()?;
+        em.shared().ensure_registered::<T>()?;
+        let mut keys: Vec<T::Key> = parents
+            .iter()
+            .filter_map(|p| reference(&p.read()).map(Ref::key))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let missing: Vec<Value> = {
+            let uow = em.uow();
+            let store = uow.map.store::<T>();
+            keys.iter()
+                .filter(|k| !store.is_some_and(|s| s.by_key.contains_key(*k)))
+                .map(FieldType::to_value)
+                .collect()
+        };
+        let per = em
+            .shared()
+            .config
+            .batch_size
+            .unwrap_or(em.shared().capabilities.default_batch_size)
+            .min(em.shared().capabilities.max_params)
+            .max(1);
+        for chunk in missing.chunks(per) {
+            let filter = coherent_core::Filter::<T>::from_condition(coherent_core::Condition::In {
+                column: T::META.pk().name,
+                values: chunk.to_vec(),
+                negated: false,
+            });
+            em.find(filter).await?;
+        }
+        let uow = em.uow();
+        let store = uow.map.store::<T>();
+        Ok(keys
+            .iter()
+            .filter_map(|k| store.and_then(|s| s.by_key.get(k).cloned()))
+            .collect())
+    }
+}

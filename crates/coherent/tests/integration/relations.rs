@@ -383,3 +383,61 @@ async fn a_failed_stage_undoes_the_earlier_stages_in_memory_too() {
         assert_eq!(stored.read().author.key(), ann.read().id, "{}", b.name);
     }
 }
+
+/// Populating the authors of 100 books is one query (select-in by key), not one per book;
+/// afterwards every `em.load(&book.author)` is answered from the identity map.
+#[tokio::test]
+async fn populating_references_of_100_parents_is_one_query() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let seed = orm.em().fork();
+        let authors: Vec<_> = (0..10)
+            .map(|i| {
+                seed.persist(Author {
+                    id: 0,
+                    name: format!("a{i}"),
+                })
+                .unwrap()
+            })
+            .collect();
+        seed.flush().await.unwrap();
+        for i in 0..100 {
+            seed.persist(book(&format!("b{i}"), Ref::to(&authors[i % 10]), None))
+                .unwrap();
+        }
+        seed.flush().await.unwrap();
+
+        let em = orm.em().fork();
+        let books = em.find::<Book>(Filter::all()).await.unwrap();
+        assert_eq!(books.len(), 100);
+        let log = StatementLog::capture();
+        let loaded = em
+            .populate(&books, |b: &Book| Some(&b.author))
+            .await
+            .unwrap();
+        let statements = log.take();
+        assert_eq!(statements.len(), 1, "{}: {statements:?}", b.name);
+        assert_eq!(loaded.len(), 10, "{}", b.name);
+        for bk in &books {
+            let r = bk.read().author.clone();
+            let a = em.load(&r).await.unwrap();
+            assert_eq!(a.read().id, r.key());
+        }
+        assert!(
+            log.take().is_empty(),
+            "{}: every load from the identity map",
+            b.name
+        );
+        // Nothing left to load: no query at all.
+        em.populate(&books, |b: &Book| Some(&b.author))
+            .await
+            .unwrap();
+        assert!(log.take().is_empty(), "{}", b.name);
+        // Optional references: none set, nothing to query.
+        let none = em
+            .populate(&books, |b: &Book| b.publisher.as_ref())
+            .await
+            .unwrap();
+        assert!(none.is_empty() && log.take().is_empty(), "{}", b.name);
+    }
+}
