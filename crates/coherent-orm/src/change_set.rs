@@ -69,6 +69,9 @@ struct Planned<T: Entity> {
     generation: u64,
     /// The version this write gives the row (versioned entities).
     version: Option<Value>,
+    /// Nullable references to new instances without a key yet (a cycle broken here): the
+    /// INSERT writes NULL, and a later UPDATE of the same flush writes the key.
+    deferred: ColumnSet,
 }
 
 /// The change set of entity type `T`.
@@ -169,6 +172,11 @@ fn chunk_statements<T: Entity>(
             if let (Some(at), Some(v)) = (version_at, &p.version) {
                 params[start + at] = v.clone();
             }
+            for c in p.deferred.iter() {
+                if let Some(at) = columns.iter().position(|x| x == c) {
+                    params[start + at] = Value::Null;
+                }
+            }
         }
         let st = match keys {
             KeyReadBack::Returning => Statement::query(sql, params),
@@ -207,6 +215,7 @@ impl<T: Entity> TypeChangeSet<T> {
                     )?),
                     None => None,
                 },
+                deferred: deferred_references(&t.current),
             };
             if t.current.key().is_unassigned() {
                 self.generated.push(planned);
@@ -346,6 +355,7 @@ impl<T: Entity> TypeChangeSet<T> {
             entity: m.clone(),
             generation,
             version,
+            deferred: ColumnSet::EMPTY,
         });
         self.update_keys.push(key.clone());
         self.update_chunks.push(1);
@@ -494,6 +504,7 @@ impl<T: Entity> TypeChangeSet<T> {
                 entity: m.clone(),
                 generation,
                 version: next_version,
+                deferred: ColumnSet::EMPTY,
             };
             // The written and compared columns once written: the new values, the new
             // version, the expected checked values the update leaves alone.
@@ -643,7 +654,29 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
     }
     let changed_meanwhile = t.generation != p.generation;
     t.mark_clean();
-    t.force_dirty = changed_meanwhile;
+    // A deferred reference was written as NULL: the row is not what memory says yet.
+    t.force_dirty = changed_meanwhile || !p.deferred.is_empty();
+}
+
+/// The nullable reference columns of `entity` that point at an instance whose generated key
+/// is not assigned yet (0): a dependency cycle is broken there.
+fn deferred_references<T: Entity>(entity: &T) -> ColumnSet {
+    let mut deferred = ColumnSet::EMPTY;
+    let mut value = Vec::with_capacity(1);
+    for (i, c) in T::META.columns.iter().enumerate() {
+        if c.references.is_none() || !c.nullable {
+            continue;
+        }
+        value.clear();
+        entity.push_values(ColumnSet::single(i), &mut value);
+        if matches!(
+            value.first(),
+            Some(Value::I16(0) | Value::I32(0) | Value::I64(0))
+        ) {
+            deferred.insert(i);
+        }
+    }
+    deferred
 }
 
 /// Removes the first `planned.len()` pending entries if they are the planned ones (the

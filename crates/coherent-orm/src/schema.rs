@@ -2,11 +2,23 @@
 //!
 //! Policy: DDL comes from `coherent-sql` per dialect; tables are created in commit order
 //! (referenced tables first) and dropped in reverse, in one atomic batch where the backend
-//! has transactional DDL.
+//! has transactional DDL. Tables may reference each other: PostgreSQL's foreign keys are
+//! added after every table, MySQL's DDL runs with `FOREIGN_KEY_CHECKS = 0`, SQLite checks
+//! references only when rows are written.
 
 use crate::entity_manager::EntityManager;
 use coherent_core::{Batch, Result, Statement, TxMode};
 use coherent_sql::schema;
+
+/// On MySQL, wraps DDL in `FOREIGN_KEY_CHECKS = 0` .. `1`: tables that reference each other
+/// can then be created (with their foreign keys) and dropped in any order. The statements run
+/// as one batch, on one connection.
+fn without_fk_checks(dialect: coherent_core::Dialect, sql: &mut Vec<String>) {
+    if dialect == coherent_core::Dialect::MySql && !sql.is_empty() {
+        sql.insert(0, "SET FOREIGN_KEY_CHECKS = 0".into());
+        sql.push("SET FOREIGN_KEY_CHECKS = 1".into());
+    }
+}
 
 /// Schema operations of an Orm (from `Orm::schema()`).
 pub struct SchemaManager {
@@ -18,25 +30,35 @@ impl SchemaManager {
         SchemaManager { em }
     }
 
-    /// The DDL `create` runs.
+    /// The DDL `create` runs: every table, then the foreign keys that come after the tables
+    /// (PostgreSQL), so tables may reference each other.
     pub fn create_sql(&self) -> Vec<String> {
         let shared = self.em.shared();
-        shared
-            .metas_in_order()
-            .into_iter()
+        let metas = shared.metas_in_order();
+        let mut sql: Vec<String> = metas
+            .iter()
             .flat_map(|m| schema::create_table(m, shared.dialect))
-            .collect()
+            .chain(
+                metas
+                    .iter()
+                    .flat_map(|m| schema::add_foreign_keys(m, shared.dialect)),
+            )
+            .collect();
+        without_fk_checks(shared.dialect, &mut sql);
+        sql
     }
 
     /// The DDL `drop` runs.
     pub fn drop_sql(&self) -> Vec<String> {
         let shared = self.em.shared();
-        shared
+        let mut sql: Vec<String> = shared
             .metas_in_order()
             .into_iter()
             .rev()
             .map(|m| schema::drop_table(m, shared.dialect))
-            .collect()
+            .collect();
+        without_fk_checks(shared.dialect, &mut sql);
+        sql
     }
 
     /// Creates every registered table (and its indexes) that does not exist yet.
@@ -57,6 +79,9 @@ impl SchemaManager {
     }
 
     async fn run(&self, sql: Vec<String>) -> Result<()> {
+        if sql.is_empty() {
+            return Ok(());
+        }
         let batch = Batch {
             statements: sql
                 .into_iter()

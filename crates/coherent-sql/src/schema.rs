@@ -75,7 +75,9 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
             def.default(Expr::cust(d));
         }
         table.col(&mut def);
-        if let Some(reference) = c.references {
+        // PostgreSQL's foreign keys come after every table ([`add_foreign_keys`]), so two
+        // tables may reference each other.
+        if let (Some(reference), false) = (c.references, dialect == Dialect::Postgres) {
             let target = (reference.meta)();
             table.foreign_key(
                 sea_query::ForeignKey::create()
@@ -109,6 +111,44 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         }
     }
     out.insert(0, build(&table, dialect));
+    out
+}
+
+/// The foreign keys of `meta` that are not created with its table (PostgreSQL, where a table
+/// may reference one created after it): each dropped if it exists, then added, so creating
+/// the schema twice is harmless. Empty on SQLite (which checks references only when rows are
+/// written) and MySQL (whose tables are created with `FOREIGN_KEY_CHECKS = 0`).
+///
+/// ```
+/// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta};
+/// use coherent_sql::schema::add_foreign_keys;
+/// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0 };
+/// assert!(add_foreign_keys(&META, Dialect::Postgres).is_empty());
+/// ```
+pub fn add_foreign_keys(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
+    if dialect != Dialect::Postgres {
+        return Vec::new();
+    }
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = Vec::new();
+    for c in meta.columns {
+        let Some(reference) = c.references else {
+            continue;
+        };
+        let target = (reference.meta)();
+        let name = q(&format!("fk_{}_{}", meta.table, c.name));
+        let table = q(meta.table);
+        out.push(format!(
+            "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}"
+        ));
+        out.push(format!(
+            "ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({}) REFERENCES {} ({})",
+            q(c.name),
+            q(target.table),
+            q(target.pk().name)
+        ));
+    }
     out
 }
 

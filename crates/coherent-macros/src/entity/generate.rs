@@ -30,7 +30,10 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
     // Bounds on the impl rather than uses in its body: a field type that is not a
     // `FieldType` (or a key that is not a `PrimaryKey`) is reported once, at the type, with
     // the trait's `on_unimplemented` message, and the body type-checks under the bound.
-    let bounds = columns.iter().map(|c| {
+    // References are left out: two entities that reference each other would make their
+    // impls' bounds depend on each other (a cycle the compiler cannot prove); their
+    // `#[many_to_one]` check below names a wrong type instead.
+    let bounds = columns.iter().filter(|c| !c.many_to_one).map(|c| {
         let ty = c.ty;
         let end = end_span(ty);
         let private = respan(private, end);

@@ -441,3 +441,86 @@ async fn populating_references_of_100_parents_is_one_query() {
         assert!(none.is_empty() && log.take().is_empty(), "{}", b.name);
     }
 }
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "teams")]
+pub struct Team {
+    #[primary_key]
+    pub id: i64,
+    pub name: String,
+    #[many_to_one]
+    pub captain: Option<Ref<Player>>,
+}
+
+#[derive(Entity, Clone, Debug, PartialEq)]
+#[entity(table = "players")]
+pub struct Player {
+    #[primary_key]
+    pub id: i64,
+    pub name: String,
+    #[many_to_one]
+    pub team: Ref<Team>,
+}
+
+/// A cycle (a team's captain is one of its players): broken at the nullable reference, as
+/// Doctrine and MikroORM do. The team is inserted with no captain, then its player, then an
+/// UPDATE sets the captain, all in one flush.
+#[tokio::test]
+async fn a_dependency_cycle_is_broken_at_the_nullable_reference() {
+    for b in backends() {
+        let orm = b.orm_with(|o| o.entity::<Player>().entity::<Team>()).await;
+        let em = orm.em().fork();
+        let team = em
+            .persist(Team {
+                id: 0,
+                name: "Reds".into(),
+                captain: None,
+            })
+            .unwrap();
+        let ann = em
+            .persist(Player {
+                id: 0,
+                name: "Ann".into(),
+                team: Ref::to(&team),
+            })
+            .unwrap();
+        team.write().captain = Some(Ref::to(&ann));
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let writes: Vec<String> = log
+            .take()
+            .into_iter()
+            .filter(|s| s.starts_with("INSERT") || s.starts_with("UPDATE"))
+            .map(|s| s.replace(['"', '`'], ""))
+            .collect();
+        assert_eq!(writes.len(), 3, "{}: {writes:?}", b.name);
+        assert!(
+            writes[0].starts_with("INSERT INTO teams"),
+            "{}: {writes:?}",
+            b.name
+        );
+        assert!(
+            writes[1].starts_with("INSERT INTO players"),
+            "{}: {writes:?}",
+            b.name
+        );
+        assert!(
+            writes[2].starts_with("UPDATE teams"),
+            "{}: {writes:?}",
+            b.name
+        );
+        assert!(!team.is_dirty() && !ann.is_dirty(), "{}", b.name);
+        let fresh = orm.em().fork();
+        let stored = fresh
+            .find_one_or_fail::<Team>(team.read().id)
+            .await
+            .unwrap();
+        let captain = stored.read().captain.clone().unwrap();
+        assert_eq!(captain.key(), ann.read().id, "{}", b.name);
+        let player = fresh
+            .find_one_or_fail::<Player>(ann.read().id)
+            .await
+            .unwrap();
+        assert_eq!(player.read().team.key(), team.read().id, "{}", b.name);
+    }
+}

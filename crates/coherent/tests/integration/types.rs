@@ -135,11 +135,16 @@ async fn loose_sample_orm(b: &Backend, column: &str, value: &Value) -> Orm {
         (other, _) => panic!("no loose column type for {other:?}"),
     };
     let mut ddl = orm.schema().create_sql();
+    let table = ddl
+        .iter()
+        .position(|s| s.starts_with("CREATE TABLE"))
+        .expect("a CREATE TABLE");
     let def = format!("{} ", b.quote(column));
-    let start = ddl[0].find(&def).expect("the column's definition") + def.len();
-    let end = start + ddl[0][start..].find(" NULL").expect("NULL or NOT NULL");
-    let end = ddl[0][..end].strip_suffix(" NOT").map_or(end, str::len);
-    ddl[0].replace_range(start..end, loose);
+    let create = &mut ddl[table];
+    let start = create.find(&def).expect("the column's definition") + def.len();
+    let end = start + create[start..].find(" NULL").expect("NULL or NOT NULL");
+    let end = create[..end].strip_suffix(" NOT").map_or(end, str::len);
+    create.replace_range(start..end, loose);
     orm.em()
         .execute("DROP TABLE samples", vec![])
         .await
