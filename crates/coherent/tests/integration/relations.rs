@@ -219,34 +219,48 @@ pub struct Review {
     pub book: Ref<Book>,
 }
 
+/// An Orm with reviews (children of books, children of authors) registered first.
+async fn orm_with_reviews(b: &Backend) -> Orm {
+    b.orm_with(|o| {
+        o.entity::<Review>()
+            .entity::<Book>()
+            .entity::<Author>()
+            .entity::<Publisher>()
+    })
+    .await
+}
+
+/// A new author, a new book of theirs and a new review of it with `slug`, all pending.
+fn new_chain(
+    em: &EntityManager,
+    author: &str,
+    slug: &str,
+) -> (Managed<Author>, Managed<Book>, Managed<Review>) {
+    let a = em
+        .persist(Author {
+            id: 0,
+            name: author.into(),
+        })
+        .unwrap();
+    let bk = em.persist(book(author, Ref::to(&a), None)).unwrap();
+    let r = em
+        .persist(Review {
+            id: 0,
+            slug: slug.into(),
+            book: Ref::to(&bk),
+        })
+        .unwrap();
+    (a, bk, r)
+}
+
 /// A new author, a new book by them and a new review of it, in one flush: each type's
 /// INSERT runs once its parent's generated key is known (staged, in one transaction).
 #[tokio::test]
 async fn new_children_of_new_parents_get_their_keys_in_one_flush() {
     for b in backends() {
-        let orm = b
-            .orm_with(|o| {
-                o.entity::<Review>()
-                    .entity::<Book>()
-                    .entity::<Author>()
-                    .entity::<Publisher>()
-            })
-            .await;
+        let orm = orm_with_reviews(&b).await;
         let em = orm.em().fork();
-        let ann = em
-            .persist(Author {
-                id: 0,
-                name: "Ann".into(),
-            })
-            .unwrap();
-        let dune = em.persist(book("Dune", Ref::to(&ann), None)).unwrap();
-        let review = em
-            .persist(Review {
-                id: 0,
-                slug: "great".into(),
-                book: Ref::to(&dune),
-            })
-            .unwrap();
+        let (ann, dune, review) = new_chain(&em, "Ann", "great");
         let log = StatementLog::capture();
         em.flush().await.unwrap();
         let inserts: Vec<String> = log
@@ -283,47 +297,13 @@ async fn new_children_of_new_parents_get_their_keys_in_one_flush() {
 #[tokio::test]
 async fn a_failed_stage_undoes_the_earlier_stages_in_memory_too() {
     for b in backends() {
-        let orm = b
-            .orm_with(|o| {
-                o.entity::<Review>()
-                    .entity::<Book>()
-                    .entity::<Author>()
-                    .entity::<Publisher>()
-            })
-            .await;
+        let orm = orm_with_reviews(&b).await;
         let seed = orm.em().fork();
-        let old_author = seed
-            .persist(Author {
-                id: 0,
-                name: "Old".into(),
-            })
-            .unwrap();
-        let old_book = seed
-            .persist(book("Old", Ref::to(&old_author), None))
-            .unwrap();
-        seed.persist(Review {
-            id: 0,
-            slug: "taken".into(),
-            book: Ref::to(&old_book),
-        })
-        .unwrap();
+        new_chain(&seed, "Old", "taken");
         seed.flush().await.unwrap();
 
         let em = orm.em().fork();
-        let ann = em
-            .persist(Author {
-                id: 0,
-                name: "Ann".into(),
-            })
-            .unwrap();
-        let dune = em.persist(book("Dune", Ref::to(&ann), None)).unwrap();
-        let review = em
-            .persist(Review {
-                id: 0,
-                slug: "taken".into(),
-                book: Ref::to(&dune),
-            })
-            .unwrap();
+        let (ann, dune, review) = new_chain(&em, "Ann", "taken");
         let err = em.flush().await.unwrap_err();
         assert_eq!(
             err.constraint_kind(),
