@@ -62,14 +62,14 @@ impl ColumnSet {
         ColumnSet(self.0 & !other.0)
     }
 
-    /// The raw bits (bit `i` is column `i`).
-    pub const fn bits(self) -> u128 {
-        self.0
-    }
-
-    /// The set of the raw `bits`.
-    pub const fn from_bits(bits: u128) -> ColumnSet {
-        ColumnSet(bits)
+    /// The columns in either set.
+    ///
+    /// ```
+    /// use coherent_core::ColumnSet;
+    /// assert_eq!(ColumnSet::single(1).union(ColumnSet::single(4)).len(), 2);
+    /// ```
+    pub const fn union(self, other: ColumnSet) -> ColumnSet {
+        ColumnSet(self.0 | other.0)
     }
 
     /// The set holding only `index`.

@@ -134,9 +134,19 @@ impl EntityMeta {
 
     /// The `#[concurrency_check]` columns.
     pub fn check_columns(&self) -> crate::ColumnSet {
+        self.columns_where(|c| c.concurrency_check)
+    }
+
+    /// The reference (foreign-key) columns.
+    pub fn reference_columns(&self) -> crate::ColumnSet {
+        self.columns_where(|c| c.references.is_some())
+    }
+
+    /// The columns matching `keep`.
+    fn columns_where(&self, keep: impl Fn(&ColumnMeta) -> bool) -> crate::ColumnSet {
         let mut set = crate::ColumnSet::EMPTY;
         for (i, c) in self.columns.iter().enumerate() {
-            if c.concurrency_check {
+            if keep(c) {
                 set.insert(i);
             }
         }

@@ -60,6 +60,17 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Whether this is an integer 0: a generated key not assigned yet (Coherent's rule for
+    /// integer keys, see `PrimaryKey::is_unassigned`), here as a reference column's value.
+    ///
+    /// ```
+    /// use coherent_core::Value;
+    /// assert!(Value::I32(0).is_unassigned_key() && !Value::I64(7).is_unassigned_key());
+    /// ```
+    pub fn is_unassigned_key(&self) -> bool {
+        matches!(self, Value::I16(0) | Value::I32(0) | Value::I64(0))
+    }
+
     /// A short name of the variant, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -321,7 +321,7 @@ impl<T: Entity> TypeChangeSet<T> {
         last: &mut Option<(ColumnSet, std::sync::Arc<str>)>,
     ) -> Result<()> {
         if T::META.optimistic() {
-            return self.emit_guarded_update(key, m, current, generation, columns, ctx, emit);
+            return self.emit_guarded_update(key, m, generation, columns, ctx, emit);
         }
         let sql = match last {
             Some((c, sql)) if *c == columns => sql.clone(),
@@ -364,71 +364,36 @@ impl<T: Entity> TypeChangeSet<T> {
     /// Emits an optimistically locked UPDATE: the version (if any) is advanced in SET and
     /// compared with the in-memory version in WHERE, and every `#[concurrency_check]` column
     /// is compared with its loaded value; the row must still be found (else
-    /// [`Error::OptimisticLock`]). An entity with concurrency checks and no version must
-    /// change at least one checked column (MikroORM's rule): otherwise nothing would be
-    /// compared that could have moved, and the error is raised before any SQL.
-    #[allow(clippy::too_many_arguments)]
+    /// [`Error::OptimisticLock`]). The row's values come from [`update_row`], as a
+    /// multi-row update's do.
     fn emit_guarded_update(
         &mut self,
         key: &T::Key,
         m: &Managed<T>,
-        current: &T,
         generation: u64,
-        mut columns: ColumnSet,
+        columns: ColumnSet,
         ctx: &mut PlanContext<'_>,
         emit: &mut Emitter<'_>,
     ) -> Result<()> {
         let meta = T::META;
-        let checks = meta.check_columns();
-        let version = meta.version_column();
-        if version.is_none() && columns.intersection(checks).is_empty() {
-            return Err(Error::OptimisticLock {
-                entity: meta.name,
-                key: format!("{key:?}"),
-            });
-        }
-        let t = m.tracked();
-        let baseline: &T = match (&t.snapshot, t.baseline_is_current) {
-            (Some(s), false) => s,
-            _ => current,
-        };
-        let mut guard_values = Vec::with_capacity(checks.len() + 1);
-        let mut next_version = None;
-        if let Some(v) = version {
-            let mut now = Vec::with_capacity(1);
-            current.push_values(ColumnSet::single(v), &mut now);
-            let now = now.pop().expect("one value");
-            next_version = Some(coherent_core::version::next(&now)?);
-            guard_values.push((v, now));
-            columns.insert(v);
-        }
-        let mut loaded = Vec::with_capacity(checks.len());
-        baseline.push_values(checks, &mut loaded);
-        guard_values.extend(checks.iter().zip(loaded));
-        let mut guard = ColumnSet::EMPTY;
+        let guard = guard_columns(meta);
+        let row = update_row(key, &m.tracked(), columns)?;
         let mut null_guards = ColumnSet::EMPTY;
-        for (c, v) in &guard_values {
-            guard.insert(*c);
+        for (c, v) in guard.iter().zip(&row.expected) {
             if v.is_null() {
-                null_guards.insert(*c);
+                null_guards.insert(c);
             }
         }
         let sql = ctx.cache.get::<T>(Shape::GuardedUpdate {
-            set: columns,
+            set: row.columns,
             guard,
             null_guards,
         });
-        let mut params = Vec::with_capacity(columns.len() + guard.len() + 1);
-        let version_at = version.and_then(|v| columns.iter().position(|c| c == v));
-        current.push_values(columns, &mut params);
-        if let (Some(at), Some(next)) = (version_at, &next_version) {
-            params[at] = next.clone();
-        }
+        let mut params = row.values;
         params.push(key.to_value());
         // Guard values in column order, NULLs rendered as IS NULL (no parameter).
-        let mut ordered = guard_values;
-        ordered.sort_by_key(|(c, _)| *c);
-        params.extend(ordered.into_iter().map(|(_, v)| v).filter(|v| !v.is_null()));
+        params.extend(row.expected.into_iter().filter(|v| !v.is_null()));
+        let next_version = row.next_version;
         emit.push(
             Statement::execute(sql, params)
                 .expecting(1)
@@ -451,7 +416,6 @@ impl<T: Entity> TypeChangeSet<T> {
     ) -> Result<()> {
         let meta = T::META;
         let optimistic = meta.optimistic();
-        let version = meta.version_column();
         let guard = guard_columns(meta);
         // Groups of rows writing the same columns, in first-seen (key) order.
         #[allow(clippy::type_complexity)]
@@ -464,42 +428,13 @@ impl<T: Entity> TypeChangeSet<T> {
                 (Vec<Value>, (ColumnSet, Vec<Value>)),
             )>,
         )> = Vec::new();
-        for (key, m, generation, mut columns) in rows {
-            let t = m.tracked();
-            let mut next_version = None;
-            let mut expected = Vec::new();
-            if optimistic {
-                if version.is_none() && columns.intersection(guard).is_empty() {
-                    return Err(Error::OptimisticLock {
-                        entity: meta.name,
-                        key: format!("{key:?}"),
-                    });
-                }
-                let baseline: &T = match (&t.snapshot, t.baseline_is_current) {
-                    (Some(s), false) => s,
-                    _ => &t.current,
-                };
-                // Guard values: the in-memory version, the loaded checked values.
-                for c in guard.iter() {
-                    let source = if Some(c) == version {
-                        &t.current
-                    } else {
-                        baseline
-                    };
-                    source.push_values(ColumnSet::single(c), &mut expected);
-                }
-                if let Some(v) = version {
-                    let at = guard.iter().position(|c| c == v).expect("version guards");
-                    next_version = Some(coherent_core::version::next(&expected[at])?);
-                    columns.insert(v);
-                }
-            }
-            let mut values = Vec::with_capacity(columns.len());
-            t.current.push_values(columns, &mut values);
-            if let (Some(v), Some(next)) = (version, &next_version) {
-                let at = columns.iter().position(|c| c == v).expect("version is set");
-                values[at] = next.clone();
-            }
+        for (key, m, generation, columns) in rows {
+            let UpdateRow {
+                columns,
+                values,
+                expected,
+                next_version,
+            } = update_row(key, &m.tracked(), columns)?;
             let planned = Planned {
                 entity: m.clone(),
                 generation,
@@ -508,7 +443,7 @@ impl<T: Entity> TypeChangeSet<T> {
             };
             // The written and compared columns once written: the new values, the new
             // version, the expected checked values the update leaves alone.
-            let touched = ColumnSet::from_bits(columns.bits() | guard.bits());
+            let touched = columns.union(guard);
             let after: Vec<Value> = touched
                 .iter()
                 .map(|c| match columns.iter().position(|s| s == c) {
@@ -632,6 +567,77 @@ impl<T: Entity> TypeChangeSet<T> {
     }
 }
 
+/// One row's part of an UPDATE.
+struct UpdateRow {
+    /// The columns written: the changed ones, and the version of a versioned entity.
+    columns: ColumnSet,
+    /// Their values, in column order, the version advanced.
+    values: Vec<Value>,
+    /// The expected values of the guard columns ([`guard_columns`]), in column order: the
+    /// in-memory version and the loaded checked values. Empty for an unguarded entity.
+    expected: Vec<Value>,
+    /// The version the row gets.
+    next_version: Option<Value>,
+}
+
+/// The UPDATE of a managed row whose `columns` changed. An entity with concurrency checks
+/// and no version must change at least one checked column (MikroORM's rule): otherwise
+/// nothing would be compared that could have moved, and the error is raised before any SQL.
+fn update_row<T: Entity>(
+    key: &T::Key,
+    t: &crate::managed::Tracked<T>,
+    mut columns: ColumnSet,
+) -> Result<UpdateRow> {
+    let meta = T::META;
+    let guard = guard_columns(meta);
+    let version = meta.version_column();
+    let mut expected = Vec::new();
+    let mut next_version = None;
+    if meta.optimistic() {
+        if version.is_none() && columns.intersection(guard).is_empty() {
+            return Err(Error::OptimisticLock {
+                entity: meta.name,
+                key: format!("{key:?}"),
+            });
+        }
+        let baseline: &T = match (&t.snapshot, t.baseline_is_current) {
+            (Some(s), false) => s,
+            _ => &t.current,
+        };
+        for c in guard.iter() {
+            let source = if Some(c) == version {
+                &t.current
+            } else {
+                baseline
+            };
+            source.push_values(ColumnSet::single(c), &mut expected);
+        }
+        if let Some(v) = version {
+            let at = guard
+                .iter()
+                .position(|c| c == v)
+                .expect("the version guards");
+            next_version = Some(coherent_core::version::next(&expected[at])?);
+            columns.insert(v);
+        }
+    }
+    let mut values = Vec::with_capacity(columns.len());
+    t.current.push_values(columns, &mut values);
+    if let (Some(v), Some(next)) = (version, &next_version) {
+        let at = columns
+            .iter()
+            .position(|c| c == v)
+            .expect("the version is set");
+        values[at] = next.clone();
+    }
+    Ok(UpdateRow {
+        columns,
+        values,
+        expected,
+        next_version,
+    })
+}
+
 /// The columns an optimistic UPDATE compares: the version, then the checked columns.
 fn guard_columns(meta: &coherent_core::EntityMeta) -> ColumnSet {
     let mut guard = meta.check_columns();
@@ -661,22 +667,13 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
 /// The nullable reference columns of `entity` that point at an instance whose generated key
 /// is not assigned yet (0): a dependency cycle is broken there.
 fn deferred_references<T: Entity>(entity: &T) -> ColumnSet {
-    let mut deferred = ColumnSet::EMPTY;
-    let mut value = Vec::with_capacity(1);
+    let mut nullable = T::META.reference_columns();
     for (i, c) in T::META.columns.iter().enumerate() {
-        if c.references.is_none() || !c.nullable {
-            continue;
-        }
-        value.clear();
-        entity.push_values(ColumnSet::single(i), &mut value);
-        if matches!(
-            value.first(),
-            Some(Value::I16(0) | Value::I32(0) | Value::I64(0))
-        ) {
-            deferred.insert(i);
+        if !c.nullable {
+            nullable.remove(i);
         }
     }
-    deferred
+    crate::reference::unassigned_references(entity, nullable)
 }
 
 /// Removes the first `planned.len()` pending entries if they are the planned ones (the

@@ -9,7 +9,7 @@ use crate::change_set::ChangeSet;
 use crate::checkpoint::Restore;
 use crate::managed::{Managed, Saved};
 use crate::type_store::TypeStore;
-use coherent_core::{Entity, Value};
+use coherent_core::Entity;
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 
@@ -68,25 +68,11 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         Box::new(crate::change_set::TypeChangeSet::<T>::default())
     }
     fn references_unassigned(&self) -> bool {
-        let columns = T::META.columns;
-        if !columns.iter().any(|c| c.references.is_some()) {
-            return false;
-        }
-        let mut refs = coherent_core::ColumnSet::EMPTY;
-        for (i, c) in columns.iter().enumerate() {
-            if c.references.is_some() {
-                refs.insert(i);
-            }
-        }
-        let mut values = Vec::new();
-        self.pending.iter().any(|m| {
-            values.clear();
-            m.tracked().current.push_values(refs, &mut values);
-            // Generated integer keys are 0 until assigned.
-            values
-                .iter()
-                .any(|v| matches!(v, Value::I16(0) | Value::I32(0) | Value::I64(0)))
-        })
+        let refs = T::META.reference_columns();
+        !refs.is_empty()
+            && self.pending.iter().any(|m| {
+                !crate::reference::unassigned_references(&m.tracked().current, refs).is_empty()
+            })
     }
     fn has_work(&self) -> bool {
         !self.pending.is_empty()

@@ -37,6 +37,13 @@ pub(crate) struct OrmShared {
 }
 
 impl OrmShared {
+    /// Rows per multi-row statement: the configured batch size, else the backend's.
+    pub fn batch_size(&self) -> usize {
+        self.config
+            .batch_size
+            .unwrap_or(self.capabilities.default_batch_size)
+    }
+
     pub fn ensure_registered<T: Entity>(&self) -> Result<()> {
         if self.entities.contains_key(&TypeId::of::<T>()) {
             Ok(())

@@ -9,7 +9,9 @@
 
 use crate::managed::Managed;
 use coherent_core::field_type::{DecodeResult, NotNull};
-use coherent_core::{ColumnType, Entity, Error, FieldType, PrimaryKey, Reference, Result, Value};
+use coherent_core::{
+    ColumnSet, ColumnType, Entity, Error, FieldType, PrimaryKey, Reference, Result, Value,
+};
 
 /// A reference to a `T`: its key, and the managed instance once loaded. A reference to a
 /// new instance follows it: its key is the instance's key once the flush has assigned it.
@@ -110,6 +112,20 @@ impl<T: Entity> FieldType for Ref<T> {
 
 impl<T: Entity> NotNull for Ref<T> where T::Key: PrimaryKey {}
 
+/// The columns of `among` (reference columns) whose value in `entity` is a key not assigned
+/// yet: references to new instances the flush has not inserted.
+pub(crate) fn unassigned_references<T: Entity>(entity: &T, among: ColumnSet) -> ColumnSet {
+    let mut values = Vec::with_capacity(among.len());
+    entity.push_values(among, &mut values);
+    let mut unassigned = ColumnSet::EMPTY;
+    for (column, value) in among.iter().zip(&values) {
+        if value.is_unassigned_key() {
+            unassigned.insert(column);
+        }
+    }
+    unassigned
+}
+
 impl crate::EntityManager {
     /// A reference to the `T` with `key`: loaded if the instance is in the identity map,
     /// unloaded otherwise. Never queries (MikroORM's `getReference`).
@@ -177,9 +193,7 @@ impl crate::EntityManager {
         };
         let per = em
             .shared()
-            .config
-            .batch_size
-            .unwrap_or(em.shared().capabilities.default_batch_size)
+            .batch_size()
             .min(em.shared().capabilities.max_params)
             .max(1);
         for chunk in missing.chunks(per) {

@@ -34,10 +34,7 @@ impl<'a> PlanContext<'a> {
         PlanContext {
             cache: &shared.statements,
             capabilities: shared.capabilities,
-            batch_size: shared
-                .config
-                .batch_size
-                .unwrap_or(shared.capabilities.default_batch_size),
+            batch_size: shared.batch_size(),
             dialect: shared.dialect,
         }
     }
