@@ -69,7 +69,7 @@ impl EntityManager {
     /// ```
     pub async fn lock<T: Entity>(&self, entity: &Managed<T>, mode: LockMode) -> Result<()> {
         let em = self.context()?;
-        ensure_managed(&em, entity)?;
+        em.ensure_managed(entity)?;
         if mode == LockMode::Optimistic {
             return T::META
                 .version_column()
@@ -118,7 +118,7 @@ impl EntityManager {
         expected: impl coherent_core::FieldType,
     ) -> Result<()> {
         let em = self.context()?;
-        ensure_managed(&em, entity)?;
+        em.ensure_managed(entity)?;
         check_version(entity, &expected.to_value())
     }
 
@@ -158,17 +158,6 @@ impl EntityManager {
             check_version(m, expected)?;
         }
         Ok(found)
-    }
-}
-
-fn ensure_managed<T: Entity>(em: &EntityManager, entity: &Managed<T>) -> Result<()> {
-    let uow = em.uow();
-    if uow.map.store::<T>().is_some_and(|s| s.contains(entity)) {
-        Ok(())
-    } else {
-        Err(Error::NotManaged {
-            entity: T::META.name,
-        })
     }
 }
 

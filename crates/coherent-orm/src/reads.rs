@@ -169,6 +169,18 @@ impl EntityManager {
         })
     }
 
+    /// [`Error::NotManaged`] unless `entity` belongs to this EntityManager's identity map.
+    pub(crate) fn ensure_managed<T: Entity>(&self, entity: &Managed<T>) -> Result<()> {
+        let uow = self.uow();
+        if uow.map.store::<T>().is_some_and(|s| s.contains(entity)) {
+            Ok(())
+        } else {
+            Err(Error::NotManaged {
+                entity: T::META.name,
+            })
+        }
+    }
+
     /// Number of `T` rows matching `filter`.
     pub async fn count<T: Entity>(&self, filter: Filter<T>) -> Result<u64> {
         let em = self.context()?;
@@ -194,22 +206,14 @@ impl EntityManager {
     /// entity is detached and `false` returned.
     pub async fn refresh<T: Entity>(&self, entity: &Managed<T>) -> Result<bool> {
         let em = self.context()?;
-        let key = {
-            let uow = em.uow();
-            let managed = uow.map.store::<T>().is_some_and(|s| s.contains(entity));
-            if !managed {
-                return Err(Error::NotManaged {
-                    entity: T::META.name,
-                });
-            }
-            if !entity.tracked().loaded {
-                return Err(Error::InvalidArgument(format!(
-                    "{} has not been inserted yet: flush it before refreshing it",
-                    T::META.name
-                )));
-            }
-            entity.key()
-        };
+        em.ensure_managed(entity)?;
+        if !entity.tracked().loaded {
+            return Err(Error::InvalidArgument(format!(
+                "{} has not been inserted yet: flush it before refreshing it",
+                T::META.name
+            )));
+        }
+        let key = entity.key();
         let fresh = em.row_by_key::<T>(&key).await?;
         let mut uow = em.uow();
         let store = uow.map.store_mut::<T>();

@@ -310,14 +310,6 @@ impl Raw {
     }
 }
 
-async fn orm_seed(orm: &Orm, n: usize) -> Vec<i64> {
-    orm.em().execute("TRUNCATE author", vec![]).await.unwrap();
-    let em = orm.em().fork();
-    let all: Vec<_> = (0..n).map(|i| em.persist(author(i)).unwrap()).collect();
-    em.flush().await.unwrap();
-    all.iter().map(|a| a.read().id).collect()
-}
-
 /// The bench uses its own tables: `author` in a schema (PostgreSQL) or database (MariaDB)
 /// named `coherent_bench_orm` / `coherent_bench_raw`, so the two sides never share a table.
 async fn open(server: Server, url: &str) -> (Orm, Raw) {
@@ -482,20 +474,12 @@ fn bench_phases(
         &phases[0],
         samples,
         |iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    orm.em().execute("TRUNCATE author", vec![]).await.unwrap();
-                    let em = orm.em().fork();
-                    let t = Instant::now();
-                    for i in 0..n {
-                        em.persist(author(i)).unwrap();
-                    }
-                    em.flush().await.unwrap();
-                    total += t.elapsed();
-                }
-                total
-            })
+            rt.block_on(harness::coherent_side::insert::<Author>(
+                orm,
+                n,
+                "TRUNCATE author",
+                iters,
+            ))
         },
     );
     measure(&mut g, "a_insert", "sqlx", &phases[0], samples, |iters| {
@@ -512,20 +496,13 @@ fn bench_phases(
         })
     });
 
-    let ids = rt.block_on(orm_seed(orm, n));
+    let ids = rt.block_on(harness::seed::<Author>(orm, n, "TRUNCATE author"));
     rt.block_on(async {
         raw.clear().await;
         raw.insert(&mut raw_authors(n)).await;
     });
     measure(&mut g, "b_load", "coherent", &phases[1], samples, |iters| {
-        rt.block_on(async {
-            let t = Instant::now();
-            for _ in 0..iters {
-                let em = orm.em().fork();
-                assert_eq!(em.find::<Author>(Filter::all()).await.unwrap().len(), n);
-            }
-            t.elapsed()
-        })
+        rt.block_on(harness::coherent_side::load::<Author>(orm, n, iters))
     });
     measure(&mut g, "b_load", "sqlx", &phases[1], samples, |iters| {
         rt.block_on(async {
@@ -543,23 +520,7 @@ fn bench_phases(
         "coherent",
         &phases[2],
         samples,
-        |iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for round in 0..iters {
-                    let em = orm.em().fork();
-                    let all = em.find::<Author>(Filter::all()).await.unwrap();
-                    let t = Instant::now();
-                    for a in &all {
-                        let mut w = a.write();
-                        w.name = format!("renamed {round} {}", w.id);
-                    }
-                    em.flush().await.unwrap();
-                    total += t.elapsed();
-                }
-                total
-            })
-        },
+        |iters| rt.block_on(harness::coherent_side::change_all::<Author>(orm, iters)),
     );
     measure(&mut g, "c_update", "sqlx", &phases[2], samples, |iters| {
         rt.block_on(async {
@@ -585,22 +546,9 @@ fn bench_phases(
         &phases[3],
         samples,
         |iters| {
-            rt.block_on(async {
-                let t = Instant::now();
-                for round in 0..iters as usize {
-                    for k in 0..m {
-                        let em = orm.em().fork();
-                        let a = em
-                            .find_one::<Author>(ids[(round * m + k) % ids.len()])
-                            .await
-                            .unwrap()
-                            .unwrap();
-                        a.write().age += 1;
-                        em.flush().await.unwrap();
-                    }
-                }
-                t.elapsed()
-            })
+            rt.block_on(harness::coherent_side::find_change::<Author>(
+                orm, &ids, m, iters,
+            ))
         },
     );
     measure(
@@ -630,20 +578,12 @@ fn bench_phases(
         &phases[4],
         samples,
         |iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    orm_seed(orm, n).await;
-                    let t = Instant::now();
-                    let em = orm.em().fork();
-                    for a in em.find::<Author>(Filter::all()).await.unwrap() {
-                        em.remove(&a).unwrap();
-                    }
-                    em.flush().await.unwrap();
-                    total += t.elapsed();
-                }
-                total
-            })
+            rt.block_on(harness::coherent_side::remove_all::<Author>(
+                orm,
+                n,
+                "TRUNCATE author",
+                iters,
+            ))
         },
     );
     measure(&mut g, "e_delete", "sqlx", &phases[4], samples, |iters| {
@@ -661,7 +601,7 @@ fn bench_phases(
     });
 
     let (em, id) = rt.block_on(async {
-        let ids = orm_seed(orm, 10).await;
+        let ids = harness::seed::<Author>(orm, 10, "TRUNCATE author").await;
         let em = orm.em().fork();
         em.find_one::<Author>(ids[0]).await.unwrap().unwrap();
         (em, ids[0])
@@ -679,13 +619,9 @@ fn bench_phases(
         &phases[5],
         samples,
         |iters| {
-            rt.block_on(async {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    std::hint::black_box(em.find_one::<Author>(id).await.unwrap());
-                }
-                t.elapsed()
-            })
+            rt.block_on(harness::coherent_side::find_in_map::<Author>(
+                &em, id, iters,
+            ))
         },
     );
     measure(
@@ -714,6 +650,9 @@ impl harness::Workload for Author {
     }
     fn rename(&mut self) {
         self.name.push('!');
+    }
+    fn rename_round(&mut self, round: u64) {
+        self.name = format!("renamed {round} {}", self.id);
     }
     fn bump(&mut self) {
         self.age += 1;

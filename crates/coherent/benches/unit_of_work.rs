@@ -213,17 +213,6 @@ fn raw_authors(n: usize) -> Vec<RawAuthor> {
 
 // ---------------------------------------------------------------- Coherent
 
-async fn orm_seed(orm: &Orm, n: usize) -> Vec<i64> {
-    orm.em()
-        .execute("DELETE FROM author", vec![])
-        .await
-        .unwrap();
-    let em = orm.em().fork();
-    let all: Vec<_> = (0..n).map(|i| em.persist(author(i)).unwrap()).collect();
-    em.flush().await.unwrap();
-    all.iter().map(|a| a.read().id).collect()
-}
-
 fn main() {
     let n = size("BENCH_N", 10_000);
     let m = size("BENCH_M", 1_000);
@@ -307,23 +296,12 @@ fn bench_phases(
         &phases[0],
         samples,
         |iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    orm.em()
-                        .execute("DELETE FROM author", vec![])
-                        .await
-                        .unwrap();
-                    let em = orm.em().fork();
-                    let t = Instant::now();
-                    for i in 0..n {
-                        em.persist(author(i)).unwrap();
-                    }
-                    em.flush().await.unwrap();
-                    total += t.elapsed();
-                }
-                total
-            })
+            rt.block_on(harness::coherent_side::insert::<Author>(
+                orm,
+                n,
+                "DELETE FROM author",
+                iters,
+            ))
         },
     );
     measure(
@@ -346,19 +324,11 @@ fn bench_phases(
     );
 
     // b
-    rt.block_on(orm_seed(orm, n));
+    rt.block_on(harness::seed::<Author>(orm, n, "DELETE FROM author"));
     raw.clear();
     raw.insert(&mut raw_authors(n));
     measure(&mut g, "b_load", "coherent", &phases[1], samples, |iters| {
-        rt.block_on(async {
-            let t = Instant::now();
-            for _ in 0..iters {
-                let em = orm.em().fork();
-                let all = em.find::<Author>(Filter::all()).await.unwrap();
-                assert_eq!(all.len(), n);
-            }
-            t.elapsed()
-        })
+        rt.block_on(harness::coherent_side::load::<Author>(orm, n, iters))
     });
     measure(&mut g, "b_load", "rusqlite", &phases[1], samples, |iters| {
         let t = Instant::now();
@@ -376,23 +346,7 @@ fn bench_phases(
         "coherent",
         &phases[2],
         samples,
-        |iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for round in 0..iters {
-                    let em = orm.em().fork();
-                    let all = em.find::<Author>(Filter::all()).await.unwrap();
-                    let t = Instant::now();
-                    for a in &all {
-                        let mut w = a.write();
-                        w.name = format!("renamed {round} {}", w.id);
-                    }
-                    em.flush().await.unwrap();
-                    total += t.elapsed();
-                }
-                total
-            })
-        },
+        |iters| rt.block_on(harness::coherent_side::change_all::<Author>(orm, iters)),
     );
     measure(
         &mut g,
@@ -416,7 +370,7 @@ fn bench_phases(
     );
 
     // d
-    let ids = rt.block_on(orm_seed(orm, n));
+    let ids = rt.block_on(harness::seed::<Author>(orm, n, "DELETE FROM author"));
     let raw_ids: Vec<i64> = raw.load_all().iter().map(|a| a.id).collect();
     measure(
         &mut g,
@@ -425,22 +379,9 @@ fn bench_phases(
         &phases[3],
         samples,
         |iters| {
-            rt.block_on(async {
-                let t = Instant::now();
-                for round in 0..iters as usize {
-                    for k in 0..m {
-                        let em = orm.em().fork();
-                        let a = em
-                            .find_one::<Author>(ids[(round * m + k) % ids.len()])
-                            .await
-                            .unwrap()
-                            .unwrap();
-                        a.write().age += 1;
-                        em.flush().await.unwrap();
-                    }
-                }
-                t.elapsed()
-            })
+            rt.block_on(harness::coherent_side::find_change::<Author>(
+                orm, &ids, m, iters,
+            ))
         },
     );
     measure(
@@ -478,20 +419,12 @@ fn bench_phases(
         &phases[4],
         samples,
         |iters| {
-            rt.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    orm_seed(orm, n).await;
-                    let t = Instant::now();
-                    let em = orm.em().fork();
-                    for a in em.find::<Author>(Filter::all()).await.unwrap() {
-                        em.remove(&a).unwrap();
-                    }
-                    em.flush().await.unwrap();
-                    total += t.elapsed();
-                }
-                total
-            })
+            rt.block_on(harness::coherent_side::remove_all::<Author>(
+                orm,
+                n,
+                "DELETE FROM author",
+                iters,
+            ))
         },
     );
     measure(
@@ -515,7 +448,7 @@ fn bench_phases(
     );
 
     // f
-    let ids = rt.block_on(orm_seed(orm, n));
+    let ids = rt.block_on(harness::seed::<Author>(orm, n, "DELETE FROM author"));
     raw.clear();
     raw.insert(&mut raw_authors(n));
     let raw_id = raw.load_all()[n / 2].id;
@@ -529,17 +462,9 @@ fn bench_phases(
         &phases[5],
         samples,
         |iters| {
-            rt.block_on(async {
-                let t = Instant::now();
-                for _ in 0..iters {
-                    std::hint::black_box(
-                        em.find_one::<Author>(std::hint::black_box(id))
-                            .await
-                            .unwrap(),
-                    );
-                }
-                t.elapsed()
-            })
+            rt.block_on(harness::coherent_side::find_in_map::<Author>(
+                &em, id, iters,
+            ))
         },
     );
     measure(
@@ -567,6 +492,9 @@ impl harness::Workload for Author {
     }
     fn rename(&mut self) {
         self.name.push('!');
+    }
+    fn rename_round(&mut self, round: u64) {
+        self.name = format!("renamed {round} {}", self.id);
     }
     fn bump(&mut self) {
         self.age += 1;

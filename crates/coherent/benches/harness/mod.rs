@@ -6,7 +6,7 @@ use coherent::prelude::*;
 use criterion::BenchmarkId;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Per-iteration times of every (phase, side), as criterion measured them.
 pub type Samples = Arc<Mutex<BTreeMap<(String, &'static str), Vec<f64>>>>;
@@ -78,10 +78,117 @@ impl StatementCounter {
 pub trait Workload: Entity<Key = i64> {
     /// The `i`-th new row.
     fn new_row(i: usize) -> Self;
-    /// c's change.
+    /// The statement-count pass's change.
     fn rename(&mut self);
+    /// c's change in round `round`.
+    fn rename_round(&mut self, round: u64);
     /// d's change.
     fn bump(&mut self);
+}
+
+/// Empties the table (`clear`) and inserts `n` rows through Coherent; their keys.
+pub async fn seed<T: Workload>(orm: &Orm, n: usize, clear: &str) -> Vec<i64> {
+    orm.em().execute(clear, vec![]).await.unwrap();
+    let em = orm.em().fork();
+    let all: Vec<_> = (0..n).map(|i| em.persist(T::new_row(i)).unwrap()).collect();
+    em.flush().await.unwrap();
+    all.iter().map(|a| a.key()).collect()
+}
+
+/// Coherent's side of the phases, the same in both benches: each runs `iters` iterations and
+/// returns their time, setup excluded.
+pub mod coherent_side {
+    use super::*;
+
+    /// a: persist `n` new entities and flush (the table emptied before each).
+    pub async fn insert<T: Workload>(orm: &Orm, n: usize, clear: &str, iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            orm.em().execute(clear, vec![]).await.unwrap();
+            let em = orm.em().fork();
+            let t = Instant::now();
+            for i in 0..n {
+                em.persist(T::new_row(i)).unwrap();
+            }
+            em.flush().await.unwrap();
+            total += t.elapsed();
+        }
+        total
+    }
+
+    /// b: load all `n` rows into a fresh fork.
+    pub async fn load<T: Workload>(orm: &Orm, n: usize, iters: u64) -> Duration {
+        let t = Instant::now();
+        for _ in 0..iters {
+            let em = orm.em().fork();
+            assert_eq!(em.find::<T>(Filter::all()).await.unwrap().len(), n);
+        }
+        t.elapsed()
+    }
+
+    /// c: change every loaded entity and flush (the load excluded).
+    pub async fn change_all<T: Workload>(orm: &Orm, iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        for round in 0..iters {
+            let em = orm.em().fork();
+            let all = em.find::<T>(Filter::all()).await.unwrap();
+            let t = Instant::now();
+            for a in &all {
+                a.write().rename_round(round);
+            }
+            em.flush().await.unwrap();
+            total += t.elapsed();
+        }
+        total
+    }
+
+    /// d: `m` times fork, find one of `ids`, change it, flush.
+    pub async fn find_change<T: Workload>(
+        orm: &Orm,
+        ids: &[i64],
+        m: usize,
+        iters: u64,
+    ) -> Duration {
+        let t = Instant::now();
+        for round in 0..iters as usize {
+            for k in 0..m {
+                let em = orm.em().fork();
+                let a = em
+                    .find_one::<T>(ids[(round * m + k) % ids.len()])
+                    .await
+                    .unwrap()
+                    .unwrap();
+                a.write().bump();
+                em.flush().await.unwrap();
+            }
+        }
+        t.elapsed()
+    }
+
+    /// e: load all, remove each, flush (the table re-seeded with `n` rows before each).
+    pub async fn remove_all<T: Workload>(orm: &Orm, n: usize, clear: &str, iters: u64) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            seed::<T>(orm, n, clear).await;
+            let t = Instant::now();
+            let em = orm.em().fork();
+            for a in em.find::<T>(Filter::all()).await.unwrap() {
+                em.remove(&a).unwrap();
+            }
+            em.flush().await.unwrap();
+            total += t.elapsed();
+        }
+        total
+    }
+
+    /// f: find an entity already in `em`'s identity map.
+    pub async fn find_in_map<T: Workload>(em: &EntityManager, id: i64, iters: u64) -> Duration {
+        let t = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(em.find_one::<T>(std::hint::black_box(id)).await.unwrap());
+        }
+        t.elapsed()
+    }
 }
 
 /// Runs each Coherent phase once more, outside criterion, counting its statements; `clear`
