@@ -96,6 +96,10 @@ pub(crate) struct TypeChangeSet<T: Entity> {
     delete_chunks: Vec<usize>,
     /// The store's removal count when the deletes were planned.
     removals_planned: u64,
+    /// The columns optimistic updates compare ([`guard_columns`]; empty if the type has no
+    /// version or checks) and the version column: read once per flush, not per row.
+    guard: ColumnSet,
+    version_column: Option<usize>,
 }
 
 impl<T: Entity> Default for TypeChangeSet<T> {
@@ -112,6 +116,8 @@ impl<T: Entity> Default for TypeChangeSet<T> {
             deletes: Vec::new(),
             delete_chunks: Vec::new(),
             removals_planned: 0,
+            guard: guard_columns(T::META),
+            version_column: T::META.version_column(),
         }
     }
 }
@@ -204,18 +210,24 @@ impl<T: Entity> TypeChangeSet<T> {
         emit: &mut Emitter<'_>,
     ) -> Result<()> {
         let meta = T::META;
+        // Found once per type, not per row: most types have no nullable reference.
+        let nullable_refs = nullable_reference_columns(meta);
         for m in &store.pending {
             let t = m.tracked();
             let planned = Planned {
                 entity: m.clone(),
                 generation: t.generation,
-                version: match meta.version_column() {
+                version: match self.version_column {
                     Some(v) => Some(coherent_core::version::initial(
                         meta.columns[v].column_type,
                     )?),
                     None => None,
                 },
-                deferred: deferred_references(&t.current),
+                deferred: if nullable_refs.is_empty() {
+                    ColumnSet::EMPTY
+                } else {
+                    crate::reference::unassigned_references(&t.current, nullable_refs)
+                },
             };
             if t.current.key().is_unassigned() {
                 self.generated.push(planned);
@@ -320,7 +332,7 @@ impl<T: Entity> TypeChangeSet<T> {
         emit: &mut Emitter<'_>,
         last: &mut Option<(ColumnSet, std::sync::Arc<str>)>,
     ) -> Result<()> {
-        if T::META.optimistic() {
+        if !self.guard.is_empty() {
             return self.emit_guarded_update(key, m, generation, columns, ctx, emit);
         }
         let sql = match last {
@@ -376,8 +388,8 @@ impl<T: Entity> TypeChangeSet<T> {
         emit: &mut Emitter<'_>,
     ) -> Result<()> {
         let meta = T::META;
-        let guard = guard_columns(meta);
-        let row = update_row(key, &m.tracked(), columns)?;
+        let guard = self.guard;
+        let row = update_row(key, &m.tracked(), columns, guard, self.version_column)?;
         let mut null_guards = ColumnSet::EMPTY;
         for (c, v) in guard.iter().zip(&row.expected) {
             if v.is_null() {
@@ -415,8 +427,8 @@ impl<T: Entity> TypeChangeSet<T> {
         emit: &mut Emitter<'_>,
     ) -> Result<()> {
         let meta = T::META;
-        let optimistic = meta.optimistic();
-        let guard = guard_columns(meta);
+        let guard = self.guard;
+        let optimistic = !guard.is_empty();
         // Groups of rows writing the same columns, in first-seen (key) order.
         #[allow(clippy::type_complexity)]
         let mut groups: Vec<(
@@ -434,7 +446,7 @@ impl<T: Entity> TypeChangeSet<T> {
                 values,
                 expected,
                 next_version,
-            } = update_row(key, &m.tracked(), columns)?;
+            } = update_row(key, &m.tracked(), columns, guard, self.version_column)?;
             let planned = Planned {
                 entity: m.clone(),
                 generation,
@@ -587,13 +599,13 @@ fn update_row<T: Entity>(
     key: &T::Key,
     t: &crate::managed::Tracked<T>,
     mut columns: ColumnSet,
+    guard: ColumnSet,
+    version: Option<usize>,
 ) -> Result<UpdateRow> {
     let meta = T::META;
-    let guard = guard_columns(meta);
-    let version = meta.version_column();
     let mut expected = Vec::new();
     let mut next_version = None;
-    if meta.optimistic() {
+    if !guard.is_empty() {
         if version.is_none() && columns.intersection(guard).is_empty() {
             return Err(Error::OptimisticLock {
                 entity: meta.name,
@@ -654,7 +666,8 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
     if let Some(k) = key {
         t.current.set_key(k);
     }
-    if let (Some(v), Some(col)) = (&p.version, T::META.version_column()) {
+    if let Some(v) = &p.version {
+        let col = T::META.version_column().expect("a version was planned");
         // The value was produced from this column's own type: it always fits.
         let _ = t.current.set_column(col, v.clone());
     }
@@ -664,16 +677,16 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
     t.force_dirty = changed_meanwhile || !p.deferred.is_empty();
 }
 
-/// The nullable reference columns of `entity` that point at an instance whose generated key
-/// is not assigned yet (0): a dependency cycle is broken there.
-fn deferred_references<T: Entity>(entity: &T) -> ColumnSet {
-    let mut nullable = T::META.reference_columns();
-    for (i, c) in T::META.columns.iter().enumerate() {
+/// The nullable reference columns: where a row pointing at an instance whose generated key
+/// is not assigned yet is inserted with NULL (a dependency cycle is broken there).
+fn nullable_reference_columns(meta: &coherent_core::EntityMeta) -> ColumnSet {
+    let mut nullable = meta.reference_columns();
+    for (i, c) in meta.columns.iter().enumerate() {
         if !c.nullable {
             nullable.remove(i);
         }
     }
-    crate::reference::unassigned_references(entity, nullable)
+    nullable
 }
 
 /// Removes the first `planned.len()` pending entries if they are the planned ones (the
@@ -828,7 +841,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
     }
 
     fn optimistic(&self) -> bool {
-        T::META.optimistic()
+        !self.guard.is_empty()
     }
 
     fn conflict_key(&self, statement: usize, probe: Option<&coherent_core::Rows>) -> String {
