@@ -7,19 +7,16 @@
 //!
 //! The HTTP client is hand-written HTTP/1.1 over a tokio `TcpStream` (`Connection: close`).
 
-use axum::Router;
 use coherent::prelude::*;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 // The application under test is the example itself.
+mod common;
+use common::{Reply, Server, TempDb};
+
 #[path = "../examples/books_api.rs"]
 #[allow(dead_code)]
 mod books_api;
@@ -29,46 +26,17 @@ use books_api::Book;
 // A database file, a server and a client.
 // ---------------------------------------------------------------------------------------
 
-/// A SQLite file in the temp dir, deleted (with its WAL files) on drop.
-struct TempDb {
-    path: PathBuf,
-}
-
 impl TempDb {
-    fn new() -> TempDb {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "coherent-axum-books-test-{}-{}.db",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let db = TempDb { path };
-        db.remove();
-        db
-    }
-
     /// An Orm on the file, with the schema created.
     async fn orm(&self) -> Orm {
         let orm = Orm::builder()
-            .url(format!("sqlite://{}", self.path.display()))
+            .url(self.url())
             .entity::<Book>()
             .build()
             .await
             .expect("connect");
         orm.schema().create().await.expect("schema");
         orm
-    }
-
-    fn remove(&self) {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", self.path.display()));
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        self.remove();
     }
 }
 
@@ -96,37 +64,17 @@ fn row(title: &str, author: &str, version: i64) -> (String, String, i64) {
     (title.to_string(), author.to_string(), version)
 }
 
-/// The books_api app on an ephemeral port of 127.0.0.1; aborted on drop.
-struct Server {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
 impl Server {
-    async fn start(app: Router) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().unwrap();
-        assert!(addr.ip().is_loopback());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
-        });
-        Server { addr, task }
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        request(self.addr, "GET", path, None).await
-    }
-
     async fn post(&self, path: &str, body: &Value) -> Reply {
-        request(self.addr, "POST", path, Some(body.to_string())).await
+        self.send_json("POST", path, body).await
     }
 
     async fn put(&self, path: &str, body: &Value) -> Reply {
-        request(self.addr, "PUT", path, Some(body.to_string())).await
+        self.send_json("PUT", path, body).await
     }
 
     async fn put_raw(&self, path: &str, body: &str) -> Reply {
-        request(self.addr, "PUT", path, Some(body.to_string())).await
+        self.send("PUT", path, "application/json", body).await
     }
 
     /// `POST /books`; the new book's id.
@@ -146,110 +94,24 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A response: the status, the headers (names lowercased) and the body.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+/// `PUT` of a JSON body, from a spawned task (which owns no `Server`).
+async fn put_json(addr: std::net::SocketAddr, path: &str, body: &Value) -> Reply {
+    common::request(
+        addr,
+        "PUT",
+        path,
+        Some(("application/json", &body.to_string())),
+    )
+    .await
 }
 
 impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    }
-
     /// Asserts a 409 `optimistic_lock` and returns its message.
     fn expect_optimistic_lock(&self) -> String {
         assert_eq!(self.status, 409, "{self:?}");
         let json = self.json();
         assert_eq!(json["error"], "optimistic_lock", "{json}");
         json["message"].as_str().unwrap().to_string()
-    }
-}
-
-/// One HTTP/1.1 request with an optional JSON body on a fresh connection,
-/// `Connection: close`, read to the end (10 s at most).
-async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<String>) -> Reply {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        let payload = body.unwrap_or_default();
-        if !payload.is_empty() {
-            head.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n",
-                payload.len()
-            ));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write");
-        stream.write_all(payload.as_bytes()).await.expect("write");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
-        raw
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no response within 10 s"));
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Reply {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {text:?}"));
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
-        let size =
-            usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).expect("chunk size");
-        if size == 0 {
-            return body;
-        }
-        body.push_str(&after[..size]);
-        rest = &after[size + 2..];
     }
 }
 
@@ -389,7 +251,7 @@ async fn two_clients_putting_the_version_they_both_read_one_gets_200_the_other_4
         let put = |title: &str, author: &str| {
             let body = json!({ "title": title, "author": author, "version": version });
             let (addr, path) = (api.addr, path.clone());
-            tokio::spawn(async move { request(addr, "PUT", &path, Some(body.to_string())).await })
+            tokio::spawn(async move { put_json(addr, &path, &body).await })
         };
         let (a, b) = (put(&alice, "Alice"), put(&bob, "Bob"));
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
@@ -508,7 +370,7 @@ async fn a_write_between_the_puts_read_and_its_flush_is_409_and_writes_nothing()
     let body = json!({ "title": "Dune (the client's)", "author": "F. H.", "version": 1 });
     let put = tokio::spawn({
         let path = path.clone();
-        async move { request(addr, "PUT", &path, Some(body.to_string())).await }
+        async move { put_json(addr, &path, &body).await }
     });
     // Wait for the PUT's read: it saw version 1, as the client said.
     let waited = tokio::time::timeout(Duration::from_secs(10), async {

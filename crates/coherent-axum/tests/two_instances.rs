@@ -9,15 +9,11 @@ use axum::Router;
 use coherent::prelude::*;
 use coherent_axum::RequestContextLayer;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 // The application under test is the example itself.
+mod common;
+use common::{Reply, Server, TempDb};
+
 #[path = "../examples/users_api.rs"]
 #[allow(dead_code)]
 mod users_api;
@@ -41,28 +37,7 @@ fn layered_app(orm: &Orm) -> Router {
 // A database file, servers and a client.
 // ---------------------------------------------------------------------------------------
 
-/// A SQLite file in the temp dir, deleted (with its WAL files) on drop.
-struct TempDb {
-    path: PathBuf,
-}
-
 impl TempDb {
-    fn new() -> TempDb {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "coherent-axum-test-{}-{}.db",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let db = TempDb { path };
-        db.remove();
-        db
-    }
-
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.path.display())
-    }
-
     /// An Orm (an API instance) on the file.
     async fn orm(&self) -> Orm {
         Orm::builder()
@@ -72,17 +47,15 @@ impl TempDb {
             .await
             .expect("connect")
     }
-
-    fn remove(&self) {
-        for ext in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", self.path.display()));
-        }
-    }
 }
 
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        self.remove();
+impl Server {
+    async fn patch_text(&self, path: &str, body: &str) -> Reply {
+        self.send("PATCH", path, "text/plain", body).await
+    }
+
+    async fn patch_json(&self, path: &str, body: &Value) -> Reply {
+        self.send_json("PATCH", path, body).await
     }
 }
 
@@ -108,129 +81,6 @@ async fn seed(orm: &Orm) -> (i64, i64) {
     let ids = (john.read().id, ann.read().id);
     assert_eq!(ids, (1, 2));
     ids
-}
-
-/// An axum server on an ephemeral port of 127.0.0.1; aborted on drop.
-struct Server {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Server {
-    async fn start(app: Router) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().unwrap();
-        assert!(addr.ip().is_loopback());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
-        });
-        Server { addr, task }
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        request(self.addr, "GET", path, None).await
-    }
-
-    async fn patch_text(&self, path: &str, body: &str) -> Reply {
-        request(self.addr, "PATCH", path, Some(("text/plain", body))).await
-    }
-
-    async fn patch_json(&self, path: &str, body: &Value) -> Reply {
-        request(
-            self.addr,
-            "PATCH",
-            path,
-            Some(("application/json", &body.to_string())),
-        )
-        .await
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A response: the status and the body.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-}
-
-/// One HTTP/1.1 request on a fresh connection, `Connection: close`, read to the end (10 s at
-/// most).
-async fn request(addr: SocketAddr, method: &str, path: &str, body: Option<(&str, &str)>) -> Reply {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect");
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-        let payload = match body {
-            Some((content_type, payload)) => {
-                head.push_str(&format!(
-                    "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-                    payload.len()
-                ));
-                payload
-            }
-            None => "",
-        };
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write");
-        stream.write_all(payload.as_bytes()).await.expect("write");
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.expect("read");
-        raw
-    };
-    let raw = tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no response within 10 s"));
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Reply {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no header end in {text:?}"));
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap();
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let chunked = lines.any(|line| {
-        let line = line.to_ascii_lowercase();
-        line.starts_with("transfer-encoding:") && line.contains("chunked")
-    });
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Reply { status, body }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
-        let size =
-            usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).expect("chunk size");
-        if size == 0 {
-            return body;
-        }
-        body.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -368,7 +218,7 @@ async fn the_extractor_hands_each_request_its_own_fork() {
     // Concurrent requests each get their own too.
     let addr = api.addr;
     let replies =
-        join_all((0..8).map(|_| request(addr, "GET", "/debug/entity-manager", None))).await;
+        join_all((0..8).map(|_| common::request(addr, "GET", "/debug/entity-manager", None))).await;
     let mut concurrent: Vec<u64> = replies
         .iter()
         .map(|r| r.json()["id"].as_u64().unwrap())
