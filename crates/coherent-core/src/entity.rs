@@ -86,4 +86,26 @@ pub trait Entity: Clone + Send + Sync + Debug + 'static {
     fn copy_into(&self, target: &mut Self) {
         target.clone_from(self);
     }
+    /// The relation (collection) field number `index` of [`EntityMeta::relations`], as `Any`
+    /// (the ORM's `Collection<T>`). None for an entity without relation fields.
+    fn relation(&self, index: usize) -> Option<&dyn std::any::Any> {
+        let _ = index;
+        None
+    }
+    /// [`Entity::relation`], mutably.
+    fn relation_mut(&mut self, index: usize) -> Option<&mut dyn std::any::Any> {
+        let _ = index;
+        None
+    }
+    /// The field of reference column `column` (a `Ref<T>` or `Option<Ref<T>>`), as `Any`;
+    /// None for a column that is not a reference.
+    fn reference(&self, column: usize) -> Option<&dyn std::any::Any> {
+        let _ = column;
+        None
+    }
+    /// [`Entity::reference`], mutably.
+    fn reference_mut(&mut self, column: usize) -> Option<&mut dyn std::any::Any> {
+        let _ = column;
+        None
+    }
 }

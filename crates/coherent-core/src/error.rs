@@ -176,6 +176,20 @@ pub enum Error {
         key: String,
     },
 
+    /// A collection was read or changed but is not loaded: collections never query behind
+    /// the caller's back; populate it (`FindOptions::populate`, `em.populate_paths`).
+    #[error("the collection of {entity} is not loaded: populate it before reading or changing it")]
+    CollectionNotLoaded {
+        /// The item entity type.
+        entity: &'static str,
+    },
+
+    /// A change to a relation cannot be written: an item removed from a one-to-many
+    /// collection whose reference back to the owner is not nullable and that has no orphan
+    /// removal, or an item of a collection that references another owner.
+    #[error("{0}")]
+    Relation(String),
+
     /// An optimistic lock failed: a versioned or concurrency-checked UPDATE found no row
     /// with the expected version or values (someone else changed or deleted it), or a
     /// concurrency-checked entity was changed without changing any checked field.

@@ -5,6 +5,7 @@
 //!
 //! - [`meta`]: static metadata of an entity ([`EntityMeta`], [`ColumnMeta`]), produced by
 //!   `#[derive(Entity)]`.
+//! - [`relation`]: metadata of collection fields ([`RelationMeta`]).
 //! - [`value`]: the dialect-neutral [`Value`] every parameter and cell travels as, and
 //!   [`ColumnType`].
 //! - [`field_type`]: [`FieldType`], the mapping between a Rust field type and a [`Value`].
@@ -29,6 +30,7 @@ pub mod filter;
 pub mod isolation;
 pub mod lock_mode;
 pub mod meta;
+pub mod relation;
 pub mod row;
 pub mod value;
 pub mod version;
@@ -45,5 +47,6 @@ pub use filter::{CmpOp, Column, Condition, Filter, Order};
 pub use isolation::IsolationLevel;
 pub use lock_mode::{LockMode, LockWait};
 pub use meta::{ColumnMeta, EntityMeta, Reference};
+pub use relation::{RelationKind, RelationMeta};
 pub use row::{Row, RowReader, Rows};
 pub use value::{ColumnType, Value};

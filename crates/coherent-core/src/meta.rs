@@ -93,6 +93,8 @@ pub struct EntityMeta {
     pub columns: &'static [ColumnMeta],
     /// The index of the primary key column in `columns`.
     pub primary_key: usize,
+    /// The relation fields that are not columns (collections), in field order.
+    pub relations: &'static [crate::relation::RelationMeta],
 }
 
 impl EntityMeta {
@@ -116,6 +118,16 @@ impl EntityMeta {
         crate::ColumnSet::first(self.columns.len())
     }
 
+    /// The index of the relation (collection) field named `field`.
+    pub fn relation_index(&self, field: &str) -> Option<usize> {
+        self.relations.iter().position(|r| r.field == field)
+    }
+
+    /// The index of the column of the field named `field`.
+    pub fn field_column(&self, field: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.field == field)
+    }
+
     /// The index of the version column, if the entity is versioned.
     ///
     /// ```
@@ -124,7 +136,7 @@ impl EntityMeta {
     ///     ColumnMeta::new("id", ColumnType::BigInt),
     ///     ColumnMeta { version: true, ..ColumnMeta::new("version", ColumnType::Int) },
     /// ];
-    /// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0 };
+    /// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[] };
     /// assert_eq!(META.version_column(), Some(1));
     /// assert!(META.check_columns().is_empty());
     /// ```

@@ -28,8 +28,13 @@
 //!   the optimistic-lock version. `#[concurrency_check]` on fields whose loaded value every
 //!   update must still find (the primary key always takes part).
 //!   `nullable` is only accepted on `Option<T>` fields (where it is implied anyway).
+//! - `#[many_to_one]` on a `Ref<T>` or `Option<Ref<T>>` field: a foreign-key column
+//!   `<field>_id` (or `#[column(name = "..")]`).
+//! - `#[one_to_many(mapped_by = "field", orphan_removal)]` on a `Collection<T>` field: not a
+//!   column; the items' `#[many_to_one]` field `field` references this entity. Decoded rows
+//!   start with the collection unloaded.
 //!
-//! The expansion implements `Entity` and adds one typed column handle per field
+//! The expansion implements `Entity` and adds one typed column handle per column field
 //! (`User::NAME: Column<User, String>`).
 //!
 //! `#[create_request_context]` and `#[ensure_request_context]` (options: `em = <expr>`,
@@ -47,7 +52,15 @@ use proc_macro::TokenStream;
 /// per field (`User::NAME`). See the crate documentation for the attributes.
 #[proc_macro_derive(
     Entity,
-    attributes(entity, primary_key, column, version, concurrency_check, many_to_one)
+    attributes(
+        entity,
+        primary_key,
+        column,
+        version,
+        concurrency_check,
+        many_to_one,
+        one_to_many
+    )
 )]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -47,6 +47,7 @@ static META: EntityMeta = EntityMeta {
     table: "users",
     columns: &COLUMNS,
     primary_key: 0,
+    relations: &[],
 };
 
 impl Entity for User {

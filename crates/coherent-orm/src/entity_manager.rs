@@ -281,27 +281,9 @@ impl EntityManager {
         let not_managed = || Error::NotManaged {
             entity: T::META.name,
         };
-        let store = uow.map.store_mut::<T>();
-        if let Some(i) = store
-            .pending
-            .iter()
-            .position(|p| Managed::ptr_eq(p, entity))
-        {
-            store.pending.remove(i);
-            let key = entity.key();
-            if store
-                .by_key
-                .get(&key)
-                .is_some_and(|m| Managed::ptr_eq(m, entity))
-            {
-                store.by_key.remove(&key);
-            }
-            return Ok(());
-        }
-        if !store.contains(entity) {
+        if !uow.map.store_mut::<T>().remove_instance(entity) {
             return Err(not_managed());
         }
-        store.schedule_removal(entity.key());
         Ok(())
     }
 

@@ -28,6 +28,9 @@ pub struct FindOptions {
     /// With a pessimistic mode: lock only the rows of these tables (PostgreSQL `FOR UPDATE
     /// OF ..`; an error on MySQL, which cannot).
     pub lock_table_aliases: Vec<String>,
+    /// Relation paths to load with the found entities (`"books"`, `"books.reviews"`; see
+    /// [`crate::EntityManager::populate_paths`]).
+    pub populate: Vec<String>,
 }
 
 impl FindOptions {
@@ -47,6 +50,19 @@ impl FindOptions {
     /// Sets the version an optimistic lock expects.
     pub fn lock_version(mut self, version: impl FieldType) -> Self {
         self.lock_version = Some(version.to_value());
+        self
+    }
+
+    /// Sets the relation paths to load with the found entities, select-in: one query per
+    /// relation level.
+    ///
+    /// ```
+    /// use coherent_orm::FindOptions;
+    /// let o = FindOptions::default().populate(["books", "books.reviews"]);
+    /// assert_eq!(o.populate, ["books", "books.reviews"]);
+    /// ```
+    pub fn populate<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
+        self.populate = paths.into_iter().map(Into::into).collect();
         self
     }
 

@@ -40,6 +40,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     if !em.uow().has_work(order) {
         return Ok(());
     }
+    crate::cascade::cascade(shared, &mut em.uow())?;
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
     if !em.transactions_disabled() && needs_stages(em, order) {
         drop(serial);

@@ -6,19 +6,24 @@
 //! - [`EntityManager`]: one unit of work: `persist`, `remove`, `find`, `find_one`, `flush`,
 //!   `refresh`, raw SQL.
 //! - [`Managed<T>`]: the shared handle to the one instance of a row in an identity map.
+//! - [`Ref<T>`] and [`Collection<T>`]: many-to-one and one-to-many relation fields;
+//!   `populate`, `cascade`: loading them by path and turning their changes into writes.
 //! - [`RequestContext`]: one EntityManager per request through a tokio task-local.
 //! - `identity_map`, `type_store`, `unit_of_work`, `change_set`, [`commit_order`],
 //!   `statement_cache`, `flush`: the machinery of a flush (see `docs/ARCHITECTURE.md`).
 //! - [`query_log`]: the `tracing` events every statement emits.
 #![forbid(unsafe_code)]
 
+mod cascade;
 mod change_set;
 mod checkpoint;
+mod collection;
 pub mod commit_order;
 mod config;
 #[doc(hidden)]
 pub mod doc_support;
 mod entity_manager;
+mod entity_ops;
 mod find_options;
 mod flush;
 mod flush_mode;
@@ -28,6 +33,7 @@ pub mod locking;
 mod lookup;
 mod managed;
 mod orm;
+mod populate;
 mod propagation;
 pub mod query_log;
 mod reads;
@@ -43,6 +49,7 @@ mod transactional;
 mod type_store;
 mod unit_of_work;
 
+pub use collection::{Collection, RelationField};
 pub use config::OrmConfig;
 pub use entity_manager::EntityManager;
 pub use find_options::FindOptions;

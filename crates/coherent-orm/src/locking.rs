@@ -157,6 +157,13 @@ impl EntityManager {
         {
             check_version(m, expected)?;
         }
+        if let Some(m) = &found
+            && !options.populate.is_empty()
+            && !options.lock_mode.is_pessimistic()
+        {
+            em.populate_paths(std::slice::from_ref(m), options.populate)
+                .await?;
+        }
         Ok(found)
     }
 }

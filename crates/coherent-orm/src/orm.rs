@@ -17,9 +17,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A registered entity type.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub(crate) struct Registered {
     pub meta: &'static EntityMeta,
+    /// Its typed operations, for relation work.
+    pub ops: Arc<dyn crate::entity_ops::EntityOps>,
 }
 
 /// What every EntityManager of one Orm shares.
@@ -34,6 +36,9 @@ pub(crate) struct OrmShared {
     pub commit_order: CommitOrder,
     pub statements: StatementCache,
     pub listeners: Vec<Arc<dyn crate::TransactionListener>>,
+    /// Whether some entity has a collection or a reference (the flush then runs
+    /// [`crate::cascade`]).
+    pub has_relations: bool,
 }
 
 impl OrmShared {
@@ -52,6 +57,16 @@ impl OrmShared {
                 entity: T::META.name,
             })
         }
+    }
+
+    /// The registration of the type `id`, or [`Error::Config`] naming the entity that needs
+    /// it (a relation to an unregistered type).
+    pub fn registered(&self, id: TypeId, needed_by: &str) -> Result<&Registered> {
+        self.entities.get(&id).ok_or_else(|| {
+            Error::Config(format!(
+                "{needed_by} relates to an entity type that is not registered with the Orm"
+            ))
+        })
     }
 
     /// Registered metadata in commit order.
@@ -152,7 +167,13 @@ impl OrmBuilder {
     pub fn entity<T: Entity>(mut self) -> Self {
         let id = TypeId::of::<T>();
         if !self.entities.iter().any(|(t, _)| *t == id) {
-            self.entities.push((id, Registered { meta: T::META }));
+            self.entities.push((
+                id,
+                Registered {
+                    meta: T::META,
+                    ops: crate::entity_ops::ops_of::<T>(),
+                },
+            ));
         }
         self
     }
@@ -214,6 +235,7 @@ impl OrmBuilder {
                 )));
             }
         }
+        check_relations(&self.entities)?;
         let types: Vec<TypeId> = self.entities.iter().map(|(t, _)| *t).collect();
         // Every foreign key is an edge: the referenced type is inserted first.
         let dependencies: Vec<crate::commit_order::Dependency> = self
@@ -231,6 +253,9 @@ impl OrmBuilder {
                 })
             })
             .collect();
+        let has_relations = self.entities.iter().any(|(_, r)| {
+            !r.meta.relations.is_empty() || !r.meta.reference_columns().is_empty()
+        });
         let dialect = driver.dialect();
         static NEXT_ORM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let shared = Arc::new(OrmShared {
@@ -241,6 +266,7 @@ impl OrmBuilder {
             config: self.config,
             entities: self.entities.into_iter().collect(),
             commit_order: CommitOrder::new(&types, &dependencies),
+            has_relations,
             statements: StatementCache::new(dialect),
             listeners: self.listeners,
         });
@@ -249,6 +275,34 @@ impl OrmBuilder {
             shared,
         })
     }
+}
+
+/// Every relation names a registered item type whose `mapped_by` field is a reference back
+/// to the owner.
+fn check_relations(entities: &[(TypeId, Registered)]) -> Result<()> {
+    for (owner, r) in entities {
+        for rel in r.meta.relations {
+            let item = rel.target_meta();
+            let field = format!("{}.{}", r.meta.name, rel.field);
+            if !entities.iter().any(|(t, _)| *t == (rel.target.type_id)()) {
+                return Err(Error::Config(format!(
+                    "{field} is a collection of {}, which is not registered with the Orm",
+                    item.name
+                )));
+            }
+            let back = rel
+                .mapped_by_column()
+                .and_then(|c| item.columns[c].references)
+                .is_some_and(|to| (to.type_id)() == *owner);
+            if !back {
+                return Err(Error::Config(format!(
+                    "{field}: mapped_by = \"{}\" must name a #[many_to_one] field of {} that references {}",
+                    rel.mapped_by, item.name, r.meta.name
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {

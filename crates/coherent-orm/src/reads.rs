@@ -77,6 +77,9 @@ impl EntityManager {
                 crate::locking::check_version(m, expected)?;
             }
         }
+        if !options.populate.is_empty() {
+            em.populate_paths(&found, options.populate).await?;
+        }
         Ok(found)
     }
 

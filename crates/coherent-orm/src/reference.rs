@@ -25,54 +25,67 @@ use coherent_core::{
 /// assert!(r.get().is_err()); // never a hidden query
 /// ```
 pub struct Ref<T: Entity> {
-    key: T::Key,
-    entity: Option<Managed<T>>,
+    pub(crate) target: Target<T>,
+}
+
+/// What a reference holds.
+pub(crate) enum Target<T: Entity> {
+    /// The key only.
+    Key(T::Key),
+    /// The managed instance (its key is the instance's current key).
+    Loaded(Managed<T>),
 }
 
 impl<T: Entity> Ref<T> {
     /// An unloaded reference to the row with `key`.
     pub fn to_key(key: T::Key) -> Self {
-        Ref { key, entity: None }
+        Ref {
+            target: Target::Key(key),
+        }
     }
 
-    /// A loaded reference to a managed instance (its current key).
+    /// A loaded reference to a managed instance. It does not read the instance, so it can
+    /// be made while the instance is being written (`owner.write().items.add_new(Item {
+    /// owner: Ref::to(&owner), .. })`).
     pub fn to(entity: &Managed<T>) -> Self {
         Ref {
-            key: entity.key(),
-            entity: Some(entity.clone()),
+            target: Target::Loaded(entity.clone()),
         }
     }
 
     /// The referenced key: the instance's current key when it is at hand (a new instance
     /// gets its generated key when flushed), else the key the reference was made with.
     pub fn key(&self) -> T::Key {
-        match &self.entity {
-            Some(m) => m.key(),
-            None => self.key.clone(),
+        match &self.target {
+            Target::Loaded(m) => m.key(),
+            Target::Key(key) => key.clone(),
         }
     }
 
     /// Whether the referenced instance is at hand.
     pub fn is_loaded(&self) -> bool {
-        self.entity.is_some()
+        matches!(self.target, Target::Loaded(_))
     }
 
     /// The referenced instance, or [`Error::ReferenceNotLoaded`].
     pub fn get(&self) -> Result<&Managed<T>> {
-        self.entity
-            .as_ref()
-            .ok_or_else(|| Error::ReferenceNotLoaded {
+        match &self.target {
+            Target::Loaded(m) => Ok(m),
+            Target::Key(key) => Err(Error::ReferenceNotLoaded {
                 entity: T::META.name,
-                key: format!("{:?}", self.key()),
-            })
+                key: format!("{key:?}"),
+            }),
+        }
     }
 }
 
 impl<T: Entity> Clone for Ref<T> {
     fn clone(&self) -> Self {
         Ref {
-            key: self.key.clone(),
-            entity: self.entity.clone(),
+            target: match &self.target {
+                Target::Key(k) => Target::Key(k.clone()),
+                Target::Loaded(m) => Target::Loaded(m.clone()),
+            },
         }
     }
 }
@@ -146,7 +159,7 @@ impl crate::EntityManager {
     /// The instance a reference points at: from the reference or the identity map without a
     /// query, else loaded by key. A row that is gone is [`Error::NotFound`].
     pub async fn load<T: Entity>(&self, reference: &Ref<T>) -> Result<Managed<T>> {
-        if let Some(m) = &reference.entity {
+        if let Target::Loaded(m) = &reference.target {
             return Ok(m.clone());
         }
         self.find_one_or_fail::<T>(crate::lookup::Lookup::Key(reference.key()))

@@ -58,6 +58,24 @@ impl<T: Entity> TypeStore<T> {
             .is_some_and(|x| Managed::ptr_eq(x, m) && !self.removed.contains(&key))
     }
 
+    /// Drops a pending insert, or schedules a managed instance's row for deletion; false if
+    /// `m` is not one of this store's instances.
+    pub fn remove_instance(&mut self, m: &Managed<T>) -> bool {
+        if let Some(i) = self.pending.iter().position(|p| Managed::ptr_eq(p, m)) {
+            self.pending.remove(i);
+            let key = m.key();
+            if self.by_key.get(&key).is_some_and(|x| Managed::ptr_eq(x, m)) {
+                self.by_key.remove(&key);
+            }
+            return true;
+        }
+        if !self.contains(m) {
+            return false;
+        }
+        self.schedule_removal(m.key());
+        true
+    }
+
     /// Schedules `key` for deletion by the next flush.
     pub fn schedule_removal(&mut self, key: T::Key) {
         self.removals += 1;

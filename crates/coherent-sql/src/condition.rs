@@ -156,6 +156,7 @@ mod tests {
         table: "t",
         columns: &COLS,
         primary_key: 0,
+        relations: &[],
     };
 
     fn render(c: Condition, order: &[Order], dialect: Dialect) -> String {

@@ -33,7 +33,7 @@ fn build(stmt: &impl SchemaStatementBuilder, dialect: Dialect) -> String {
 ///     ColumnMeta { primary_key: true, generated: true, ..ColumnMeta::new("id", ColumnType::BigInt) },
 ///     ColumnMeta { unique: true, ..ColumnMeta::new("email", ColumnType::Text) },
 /// ];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0 };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
 /// let ddl = coherent_sql::schema::create_table(&META, Dialect::Sqlite);
 /// assert!(ddl[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "users" ( "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"#), "{}", ddl[0]);
 /// assert_eq!(ddl[1], r#"CREATE UNIQUE INDEX IF NOT EXISTS "uq_users_email" ON "users" ("email")"#);
@@ -123,7 +123,7 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
 /// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::schema::add_foreign_keys;
 /// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
-/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0 };
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[] };
 /// assert!(add_foreign_keys(&META, Dialect::Postgres).is_empty());
 /// ```
 pub fn add_foreign_keys(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {

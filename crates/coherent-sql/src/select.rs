@@ -32,7 +32,7 @@ fn base(meta: &EntityMeta) -> SelectStatement {
 /// use coherent_core::{ColumnMeta, ColumnType, Condition, CmpOp, Dialect, EntityMeta, Value};
 /// use coherent_sql::select::{select, SelectSpec};
 /// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0 };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
 /// let cond = Condition::Compare { column: "name", op: CmpOp::Eq, value: Value::Text("x' OR 1=1 --".into()) };
 /// let r = select(&META, &cond, &SelectSpec { limit: Some(5), ..Default::default() }, Dialect::Sqlite);
 /// assert_eq!(r.sql, r#"SELECT "id", "name" FROM "users" WHERE "name" = ? ORDER BY "id" ASC LIMIT ?"#);

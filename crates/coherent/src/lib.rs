@@ -9,7 +9,7 @@ pub use coherent_core::{
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
-    EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoLookup, Lookup,
+    Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoLookup, Lookup,
     Managed, Orm, OrmBuilder, OrmConfig, Propagation, Ref, RequestContext, SchemaManager,
     TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
@@ -18,7 +18,7 @@ pub use coherent_orm::{commit_order, query_log};
 /// Everything an application needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
+        Collection, Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
         ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation, Ref,
         RequestContext, Result, Row, TxOptions, Value, create_request_context,
         ensure_request_context, transactional,
@@ -35,10 +35,11 @@ pub mod __private {
     pub use coherent_core::field_type::FieldType;
     pub use coherent_core::filter::Column;
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
+    pub use coherent_core::relation::{RelationKind, RelationMeta};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
     pub use coherent_core::version::VersionType;
-    pub use coherent_orm::{Propagation, RequestContext, TxOptions};
+    pub use coherent_orm::{Propagation, RelationField, RequestContext, TxOptions};
 
     /// Runs a `#[transactional]` body: the function's return type must be a `Result` whose
     /// error comes from `coherent::Error`.

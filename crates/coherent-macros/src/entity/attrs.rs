@@ -43,6 +43,16 @@ pub(super) struct PrimaryKeyAttrs {}
 #[darling(attributes(many_to_one))]
 pub(super) struct ManyToOneAttrs {}
 
+/// `#[one_to_many(mapped_by = "..", orphan_removal)]` on a `Collection<T>` field.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(one_to_many))]
+pub(super) struct OneToManyAttrs {
+    /// The items' `#[many_to_one]` field that references this entity.
+    pub(super) mapped_by: Option<String>,
+    /// Delete an item removed from the collection.
+    pub(super) orphan_removal: Flag,
+}
+
 /// `#[version]` on a field: takes no options.
 #[derive(Default, FromAttributes)]
 #[darling(attributes(version))]

@@ -17,6 +17,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         entity_name,
         table,
         columns,
+        relations,
         pk,
         private,
     } = entity;
@@ -101,6 +102,96 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 version: #version,
                 concurrency_check: #concurrency_check,
                 references: #field_type::REFERENCES,
+            }
+        }
+    });
+
+    let relation_metas = relations.iter().map(|r| {
+        let ty = r.ty;
+        let (field, mapped_by, orphan_removal) = (&r.field, &r.mapped_by, r.orphan_removal);
+        quote! {
+            #private::RelationMeta {
+                field: #field,
+                kind: #private::RelationKind::OneToMany,
+                target: <#ty as #private::RelationField>::TARGET,
+                mapped_by: #mapped_by,
+                orphan_removal: #orphan_removal,
+            }
+        }
+    });
+    let relation_inits = relations.iter().map(|r| {
+        let (f, ty) = (r.ident, r.ty);
+        let end = end_span(ty);
+        let private = respan(private, end);
+        quote_spanned!(end=> #f: <#ty as #private::RelationField>::unloaded(),)
+    });
+    let relation_copies = relations.iter().map(|r| {
+        let f = r.ident;
+        quote! {
+            ::core::clone::Clone::clone_from(&mut __target.#f, &self.#f);
+        }
+    });
+    let relation_arms: Vec<TokenStream> = relations
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let f = r.ident;
+            quote!(#i => ::core::option::Option::Some(&self.#f),)
+        })
+        .collect();
+    let relation_mut_arms = relations.iter().enumerate().map(|(i, r)| {
+        let f = r.ident;
+        quote!(#i => ::core::option::Option::Some(&mut self.#f),)
+    });
+    let reference_arms: Vec<TokenStream> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.many_to_one)
+        .map(|(i, c)| {
+            let f = c.ident;
+            quote!(#i => ::core::option::Option::Some(&self.#f),)
+        })
+        .collect();
+    let reference_mut_arms = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.many_to_one)
+        .map(|(i, c)| {
+            let f = c.ident;
+            quote!(#i => ::core::option::Option::Some(&mut self.#f),)
+        });
+    // Only entities with relations or references override the defaults.
+    let relation_access = (!relations.is_empty()).then(|| {
+        quote! {
+            fn relation(&self, __index: ::core::primitive::usize) -> ::core::option::Option<&dyn ::core::any::Any> {
+                match __index {
+                    #(#relation_arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn relation_mut(&mut self, __index: ::core::primitive::usize) -> ::core::option::Option<&mut dyn ::core::any::Any> {
+                match __index {
+                    #(#relation_mut_arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    });
+    let reference_access = (!reference_arms.is_empty()).then(|| {
+        quote! {
+            fn reference(&self, __column: ::core::primitive::usize) -> ::core::option::Option<&dyn ::core::any::Any> {
+                match __column {
+                    #(#reference_arms)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn reference_mut(&mut self, __column: ::core::primitive::usize) -> ::core::option::Option<&mut dyn ::core::any::Any> {
+                match __column {
+                    #(#reference_mut_arms)*
+                    _ => ::core::option::Option::None,
+                }
             }
         }
     });
@@ -205,6 +296,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 table: #table,
                 columns: &[#(#column_metas),*],
                 primary_key: #pk,
+                relations: &[#(#relation_metas),*],
             };
 
             #[inline]
@@ -228,6 +320,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
             fn from_row(__row: &mut #private::RowReader<'_>) -> #private::Result<Self> {
                 ::core::result::Result::Ok(Self {
                     #(#reads)*
+                    #(#relation_inits)*
                 })
             }
 
@@ -238,13 +331,17 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
             }
 
             fn merge_unchanged(&mut self, __snapshot: &Self, __fresh: Self) {
-                let Self { #(#destructure),* } = __fresh;
+                let Self { #(#destructure),* , .. } = __fresh;
                 #(#merges)*
             }
 
             fn copy_into(&self, __target: &mut Self) {
                 #(#copies)*
+                #(#relation_copies)*
             }
+
+            #relation_access
+            #reference_access
 
             fn set_column(
                 &mut self,

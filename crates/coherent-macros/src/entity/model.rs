@@ -12,8 +12,10 @@ pub(super) struct Entity<'a> {
     pub(super) entity_name: String,
     /// The table name.
     pub(super) table: String,
-    /// One per field, in declaration order.
+    /// One per column field, in declaration order.
     pub(super) columns: Vec<Column<'a>>,
+    /// The relation (collection) fields, in declaration order.
+    pub(super) relations: Vec<Relation<'a>>,
     /// The index of the primary key in `columns`.
     pub(super) pk: usize,
     /// `<crate>::__private`, the path every coherent item is named through.
@@ -37,4 +39,16 @@ pub(super) struct Column<'a> {
     pub(super) concurrency_check: bool,
     /// `#[many_to_one]`: a reference to another entity.
     pub(super) many_to_one: bool,
+}
+
+/// One relation (collection) field, parsed: not a column.
+pub(super) struct Relation<'a> {
+    pub(super) ident: &'a Ident,
+    pub(super) ty: &'a Type,
+    /// The Rust field name, without `r#`.
+    pub(super) field: String,
+    /// The items' field that references this entity.
+    pub(super) mapped_by: String,
+    /// `orphan_removal`.
+    pub(super) orphan_removal: bool,
 }

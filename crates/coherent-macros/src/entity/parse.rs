@@ -5,10 +5,11 @@
 //! and reported together; the field types themselves are checked later, by the compiler.
 
 use super::attrs::{
-    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToOneAttrs, PrimaryKeyAttrs, VersionAttrs,
+    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToOneAttrs, OneToManyAttrs,
+    PrimaryKeyAttrs, VersionAttrs,
 };
 use super::errors::Errors;
-use super::model::{Column, Entity};
+use super::model::{Column, Entity, Relation};
 use super::names::{screaming_snake_case, snake_case};
 use super::types::option_inner;
 use darling::FromAttributes;
@@ -59,14 +60,20 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
     }
 
     let mut columns = Vec::with_capacity(named.named.len());
+    let mut relations = Vec::new();
     let mut primary_key: Option<usize> = None;
     let mut names_seen: HashMap<String, &Ident> = HashMap::new();
     let mut consts_seen: HashMap<String, &Ident> = HashMap::new();
     let mut versions: Vec<(&syn::Attribute, String)> = Vec::new();
 
-    for (index, field) in named.named.iter().enumerate() {
+    for field in &named.named {
         let ident = field.ident.as_ref().expect("named field");
         let field_name = ident.unraw().to_string();
+        if let Some(relation) = relation_field(field, &field_name, &mut errors) {
+            relations.push(relation);
+            continue;
+        }
+        let index = columns.len();
 
         let opts = ColumnAttrs::from_attributes(&field.attrs).unwrap_or_else(|e| {
             errors.darling(e);
@@ -221,8 +228,57 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         entity_name,
         table,
         columns,
+        relations,
         pk,
         private,
+    })
+}
+
+/// The relation field `field` declares with `#[one_to_many(..)]`, if it does (errors for a
+/// missing `mapped_by` or column attributes on it are pushed).
+fn relation_field<'a>(
+    field: &'a syn::Field,
+    field_name: &str,
+    errors: &mut Errors,
+) -> Option<Relation<'a>> {
+    let attr = field
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("one_to_many"))?;
+    let opts = OneToManyAttrs::from_attributes(&field.attrs).unwrap_or_else(|e| {
+        errors.darling(e);
+        OneToManyAttrs::default()
+    });
+    let column_attrs = [
+        "column",
+        "primary_key",
+        "version",
+        "concurrency_check",
+        "many_to_one",
+    ];
+    for other in field.attrs.iter().filter(|a| {
+        column_attrs
+            .iter()
+            .any(|name| a.path().is_ident(name))
+    }) {
+        errors.spanned(
+            other,
+            format!("`{field_name}` is a #[one_to_many] collection, not a column; remove this attribute"),
+        );
+    }
+    let mapped_by = opts.mapped_by.unwrap_or_else(|| {
+        errors.spanned(
+            attr,
+            format!("#[one_to_many] field `{field_name}` needs mapped_by = \"<the items' #[many_to_one] field>\""),
+        );
+        String::new()
+    });
+    Some(Relation {
+        ident: field.ident.as_ref().expect("named field"),
+        ty: &field.ty,
+        field: field_name.to_owned(),
+        mapped_by,
+        orphan_removal: opts.orphan_removal.is_present(),
     })
 }
 

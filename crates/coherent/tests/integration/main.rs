@@ -2,6 +2,7 @@
 //! [`common::backends`]): embedded SQLite in memory and in a file today.
 
 mod bad_input;
+mod collections;
 mod common;
 mod concurrency;
 mod entity_manager;

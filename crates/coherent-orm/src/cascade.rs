@@ -1,0 +1,220 @@
+//! The first step of a flush with relations: collection changes become entity changes.
+//!
+//! Policy (MikroORM's and Doctrine's, made explicit):
+//! - **Cascade persist.** A new instance reachable from a flushed instance, added to a
+//!   collection or held by a reference, is persisted.
+//! - **The owning side wins.** An item added to a one-to-many collection gets its `mapped_by`
+//!   reference pointed at the owner (an UPDATE of its foreign key, or part of its INSERT).
+//!   An item removed from it that still references the owner is deleted with
+//!   `orphan_removal`, else its reference is set to NULL; a non-nullable reference without
+//!   orphan removal is [`Error::Relation`], raised before anything changes.
+//! - **Orphan removal cascades removal.** Removing an owner removes the items of its loaded
+//!   `orphan_removal` collections.
+//! - **Taken over once.** The collection's baseline becomes its current items, so the change
+//!   is not applied twice; from then on the items' own changes carry it, and a failed flush
+//!   or a rolled-back transaction restores them like any other change.
+//!
+//! The step plans every action first and applies them only if none was refused, and repeats
+//! while it persisted new instances (they may hold collections of their own).
+
+use crate::entity_ops::{EntityOps, Handle};
+use crate::orm::OrmShared;
+use crate::unit_of_work::UnitOfWork;
+use coherent_core::{Error, Result};
+use std::collections::HashSet;
+
+/// One change the step makes.
+enum Action<'a> {
+    /// Persist an instance that is not managed.
+    Adopt(&'a dyn EntityOps, Handle),
+    /// Point `item`'s reference `column` at `owner` (through `owner_ops`).
+    Point {
+        item_ops: &'a dyn EntityOps,
+        item: Handle,
+        column: usize,
+        owner_ops: &'a dyn EntityOps,
+        owner: Handle,
+    },
+    /// Set `item`'s optional reference `column` to NULL.
+    Unpoint {
+        item_ops: &'a dyn EntityOps,
+        item: Handle,
+        column: usize,
+        owner_ops: &'a dyn EntityOps,
+    },
+    /// Remove an instance.
+    Remove(&'a dyn EntityOps, Handle),
+    /// Make relation `relation` of `owner` its own baseline.
+    Settle {
+        owner_ops: &'a dyn EntityOps,
+        owner: Handle,
+        relation: usize,
+        item_ops: &'a dyn EntityOps,
+    },
+}
+
+/// Runs the step over every registered type with relations or references.
+pub(crate) fn cascade(shared: &OrmShared, uow: &mut UnitOfWork) -> Result<()> {
+    if !shared.has_relations {
+        return Ok(());
+    }
+    // New instances may bring their own relations: repeat while instances were persisted
+    // (bounded by the instances reachable, each persisted once).
+    loop {
+        let actions = plan(shared, uow)?;
+        let adopted = actions
+            .iter()
+            .filter(|a| matches!(a, Action::Adopt(..)))
+            .count();
+        apply(uow, actions)?;
+        if adopted == 0 {
+            return Ok(());
+        }
+    }
+}
+
+fn plan<'a>(shared: &'a OrmShared, uow: &UnitOfWork) -> Result<Vec<Action<'a>>> {
+    let map = &uow.map;
+    let mut actions = Vec::new();
+    // Items removed from one collection and added to another in the same pass moved: the
+    // owner they were added to wins, whatever order the owners are visited in.
+    let mut added: HashSet<usize> = HashSet::new();
+    let mut removals = Vec::new();
+    for id in shared.commit_order.types() {
+        let owner_reg = &shared.entities[id];
+        let (meta, owner_ops) = (owner_reg.meta, &*owner_reg.ops);
+        let references = meta.reference_columns();
+        if meta.relations.is_empty() && references.is_empty() {
+            continue;
+        }
+        for owner in owner_ops.flush_candidates(map) {
+            for column in references.iter() {
+                let target = meta.columns[column].references.expect("a reference column");
+                let target_ops = &*shared.registered((target.type_id)(), meta.name)?.ops;
+                owner_ops.with_reference(&owner, column, &mut |field| {
+                    if let Some(h) = target_ops.referenced(field)
+                        && !target_ops.is_managed(map, &h)
+                    {
+                        actions.push(Action::Adopt(target_ops, h));
+                    }
+                });
+            }
+            for (relation, rel) in meta.relations.iter().enumerate() {
+                let item_ops = &*shared.registered((rel.target.type_id)(), meta.name)?.ops;
+                let Some(change) = owner_ops.relation_change(&owner, relation, item_ops) else {
+                    continue;
+                };
+                let column = rel.mapped_by_column().expect("checked when the Orm was built");
+                let before: HashSet<usize> = change.baseline.iter().map(|h| item_ops.addr(h)).collect();
+                let now: HashSet<usize> = change.current.iter().map(|h| item_ops.addr(h)).collect();
+                for item in change.current.iter().filter(|h| !before.contains(&item_ops.addr(h))) {
+                    added.insert(item_ops.addr(item));
+                    if !item_ops.is_managed(map, item) {
+                        actions.push(Action::Adopt(item_ops, item.clone()));
+                    }
+                    actions.push(Action::Point {
+                        item_ops,
+                        item: item.clone(),
+                        column,
+                        owner_ops,
+                        owner: owner.clone(),
+                    });
+                }
+                for item in change.baseline.iter().filter(|h| !now.contains(&item_ops.addr(h))) {
+                    let mut still_owned = false;
+                    item_ops.with_reference(item, column, &mut |field| {
+                        still_owned = owner_ops.points_to(field, &owner);
+                    });
+                    if !still_owned {
+                        continue; // moved to another owner meanwhile
+                    }
+                    let addr = item_ops.addr(item);
+                    if rel.orphan_removal {
+                        removals.push((addr, Ok(Action::Remove(item_ops, item.clone()))));
+                    } else if rel.target_meta().columns[column].nullable {
+                        let unpoint = Action::Unpoint {
+                            item_ops,
+                            item: item.clone(),
+                            column,
+                            owner_ops,
+                        };
+                        removals.push((addr, Ok(unpoint)));
+                    } else {
+                        removals.push((addr, Err(Error::Relation(format!(
+                            "{} was removed from {}.{} of {}, but {}.{} is not nullable: delete it with em.remove, or declare the collection with orphan_removal",
+                            item_ops.describe(item),
+                            meta.name,
+                            rel.field,
+                            owner_ops.describe(&owner),
+                            rel.target_meta().name,
+                            rel.mapped_by,
+                        )))));
+                    }
+                }
+                actions.push(Action::Settle {
+                    owner_ops,
+                    owner: owner.clone(),
+                    relation,
+                    item_ops,
+                });
+            }
+        }
+        for (relation, rel) in meta.relations.iter().enumerate() {
+            if !rel.orphan_removal {
+                continue;
+            }
+            let item_ops = &*shared.registered((rel.target.type_id)(), meta.name)?.ops;
+            for owner in owner_ops.removal_candidates(map) {
+                for item in owner_ops
+                    .relation_items(&owner, relation, item_ops)
+                    .unwrap_or_default()
+                {
+                    if item_ops.is_managed(map, &item) {
+                        actions.push(Action::Remove(item_ops, item));
+                    }
+                }
+            }
+        }
+    }
+    for (addr, removal) in removals {
+        if !added.contains(&addr) {
+            actions.push(removal?);
+        }
+    }
+    Ok(actions)
+}
+
+fn apply(uow: &mut UnitOfWork, actions: Vec<Action<'_>>) -> Result<()> {
+    for action in actions {
+        match action {
+            Action::Adopt(ops, h) => ops.adopt(&mut uow.map, &h)?,
+            Action::Point {
+                item_ops,
+                item,
+                column,
+                owner_ops,
+                owner,
+            } => item_ops.write_reference(&item, column, &mut |field| {
+                if !owner_ops.points_to(field, &owner) {
+                    owner_ops.point(field, &owner);
+                }
+            }),
+            Action::Unpoint {
+                item_ops,
+                item,
+                column,
+                owner_ops,
+            } => item_ops.write_reference(&item, column, &mut |field| {
+                owner_ops.unpoint(field);
+            }),
+            Action::Remove(ops, h) => ops.schedule_removal(&mut uow.map, &h),
+            Action::Settle {
+                owner_ops,
+                owner,
+                relation,
+                item_ops,
+            } => owner_ops.settle_relation(&owner, relation, item_ops),
+        }
+    }
+    Ok(())
+}

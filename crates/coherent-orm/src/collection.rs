@@ -1,0 +1,177 @@
+//! [`Collection<T>`]: the field type of a one-to-many relation.
+//!
+//! Policy: a collection is loaded or not. A collection decoded from a row starts unloaded,
+//! and reading or changing an unloaded collection is the typed error
+//! [`Error::CollectionNotLoaded`], never a hidden query: populate it first
+//! (`FindOptions::populate(["books"])` or `em.populate_collection`). A new entity's
+//! collection (`Collection::new()`) is loaded and empty.
+//!
+//! The items' references are the truth in the database. The next flush turns the changes
+//! since the owner was loaded or last flushed into changes of the items (see
+//! `crate::cascade`): an added item is persisted if it is new (cascade persist) and its
+//! reference is pointed at the owner; a removed item is deleted with `orphan_removal`, else
+//! its reference is set to NULL (refused for a non-nullable reference).
+
+use crate::managed::Managed;
+use coherent_core::{Entity, Error, Reference, Result};
+
+/// The items of a one-to-many relation, once loaded.
+///
+/// ```
+/// # use coherent_orm::doc_support::User;
+/// use coherent_orm::Collection;
+/// let mut friends: Collection<User> = Collection::new();
+/// let jon = friends.add_new(User::new("Jon", "jon@example.com")).unwrap();
+/// assert_eq!(friends.len().unwrap(), 1);
+/// assert!(friends.contains(&jon));
+/// assert!(Collection::<User>::unloaded().items().is_err()); // never a hidden query
+/// ```
+pub struct Collection<T: Entity> {
+    items: Option<Vec<Managed<T>>>,
+}
+
+impl<T: Entity> Collection<T> {
+    /// A loaded, empty collection: the collection of a new entity.
+    pub fn new() -> Self {
+        Collection {
+            items: Some(Vec::new()),
+        }
+    }
+
+    /// A collection whose items are not loaded.
+    pub fn unloaded() -> Self {
+        Collection { items: None }
+    }
+
+    /// Whether the items are loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.items.is_some()
+    }
+
+    /// The items, or [`Error::CollectionNotLoaded`].
+    pub fn items(&self) -> Result<&[Managed<T>]> {
+        self.items.as_deref().ok_or(Error::CollectionNotLoaded {
+            entity: T::META.name,
+        })
+    }
+
+    fn items_mut(&mut self) -> Result<&mut Vec<Managed<T>>> {
+        self.items.as_mut().ok_or(Error::CollectionNotLoaded {
+            entity: T::META.name,
+        })
+    }
+
+    /// The number of items, or [`Error::CollectionNotLoaded`].
+    pub fn len(&self) -> Result<usize> {
+        self.items().map(<[_]>::len)
+    }
+
+    /// Whether there are no items, or [`Error::CollectionNotLoaded`].
+    pub fn is_empty(&self) -> Result<bool> {
+        self.items().map(<[_]>::is_empty)
+    }
+
+    /// Whether `item` is one of the items (false when not loaded).
+    pub fn contains(&self, item: &Managed<T>) -> bool {
+        self.items
+            .as_ref()
+            .is_some_and(|v| v.iter().any(|m| Managed::ptr_eq(m, item)))
+    }
+
+    /// Adds a managed instance (no-op if it is already an item).
+    pub fn add(&mut self, item: &Managed<T>) -> Result<()> {
+        let items = self.items_mut()?;
+        if !items.iter().any(|m| Managed::ptr_eq(m, item)) {
+            items.push(item.clone());
+        }
+        Ok(())
+    }
+
+    /// Adds a new instance; the next flush persists it with the owner (cascade persist).
+    pub fn add_new(&mut self, entity: T) -> Result<Managed<T>> {
+        let items = self.items_mut()?;
+        let m = Managed::new(entity, false);
+        items.push(m.clone());
+        Ok(m)
+    }
+
+    /// Removes `item`; returns whether it was an item.
+    pub fn remove(&mut self, item: &Managed<T>) -> Result<bool> {
+        let items = self.items_mut()?;
+        let before = items.len();
+        items.retain(|m| !Managed::ptr_eq(m, item));
+        Ok(items.len() != before)
+    }
+
+    /// Removes every item.
+    pub fn clear(&mut self) -> Result<()> {
+        self.items_mut()?.clear();
+        Ok(())
+    }
+
+    /// The items if loaded.
+    pub(crate) fn loaded(&self) -> Option<&Vec<Managed<T>>> {
+        self.items.as_ref()
+    }
+
+    /// Replaces the items (a populate).
+    pub(crate) fn set_loaded(&mut self, items: Vec<Managed<T>>) {
+        self.items = Some(items);
+    }
+}
+
+impl<T: Entity> Default for Collection<T> {
+    fn default() -> Self {
+        Collection::new()
+    }
+}
+
+impl<T: Entity> Clone for Collection<T> {
+    fn clone(&self) -> Self {
+        Collection {
+            items: self.items.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        match (&mut self.items, &source.items) {
+            (Some(mine), Some(theirs)) => mine.clone_from(theirs),
+            (mine, theirs) => *mine = theirs.clone(),
+        }
+    }
+}
+
+impl<T: Entity> std::fmt::Debug for Collection<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.items {
+            None => write!(f, "Collection<{}>(not loaded)", T::META.name),
+            Some(items) => {
+                let keys: Vec<T::Key> = items.iter().map(Managed::key).collect();
+                write!(f, "Collection<{}>{keys:?}", T::META.name)
+            }
+        }
+    }
+}
+
+/// A field type `#[one_to_many]` accepts: what the derive needs from it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a #[one_to_many] field",
+    note = "a #[one_to_many(mapped_by = \"..\")] field is a Collection<T>"
+)]
+pub trait RelationField {
+    /// The item entity.
+    const TARGET: Reference;
+    /// The value of a field decoded from a row: not loaded.
+    fn unloaded() -> Self;
+}
+
+impl<T: Entity> RelationField for Collection<T> {
+    const TARGET: Reference = Reference {
+        meta: || T::META,
+        type_id: std::any::TypeId::of::<T>,
+    };
+
+    fn unloaded() -> Self {
+        Collection::unloaded()
+    }
+}

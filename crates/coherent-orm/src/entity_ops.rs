@@ -1,0 +1,428 @@
+//! [`EntityOps`]: the typed operations of one registered entity type, reachable without its
+//! type, so relation work (populate, cascades) can walk from an entity to the entities it
+//! names through metadata alone.
+//!
+//! Policy: every method is the typed code of one type `T`, behind a vtable built when `T` is
+//! registered. Instances travel as [`Handle`]s (a boxed `Managed<T>`); a relation field
+//! travels as `&dyn Any` and is only ever downcast by the ops of its item type (a
+//! `Ref<T>`, `Option<Ref<T>>` or `Collection<T>` by `T`'s ops). Entity fields are touched
+//! through `Managed::tracked_mut` when nothing a flush compares changes (linking a loaded
+//! instance into a reference, filling an unloaded collection), and through
+//! `Managed::write` when it does (pointing a reference elsewhere).
+
+use crate::collection::Collection;
+use crate::identity_map::IdentityMap;
+use crate::managed::Managed;
+use crate::reference::{Ref, Target};
+use crate::EntityManager;
+use coherent_core::{BoxFuture, ColumnSet, Entity, Error, FieldType, PrimaryKey, Result, Value};
+use std::any::Any;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+/// A managed instance of some entity type: a shared `Managed<T>`.
+pub(crate) type Handle = std::sync::Arc<dyn Any + Send + Sync>;
+
+/// A collection as a flush compares it: the items now and at the baseline.
+pub(crate) struct CollectionChange {
+    pub current: Vec<Handle>,
+    pub baseline: Vec<Handle>,
+}
+
+/// The operations of one entity type, without its type.
+pub(crate) trait EntityOps: Send + Sync {
+    /// The instance's address (identifies it across handles).
+    fn addr(&self, h: &Handle) -> usize;
+    /// `Entity 3`, for messages.
+    fn describe(&self, h: &Handle) -> String;
+    /// The value of column `column` of each instance.
+    fn column_values(&self, handles: &[Handle], column: usize) -> Vec<Value>;
+    /// For each of `keys`, the index in `handles` of the instance with that key.
+    fn positions(&self, handles: &[Handle], keys: &[Value]) -> Vec<Option<usize>>;
+    /// The instances in the identity map with these keys, and the keys not there (each
+    /// distinct key once).
+    fn lookup(&self, map: &IdentityMap, keys: &[Value]) -> (Vec<Handle>, Vec<Value>);
+    /// Loads the rows whose `column` is one of `values`, in batches, into the identity map.
+    fn load_in<'a>(
+        &'a self,
+        em: &'a EntityManager,
+        column: usize,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Vec<Handle>>>;
+
+    /// As the referenced type, on a `Ref<T>` / `Option<Ref<T>>` field: takes the instance from
+    /// the identity map into an unloaded reference.
+    fn link(&self, field: &mut dyn Any, map: &IdentityMap);
+    /// Points the reference at `target`.
+    fn point(&self, field: &mut dyn Any, target: &Handle);
+    /// Sets an optional reference to `None`; false for a non-optional one.
+    fn unpoint(&self, field: &mut dyn Any) -> bool;
+    /// Whether the reference points at `target`.
+    fn points_to(&self, field: &dyn Any, target: &Handle) -> bool;
+    /// The instance the reference holds, if loaded.
+    fn referenced(&self, field: &dyn Any) -> Option<Handle>;
+
+    /// As the item type, on a `Collection<T>`: its items, if loaded.
+    fn items(&self, collection: &dyn Any) -> Option<Vec<Handle>>;
+    /// Loads the collection with `items`.
+    fn fill(&self, collection: &mut dyn Any, items: &[&Handle]);
+    /// Makes `to` a copy of `from`.
+    fn copy_collection(&self, from: &dyn Any, to: &mut dyn Any);
+
+    /// As the owning type: links reference column `column` of each instance (see `link`).
+    fn link_references(
+        &self,
+        handles: &[Handle],
+        column: usize,
+        target: &dyn EntityOps,
+        map: &IdentityMap,
+    );
+    /// Runs `f` on reference column `column` of `h`, read-only.
+    fn with_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&dyn Any));
+    /// Runs `f` on reference column `column` of `h` through a write (change tracked).
+    fn write_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&mut dyn Any));
+    /// Loads relation `relation` of `owner` with `items` if it is not loaded (in the
+    /// baseline too, so the flush sees no change).
+    fn fill_relation(&self, owner: &Handle, relation: usize, items: &[&Handle], item: &dyn EntityOps);
+    /// The items of relation `relation` of `owner`, if loaded.
+    fn relation_items(&self, owner: &Handle, relation: usize, item: &dyn EntityOps) -> Option<Vec<Handle>>;
+    /// The relation now and at the baseline, if it may have changed.
+    fn relation_change(
+        &self,
+        owner: &Handle,
+        relation: usize,
+        item: &dyn EntityOps,
+    ) -> Option<CollectionChange>;
+    /// Makes the baseline's relation the current one (its changes have been taken over).
+    fn settle_relation(&self, owner: &Handle, relation: usize, item: &dyn EntityOps);
+
+    /// Pending inserts and instances written to: what a flush may write.
+    fn flush_candidates(&self, map: &IdentityMap) -> Vec<Handle>;
+    /// Instances scheduled for removal.
+    fn removal_candidates(&self, map: &IdentityMap) -> Vec<Handle>;
+    /// Whether the instance is managed (pending or loaded, not scheduled for removal).
+    fn is_managed(&self, map: &IdentityMap, h: &Handle) -> bool;
+    /// Persists an instance that is not managed (cascade persist).
+    fn adopt(&self, map: &mut IdentityMap, h: &Handle) -> Result<()>;
+    /// Schedules a managed instance for removal (a pending one is dropped).
+    fn schedule_removal(&self, map: &mut IdentityMap, h: &Handle);
+}
+
+/// The ops of `T`.
+pub(crate) fn ops_of<T: Entity>() -> std::sync::Arc<dyn EntityOps> {
+    std::sync::Arc::new(Ops::<T>(PhantomData))
+}
+
+struct Ops<T>(PhantomData<fn() -> T>);
+
+fn managed<T: Entity>(h: &Handle) -> &Managed<T> {
+    h.downcast_ref()
+        .expect("a handle is passed to the ops of its own type")
+}
+
+fn handle<T: Entity>(m: &Managed<T>) -> Handle {
+    std::sync::Arc::new(m.clone())
+}
+
+fn key_of<T: Entity>(value: &Value) -> Option<T::Key> {
+    <T::Key as FieldType>::from_value(value.clone()).ok()
+}
+
+/// The reference in a `Ref<T>` or `Option<Ref<T>>` field.
+fn as_ref<T: Entity>(field: &dyn Any) -> Option<&Ref<T>> {
+    field
+        .downcast_ref::<Ref<T>>()
+        .or_else(|| field.downcast_ref::<Option<Ref<T>>>()?.as_ref())
+}
+
+fn as_ref_mut<T: Entity>(field: &mut dyn Any) -> Option<&mut Ref<T>> {
+    if field.is::<Ref<T>>() {
+        return field.downcast_mut::<Ref<T>>();
+    }
+    field.downcast_mut::<Option<Ref<T>>>()?.as_mut()
+}
+
+fn collection<T: Entity>(c: &dyn Any) -> &Collection<T> {
+    c.downcast_ref().expect("a collection of the item type")
+}
+
+fn collection_mut<T: Entity>(c: &mut dyn Any) -> &mut Collection<T> {
+    c.downcast_mut().expect("a collection of the item type")
+}
+
+impl<T: Entity> EntityOps for Ops<T> {
+    fn addr(&self, h: &Handle) -> usize {
+        managed::<T>(h).addr()
+    }
+
+    fn describe(&self, h: &Handle) -> String {
+        format!("{} {:?}", T::META.name, managed::<T>(h).key())
+    }
+
+    fn column_values(&self, handles: &[Handle], column: usize) -> Vec<Value> {
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            managed::<T>(h)
+                .read()
+                .push_values(ColumnSet::single(column), &mut out);
+        }
+        out
+    }
+
+    fn positions(&self, handles: &[Handle], keys: &[Value]) -> Vec<Option<usize>> {
+        let index: HashMap<T::Key, usize> = handles
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (managed::<T>(h).key(), i))
+            .collect();
+        keys.iter()
+            .map(|v| key_of::<T>(v).and_then(|k| index.get(&k).copied()))
+            .collect()
+    }
+
+    fn lookup(&self, map: &IdentityMap, keys: &[Value]) -> (Vec<Handle>, Vec<Value>) {
+        let store = map.store::<T>();
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for v in keys {
+            let Some(k) = key_of::<T>(v) else { continue };
+            if !seen.insert(k.clone()) {
+                continue;
+            }
+            match store.and_then(|s| s.by_key.get(&k)) {
+                Some(m) => found.push(handle(m)),
+                None => missing.push(v.clone()),
+            }
+        }
+        (found, missing)
+    }
+
+    fn load_in<'a>(
+        &'a self,
+        em: &'a EntityManager,
+        column: usize,
+        values: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Vec<Handle>>> {
+        Box::pin(async move {
+            let shared = em.shared();
+            let per = shared
+                .batch_size()
+                .min(shared.capabilities.max_params)
+                .max(1);
+            let mut out = Vec::new();
+            for chunk in values.chunks(per) {
+                let filter = coherent_core::Filter::<T>::from_condition(
+                    coherent_core::Condition::In {
+                        column: T::META.columns[column].name,
+                        values: chunk.to_vec(),
+                        negated: false,
+                    },
+                );
+                out.extend(em.find(filter).await?.iter().map(handle));
+            }
+            Ok(out)
+        })
+    }
+
+    fn link(&self, field: &mut dyn Any, map: &IdentityMap) {
+        let Some(r) = as_ref_mut::<T>(field) else {
+            return;
+        };
+        if let Target::Key(key) = &r.target
+            && let Some(m) = map.store::<T>().and_then(|s| s.by_key.get(key))
+        {
+            r.target = Target::Loaded(m.clone());
+        }
+    }
+
+    fn point(&self, field: &mut dyn Any, target: &Handle) {
+        let target = Ref::to(managed::<T>(target));
+        if let Some(r) = field.downcast_mut::<Ref<T>>() {
+            *r = target;
+        } else if let Some(r) = field.downcast_mut::<Option<Ref<T>>>() {
+            *r = Some(target);
+        }
+    }
+
+    fn unpoint(&self, field: &mut dyn Any) -> bool {
+        match field.downcast_mut::<Option<Ref<T>>>() {
+            Some(r) => {
+                *r = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn points_to(&self, field: &dyn Any, target: &Handle) -> bool {
+        let target = managed::<T>(target);
+        as_ref::<T>(field).is_some_and(|r| match &r.target {
+            Target::Loaded(m) => Managed::ptr_eq(m, target),
+            Target::Key(key) => {
+                let target = target.key();
+                !target.is_unassigned() && *key == target
+            }
+        })
+    }
+
+    fn referenced(&self, field: &dyn Any) -> Option<Handle> {
+        match &as_ref::<T>(field)?.target {
+            Target::Loaded(m) => Some(handle(m)),
+            Target::Key(_) => None,
+        }
+    }
+
+    fn items(&self, c: &dyn Any) -> Option<Vec<Handle>> {
+        collection::<T>(c)
+            .loaded()
+            .map(|items| items.iter().map(handle).collect())
+    }
+
+    fn fill(&self, c: &mut dyn Any, items: &[&Handle]) {
+        collection_mut::<T>(c).set_loaded(items.iter().map(|h| managed::<T>(h).clone()).collect());
+    }
+
+    fn copy_collection(&self, from: &dyn Any, to: &mut dyn Any) {
+        collection_mut::<T>(to).clone_from(collection::<T>(from));
+    }
+
+    fn link_references(
+        &self,
+        handles: &[Handle],
+        column: usize,
+        target: &dyn EntityOps,
+        map: &IdentityMap,
+    ) {
+        for h in handles {
+            let mut t = managed::<T>(h).tracked_mut();
+            if let Some(field) = t.current.reference_mut(column) {
+                target.link(field, map);
+            }
+        }
+    }
+
+    fn with_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&dyn Any)) {
+        if let Some(field) = managed::<T>(h).read().reference(column) {
+            f(field);
+        }
+    }
+
+    fn write_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&mut dyn Any)) {
+        if let Some(field) = managed::<T>(h).write().reference_mut(column) {
+            f(field);
+        }
+    }
+
+    fn fill_relation(&self, owner: &Handle, relation: usize, items: &[&Handle], item: &dyn EntityOps) {
+        let mut t = managed::<T>(owner).tracked_mut();
+        let t = &mut *t;
+        let Some(current) = t.current.relation_mut(relation) else {
+            return;
+        };
+        if item.items(current).is_some() {
+            return; // loaded already: the application's view wins
+        }
+        item.fill(current, items);
+        if let Some(snapshot) = t.snapshot.as_mut()
+            && let Some(baseline) = snapshot.relation_mut(relation)
+            && item.items(baseline).is_none()
+        {
+            item.fill(baseline, items);
+        }
+    }
+
+    fn relation_items(&self, owner: &Handle, relation: usize, item: &dyn EntityOps) -> Option<Vec<Handle>> {
+        item.items(managed::<T>(owner).read().relation(relation)?)
+    }
+
+    fn relation_change(
+        &self,
+        owner: &Handle,
+        relation: usize,
+        item: &dyn EntityOps,
+    ) -> Option<CollectionChange> {
+        let t = managed::<T>(owner).tracked();
+        let current = item.items(t.current.relation(relation)?)?;
+        let baseline = if !t.loaded {
+            Vec::new() // a new owner: every item is added
+        } else {
+            item.items(t.baseline()?.relation(relation)?)?
+        };
+        Some(CollectionChange { current, baseline })
+    }
+
+    fn settle_relation(&self, owner: &Handle, relation: usize, item: &dyn EntityOps) {
+        let mut t = managed::<T>(owner).tracked_mut();
+        let t = &mut *t;
+        if let (Some(from), Some(snapshot)) = (t.current.relation(relation), t.snapshot.as_mut())
+            && let Some(to) = snapshot.relation_mut(relation)
+        {
+            item.copy_collection(from, to);
+        }
+    }
+
+    fn flush_candidates(&self, map: &IdentityMap) -> Vec<Handle> {
+        let Some(store) = map.store::<T>() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Handle> = store.pending.iter().map(handle).collect();
+        out.extend(
+            store
+                .by_key
+                .values()
+                .filter(|m| m.tracked().maybe_dirty())
+                .map(handle),
+        );
+        out
+    }
+
+    fn removal_candidates(&self, map: &IdentityMap) -> Vec<Handle> {
+        map.store::<T>().map_or_else(Vec::new, |s| {
+            s.removed
+                .iter()
+                .filter_map(|k| s.by_key.get(k))
+                .map(handle)
+                .collect()
+        })
+    }
+
+    fn is_managed(&self, map: &IdentityMap, h: &Handle) -> bool {
+        map.store::<T>()
+            .is_some_and(|s| s.contains(managed::<T>(h)))
+    }
+
+    fn adopt(&self, map: &mut IdentityMap, h: &Handle) -> Result<()> {
+        let m = managed::<T>(h);
+        let store = map.store_mut::<T>();
+        if store.contains(m) {
+            return Ok(());
+        }
+        let key = m.key();
+        if !key.is_unassigned() {
+            match store.by_key.get(&key) {
+                Some(other) if !Managed::ptr_eq(other, m) => {
+                    return Err(Error::DuplicateIdentity {
+                        entity: T::META.name,
+                        key: format!("{key:?}"),
+                    });
+                }
+                Some(_) => {
+                    // Scheduled for removal and added again: keep it.
+                    store.removed.remove(&key);
+                    return Ok(());
+                }
+                None => {
+                    store.by_key.insert(key, m.clone());
+                }
+            }
+        }
+        if !m.tracked().loaded {
+            store.pending.push(m.clone());
+        }
+        Ok(())
+    }
+
+    fn schedule_removal(&self, map: &mut IdentityMap, h: &Handle) {
+        map.store_mut::<T>().remove_instance(managed::<T>(h));
+    }
+}

@@ -1,0 +1,207 @@
+//! Populate by path: `FindOptions::populate(["books", "books.reviews", "author"])` and
+//! [`EntityManager::populate_paths`].
+//!
+//! Policy: select-in loading, one query per relation level (per `batch_size` keys), never
+//! one per parent. A path is a dot-separated list of relation fields: a `#[many_to_one]`
+//! field (the referenced rows not already in the identity map are loaded by key, and every
+//! reference is linked to its instance) or a `#[one_to_many]` collection (the items of every
+//! owner whose collection is not loaded are loaded by the owners' keys and grouped into the
+//! collections; a loaded collection is kept as the application sees it). Every path is
+//! checked against the metadata before the first query: an unknown field is
+//! [`Error::InvalidArgument`].
+
+use crate::entity_ops::Handle;
+use crate::{EntityManager, Managed};
+use coherent_core::{BoxFuture, Entity, EntityMeta, Error, Result, Value};
+use std::any::TypeId;
+use std::collections::HashSet;
+
+/// Where one path segment leads from an entity type.
+enum Step {
+    /// A collection: relation index.
+    Collection(usize),
+    /// A reference: column index.
+    Reference(usize),
+}
+
+fn step(meta: &EntityMeta, segment: &str) -> Result<(Step, TypeId, &'static EntityMeta)> {
+    if let Some(r) = meta.relation_index(segment) {
+        let rel = &meta.relations[r];
+        return Ok((Step::Collection(r), (rel.target.type_id)(), rel.target_meta()));
+    }
+    if let Some(c) = meta.field_column(segment)
+        && let Some(target) = meta.columns[c].references
+    {
+        return Ok((Step::Reference(c), (target.type_id)(), (target.meta)()));
+    }
+    Err(Error::InvalidArgument(format!(
+        "{} has no relation `{segment}` to populate (a #[many_to_one] or #[one_to_many] field)",
+        meta.name
+    )))
+}
+
+/// Checks every path against the metadata.
+fn check(meta: &'static EntityMeta, paths: &[String]) -> Result<()> {
+    for path in paths {
+        let mut at = meta;
+        for segment in path.split('.') {
+            at = step(at, segment)?.2;
+        }
+    }
+    Ok(())
+}
+
+/// The paths grouped by their first segment: `[("books", ["reviews"]), ("author", [])]`.
+fn group(paths: &[String]) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for path in paths {
+        let (head, rest) = match path.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (path.as_str(), None),
+        };
+        let i = match out.iter().position(|(h, _)| h == head) {
+            Some(i) => i,
+            None => {
+                out.push((head.to_owned(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        out[i].1.extend(rest.map(str::to_owned));
+    }
+    out
+}
+
+impl EntityManager {
+    /// Loads the relations `paths` name for `roots`, one query per relation level (see the
+    /// module policy). Afterwards the collections read and the references `get` without a
+    /// query.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager, users: Vec<coherent_orm::Managed<User>>) -> coherent_core::Result<()> {
+    /// // `User` has no relations: any path is refused before a query is made.
+    /// assert!(em.populate_paths(&users, ["friends"]).await.is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn populate_paths<T: Entity, S: Into<String>>(
+        &self,
+        roots: &[Managed<T>],
+        paths: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        let em = self.context()?;
+        em.shared().ensure_registered::<T>()?;
+        let paths: Vec<String> = paths.into_iter().map(Into::into).collect();
+        check(T::META, &paths)?;
+        let handles: Vec<Handle> = roots
+            .iter()
+            .map(|m| std::sync::Arc::new(m.clone()) as Handle)
+            .collect();
+        em.populate_level(TypeId::of::<T>(), handles, paths).await
+    }
+
+    fn populate_level(
+        &self,
+        ty: TypeId,
+        handles: Vec<Handle>,
+        paths: Vec<String>,
+    ) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            for (segment, rest) in group(&paths) {
+                let (next_ty, next) = self.populate_step(ty, &handles, &segment).await?;
+                if !rest.is_empty() && !next.is_empty() {
+                    self.populate_level(next_ty, next, rest).await?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Loads one relation of `handles` (instances of `ty`); returns the type and instances
+    /// it leads to.
+    async fn populate_step(
+        &self,
+        ty: TypeId,
+        handles: &[Handle],
+        segment: &str,
+    ) -> Result<(TypeId, Vec<Handle>)> {
+        let shared = self.shared();
+        let owner = shared.registered(ty, "populate")?;
+        let (owner_meta, owner_ops) = (owner.meta, &*owner.ops);
+        let (step, target_ty, _) = step(owner_meta, segment)?;
+        let target_ops = &*shared.registered(target_ty, owner_meta.name)?.ops;
+        match step {
+            Step::Collection(r) => {
+                let column = owner_meta.relations[r]
+                    .mapped_by_column()
+                    .expect("checked when the Orm was built");
+                let mut seen = HashSet::new();
+                let needing: Vec<Handle> = handles
+                    .iter()
+                    .filter(|h| seen.insert(owner_ops.addr(h)))
+                    .filter(|h| owner_ops.relation_items(h, r, target_ops).is_none())
+                    .cloned()
+                    .collect();
+                if !needing.is_empty() {
+                    let keys: Vec<Value> = owner_ops
+                        .column_values(&needing, owner_meta.primary_key)
+                        .into_iter()
+                        .filter(|v| !v.is_unassigned_key())
+                        .collect();
+                    let items = target_ops.load_in(self, column, keys).await?;
+                    let owners = owner_ops.positions(&needing, &target_ops.column_values(&items, column));
+                    let mut groups: Vec<Vec<&Handle>> = vec![Vec::new(); needing.len()];
+                    for (item, at) in items.iter().zip(owners) {
+                        if let Some(at) = at {
+                            groups[at].push(item);
+                        }
+                    }
+                    for (owner, group) in needing.iter().zip(&groups) {
+                        owner_ops.fill_relation(owner, r, group, target_ops);
+                    }
+                    let uow = self.uow();
+                    target_ops.link_references(&items, column, owner_ops, &uow.map);
+                }
+                let mut seen = HashSet::new();
+                let next = handles
+                    .iter()
+                    .filter_map(|h| owner_ops.relation_items(h, r, target_ops))
+                    .flatten()
+                    .filter(|h| seen.insert(target_ops.addr(h)))
+                    .collect();
+                Ok((target_ty, next))
+            }
+            Step::Reference(column) => {
+                let keys: Vec<Value> = owner_ops
+                    .column_values(handles, column)
+                    .into_iter()
+                    .filter(|v| !matches!(v, Value::Null) && !v.is_unassigned_key())
+                    .collect();
+                let (_, missing) = target_ops.lookup(&self.uow().map, &keys);
+                if !missing.is_empty() {
+                    let pk = shared.registered(target_ty, owner_meta.name)?.meta.primary_key;
+                    target_ops.load_in(self, pk, missing).await?;
+                }
+                let uow = self.uow();
+                owner_ops.link_references(handles, column, target_ops, &uow.map);
+                Ok((target_ty, target_ops.lookup(&uow.map, &keys).0))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn paths_group_by_their_first_segment() {
+        let paths: Vec<String> = ["books", "books.reviews", "author", "books.publisher.city"]
+            .map(String::from)
+            .into();
+        let g = group(&paths);
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].0, "books");
+        assert_eq!(g[0].1, vec!["reviews", "publisher.city"]);
+        assert_eq!(g[1], ("author".to_string(), vec![]));
+    }
+}
