@@ -42,12 +42,16 @@ pub(crate) trait EntityOps: Send + Sync {
     /// The instances in the identity map with these keys, and the keys not there (each
     /// distinct key once).
     fn lookup(&self, map: &IdentityMap, keys: &[Value]) -> (Vec<Handle>, Vec<Value>);
+    /// Decodes one entity from `cells` (its columns in column order) and merges it into the
+    /// identity map; None if its row is scheduled for removal here.
+    fn merge_cells(&self, cells: Vec<Value>, map: &mut IdentityMap) -> Result<Option<Handle>>;
     /// Loads the rows whose `column` is one of `values`, in batches, into the identity map.
     fn load_in<'a>(
         &'a self,
         em: &'a EntityManager,
         column: usize,
         values: Vec<Value>,
+        lock: coherent_core::LockMode,
     ) -> BoxFuture<'a, Result<Vec<Handle>>>;
 
     /// As the referenced type, on a `Ref<T>` / `Option<Ref<T>>` field: takes the instance from
@@ -197,11 +201,18 @@ impl<T: Entity> EntityOps for Ops<T> {
         (found, missing)
     }
 
+    fn merge_cells(&self, cells: Vec<Value>, map: &mut IdentityMap) -> Result<Option<Handle>> {
+        let mut cells = cells.into_iter();
+        let fresh = T::from_row(&mut coherent_core::RowReader::new(&mut cells, T::META.name))?;
+        Ok(map.store_mut::<T>().merge_row(fresh).as_ref().map(handle))
+    }
+
     fn load_in<'a>(
         &'a self,
         em: &'a EntityManager,
         column: usize,
         values: Vec<Value>,
+        lock: coherent_core::LockMode,
     ) -> BoxFuture<'a, Result<Vec<Handle>>> {
         Box::pin(async move {
             let shared = em.shared();
@@ -218,7 +229,8 @@ impl<T: Entity> EntityOps for Ops<T> {
                         negated: false,
                     },
                 );
-                out.extend(em.find(filter).await?.iter().map(handle));
+                let options = crate::FindOptions::default().lock_mode(lock);
+                out.extend(em.find_with(filter, options).await?.iter().map(handle));
             }
             Ok(out)
         })

@@ -31,6 +31,20 @@ pub struct FindOptions {
     /// Relation paths to load with the found entities (`"books"`, `"books.reviews"`; see
     /// [`crate::EntityManager::populate_paths`]).
     pub populate: Vec<String>,
+    /// How `populate` loads: select-in (default) or joined.
+    pub strategy: LoadStrategy,
+}
+
+/// How populated relations are loaded (MikroORM's `LoadStrategy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoadStrategy {
+    /// One extra query per relation level, by the keys of the level above.
+    #[default]
+    SelectIn,
+    /// One query with a LEFT JOIN per relation, de-duplicated into the identity map. With a
+    /// limit or offset and a collection among the relations, select-in is used instead (a
+    /// limit would count joined rows, not entities).
+    Joined,
 }
 
 impl FindOptions {
@@ -63,6 +77,18 @@ impl FindOptions {
     /// ```
     pub fn populate<S: Into<String>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
         self.populate = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets how `populate` loads.
+    ///
+    /// ```
+    /// use coherent_orm::{FindOptions, LoadStrategy};
+    /// let o = FindOptions::default().populate(["identities"]).strategy(LoadStrategy::Joined);
+    /// assert_eq!(o.strategy, LoadStrategy::Joined);
+    /// ```
+    pub fn strategy(mut self, strategy: LoadStrategy) -> Self {
+        self.strategy = strategy;
         self
     }
 

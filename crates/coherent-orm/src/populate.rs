@@ -12,19 +12,20 @@
 
 use crate::entity_ops::Handle;
 use crate::{EntityManager, Managed};
-use coherent_core::{BoxFuture, Entity, EntityMeta, Error, Result, Value};
+use coherent_core::{BoxFuture, Entity, EntityMeta, Error, LockMode, Result, Value};
 use std::any::TypeId;
 use std::collections::HashSet;
 
 /// Where one path segment leads from an entity type.
-enum Step {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step {
     /// A collection: relation index.
     Collection(usize),
     /// A reference: column index.
     Reference(usize),
 }
 
-fn step(meta: &EntityMeta, segment: &str) -> Result<(Step, TypeId, &'static EntityMeta)> {
+pub(crate) fn step(meta: &EntityMeta, segment: &str) -> Result<(Step, TypeId, &'static EntityMeta)> {
     if let Some(r) = meta.relation_index(segment) {
         let rel = &meta.relations[r];
         return Ok((Step::Collection(r), (rel.target.type_id)(), rel.target_meta()));
@@ -88,6 +89,17 @@ impl EntityManager {
         roots: &[Managed<T>],
         paths: impl IntoIterator<Item = S>,
     ) -> Result<()> {
+        self.populate_with_lock(roots, paths, LockMode::None).await
+    }
+
+    /// [`EntityManager::populate_paths`] whose queries take `lock` (a `find_with`'s populate
+    /// inherits its lock mode, as in MikroORM).
+    pub(crate) async fn populate_with_lock<T: Entity, S: Into<String>>(
+        &self,
+        roots: &[Managed<T>],
+        paths: impl IntoIterator<Item = S>,
+        lock: LockMode,
+    ) -> Result<()> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
         let paths: Vec<String> = paths.into_iter().map(Into::into).collect();
@@ -96,7 +108,8 @@ impl EntityManager {
             .iter()
             .map(|m| std::sync::Arc::new(m.clone()) as Handle)
             .collect();
-        em.populate_level(TypeId::of::<T>(), handles, paths).await
+        em.populate_level(TypeId::of::<T>(), handles, paths, lock)
+            .await
     }
 
     fn populate_level(
@@ -104,12 +117,13 @@ impl EntityManager {
         ty: TypeId,
         handles: Vec<Handle>,
         paths: Vec<String>,
+        lock: LockMode,
     ) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             for (segment, rest) in group(&paths) {
-                let (next_ty, next) = self.populate_step(ty, &handles, &segment).await?;
+                let (next_ty, next) = self.populate_step(ty, &handles, &segment, lock).await?;
                 if !rest.is_empty() && !next.is_empty() {
-                    self.populate_level(next_ty, next, rest).await?;
+                    self.populate_level(next_ty, next, rest, lock).await?;
                 }
             }
             Ok(())
@@ -123,6 +137,7 @@ impl EntityManager {
         ty: TypeId,
         handles: &[Handle],
         segment: &str,
+        lock: LockMode,
     ) -> Result<(TypeId, Vec<Handle>)> {
         let shared = self.shared();
         let owner = shared.registered(ty, "populate")?;
@@ -147,7 +162,7 @@ impl EntityManager {
                         .into_iter()
                         .filter(|v| !v.is_unassigned_key())
                         .collect();
-                    let items = target_ops.load_in(self, column, keys).await?;
+                    let items = target_ops.load_in(self, column, keys, lock).await?;
                     let owners = owner_ops.positions(&needing, &target_ops.column_values(&items, column));
                     let mut groups: Vec<Vec<&Handle>> = vec![Vec::new(); needing.len()];
                     for (item, at) in items.iter().zip(owners) {
@@ -179,7 +194,7 @@ impl EntityManager {
                 let (_, missing) = target_ops.lookup(&self.uow().map, &keys);
                 if !missing.is_empty() {
                     let pk = shared.registered(target_ty, owner_meta.name)?.meta.primary_key;
-                    target_ops.load_in(self, pk, missing).await?;
+                    target_ops.load_in(self, pk, missing, lock).await?;
                 }
                 let uow = self.uow();
                 owner_ops.link_references(handles, column, target_ops, &uow.map);

@@ -51,9 +51,12 @@ impl EntityManager {
     ) -> Result<Vec<Managed<T>>> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
-        let lock = em
-            .lock_clause(options.lock_mode, &options.lock_table_aliases)
-            .await?;
+        let plan = crate::joined::JoinPlan::for_find::<T>(&options)?;
+        let aliases = match &plan {
+            Some(p) => p.lock_aliases(&options.lock_table_aliases, em.shared().dialect)?,
+            None => options.lock_table_aliases.clone(),
+        };
+        let lock = em.lock_clause(options.lock_mode, &aliases).await?;
         if options.lock_mode == coherent_core::LockMode::Optimistic {
             T::META.version_column().ok_or(Error::NotVersioned {
                 entity: T::META.name,
@@ -65,11 +68,19 @@ impl EntityManager {
             limit: options.limit,
             offset: options.offset,
         };
-        let mut r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
-        if let Some(clause) = lock {
-            r.sql.push_str(&clause);
-        }
-        let found = em.load_rows::<T>(Statement::query(r.sql, r.params)).await?;
+        let found = match &plan {
+            Some(plan) => {
+                em.find_planned::<T>(plan, filter.condition(), &spec, lock)
+                    .await?
+            }
+            None => {
+                let mut r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
+                if let Some(clause) = lock {
+                    r.sql.push_str(&clause);
+                }
+                em.load_rows::<T>(Statement::query(r.sql, r.params)).await?
+            }
+        };
         if let (coherent_core::LockMode::Optimistic, Some(expected)) =
             (options.lock_mode, &options.lock_version)
         {
@@ -77,8 +88,14 @@ impl EntityManager {
                 crate::locking::check_version(m, expected)?;
             }
         }
-        if !options.populate.is_empty() {
-            em.populate_paths(&found, options.populate).await?;
+        if !options.populate.is_empty() && !plan.is_some_and(|p| p.loads_relations()) {
+            let inherited = if options.lock_mode.is_pessimistic() {
+                options.lock_mode
+            } else {
+                coherent_core::LockMode::None
+            };
+            em.populate_with_lock(&found, options.populate, inherited)
+                .await?;
         }
         Ok(found)
     }

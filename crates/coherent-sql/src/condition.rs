@@ -11,16 +11,26 @@ use crate::params::Slots;
 use coherent_core::{CmpOp, ColumnType, Condition, Dialect, EntityMeta};
 use sea_query::{Expr, ExprTrait};
 
-/// Where a condition is rendered: the entity's columns and the dialect.
+/// Where a condition is rendered: the entity's columns, its table alias and the dialect.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
     /// The entity queried.
     pub meta: &'a EntityMeta,
     /// The dialect rendered for.
     pub dialect: Dialect,
+    /// The entity's table alias, if the query has several tables: columns are qualified.
+    pub alias: Option<&'a str>,
 }
 
 impl Scope<'_> {
+    /// The column, qualified by the alias if there is one.
+    pub fn col(&self, column: &'static str) -> Expr {
+        match self.alias {
+            Some(a) => Expr::col((sea_query::Alias::new(a), column)),
+            None => Expr::col(column),
+        }
+    }
+
     /// Whether `column` holds numbers as text that must be compared by value.
     fn numeric_text(&self, column: &str) -> bool {
         self.dialect == Dialect::Sqlite
@@ -34,9 +44,9 @@ impl Scope<'_> {
     /// The column as compared (and sorted).
     pub fn column(&self, column: &'static str) -> Expr {
         if self.numeric_text(column) {
-            Expr::col(column).cast_as("REAL")
+            self.col(column).cast_as("REAL")
         } else {
-            Expr::col(column)
+            self.col(column)
         }
     }
 
@@ -69,7 +79,7 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Op
                 }
                 _ => value.clone(),
             };
-            Expr::col(*column).binary(sea_query::BinOper::Like, slots.slot(pattern))
+            scope.col(column).binary(sea_query::BinOper::Like, slots.slot(pattern))
         }
         Condition::Compare { column, op, value } => {
             let col = scope.column(column);
@@ -105,9 +115,9 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Op
         }
         Condition::IsNull { column, negated } => {
             if *negated {
-                Expr::col(*column).is_not_null()
+                scope.col(column).is_not_null()
             } else {
-                Expr::col(*column).is_null()
+                scope.col(column).is_null()
             }
         }
         Condition::And(parts) => fold(parts, scope, slots, true)?,

@@ -21,6 +21,7 @@ pub mod columnar;
 pub mod condition;
 pub mod delete;
 pub mod insert;
+pub mod joined;
 pub mod lock;
 pub mod params;
 pub mod schema;

@@ -45,11 +45,21 @@ pub fn select(
     dialect: Dialect,
 ) -> Rendered {
     let mut slots = Slots::new();
-    let scope = Scope { meta, dialect };
+    let scope = Scope {
+        meta,
+        dialect,
+        alias: None,
+    };
     let mut stmt = base(meta);
     if let Some(e) = to_expr(condition, scope, &mut slots) {
         stmt.and_where(e);
     }
+    order_and_page(&mut stmt, scope, spec);
+    slots.render(&stmt, dialect)
+}
+
+/// Adds `spec`'s ORDER BY, LIMIT and OFFSET, in `scope` (the root entity of the query).
+pub(crate) fn order_and_page(stmt: &mut SelectStatement, scope: Scope<'_>, spec: &SelectSpec<'_>) {
     for o in spec.order_by {
         let order = if o.descending {
             sea_query::Order::Desc
@@ -59,17 +69,18 @@ pub fn select(
         stmt.order_by_expr(scope.column(o.column), order);
     }
     // Deterministic pagination: order by key last when a limit or offset is given.
+    let pk = scope.meta.pk().name;
     if (spec.limit.is_some() || spec.offset.is_some())
-        && !spec.order_by.iter().any(|o| o.column == meta.pk().name)
+        && !spec.order_by.iter().any(|o| o.column == pk)
     {
-        stmt.order_by(meta.pk().name, sea_query::Order::Asc);
+        stmt.order_by_expr(scope.col(pk), sea_query::Order::Asc);
     }
     match (spec.limit, spec.offset) {
         (Some(l), _) => {
             stmt.limit(l);
         }
         // SQLite and MySQL need a LIMIT for an OFFSET.
-        (None, Some(_)) if dialect != Dialect::Postgres => {
+        (None, Some(_)) if scope.dialect != Dialect::Postgres => {
             stmt.limit(i64::MAX as u64);
         }
         _ => {}
@@ -77,7 +88,6 @@ pub fn select(
     if let Some(o) = spec.offset {
         stmt.offset(o);
     }
-    slots.render(&stmt, dialect)
 }
 
 /// `SELECT <all columns> FROM t WHERE pk = ?`: a cacheable shape, rendered without values.
@@ -97,7 +107,15 @@ pub fn count(meta: &EntityMeta, condition: &Condition, dialect: Dialect) -> Rend
         .expr(Expr::cust("COUNT(*)"))
         .from(meta.table)
         .to_owned();
-    if let Some(e) = to_expr(condition, Scope { meta, dialect }, &mut slots) {
+    if let Some(e) = to_expr(
+        condition,
+        Scope {
+            meta,
+            dialect,
+            alias: None,
+        },
+        &mut slots,
+    ) {
         stmt.and_where(e);
     }
     slots.render(&stmt, dialect)

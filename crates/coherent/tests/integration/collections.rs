@@ -97,7 +97,7 @@ fn comment(body: &str, post: &Managed<Post>) -> Comment {
 
 /// A new blog with `posts` new posts of `comments` new comments each, all through the
 /// collections (cascade persist), in one flush.
-async fn seed_blog(em: &EntityManager, name: &str, posts: usize, comments: usize) -> Managed<Blog> {
+pub async fn seed_blog(em: &EntityManager, name: &str, posts: usize, comments: usize) -> Managed<Blog> {
     let b = em.persist(blog(name)).unwrap();
     for p in 0..posts {
         let new_post = b

@@ -11,6 +11,7 @@ mod flush_failure;
 mod flush_mode;
 mod global_context;
 mod identity_map;
+mod joined_loading;
 mod locking;
 mod raw_sql;
 mod refresh;
