@@ -218,3 +218,19 @@ fn apply(uow: &mut UnitOfWork, actions: Vec<Action<'_>>) -> Result<()> {
     }
     Ok(())
 }
+
+/// After a transaction fork merged back: the instances that took a fork instance's state hold
+/// references and collections naming the fork's instances; each is rebound to this
+/// identity map's instance of the same row, so one row stays one instance here.
+pub(crate) fn relink(
+    shared: &OrmShared,
+    map: &crate::identity_map::IdentityMap,
+    restored: &[(std::any::TypeId, Handle)],
+) {
+    let mut targets = |id: std::any::TypeId| shared.entities.get(&id).map(|r| r.ops.clone());
+    for (id, h) in restored {
+        if let Some(r) = shared.entities.get(id) {
+            r.ops.relink(h, &mut targets, map);
+        }
+    }
+}

@@ -114,6 +114,11 @@ impl<T: Entity> Collection<T> {
         self.items.as_ref()
     }
 
+    /// The items if loaded, mutably.
+    pub(crate) fn loaded_mut(&mut self) -> Option<&mut Vec<Managed<T>>> {
+        self.items.as_mut()
+    }
+
     /// Replaces the items (a populate).
     pub(crate) fn set_loaded(&mut self, items: Vec<Managed<T>>) {
         self.items = Some(items);

@@ -57,6 +57,12 @@ pub(crate) trait EntityOps: Send + Sync {
     /// As the referenced type, on a `Ref<T>` / `Option<Ref<T>>` field: takes the instance from
     /// the identity map into an unloaded reference.
     fn link(&self, field: &mut dyn Any, map: &IdentityMap);
+    /// Replaces a loaded reference's instance by the identity map's instance of its row,
+    /// if that is another one.
+    fn rebind(&self, field: &mut dyn Any, map: &IdentityMap);
+    /// Replaces each item of a collection by the identity map's instance of its row, if
+    /// that is another one.
+    fn rebind_items(&self, collection: &mut dyn Any, map: &IdentityMap);
     /// Points the reference at `target`.
     fn point(&self, field: &mut dyn Any, target: &Handle);
     /// Sets an optional reference to `None`; false for a non-optional one.
@@ -81,6 +87,8 @@ pub(crate) trait EntityOps: Send + Sync {
         target: &dyn EntityOps,
         map: &IdentityMap,
     );
+    /// Rebinds every reference and collection of `h` to the identity map's instances.
+    fn relink(&self, h: &Handle, targets: &mut dyn FnMut(std::any::TypeId) -> Option<std::sync::Arc<dyn EntityOps>>, map: &IdentityMap);
     /// Runs `f` on reference column `column` of `h`, read-only.
     fn with_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&dyn Any));
     /// Runs `f` on reference column `column` of `h` through a write (change tracked).
@@ -247,6 +255,28 @@ impl<T: Entity> EntityOps for Ops<T> {
         }
     }
 
+    fn rebind(&self, field: &mut dyn Any, map: &IdentityMap) {
+        if let Some(r) = as_ref_mut::<T>(field)
+            && let Target::Loaded(m) = &r.target
+            && let Some(mine) = map.store::<T>().and_then(|s| s.by_key.get(&m.key()))
+            && !Managed::ptr_eq(mine, m)
+        {
+            r.target = Target::Loaded(mine.clone());
+        }
+    }
+
+    fn rebind_items(&self, c: &mut dyn Any, map: &IdentityMap) {
+        let Some(store) = map.store::<T>() else { return };
+        let items = collection_mut::<T>(c).loaded_mut();
+        for item in items.into_iter().flatten() {
+            if let Some(mine) = store.by_key.get(&item.key())
+                && !Managed::ptr_eq(mine, item)
+            {
+                *item = mine.clone();
+            }
+        }
+    }
+
     fn point(&self, field: &mut dyn Any, target: &Handle) {
         let target = Ref::to(managed::<T>(target));
         if let Some(r) = field.downcast_mut::<Ref<T>>() {
@@ -309,6 +339,29 @@ impl<T: Entity> EntityOps for Ops<T> {
             let mut t = managed::<T>(h).tracked_mut();
             if let Some(field) = t.current.reference_mut(column) {
                 target.link(field, map);
+            }
+        }
+    }
+
+    fn relink(
+        &self,
+        h: &Handle,
+        targets: &mut dyn FnMut(std::any::TypeId) -> Option<std::sync::Arc<dyn EntityOps>>,
+        map: &IdentityMap,
+    ) {
+        let mut t = managed::<T>(h).tracked_mut();
+        let t = &mut *t;
+        for entity in std::iter::once(&mut t.current).chain(t.snapshot.as_deref_mut()) {
+            for c in T::META.reference_columns().iter() {
+                let target = T::META.columns[c].references.expect("a reference column");
+                if let (Some(ops), Some(field)) = (targets((target.type_id)()), entity.reference_mut(c)) {
+                    ops.rebind(field, map);
+                }
+            }
+            for (r, rel) in T::META.relations.iter().enumerate() {
+                if let (Some(ops), Some(c)) = (targets((rel.target.type_id)()), entity.relation_mut(r)) {
+                    ops.rebind_items(c, map);
+                }
             }
         }
     }

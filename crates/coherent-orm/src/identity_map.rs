@@ -34,9 +34,13 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     /// Marks every instance whose address is not in `keep` as no longer loaded.
     fn detach_except(&self, keep: &HashSet<usize>);
     /// Takes in what a successful transaction fork did: see [`IdentityMap::merge_from`].
-    fn merge_from(&mut self, fork: &dyn Any);
+    /// Returns the instances here that took the state of another instance of their row, or
+    /// came from the fork (their relation fields may name the fork's instances).
+    fn merge_from(&mut self, fork: &dyn Any) -> Vec<crate::entity_ops::Handle>;
     /// Starts recording deleted keys.
     fn track_deleted(&mut self);
+    /// Every instance, if the type has relation fields (references or collections).
+    fn relation_holders(&self) -> Vec<crate::entity_ops::Handle>;
 }
 
 struct SavedEntity<T: Entity> {
@@ -104,16 +108,34 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     fn track_deleted(&mut self) {
         self.track_deleted = true;
     }
-    fn merge_from(&mut self, fork: &dyn Any) {
+    fn relation_holders(&self) -> Vec<crate::entity_ops::Handle> {
+        if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
+            return Vec::new();
+        }
+        self.instances()
+            .map(|m| std::sync::Arc::new(m.clone()) as crate::entity_ops::Handle)
+            .collect()
+    }
+    fn merge_from(&mut self, fork: &dyn Any) -> Vec<crate::entity_ops::Handle> {
         let fork: &TypeStore<T> = fork
             .downcast_ref()
             .expect("stores of one type merge with each other");
+        let mut restored: Vec<crate::entity_ops::Handle> = Vec::new();
+        let relations = !T::META.relations.is_empty() || !T::META.reference_columns().is_empty();
         for (key, m) in &fork.by_key {
             match self.by_key.get(key) {
-                Some(mine) if !Managed::ptr_eq(mine, m) => mine.restore(m.save()),
+                Some(mine) if !Managed::ptr_eq(mine, m) => {
+                    mine.restore(m.save());
+                    if relations {
+                        restored.push(std::sync::Arc::new(mine.clone()));
+                    }
+                }
                 Some(_) => {}
                 None => {
                     self.by_key.insert(key.clone(), m.clone());
+                    if relations {
+                        restored.push(std::sync::Arc::new(m.clone()));
+                    }
                 }
             }
         }
@@ -140,6 +162,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         self.removed
             .retain(|k| fork_removed.contains(k) || managed.contains_key(k));
         self.removed.extend(fork.removed.iter().cloned());
+        restored
     }
     fn clone_box(&self) -> Box<dyn ErasedStore> {
         Box::new(TypeStore::<T> {
@@ -250,15 +273,24 @@ impl IdentityMap {
     /// (its state is copied onto a different instance of the same row here); pending inserts
     /// it wrote are managed; rows it deleted are gone; removals it still has pending stay
     /// pending.
-    pub fn merge_from(&mut self, fork: &IdentityMap) {
+    /// Returns the instances that took another instance's state, by type (see
+    /// [`crate::cascade::relink`]).
+    pub fn merge_from(&mut self, fork: &IdentityMap) -> Vec<(TypeId, crate::entity_ops::Handle)> {
+        let mut restored = Vec::new();
         for (id, theirs) in &fork.stores {
             match self.stores.get_mut(id) {
-                Some(mine) => mine.merge_from(theirs.as_any()),
+                Some(mine) => restored.extend(
+                    mine.merge_from(theirs.as_any())
+                        .into_iter()
+                        .map(|h| (*id, h)),
+                ),
                 None => {
+                    restored.extend(theirs.relation_holders().into_iter().map(|h| (*id, h)));
                     self.stores.insert(*id, theirs.clone_box());
                 }
             }
         }
+        restored
     }
 
     /// Takes `other`'s stores (a checkpoint's), keeping this map's epoch.

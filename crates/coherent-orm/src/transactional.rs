@@ -354,7 +354,9 @@ fn merge_back(parent: &EntityManager, fork: &EntityManager) {
         return;
     }
     let merged = fork.uow().clone_shared();
-    parent.uow().map.merge_from(&merged.map);
+    let mut uow = parent.uow();
+    let restored = uow.map.merge_from(&merged.map);
+    crate::cascade::relink(parent.shared(), &uow.map, &restored);
 }
 
 /// Rolls a new transaction back if its future is dropped before it ended: restores memory

@@ -433,3 +433,46 @@ async fn count_rows_in(em: &EntityManager, table: &str) -> i64 {
         .unwrap();
     rows[0].get::<i64>("n").unwrap()
 }
+
+#[tokio::test]
+async fn a_transaction_fork_merges_its_relations_back_onto_the_parents_instances() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let em = orm.em().fork();
+        let blog = seed_blog(&em, "m", 2, 0).await;
+        let blog_id = blog.read().id;
+        let old: Vec<Managed<Post>> = blog.read().posts.items().unwrap().to_vec();
+        // A fork with its own identity map: it loads its own instances of every row.
+        let options = TxOptions {
+            clear: true,
+            ..Default::default()
+        };
+        em.transactional_with(options, |tx| async move {
+            let theirs = tx
+                .find_one_with::<Blog>(blog_id, FindOptions::default().populate(["posts"]))
+                .await?
+                .unwrap();
+            let me = theirs.clone();
+            theirs.write().name = "m2".into();
+            theirs.write().posts.add_new(post("m/new", &me))?;
+            Ok::<_, Error>(())
+        })
+        .await
+        .unwrap();
+        let r = blog.read();
+        assert_eq!(r.name, "m2", "{}: the fork's state merged", b.name);
+        let items = r.posts.items().unwrap();
+        assert_eq!(items.len(), 3, "{}", b.name);
+        for item in items {
+            assert!(em.contains(item).unwrap(), "{}: every item is the parent's instance", b.name);
+            assert!(
+                Managed::ptr_eq(item.read().blog.get().unwrap(), &blog),
+                "{}: the back references too",
+                b.name
+            );
+        }
+        for o in &old {
+            assert!(items.iter().any(|i| Managed::ptr_eq(i, o)), "{}", b.name);
+        }
+    }
+}

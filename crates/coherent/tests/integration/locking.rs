@@ -496,14 +496,15 @@ async fn pessimistic_locks_need_a_transaction_and_render_per_dialect() {
                 }
             }
         }
-        // Lock table aliases: PostgreSQL renders OF, MySQL refuses.
+        // Lock table aliases (MikroORM's: the table's first letter and position): PostgreSQL
+        // renders OF, MySQL refuses.
         let result = em
             .transactional(|tx| async move {
                 tx.find_with(
                     Filter::<Doc>::all(),
                     FindOptions::default()
                         .lock_mode(LockMode::PessimisticWrite)
-                        .lock_table_aliases(["docs"]),
+                        .lock_table_aliases(["d0"]),
                 )
                 .await
             })
