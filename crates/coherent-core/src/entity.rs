@@ -86,6 +86,12 @@ pub trait Entity: Clone + Send + Sync + Debug + 'static {
     fn copy_into(&self, target: &mut Self) {
         target.clone_from(self);
     }
+    /// Takes the loaded relations of `old`, an earlier state of the same row, into `self`, a
+    /// freshly decoded one: every collection, and every reference whose key is unchanged
+    /// (so re-reading a row does not unload what was populated). No-op without relations.
+    fn adopt_relations(&mut self, old: &mut Self) {
+        let _ = old;
+    }
     /// The relation (collection) field number `index` of [`EntityMeta::relations`], as `Any`
     /// (the ORM's `Collection<T>`). None for an entity without relation fields.
     fn relation(&self, index: usize) -> Option<&dyn std::any::Any> {

@@ -13,6 +13,31 @@ use crate::meta::{EntityMeta, Reference};
 pub enum RelationKind {
     /// `#[one_to_many(mapped_by = "..")]`: the items reference the owner.
     OneToMany,
+    /// `#[many_to_many(..)]`: owner and items are linked by the rows of a join table. The
+    /// owning side names the table; the inverse side (`mapped_by`) reads it.
+    ManyToMany,
+}
+
+/// The join table of a many-to-many relation, as its owning side declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinTable {
+    /// The table.
+    pub table: &'static str,
+    /// Its column holding the owner's key.
+    pub owner_column: &'static str,
+    /// Its column holding the item's key.
+    pub target_column: &'static str,
+}
+
+/// A join table seen from one side: which column is this side's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkSide {
+    /// The table.
+    pub table: &'static str,
+    /// The column holding this side's (the owner's) key.
+    pub owner_column: &'static str,
+    /// The column holding the items' keys.
+    pub item_column: &'static str,
 }
 
 /// Metadata of one relation (collection) field.
@@ -26,6 +51,7 @@ pub enum RelationKind {
 ///     target: coherent_core::Reference { meta: || &ITEM, type_id: std::any::TypeId::of::<()> },
 ///     mapped_by: "author",
 ///     orphan_removal: false,
+///     join: None,
 /// };
 /// assert_eq!((r.target.meta)().name, "Book");
 /// ```
@@ -42,12 +68,47 @@ pub struct RelationMeta {
     /// One-to-many: an item removed from the collection is deleted (else its reference is
     /// set to NULL, which a non-nullable reference refuses).
     pub orphan_removal: bool,
+    /// Many-to-many, owning side: the join table. None on the inverse side (`mapped_by`
+    /// names the owning field of the items) and for one-to-many.
+    pub join: Option<JoinTable>,
 }
 
 impl RelationMeta {
     /// The item entity's metadata.
     pub fn target_meta(&self) -> &'static EntityMeta {
         (self.target.meta)()
+    }
+
+    /// Whether this is the owning side of a many-to-many (its changes write link rows).
+    pub fn owns_links(&self) -> bool {
+        self.kind == RelationKind::ManyToMany && self.join.is_some()
+    }
+
+    /// The join table of a many-to-many from this side: its own, or (inverse side) the
+    /// owning side's with the columns swapped. None for one-to-many or an inverse side
+    /// whose `mapped_by` names no owning many-to-many.
+    pub fn link_side(&self) -> Option<LinkSide> {
+        if self.kind != RelationKind::ManyToMany {
+            return None;
+        }
+        if let Some(j) = self.join {
+            return Some(LinkSide {
+                table: j.table,
+                owner_column: j.owner_column,
+                item_column: j.target_column,
+            });
+        }
+        let target = self.target_meta();
+        let owning = target
+            .relations
+            .iter()
+            .find(|r| r.field == self.mapped_by)?;
+        let j = owning.join?;
+        Some(LinkSide {
+            table: j.table,
+            owner_column: j.target_column,
+            item_column: j.owner_column,
+        })
     }
 
     /// The index, among the item's columns, of the `mapped_by` reference column, if the item

@@ -33,6 +33,10 @@
 //! - `#[one_to_many(mapped_by = "field", orphan_removal)]` on a `Collection<T>` field: not a
 //!   column; the items' `#[many_to_one]` field `field` references this entity. Decoded rows
 //!   start with the collection unloaded.
+//! - `#[many_to_many(join_table = "..", owner_column = "..", target_column = "..")]` on a
+//!   `Collection<T>` field: the owning side of a many-to-many through a join table (defaults
+//!   `<table>_<field>`, `<entity>_id`, `<field, singular>_id`);
+//!   `#[many_to_many(mapped_by = "field")]`: its inverse side on the items.
 //!
 //! The expansion implements `Entity` and adds one typed column handle per column field
 //! (`User::NAME: Column<User, String>`).
@@ -59,7 +63,8 @@ use proc_macro::TokenStream;
         version,
         concurrency_check,
         many_to_one,
-        one_to_many
+        one_to_many,
+        many_to_many
     )
 )]
 pub fn derive_entity(input: TokenStream) -> TokenStream {

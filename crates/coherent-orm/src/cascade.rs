@@ -14,6 +14,11 @@
 //!   is not applied twice; from then on the items' own changes carry it, and a failed flush
 //!   or a rolled-back transaction restores them like any other change.
 //!
+//! - **Many-to-many**: a change of the owning side's collection becomes link rows to insert
+//!   and delete, written by the flush after its inserts (both keys known then); new items
+//!   are persisted. The collection's baseline is settled only after they are written. A
+//!   change of the inverse side is [`Error::Relation`].
+//!
 //! The step plans every action first and applies them only if none was refused, and repeats
 //! while it persisted new instances (they may hold collections of their own).
 
@@ -53,27 +58,63 @@ enum Action<'a> {
     },
 }
 
-/// Runs the step over every registered type with relations or references.
-pub(crate) fn cascade(shared: &OrmShared, uow: &mut UnitOfWork) -> Result<()> {
+/// A link row of a many-to-many to insert or delete: written after the flush's inserts, when
+/// both keys are known. The owner's collection is settled only once it is written.
+pub(crate) struct LinkChange<'a> {
+    pub link: coherent_core::LinkSide,
+    pub owner_ops: &'a dyn EntityOps,
+    pub owner: Handle,
+    pub relation: usize,
+    pub item_ops: &'a dyn EntityOps,
+    pub item: Handle,
+    /// Insert (true) or delete (false).
+    pub add: bool,
+    /// The key column indexes of the owner and the item.
+    pub keys: (usize, usize),
+}
+
+impl LinkChange<'_> {
+    /// The owner's key column.
+    pub fn owner_pk(&self) -> usize {
+        self.keys.0
+    }
+
+    /// The item's key column.
+    pub fn item_pk(&self) -> usize {
+        self.keys.1
+    }
+}
+
+/// Runs the step over every registered type with relations or references; returns the
+/// many-to-many link rows to write.
+pub(crate) fn cascade<'a>(
+    shared: &'a OrmShared,
+    uow: &mut UnitOfWork,
+) -> Result<Vec<LinkChange<'a>>> {
     if !shared.has_relations {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // New instances may bring their own relations: repeat while instances were persisted
     // (bounded by the instances reachable, each persisted once).
     loop {
-        let actions = plan(shared, uow)?;
+        let mut links = Vec::new();
+        let actions = plan(shared, uow, &mut links)?;
         let adopted = actions
             .iter()
             .filter(|a| matches!(a, Action::Adopt(..)))
             .count();
         apply(uow, actions)?;
         if adopted == 0 {
-            return Ok(());
+            return Ok(links);
         }
     }
 }
 
-fn plan<'a>(shared: &'a OrmShared, uow: &UnitOfWork) -> Result<Vec<Action<'a>>> {
+fn plan<'a>(
+    shared: &'a OrmShared,
+    uow: &UnitOfWork,
+    links: &mut Vec<LinkChange<'a>>,
+) -> Result<Vec<Action<'a>>> {
     let map = &uow.map;
     let mut actions = Vec::new();
     // Items removed from one collection and added to another in the same pass moved: the
@@ -104,10 +145,29 @@ fn plan<'a>(shared: &'a OrmShared, uow: &UnitOfWork) -> Result<Vec<Action<'a>>> 
                 let Some(change) = owner_ops.relation_change(&owner, relation, item_ops) else {
                     continue;
                 };
-                let column = rel.mapped_by_column().expect("checked when the Orm was built");
-                let before: HashSet<usize> = change.baseline.iter().map(|h| item_ops.addr(h)).collect();
+                if rel.kind == coherent_core::RelationKind::ManyToMany {
+                    plan_links(
+                        rel,
+                        change,
+                        (owner_ops, &owner, relation, meta.primary_key),
+                        item_ops,
+                        map,
+                        &mut actions,
+                        links,
+                    )?;
+                    continue;
+                }
+                let column = rel
+                    .mapped_by_column()
+                    .expect("checked when the Orm was built");
+                let before: HashSet<usize> =
+                    change.baseline.iter().map(|h| item_ops.addr(h)).collect();
                 let now: HashSet<usize> = change.current.iter().map(|h| item_ops.addr(h)).collect();
-                for item in change.current.iter().filter(|h| !before.contains(&item_ops.addr(h))) {
+                for item in change
+                    .current
+                    .iter()
+                    .filter(|h| !before.contains(&item_ops.addr(h)))
+                {
                     added.insert(item_ops.addr(item));
                     if !item_ops.is_managed(map, item) {
                         actions.push(Action::Adopt(item_ops, item.clone()));
@@ -120,7 +180,11 @@ fn plan<'a>(shared: &'a OrmShared, uow: &UnitOfWork) -> Result<Vec<Action<'a>>> 
                         owner: owner.clone(),
                     });
                 }
-                for item in change.baseline.iter().filter(|h| !now.contains(&item_ops.addr(h))) {
+                for item in change
+                    .baseline
+                    .iter()
+                    .filter(|h| !now.contains(&item_ops.addr(h)))
+                {
                     let mut still_owned = false;
                     item_ops.with_reference(item, column, &mut |field| {
                         still_owned = owner_ops.points_to(field, &owner);
@@ -182,6 +246,62 @@ fn plan<'a>(shared: &'a OrmShared, uow: &UnitOfWork) -> Result<Vec<Action<'a>>> 
         }
     }
     Ok(actions)
+}
+
+/// The link rows a change of a many-to-many collection means (owning side); an inverse
+/// side's change is [`Error::Relation`].
+fn plan_links<'a>(
+    rel: &coherent_core::RelationMeta,
+    change: crate::entity_ops::CollectionChange,
+    (owner_ops, owner, relation, owner_pk): (&'a dyn EntityOps, &Handle, usize, usize),
+    item_ops: &'a dyn EntityOps,
+    map: &crate::identity_map::IdentityMap,
+    actions: &mut Vec<Action<'a>>,
+    links: &mut Vec<LinkChange<'a>>,
+) -> Result<()> {
+    let before: HashSet<usize> = change.baseline.iter().map(|h| item_ops.addr(h)).collect();
+    let now: HashSet<usize> = change.current.iter().map(|h| item_ops.addr(h)).collect();
+    let added: Vec<&Handle> = change
+        .current
+        .iter()
+        .filter(|h| !before.contains(&item_ops.addr(h)))
+        .collect();
+    let removed: Vec<&Handle> = change
+        .baseline
+        .iter()
+        .filter(|h| !now.contains(&item_ops.addr(h)))
+        .collect();
+    if added.is_empty() && removed.is_empty() {
+        return Ok(());
+    }
+    let link = rel.link_side().expect("checked when the Orm was built");
+    if !rel.owns_links() {
+        return Err(Error::Relation(format!(
+            "{} of {} changed, but it is the inverse side of {}.{}: change the owning side",
+            rel.field,
+            owner_ops.describe(owner),
+            rel.target_meta().name,
+            rel.mapped_by
+        )));
+    }
+    for (items, add) in [(added, true), (removed, false)] {
+        for item in items {
+            if add && !item_ops.is_managed(map, item) {
+                actions.push(Action::Adopt(item_ops, item.clone()));
+            }
+            links.push(LinkChange {
+                link,
+                owner_ops,
+                owner: owner.clone(),
+                relation,
+                item_ops,
+                item: item.clone(),
+                add,
+                keys: (owner_pk, rel.target_meta().primary_key),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn apply(uow: &mut UnitOfWork, actions: Vec<Action<'_>>) -> Result<()> {

@@ -10,11 +10,11 @@
 //! instance into a reference, filling an unloaded collection), and through
 //! `Managed::write` when it does (pointing a reference elsewhere).
 
+use crate::EntityManager;
 use crate::collection::Collection;
 use crate::identity_map::IdentityMap;
 use crate::managed::Managed;
 use crate::reference::{Ref, Target};
-use crate::EntityManager;
 use coherent_core::{BoxFuture, ColumnSet, Entity, Error, FieldType, PrimaryKey, Result, Value};
 use std::any::Any;
 use std::collections::HashMap;
@@ -54,6 +54,15 @@ pub(crate) trait EntityOps: Send + Sync {
         lock: coherent_core::LockMode,
     ) -> BoxFuture<'a, Result<Vec<Handle>>>;
 
+    /// As the item type of a many-to-many: loads the items linked to `owners` (key values)
+    /// through the join table, in batches; each with its owner's key.
+    fn load_linked<'a>(
+        &'a self,
+        em: &'a EntityManager,
+        link: coherent_core::LinkSide,
+        owners: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Vec<(Value, Handle)>>>;
+
     /// As the referenced type, on a `Ref<T>` / `Option<Ref<T>>` field: takes the instance from
     /// the identity map into an unloaded reference.
     fn link(&self, field: &mut dyn Any, map: &IdentityMap);
@@ -88,16 +97,32 @@ pub(crate) trait EntityOps: Send + Sync {
         map: &IdentityMap,
     );
     /// Rebinds every reference and collection of `h` to the identity map's instances.
-    fn relink(&self, h: &Handle, targets: &mut dyn FnMut(std::any::TypeId) -> Option<std::sync::Arc<dyn EntityOps>>, map: &IdentityMap);
+    fn relink(
+        &self,
+        h: &Handle,
+        targets: &mut dyn FnMut(std::any::TypeId) -> Option<std::sync::Arc<dyn EntityOps>>,
+        map: &IdentityMap,
+    );
     /// Runs `f` on reference column `column` of `h`, read-only.
     fn with_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&dyn Any));
     /// Runs `f` on reference column `column` of `h` through a write (change tracked).
     fn write_reference(&self, h: &Handle, column: usize, f: &mut dyn FnMut(&mut dyn Any));
     /// Loads relation `relation` of `owner` with `items` if it is not loaded (in the
     /// baseline too, so the flush sees no change).
-    fn fill_relation(&self, owner: &Handle, relation: usize, items: &[&Handle], item: &dyn EntityOps);
+    fn fill_relation(
+        &self,
+        owner: &Handle,
+        relation: usize,
+        items: &[&Handle],
+        item: &dyn EntityOps,
+    );
     /// The items of relation `relation` of `owner`, if loaded.
-    fn relation_items(&self, owner: &Handle, relation: usize, item: &dyn EntityOps) -> Option<Vec<Handle>>;
+    fn relation_items(
+        &self,
+        owner: &Handle,
+        relation: usize,
+        item: &dyn EntityOps,
+    ) -> Option<Vec<Handle>>;
     /// The relation now and at the baseline, if it may have changed.
     fn relation_change(
         &self,
@@ -230,15 +255,61 @@ impl<T: Entity> EntityOps for Ops<T> {
                 .max(1);
             let mut out = Vec::new();
             for chunk in values.chunks(per) {
-                let filter = coherent_core::Filter::<T>::from_condition(
-                    coherent_core::Condition::In {
+                let filter =
+                    coherent_core::Filter::<T>::from_condition(coherent_core::Condition::In {
                         column: T::META.columns[column].name,
                         values: chunk.to_vec(),
                         negated: false,
-                    },
-                );
+                    });
                 let options = crate::FindOptions::default().lock_mode(lock);
                 out.extend(em.find_with(filter, options).await?.iter().map(handle));
+            }
+            Ok(out)
+        })
+    }
+
+    fn load_linked<'a>(
+        &'a self,
+        em: &'a EntityManager,
+        link: coherent_core::LinkSide,
+        owners: Vec<Value>,
+    ) -> BoxFuture<'a, Result<Vec<(Value, Handle)>>> {
+        Box::pin(async move {
+            let shared = em.shared();
+            let per = shared
+                .batch_size()
+                .min(shared.capabilities.max_params)
+                .max(1);
+            let width = T::META.columns.len() + 1;
+            let mut out = Vec::new();
+            for chunk in owners.chunks(per) {
+                let r = coherent_sql::link::select_linked(
+                    link.table,
+                    link.owner_column,
+                    link.item_column,
+                    T::META,
+                    chunk,
+                    shared.dialect,
+                );
+                let rows = em
+                    .query_rows(coherent_core::Statement::query(r.sql, r.params))
+                    .await?;
+                if !rows.is_empty() && rows.width() != width {
+                    return Err(Error::Decode {
+                        column: link.table.to_string(),
+                        message: format!("expected {width} columns, got {}", rows.width()),
+                    });
+                }
+                let n = rows.len();
+                let mut cells = rows.values.into_iter();
+                let mut uow = em.uow();
+                for _ in 0..n {
+                    let owner = cells.next().unwrap_or(Value::Null);
+                    let values: Vec<Value> = cells.by_ref().take(width - 1).collect();
+                    if let Some(h) = self.merge_cells(values, &mut uow.map)? {
+                        out.push((owner, h));
+                    }
+                }
             }
             Ok(out)
         })
@@ -266,7 +337,9 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn rebind_items(&self, c: &mut dyn Any, map: &IdentityMap) {
-        let Some(store) = map.store::<T>() else { return };
+        let Some(store) = map.store::<T>() else {
+            return;
+        };
         let items = collection_mut::<T>(c).loaded_mut();
         for item in items.into_iter().flatten() {
             if let Some(mine) = store.by_key.get(&item.key())
@@ -354,12 +427,16 @@ impl<T: Entity> EntityOps for Ops<T> {
         for entity in std::iter::once(&mut t.current).chain(t.snapshot.as_deref_mut()) {
             for c in T::META.reference_columns().iter() {
                 let target = T::META.columns[c].references.expect("a reference column");
-                if let (Some(ops), Some(field)) = (targets((target.type_id)()), entity.reference_mut(c)) {
+                if let (Some(ops), Some(field)) =
+                    (targets((target.type_id)()), entity.reference_mut(c))
+                {
                     ops.rebind(field, map);
                 }
             }
             for (r, rel) in T::META.relations.iter().enumerate() {
-                if let (Some(ops), Some(c)) = (targets((rel.target.type_id)()), entity.relation_mut(r)) {
+                if let (Some(ops), Some(c)) =
+                    (targets((rel.target.type_id)()), entity.relation_mut(r))
+                {
                     ops.rebind_items(c, map);
                 }
             }
@@ -378,7 +455,13 @@ impl<T: Entity> EntityOps for Ops<T> {
         }
     }
 
-    fn fill_relation(&self, owner: &Handle, relation: usize, items: &[&Handle], item: &dyn EntityOps) {
+    fn fill_relation(
+        &self,
+        owner: &Handle,
+        relation: usize,
+        items: &[&Handle],
+        item: &dyn EntityOps,
+    ) {
         let mut t = managed::<T>(owner).tracked_mut();
         let t = &mut *t;
         let Some(current) = t.current.relation_mut(relation) else {
@@ -396,7 +479,12 @@ impl<T: Entity> EntityOps for Ops<T> {
         }
     }
 
-    fn relation_items(&self, owner: &Handle, relation: usize, item: &dyn EntityOps) -> Option<Vec<Handle>> {
+    fn relation_items(
+        &self,
+        owner: &Handle,
+        relation: usize,
+        item: &dyn EntityOps,
+    ) -> Option<Vec<Handle>> {
         item.items(managed::<T>(owner).read().relation(relation)?)
     }
 

@@ -40,11 +40,11 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     if !em.uow().has_work(order) {
         return Ok(());
     }
-    crate::cascade::cascade(shared, &mut em.uow())?;
+    let links = crate::cascade::cascade(shared, &mut em.uow())?;
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
-    if !em.transactions_disabled() && needs_stages(em, order) {
+    if !em.transactions_disabled() && (!links.is_empty() || needs_stages(em, order)) {
         drop(serial);
-        return staged(em).instrument(span).await;
+        return staged(em, &links).instrument(span).await;
     }
     if em.may_have_transaction() {
         let mut tx = inner.tx.lock().await;
@@ -75,7 +75,9 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         let mut completion = Completion {
             work: Some((writer.finish(), plan, log, em.clone(), serial, atomic)),
         };
-        completion.run().await
+        completion.run().await?;
+        // Transactions disabled: the link rows after the entity statements, as they come.
+        em.write_links(&links).await
     }
     .instrument(span)
     .await
@@ -91,20 +93,22 @@ fn needs_stages(em: &EntityManager, order: &[TypeId]) -> bool {
         .any(|s| s.references_unassigned())
 }
 
-/// A flush whose new rows reference new rows with generated keys (a book and its new author):
+/// A flush whose new rows reference new rows with generated keys (a book and its new author),
+/// or that writes many-to-many link rows (last, when every key is known):
 /// inside one transaction (a savepoint inside an open one), the pending inserts of each type
 /// go in commit order as a batch of their own, applied before the next type is planned, so
 /// a reference reads its parent's key; then the updates and deletes of every type. If any
 /// stage fails the scope rolls back and memory is restored from its checkpoint: as for every
 /// flush, no key, snapshot or pending list is left changed.
-async fn staged(em: &EntityManager) -> Result<()> {
+async fn staged(em: &EntityManager, links: &[crate::cascade::LinkChange<'_>]) -> Result<()> {
     em.begin_with(&crate::TxOptions::default()).await?;
     let result = async {
         for ty in em.shared().commit_order.types().to_vec() {
             em.flush_part(&[ty], &[Phase::Insert]).await?;
         }
         em.flush_part(em.shared().commit_order.types(), ALL_PHASES)
-            .await
+            .await?;
+        em.write_links(links).await
     }
     .await;
     match result {

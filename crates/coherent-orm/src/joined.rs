@@ -15,7 +15,8 @@
 //!   OF "u0"`: it cannot lock the nullable side of a left join, and every join here is a
 //!   left join); MySQL has no `OF` and locks the rows of every joined table.
 //! - With a limit or offset and a collection among the joins, the relations are loaded
-//!   select-in instead (a limit would count joined rows).
+//!   select-in instead (a limit would count joined rows); so are many-to-many relations
+//!   (joined loading through a join table is not built yet).
 
 use crate::entity_ops::Handle;
 use crate::populate::{Step, step};
@@ -91,7 +92,13 @@ impl JoinPlan {
             let collection = nodes
                 .iter()
                 .any(|n| matches!(n.parent, Some((_, Step::Collection(_), _))));
-            if pages && collection {
+            let links = nodes.iter().any(|n| match n.parent {
+                Some((p, Step::Collection(r), _)) => {
+                    nodes[p].meta.relations[r].kind == coherent_core::RelationKind::ManyToMany
+                }
+                _ => false,
+            });
+            if (pages && collection) || links {
                 nodes.truncate(1);
             }
         }
@@ -115,11 +122,13 @@ impl JoinPlan {
                 )));
             }
         }
-        Ok(if asked.is_empty() && self.loads_relations() && dialect == Dialect::Postgres {
-            vec![self.nodes[0].alias.clone()]
-        } else {
-            asked.to_vec()
-        })
+        Ok(
+            if asked.is_empty() && self.loads_relations() && dialect == Dialect::Postgres {
+                vec![self.nodes[0].alias.clone()]
+            } else {
+                asked.to_vec()
+            },
+        )
     }
 
     fn joins(&self) -> Vec<Join<'static>> {
@@ -170,7 +179,14 @@ impl EntityManager {
     ) -> Result<Vec<Managed<T>>> {
         let shared = self.shared();
         let joins = plan.joins();
-        let mut r = select_joined(T::META, &plan.nodes[0].alias, &joins, condition, spec, shared.dialect);
+        let mut r = select_joined(
+            T::META,
+            &plan.nodes[0].alias,
+            &joins,
+            condition,
+            spec,
+            shared.dialect,
+        );
         if let Some(clause) = lock {
             r.sql.push_str(&clause);
         }
@@ -259,6 +275,8 @@ impl EntityManager {
 
 /// Whether `root` is not the last root collected (the rows of one root are adjacent).
 fn last_root_differs<T: Entity>(roots: &[Managed<T>], root: &Handle) -> bool {
-    let root = root.downcast_ref::<Managed<T>>().expect("the root node is a T");
+    let root = root
+        .downcast_ref::<Managed<T>>()
+        .expect("the root node is a T");
     roots.last().is_none_or(|l| !Managed::ptr_eq(l, root))
 }

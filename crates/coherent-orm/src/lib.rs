@@ -30,6 +30,7 @@ mod flush_mode;
 mod fork;
 mod identity_map;
 mod joined;
+mod links;
 pub mod locking;
 mod lookup;
 mod managed;

@@ -82,13 +82,15 @@ impl<T: Entity> Tracked<T> {
     /// fields the application has not changed and keeps its snapshot as read, so the next
     /// flush is still checked against what the application saw (unlike MikroORM, which
     /// rebases it).
-    pub fn merge(&mut self, fresh: T) {
+    pub fn merge(&mut self, mut fresh: T) {
         if !self.loaded {
             return; // a pending insert: the row is someone else's; the flush will tell
         }
         if self.force_dirty {
             return;
         }
+        // What was populated stays populated.
+        fresh.adopt_relations(&mut self.current);
         let dirty = self.baseline().map(|s| !self.current.changed(s).is_empty());
         match dirty {
             None => self.current = fresh,

@@ -253,9 +253,10 @@ impl OrmBuilder {
                 })
             })
             .collect();
-        let has_relations = self.entities.iter().any(|(_, r)| {
-            !r.meta.relations.is_empty() || !r.meta.reference_columns().is_empty()
-        });
+        let has_relations = self
+            .entities
+            .iter()
+            .any(|(_, r)| !r.meta.relations.is_empty() || !r.meta.reference_columns().is_empty());
         let dialect = driver.dialect();
         static NEXT_ORM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let shared = Arc::new(OrmShared {
@@ -290,13 +291,20 @@ fn check_relations(entities: &[(TypeId, Registered)]) -> Result<()> {
                     item.name
                 )));
             }
-            let back = rel
-                .mapped_by_column()
-                .and_then(|c| item.columns[c].references)
-                .is_some_and(|to| (to.type_id)() == *owner);
-            if !back {
+            let ok = match rel.kind {
+                coherent_core::RelationKind::OneToMany => rel
+                    .mapped_by_column()
+                    .and_then(|c| item.columns[c].references)
+                    .is_some_and(|to| (to.type_id)() == *owner),
+                coherent_core::RelationKind::ManyToMany => rel.link_side().is_some(),
+            };
+            if !ok {
+                let wanted = match rel.kind {
+                    coherent_core::RelationKind::OneToMany => "#[many_to_one] field",
+                    coherent_core::RelationKind::ManyToMany => "#[many_to_many] (owning) field",
+                };
                 return Err(Error::Config(format!(
-                    "{field}: mapped_by = \"{}\" must name a #[many_to_one] field of {} that references {}",
+                    "{field}: mapped_by = \"{}\" must name a {wanted} of {} that references {}",
                     rel.mapped_by, item.name, r.meta.name
                 )));
             }

@@ -10,9 +10,9 @@
 //! checked against the metadata before the first query: an unknown field is
 //! [`Error::InvalidArgument`].
 
-use crate::entity_ops::Handle;
+use crate::entity_ops::{EntityOps, Handle};
 use crate::{EntityManager, Managed};
-use coherent_core::{BoxFuture, Entity, EntityMeta, Error, LockMode, Result, Value};
+use coherent_core::{BoxFuture, Entity, EntityMeta, Error, LockMode, RelationKind, Result, Value};
 use std::any::TypeId;
 use std::collections::HashSet;
 
@@ -25,10 +25,17 @@ pub(crate) enum Step {
     Reference(usize),
 }
 
-pub(crate) fn step(meta: &EntityMeta, segment: &str) -> Result<(Step, TypeId, &'static EntityMeta)> {
+pub(crate) fn step(
+    meta: &EntityMeta,
+    segment: &str,
+) -> Result<(Step, TypeId, &'static EntityMeta)> {
     if let Some(r) = meta.relation_index(segment) {
         let rel = &meta.relations[r];
-        return Ok((Step::Collection(r), (rel.target.type_id)(), rel.target_meta()));
+        return Ok((
+            Step::Collection(r),
+            (rel.target.type_id)(),
+            rel.target_meta(),
+        ));
     }
     if let Some(c) = meta.field_column(segment)
         && let Some(target) = meta.columns[c].references
@@ -145,25 +152,46 @@ impl EntityManager {
         let (step, target_ty, _) = step(owner_meta, segment)?;
         let target_ops = &*shared.registered(target_ty, owner_meta.name)?.ops;
         match step {
+            Step::Collection(r) if owner_meta.relations[r].kind == RelationKind::ManyToMany => {
+                let link = owner_meta.relations[r]
+                    .link_side()
+                    .expect("checked when the Orm was built");
+                let needing = unloaded(
+                    handles,
+                    |h| owner_ops.relation_items(h, r, target_ops).is_none(),
+                    owner_ops,
+                );
+                if !needing.is_empty() {
+                    let keys = assigned_keys(owner_ops, &needing, owner_meta.primary_key);
+                    let linked = target_ops.load_linked(self, link, keys).await?;
+                    let owner_keys: Vec<Value> = linked.iter().map(|(k, _)| k.clone()).collect();
+                    let owners = owner_ops.positions(&needing, &owner_keys);
+                    let mut groups: Vec<Vec<&Handle>> = vec![Vec::new(); needing.len()];
+                    for ((_, item), at) in linked.iter().zip(owners) {
+                        if let Some(at) = at {
+                            groups[at].push(item);
+                        }
+                    }
+                    for (owner, group) in needing.iter().zip(&groups) {
+                        owner_ops.fill_relation(owner, r, group, target_ops);
+                    }
+                }
+                Ok((target_ty, next_items(handles, r, owner_ops, target_ops)))
+            }
             Step::Collection(r) => {
                 let column = owner_meta.relations[r]
                     .mapped_by_column()
                     .expect("checked when the Orm was built");
-                let mut seen = HashSet::new();
-                let needing: Vec<Handle> = handles
-                    .iter()
-                    .filter(|h| seen.insert(owner_ops.addr(h)))
-                    .filter(|h| owner_ops.relation_items(h, r, target_ops).is_none())
-                    .cloned()
-                    .collect();
+                let needing = unloaded(
+                    handles,
+                    |h| owner_ops.relation_items(h, r, target_ops).is_none(),
+                    owner_ops,
+                );
                 if !needing.is_empty() {
-                    let keys: Vec<Value> = owner_ops
-                        .column_values(&needing, owner_meta.primary_key)
-                        .into_iter()
-                        .filter(|v| !v.is_unassigned_key())
-                        .collect();
+                    let keys = assigned_keys(owner_ops, &needing, owner_meta.primary_key);
                     let items = target_ops.load_in(self, column, keys, lock).await?;
-                    let owners = owner_ops.positions(&needing, &target_ops.column_values(&items, column));
+                    let owners =
+                        owner_ops.positions(&needing, &target_ops.column_values(&items, column));
                     let mut groups: Vec<Vec<&Handle>> = vec![Vec::new(); needing.len()];
                     for (item, at) in items.iter().zip(owners) {
                         if let Some(at) = at {
@@ -176,14 +204,7 @@ impl EntityManager {
                     let uow = self.uow();
                     target_ops.link_references(&items, column, owner_ops, &uow.map);
                 }
-                let mut seen = HashSet::new();
-                let next = handles
-                    .iter()
-                    .filter_map(|h| owner_ops.relation_items(h, r, target_ops))
-                    .flatten()
-                    .filter(|h| seen.insert(target_ops.addr(h)))
-                    .collect();
-                Ok((target_ty, next))
+                Ok((target_ty, next_items(handles, r, owner_ops, target_ops)))
             }
             Step::Reference(column) => {
                 let keys: Vec<Value> = owner_ops
@@ -193,7 +214,10 @@ impl EntityManager {
                     .collect();
                 let (_, missing) = target_ops.lookup(&self.uow().map, &keys);
                 if !missing.is_empty() {
-                    let pk = shared.registered(target_ty, owner_meta.name)?.meta.primary_key;
+                    let pk = shared
+                        .registered(target_ty, owner_meta.name)?
+                        .meta
+                        .primary_key;
                     target_ops.load_in(self, pk, missing, lock).await?;
                 }
                 let uow = self.uow();
@@ -202,6 +226,44 @@ impl EntityManager {
             }
         }
     }
+}
+
+/// The distinct `handles` for which `needs` holds.
+fn unloaded(
+    handles: &[Handle],
+    needs: impl Fn(&Handle) -> bool,
+    ops: &dyn EntityOps,
+) -> Vec<Handle> {
+    let mut seen = HashSet::new();
+    handles
+        .iter()
+        .filter(|h| seen.insert(ops.addr(h)) && needs(h))
+        .cloned()
+        .collect()
+}
+
+/// The keys of `handles` that are assigned (a new owner has no rows to load).
+fn assigned_keys(ops: &dyn EntityOps, handles: &[Handle], pk: usize) -> Vec<Value> {
+    ops.column_values(handles, pk)
+        .into_iter()
+        .filter(|v| !v.is_unassigned_key())
+        .collect()
+}
+
+/// The distinct items of relation `r` of every loaded owner: the next level's instances.
+fn next_items(
+    handles: &[Handle],
+    r: usize,
+    owner_ops: &dyn EntityOps,
+    item_ops: &dyn EntityOps,
+) -> Vec<Handle> {
+    let mut seen = HashSet::new();
+    handles
+        .iter()
+        .filter_map(|h| owner_ops.relation_items(h, r, item_ops))
+        .flatten()
+        .filter(|h| seen.insert(item_ops.addr(h)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! references only when rows are written.
 
 use crate::entity_manager::EntityManager;
-use coherent_core::{Batch, Result, Statement, TxMode};
+use coherent_core::{Batch, EntityMeta, Result, Statement, TxMode};
 use coherent_sql::schema;
 
 /// On MySQL, wraps DDL in `FOREIGN_KEY_CHECKS = 0` .. `1`: tables that reference each other
@@ -23,6 +23,24 @@ fn without_fk_checks(dialect: coherent_core::Dialect, sql: &mut Vec<String>) {
 /// Schema operations of an Orm (from `Orm::schema()`).
 pub struct SchemaManager {
     em: EntityManager,
+}
+
+/// The join tables the owning sides of many-to-many relations declare, with their two
+/// entities.
+fn join_tables<'a>(
+    metas: &'a [&'static EntityMeta],
+) -> impl Iterator<
+    Item = (
+        &'static coherent_core::JoinTable,
+        &'static EntityMeta,
+        &'static EntityMeta,
+    ),
+> + 'a {
+    metas.iter().flat_map(|m| {
+        m.relations
+            .iter()
+            .filter_map(move |r| r.join.as_ref().map(|j| (j, *m, r.target_meta())))
+    })
 }
 
 impl SchemaManager {
@@ -43,6 +61,9 @@ impl SchemaManager {
                     .iter()
                     .flat_map(|m| schema::add_foreign_keys(m, shared.dialect)),
             )
+            .chain(join_tables(&metas).flat_map(|(join, owner, target)| {
+                coherent_sql::link::create_join_table(join, owner, target, shared.dialect)
+            }))
             .collect();
         without_fk_checks(shared.dialect, &mut sql);
         sql
@@ -51,11 +72,15 @@ impl SchemaManager {
     /// The DDL `drop` runs.
     pub fn drop_sql(&self) -> Vec<String> {
         let shared = self.em.shared();
-        let mut sql: Vec<String> = shared
-            .metas_in_order()
-            .into_iter()
-            .rev()
-            .map(|m| schema::drop_table(m, shared.dialect))
+        let metas = shared.metas_in_order();
+        let mut sql: Vec<String> = join_tables(&metas)
+            .map(|(join, ..)| coherent_sql::link::drop_join_table(join, shared.dialect))
+            .chain(
+                metas
+                    .iter()
+                    .rev()
+                    .map(|m| schema::drop_table(m, shared.dialect)),
+            )
             .collect();
         without_fk_checks(shared.dialect, &mut sql);
         sql

@@ -79,7 +79,9 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Op
                 }
                 _ => value.clone(),
             };
-            scope.col(column).binary(sea_query::BinOper::Like, slots.slot(pattern))
+            scope
+                .col(column)
+                .binary(sea_query::BinOper::Like, slots.slot(pattern))
         }
         Condition::Compare { column, op, value } => {
             let col = scope.column(column);

@@ -58,7 +58,8 @@ pub fn select_joined(
         alias: Some(root_alias),
     };
     let mut stmt = Query::select();
-    let tables = std::iter::once((root, root_alias)).chain(joins.iter().map(|j| (j.meta, j.alias.as_str())));
+    let tables =
+        std::iter::once((root, root_alias)).chain(joins.iter().map(|j| (j.meta, j.alias.as_str())));
     for (meta, alias) in tables {
         for c in meta.columns {
             stmt.column((Alias::new(alias), c.name));

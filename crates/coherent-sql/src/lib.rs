@@ -22,6 +22,7 @@ pub mod condition;
 pub mod delete;
 pub mod insert;
 pub mod joined;
+pub mod link;
 pub mod lock;
 pub mod params;
 pub mod schema;

@@ -9,21 +9,20 @@ pub use coherent_core::{
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
-    Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoLookup,
-    LoadStrategy, Lookup,
-    Managed, Orm, OrmBuilder, OrmConfig, Propagation, Ref, RequestContext, SchemaManager,
-    TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
+    Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions,
+    IntoLookup, LoadStrategy, Lookup, Managed, Orm, OrmBuilder, OrmConfig, Propagation, Ref,
+    RequestContext, SchemaManager, TransactionEvent, TransactionEventKind, TransactionListener,
+    TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 
 /// Everything an application needs, in one import.
 pub mod prelude {
     pub use crate::{
-        Collection, Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions, FlushMode,
-        LoadStrategy,
-        ForkOptions, IsolationLevel, LockMode, Managed, Order, Orm, OrmConfig, Propagation, Ref,
-        RequestContext, Result, Row, TxOptions, Value, create_request_context,
-        ensure_request_context, transactional,
+        Collection, Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions,
+        FlushMode, ForkOptions, IsolationLevel, LoadStrategy, LockMode, Managed, Order, Orm,
+        OrmConfig, Propagation, Ref, RequestContext, Result, Row, TxOptions, Value,
+        create_request_context, ensure_request_context, transactional,
     };
 }
 
@@ -37,7 +36,7 @@ pub mod __private {
     pub use coherent_core::field_type::FieldType;
     pub use coherent_core::filter::Column;
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
-    pub use coherent_core::relation::{RelationKind, RelationMeta};
+    pub use coherent_core::relation::{JoinTable, RelationKind, RelationMeta};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
     pub use coherent_core::version::VersionType;

@@ -2,8 +2,8 @@
 //! detection, merging and the typed column handles.
 #![allow(missing_docs)]
 
-use coherent::core::{CmpOp, Condition, RowReader};
-use coherent::{ColumnSet, ColumnType, Entity, Error, Value};
+use coherent::core::{CmpOp, Condition, RelationKind, RowReader};
+use coherent::{Collection, ColumnSet, ColumnType, Entity, Error, Ref, Value};
 
 #[derive(Entity, Clone, Debug, PartialEq)]
 #[entity(table = "users")]
@@ -28,6 +28,30 @@ struct BlogPost {
     ratio: Option<f32>,
     body: Vec<u8>,
     published: bool,
+}
+
+/// The owner of a one-to-many collection (not a column) whose items reference it.
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "authors")]
+pub struct Author {
+    #[primary_key]
+    pub id: i64,
+    pub name: String,
+    #[one_to_many(mapped_by = "author", orphan_removal)]
+    pub books: Collection<Book>,
+}
+
+/// The items: a non-nullable and a nullable many-to-one reference (columns `<field>_id`).
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "books")]
+pub struct Book {
+    #[primary_key]
+    pub id: i64,
+    pub title: String,
+    #[many_to_one]
+    pub author: Ref<Author>,
+    #[many_to_one]
+    pub editor: Option<Ref<Author>>,
 }
 
 fn jon() -> User {
@@ -319,4 +343,77 @@ fn entity_declared_in_a_function() {
     assert_eq!(Local::META.table, "local");
     assert_eq!(Local::VALUE.index, 1);
     assert_eq!(Local::KEY.name, "key");
+}
+
+#[test]
+fn one_to_many_is_a_relation_not_a_column() {
+    let meta = Author::META;
+    let names: Vec<_> = meta.columns.iter().map(|c| c.name).collect();
+    assert_eq!(names, ["id", "name"], "`books` is not a column");
+    assert_eq!(meta.column_index("books"), None);
+    assert_eq!(meta.relations.len(), 1);
+    let books = &meta.relations[0];
+    assert_eq!(books.field, "books");
+    assert_eq!(books.kind, RelationKind::OneToMany);
+    assert_eq!(books.mapped_by, "author");
+    assert!(books.orphan_removal);
+    assert_eq!(books.target_meta().name, "Book");
+    assert_eq!(books.target_meta().table, "books");
+    assert_eq!(books.mapped_by_column(), Some(2), "Book.author is column 2");
+    assert!(User::META.relations.is_empty());
+}
+
+#[test]
+fn many_to_one_is_a_foreign_key_column() {
+    let meta = Book::META;
+    assert!(meta.relations.is_empty());
+    let names: Vec<_> = meta.columns.iter().map(|c| c.name).collect();
+    assert_eq!(names, ["id", "title", "author_id", "editor_id"]);
+
+    let author = &meta.columns[2];
+    assert_eq!(author.field, "author");
+    let target = author.references.expect("author_id is a foreign key");
+    assert_eq!((target.meta)().name, "Author");
+    assert_eq!(author.column_type, ColumnType::BigInt, "the key's type");
+    assert!(!author.nullable);
+
+    let editor = &meta.columns[3];
+    assert!(editor.references.is_some() && editor.nullable);
+    assert!(meta.columns[..2].iter().all(|c| c.references.is_none()));
+    assert_eq!(Book::AUTHOR.name, "author_id");
+}
+
+#[test]
+fn a_decoded_collection_is_unloaded_and_references_hold_keys() {
+    let mut it = vec![Value::I64(7), Value::Text("Ursula".into())].into_iter();
+    let author = Author::from_row(&mut RowReader::new(&mut it, "Author")).unwrap();
+    assert!(it.next().is_none(), "the collection reads no cell");
+    assert_eq!((author.id, author.name.as_str()), (7, "Ursula"));
+    assert!(!author.books.is_loaded());
+    match author.books.items().unwrap_err() {
+        Error::CollectionNotLoaded { entity } => assert_eq!(entity, "Book"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(author.books.len().is_err() && author.books.is_empty().is_err());
+    // A new entity's collection is loaded and empty.
+    assert_eq!(Collection::<Book>::new().len().unwrap(), 0);
+
+    let mut it = vec![
+        Value::I64(1),
+        Value::Text("Earthsea".into()),
+        Value::I64(7),
+        Value::Null,
+    ]
+    .into_iter();
+    let book = Book::from_row(&mut RowReader::new(&mut it, "Book")).unwrap();
+    assert_eq!(book.author.key(), 7);
+    assert!(!book.author.is_loaded());
+    assert!(matches!(
+        book.author.get().unwrap_err(),
+        Error::ReferenceNotLoaded {
+            entity: "Author",
+            ..
+        }
+    ));
+    assert!(book.editor.is_none());
 }

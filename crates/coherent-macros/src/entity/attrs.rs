@@ -53,6 +53,23 @@ pub(super) struct OneToManyAttrs {
     pub(super) orphan_removal: Flag,
 }
 
+/// `#[many_to_many(join_table = "..", owner_column = "..", target_column = "..")]` (the
+/// owning side) or `#[many_to_many(mapped_by = "..")]` (the inverse side) on a
+/// `Collection<T>` field.
+#[derive(Default, FromAttributes)]
+#[darling(attributes(many_to_many))]
+pub(super) struct ManyToManyAttrs {
+    /// Inverse side: the items' owning `#[many_to_many]` field.
+    pub(super) mapped_by: Option<String>,
+    /// Owning side: the join table (default `<table>_<field>`).
+    pub(super) join_table: Option<String>,
+    /// Owning side: the join table's column for this entity's key (default
+    /// `<entity>_id`).
+    pub(super) owner_column: Option<String>,
+    /// Owning side: the join table's column for the item's key (default `<field, singular>_id`).
+    pub(super) target_column: Option<String>,
+}
+
 /// `#[version]` on a field: takes no options.
 #[derive(Default, FromAttributes)]
 #[darling(attributes(version))]

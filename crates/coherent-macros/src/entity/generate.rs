@@ -109,13 +109,26 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
     let relation_metas = relations.iter().map(|r| {
         let ty = r.ty;
         let (field, mapped_by, orphan_removal) = (&r.field, &r.mapped_by, r.orphan_removal);
+        let (kind, join) = match &r.many_to_many {
+            None => (quote!(OneToMany), quote!(::core::option::Option::None)),
+            Some(None) => (quote!(ManyToMany), quote!(::core::option::Option::None)),
+            Some(Some((table, owner_column, target_column))) => (
+                quote!(ManyToMany),
+                quote!(::core::option::Option::Some(#private::JoinTable {
+                    table: #table,
+                    owner_column: #owner_column,
+                    target_column: #target_column,
+                })),
+            ),
+        };
         quote! {
             #private::RelationMeta {
                 field: #field,
-                kind: #private::RelationKind::OneToMany,
+                kind: #private::RelationKind::#kind,
                 target: <#ty as #private::RelationField>::TARGET,
                 mapped_by: #mapped_by,
                 orphan_removal: #orphan_removal,
+                join: #join,
             }
         }
     });
@@ -160,6 +173,27 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
             let f = c.ident;
             quote!(#i => ::core::option::Option::Some(&mut self.#f),)
         });
+    let adopt_relations = relations.iter().map(|r| {
+        let f = r.ident;
+        quote!(::core::mem::swap(&mut self.#f, &mut __old.#f);)
+    });
+    let adopt_references = columns.iter().filter(|c| c.many_to_one).map(|c| {
+        let (f, ty) = (c.ident, c.ty);
+        let same = quote!(<#ty as #private::FieldType>::same);
+        quote! {
+            if #same(&self.#f, &__old.#f) {
+                ::core::mem::swap(&mut self.#f, &mut __old.#f);
+            }
+        }
+    });
+    let adopt = (!relations.is_empty() || !reference_arms.is_empty()).then(|| {
+        quote! {
+            fn adopt_relations(&mut self, __old: &mut Self) {
+                #(#adopt_relations)*
+                #(#adopt_references)*
+            }
+        }
+    });
     // Only entities with relations or references override the defaults.
     let relation_access = (!relations.is_empty()).then(|| {
         quote! {
@@ -342,6 +376,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
 
             #relation_access
             #reference_access
+            #adopt
 
             fn set_column(
                 &mut self,

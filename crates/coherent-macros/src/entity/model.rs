@@ -47,8 +47,12 @@ pub(super) struct Relation<'a> {
     pub(super) ty: &'a Type,
     /// The Rust field name, without `r#`.
     pub(super) field: String,
-    /// The items' field that references this entity.
+    /// The items' field that references this entity (one-to-many), or the items' owning
+    /// field (the inverse side of a many-to-many); empty on an owning many-to-many.
     pub(super) mapped_by: String,
     /// `orphan_removal`.
     pub(super) orphan_removal: bool,
+    /// Many-to-many: the join table, owner column and target column of the owning side;
+    /// None on its inverse side.
+    pub(super) many_to_many: Option<Option<(String, String, String)>>,
 }

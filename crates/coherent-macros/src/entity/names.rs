@@ -26,6 +26,18 @@ pub(super) fn snake_case(name: &str) -> String {
     out
 }
 
+/// A plural field name's singular, for default join columns: `tags` -> `tag`, `categories`
+/// -> `category`, `data` unchanged.
+pub(super) fn singular(name: &str) -> String {
+    if let Some(stem) = name.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = name.strip_suffix('s').filter(|s| !s.ends_with('s')) {
+        stem.to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
 /// `nick_name` -> `NICK_NAME`, `createdAt` -> `CREATED_AT`.
 pub(super) fn screaming_snake_case(name: &str) -> String {
     snake_case(name).to_uppercase()
@@ -46,5 +58,8 @@ mod tests {
         assert_eq!(screaming_snake_case("created_at"), "CREATED_AT");
         assert_eq!(screaming_snake_case("createdAt"), "CREATED_AT");
         assert_eq!(screaming_snake_case("type"), "TYPE");
+        assert_eq!(singular("tags"), "tag");
+        assert_eq!(singular("categories"), "category");
+        assert_eq!(singular("address"), "address");
     }
 }

@@ -5,12 +5,12 @@
 //! and reported together; the field types themselves are checked later, by the compiler.
 
 use super::attrs::{
-    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToOneAttrs, OneToManyAttrs,
-    PrimaryKeyAttrs, VersionAttrs,
+    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToManyAttrs, ManyToOneAttrs,
+    OneToManyAttrs, PrimaryKeyAttrs, VersionAttrs,
 };
 use super::errors::Errors;
 use super::model::{Column, Entity, Relation};
-use super::names::{screaming_snake_case, snake_case};
+use super::names::{screaming_snake_case, singular, snake_case};
 use super::types::option_inner;
 use darling::FromAttributes;
 use quote::quote;
@@ -69,7 +69,12 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
     for field in &named.named {
         let ident = field.ident.as_ref().expect("named field");
         let field_name = ident.unraw().to_string();
-        if let Some(relation) = relation_field(field, &field_name, &mut errors) {
+        let table_name = attrs
+            .table
+            .clone()
+            .unwrap_or_else(|| snake_case(&entity_name));
+        let owner = (table_name.as_str(), entity_name.as_str());
+        if let Some(relation) = relation_field(field, &field_name, owner, &mut errors) {
             relations.push(relation);
             continue;
         }
@@ -239,34 +244,67 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
 fn relation_field<'a>(
     field: &'a syn::Field,
     field_name: &str,
+    (owner_table, owner_name): (&str, &str),
     errors: &mut Errors,
 ) -> Option<Relation<'a>> {
+    if let Some(attr) = field
+        .attrs
+        .iter()
+        .find(|a| a.path().is_ident("many_to_many"))
+    {
+        let opts = ManyToManyAttrs::from_attributes(&field.attrs).unwrap_or_else(|e| {
+            errors.darling(e);
+            ManyToManyAttrs::default()
+        });
+        let join = match opts.mapped_by {
+            Some(_)
+                if opts.join_table.is_some()
+                    || opts.owner_column.is_some()
+                    || opts.target_column.is_some() =>
+            {
+                errors.spanned(
+                    attr,
+                    format!("#[many_to_many] field `{field_name}`: the inverse side (mapped_by) takes no join table options; declare them on the owning side"),
+                );
+                None
+            }
+            Some(_) => None,
+            None => Some((
+                opts.join_table
+                    .unwrap_or_else(|| format!("{owner_table}_{field_name}")),
+                opts.owner_column
+                    .unwrap_or_else(|| format!("{}_id", snake_case(owner_name))),
+                opts.target_column
+                    .unwrap_or_else(|| format!("{}_id", singular(field_name))),
+            )),
+        };
+        reject_column_attrs(field, field_name, "#[many_to_many]", errors);
+        return Some(Relation {
+            ident: field.ident.as_ref().expect("named field"),
+            ty: &field.ty,
+            field: field_name.to_owned(),
+            mapped_by: opts.mapped_by.unwrap_or_default(),
+            orphan_removal: false,
+            many_to_many: Some(join),
+        });
+    }
     let attr = field
         .attrs
         .iter()
         .find(|a| a.path().is_ident("one_to_many"))?;
-    let opts = OneToManyAttrs::from_attributes(&field.attrs).unwrap_or_else(|e| {
-        errors.darling(e);
-        OneToManyAttrs::default()
-    });
-    let column_attrs = [
-        "column",
-        "primary_key",
-        "version",
-        "concurrency_check",
-        "many_to_one",
-    ];
-    for other in field.attrs.iter().filter(|a| {
-        column_attrs
-            .iter()
-            .any(|name| a.path().is_ident(name))
-    }) {
-        errors.spanned(
-            other,
-            format!("`{field_name}` is a #[one_to_many] collection, not a column; remove this attribute"),
-        );
-    }
+    let (opts, malformed) = match OneToManyAttrs::from_attributes(&field.attrs) {
+        Ok(opts) => (opts, false),
+        Err(e) => {
+            errors.darling(e);
+            (OneToManyAttrs::default(), true)
+        }
+    };
+    reject_column_attrs(field, field_name, "#[one_to_many]", errors);
     let mapped_by = opts.mapped_by.unwrap_or_else(|| {
+        // A malformed attribute was reported already; its options are unknown.
+        if malformed {
+            return String::new();
+        }
         errors.spanned(
             attr,
             format!("#[one_to_many] field `{field_name}` needs mapped_by = \"<the items' #[many_to_one] field>\""),
@@ -279,7 +317,29 @@ fn relation_field<'a>(
         field: field_name.to_owned(),
         mapped_by,
         orphan_removal: opts.orphan_removal.is_present(),
+        many_to_many: None,
     })
+}
+
+/// Pushes an error for each column attribute on a relation field.
+fn reject_column_attrs(field: &syn::Field, field_name: &str, kind: &str, errors: &mut Errors) {
+    let column_attrs = [
+        "column",
+        "primary_key",
+        "version",
+        "concurrency_check",
+        "many_to_one",
+    ];
+    for other in field
+        .attrs
+        .iter()
+        .filter(|a| column_attrs.iter().any(|name| a.path().is_ident(name)))
+    {
+        errors.spanned(
+            other,
+            format!("`{field_name}` is a {kind} collection, not a column; remove this attribute"),
+        );
+    }
 }
 
 /// The named fields of `input`, or `None` (with an error pushed) if it is not a struct with

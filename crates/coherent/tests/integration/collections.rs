@@ -97,7 +97,12 @@ fn comment(body: &str, post: &Managed<Post>) -> Comment {
 
 /// A new blog with `posts` new posts of `comments` new comments each, all through the
 /// collections (cascade persist), in one flush.
-pub async fn seed_blog(em: &EntityManager, name: &str, posts: usize, comments: usize) -> Managed<Blog> {
+pub async fn seed_blog(
+    em: &EntityManager,
+    name: &str,
+    posts: usize,
+    comments: usize,
+) -> Managed<Blog> {
     let b = em.persist(blog(name)).unwrap();
     for p in 0..posts {
         let new_post = b
@@ -135,7 +140,11 @@ async fn new_items_reachable_through_collections_are_persisted_with_their_owner(
         let blog_id = blog.read().id;
         assert!(blog_id > 0);
         for p in blog.read().posts.items().unwrap() {
-            assert!(em.contains(p).unwrap(), "{}: managed after the flush", b.name);
+            assert!(
+                em.contains(p).unwrap(),
+                "{}: managed after the flush",
+                b.name
+            );
             assert_eq!(p.read().blog.key(), blog_id);
             for c in p.read().comments.items().unwrap() {
                 assert_eq!(c.read().post.key(), p.read().id, "{}", b.name);
@@ -197,7 +206,16 @@ async fn populating_two_collection_levels_of_100_owners_is_three_queries() {
         log.take();
         em.populate_paths(&comments, ["post.blog"]).await.unwrap();
         assert!(log.take().is_empty(), "{}: all in the identity map", b.name);
-        assert!(comments[0].read().post.get().unwrap().read().blog.is_loaded());
+        assert!(
+            comments[0]
+                .read()
+                .post
+                .get()
+                .unwrap()
+                .read()
+                .blog
+                .is_loaded()
+        );
         // Not modified by populating: nothing to flush.
         em.flush().await.unwrap();
         assert!(log.take().is_empty(), "{}", b.name);
@@ -393,8 +411,18 @@ async fn a_failed_flush_keeps_collection_changes_pending_and_a_retry_writes_them
         let taken = blog.read().posts.items().unwrap()[0].read().title.clone();
         let dup = blog.write().posts.add_new(post(&taken, &blog)).unwrap();
         let err = em.flush().await.unwrap_err();
-        assert_eq!(err.constraint_kind(), Some(ConstraintKind::Unique), "{}", b.name);
-        assert_eq!(dup.read().id, 0, "{}: no key from a rolled-back insert", b.name);
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::Unique),
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            dup.read().id,
+            0,
+            "{}: no key from a rolled-back insert",
+            b.name
+        );
         assert_eq!(count_rows(&orm, "posts").await, 1, "{}", b.name);
         dup.write().title = "z/unique".into();
         em.flush().await.unwrap();
@@ -464,7 +492,11 @@ async fn a_transaction_fork_merges_its_relations_back_onto_the_parents_instances
         let items = r.posts.items().unwrap();
         assert_eq!(items.len(), 3, "{}", b.name);
         for item in items {
-            assert!(em.contains(item).unwrap(), "{}: every item is the parent's instance", b.name);
+            assert!(
+                em.contains(item).unwrap(),
+                "{}: every item is the parent's instance",
+                b.name
+            );
             assert!(
                 Managed::ptr_eq(item.read().blog.get().unwrap(), &blog),
                 "{}: the back references too",

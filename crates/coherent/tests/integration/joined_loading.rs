@@ -67,7 +67,12 @@ async fn joined_loading_of_two_collection_levels_is_one_query() {
             let posts = r.posts.items().unwrap();
             assert_eq!(posts.len(), 3, "{}", b.name);
             let titles: Vec<String> = posts.iter().map(|p| p.read().title.clone()).collect();
-            assert_eq!(titles, (0..3).map(|p| format!("{}/p{p}", r.name)).collect::<Vec<_>>());
+            assert_eq!(
+                titles,
+                (0..3)
+                    .map(|p| format!("{}/p{p}", r.name))
+                    .collect::<Vec<_>>()
+            );
             for p in posts {
                 let p = p.read();
                 assert!(Managed::ptr_eq(p.blog.get().unwrap(), blog), "{}", b.name);
@@ -83,7 +88,11 @@ async fn joined_loading_of_two_collection_levels_is_one_query() {
             .find_with::<Blog>(Filter::all(), FindOptions::default().populate(["posts"]))
             .await
             .unwrap();
-        assert!(again.iter().all(|a| blogs.iter().any(|b| Managed::ptr_eq(a, b))));
+        assert!(
+            again
+                .iter()
+                .all(|a| blogs.iter().any(|b| Managed::ptr_eq(a, b)))
+        );
         em.flush().await.unwrap();
         log.take();
         em.flush().await.unwrap();
@@ -129,7 +138,12 @@ async fn a_paged_collection_join_falls_back_to_select_in() {
             )
             .await
             .unwrap();
-        assert_eq!(log.take().len(), 2, "{}: the root page, then the posts", b.name);
+        assert_eq!(
+            log.take().len(),
+            2,
+            "{}: the root page, then the posts",
+            b.name
+        );
         assert_eq!(blogs.len(), 2, "{}: two blogs, not two rows", b.name);
         assert!(blogs.iter().all(|x| x.read().posts.len().unwrap() == 3));
     }
@@ -228,7 +242,10 @@ async fn a_joined_lock_takes_the_root_rows_only_where_the_dialect_can() {
         let orm = orm_for(&b).await;
         let seed = orm.em().fork();
         let blog = seed_blog(&seed, "held", 1, 0).await;
-        let (blog_id, post_id) = (blog.read().id, blog.read().posts.items().unwrap()[0].read().id);
+        let (blog_id, post_id) = (
+            blog.read().id,
+            blog.read().posts.items().unwrap()[0].read().id,
+        );
 
         let a = orm.em().fork();
         a.begin().await.unwrap();
@@ -265,7 +282,11 @@ async fn a_joined_lock_takes_the_root_rows_only_where_the_dialect_can() {
             })
             .await;
         if b.is_postgres() {
-            assert!(post_lock.unwrap().is_some(), "{}: the post is not locked", b.name);
+            assert!(
+                post_lock.unwrap().is_some(),
+                "{}: the post is not locked",
+                b.name
+            );
         } else {
             assert!(
                 matches!(post_lock, Err(Error::LockNotAvailable { .. })),

@@ -13,6 +13,7 @@ mod global_context;
 mod identity_map;
 mod joined_loading;
 mod locking;
+mod many_to_many;
 mod raw_sql;
 mod refresh;
 mod relations;

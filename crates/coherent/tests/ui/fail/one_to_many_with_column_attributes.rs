@@ -1,0 +1,24 @@
+use coherent::prelude::*;
+
+#[derive(Entity, Clone, Debug)]
+struct Author {
+    #[primary_key]
+    id: i64,
+    #[one_to_many(mapped_by = "author")]
+    #[column(name = "book_ids")]
+    books: Collection<Book>,
+    #[primary_key]
+    #[one_to_many(mapped_by = "reviewer")]
+    reviewed: Collection<Book>,
+}
+
+// No `Ref<Author>` back: the failed derive emits no `Entity` impl for `Author`, and a
+// reference to it would only add "`Author: Entity` is not satisfied" errors.
+#[derive(Entity, Clone, Debug)]
+struct Book {
+    #[primary_key]
+    id: i64,
+    title: String,
+}
+
+fn main() {}
