@@ -154,6 +154,11 @@ impl EntityMeta {
         self.columns_where(|c| c.references.is_some())
     }
 
+    /// The nullable reference columns (those a dependency cycle can be broken at).
+    pub fn nullable_reference_columns(&self) -> crate::ColumnSet {
+        self.columns_where(|c| c.references.is_some() && c.nullable)
+    }
+
     /// The columns matching `keep`.
     fn columns_where(&self, keep: impl Fn(&ColumnMeta) -> bool) -> crate::ColumnSet {
         let mut set = crate::ColumnSet::EMPTY;

@@ -8,6 +8,9 @@
 //!   An item removed from it that still references the owner is deleted with
 //!   `orphan_removal`, else its reference is set to NULL; a non-nullable reference without
 //!   orphan removal is [`Error::Relation`], raised before anything changes.
+//! - **Cycles on delete.** A row to delete whose nullable reference names a row deleted
+//!   before it (a dependency cycle, broken at that reference) gets the reference set to
+//!   NULL, and the flush writes that UPDATE before the deletes (Doctrine's extra update).
 //! - **Orphan removal cascades removal.** Removing an owner removes the items of its loaded
 //!   `orphan_removal` collections.
 //! - **Taken over once.** The collection's baseline becomes its current items, so the change
@@ -221,6 +224,31 @@ fn plan<'a>(
                     relation,
                     item_ops,
                 });
+            }
+        }
+        // A row to delete whose nullable reference names a row deleted before it (its type
+        // comes later in the commit order: a dependency cycle) is unlinked first.
+        let order = shared.commit_order.types();
+        let position = |id: &std::any::TypeId| order.iter().position(|t| t == id);
+        for column in references.iter().filter(|c| meta.columns[*c].nullable) {
+            let target = meta.columns[column].references.expect("a reference column");
+            if position(&(target.type_id)()) <= position(id) {
+                continue;
+            }
+            let target_ops = &*shared.registered((target.type_id)(), meta.name)?.ops;
+            for owner in owner_ops.removal_candidates(map) {
+                let mut unlink = false;
+                owner_ops.with_reference(&owner, column, &mut |field| {
+                    unlink = target_ops.references_removed(field, map);
+                });
+                if unlink {
+                    actions.push(Action::Unpoint {
+                        item_ops: owner_ops,
+                        item: owner,
+                        column,
+                        owner_ops: target_ops,
+                    });
+                }
             }
         }
         for (relation, rel) in meta.relations.iter().enumerate() {

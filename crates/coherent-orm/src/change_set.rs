@@ -277,10 +277,16 @@ impl<T: Entity> TypeChangeSet<T> {
         let mut last: Option<(ColumnSet, std::sync::Arc<str>)> = None;
         for (key, m) in &store.by_key {
             let t = m.tracked();
-            if !t.maybe_dirty() || store.removed.contains(key) {
+            if !t.maybe_dirty() {
                 continue;
             }
             let mut columns = t.changed_columns();
+            if store.removed.contains(key) {
+                // A row to delete is written only to unlink it first: a nullable reference
+                // the cascade step set to NULL because its target is deleted before it (a
+                // dependency cycle).
+                columns = columns.intersection(meta.nullable_reference_columns());
+            }
             if columns.contains(meta.primary_key) {
                 if !t.force_dirty && t.current.key() != *key {
                     return Err(Error::InvalidArgument(format!(

@@ -72,6 +72,8 @@ pub(crate) trait EntityOps: Send + Sync {
     /// Replaces each item of a collection by the identity map's instance of its row, if
     /// that is another one.
     fn rebind_items(&self, collection: &mut dyn Any, map: &IdentityMap);
+    /// Whether the reference names a row scheduled for removal.
+    fn references_removed(&self, field: &dyn Any, map: &IdentityMap) -> bool;
     /// Points the reference at `target`.
     fn point(&self, field: &mut dyn Any, target: &Handle);
     /// Sets an optional reference to `None`; false for a non-optional one.
@@ -348,6 +350,17 @@ impl<T: Entity> EntityOps for Ops<T> {
                 *item = mine.clone();
             }
         }
+    }
+
+    fn references_removed(&self, field: &dyn Any, map: &IdentityMap) -> bool {
+        let Some(r) = as_ref::<T>(field) else {
+            return false;
+        };
+        let key = match &r.target {
+            Target::Key(k) => k.clone(),
+            Target::Loaded(m) => m.key(),
+        };
+        map.store::<T>().is_some_and(|s| s.removed.contains(&key))
     }
 
     fn point(&self, field: &mut dyn Any, target: &Handle) {

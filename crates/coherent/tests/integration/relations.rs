@@ -504,3 +504,59 @@ async fn a_dependency_cycle_is_broken_at_the_nullable_reference() {
         assert_eq!(player.read().team.key(), team.read().id, "{}", b.name);
     }
 }
+
+/// Deleting both sides of a cycle in one flush: the nullable side is unlinked first (an
+/// UPDATE setting the captain to NULL), then the rows are deleted.
+#[tokio::test]
+async fn deleting_a_dependency_cycle_unlinks_the_nullable_side_first() {
+    for b in backends() {
+        let orm = b.orm_with(|o| o.entity::<Player>().entity::<Team>()).await;
+        let em = orm.em().fork();
+        let team = em
+            .persist(Team {
+                id: 0,
+                name: "Blues".into(),
+                captain: None,
+            })
+            .unwrap();
+        let bob = em
+            .persist(Player {
+                id: 0,
+                name: "Bob".into(),
+                team: Ref::to(&team),
+            })
+            .unwrap();
+        team.write().captain = Some(Ref::to(&bob));
+        em.flush().await.unwrap();
+
+        em.remove(&team).unwrap();
+        em.remove(&bob).unwrap();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let writes: Vec<String> = log
+            .take()
+            .into_iter()
+            .filter(|s| s.starts_with("UPDATE") || s.starts_with("DELETE"))
+            .map(|s| s.replace(['"', '`'], ""))
+            .collect();
+        assert_eq!(writes.len(), 3, "{}: {writes:?}", b.name);
+        assert!(
+            writes[0].starts_with("UPDATE teams"),
+            "{}: {writes:?}",
+            b.name
+        );
+        assert!(
+            writes[1].starts_with("DELETE FROM players"),
+            "{}: {writes:?}",
+            b.name
+        );
+        assert!(
+            writes[2].starts_with("DELETE FROM teams"),
+            "{}: {writes:?}",
+            b.name
+        );
+        let check = orm.em().fork();
+        assert_eq!(check.count::<Team>(Filter::all()).await.unwrap(), 0);
+        assert_eq!(check.count::<Player>(Filter::all()).await.unwrap(), 0);
+    }
+}
