@@ -13,6 +13,9 @@ use crate::meta::{EntityMeta, Reference};
 pub enum RelationKind {
     /// `#[one_to_many(mapped_by = "..")]`: the items reference the owner.
     OneToMany,
+    /// `#[one_to_one(mapped_by = "..")]`: the inverse side of a one-to-one, whose owning side
+    /// is a unique `#[one_to_one]` reference on the item. A one-to-many of at most one item.
+    OneToOne,
     /// `#[many_to_many(..)]`: owner and items are linked by the rows of a join table. The
     /// owning side names the table; the inverse side (`mapped_by`) reads it.
     ManyToMany,

@@ -37,6 +37,9 @@
 //!   `Collection<T>` field: the owning side of a many-to-many through a join table (defaults
 //!   `<table>_<field>`, `<entity>_id`, `<field, singular>_id`);
 //!   `#[many_to_many(mapped_by = "field")]`: its inverse side on the items.
+//! - `#[one_to_one]` on a `Ref<T>` or `Option<Ref<T>>` field: the owning side of a
+//!   one-to-one, a unique foreign-key column; `#[one_to_one(mapped_by = "field",
+//!   orphan_removal)]` on an `Inverse<T>` field: its inverse side.
 //!
 //! The expansion implements `Entity` and adds one typed column handle per column field
 //! (`User::NAME: Column<User, String>`).
@@ -64,7 +67,8 @@ use proc_macro::TokenStream;
         concurrency_check,
         many_to_one,
         one_to_many,
-        many_to_many
+        many_to_many,
+        one_to_one
     )
 )]
 pub fn derive_entity(input: TokenStream) -> TokenStream {

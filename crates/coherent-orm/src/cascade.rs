@@ -88,27 +88,43 @@ impl LinkChange<'_> {
     }
 }
 
-/// Runs the step over every registered type with relations or references; returns the
-/// many-to-many link rows to write.
-pub(crate) fn cascade<'a>(
-    shared: &'a OrmShared,
-    uow: &mut UnitOfWork,
-) -> Result<Vec<LinkChange<'a>>> {
+/// What the step leaves for the flush to write besides entity changes.
+#[derive(Default)]
+pub(crate) struct Cascaded<'a> {
+    /// Many-to-many link rows, written after every insert.
+    pub links: Vec<LinkChange<'a>>,
+    /// Types whose deletes run before any insert: the orphans of one-to-one relations,
+    /// whose replacement would otherwise hit the unique foreign key while they still exist.
+    pub delete_first: Vec<std::any::TypeId>,
+}
+
+impl Cascaded<'_> {
+    /// Whether the flush must run in stages.
+    pub fn needs_stages(&self) -> bool {
+        !self.links.is_empty() || !self.delete_first.is_empty()
+    }
+}
+
+/// Runs the step over every registered type with relations or references.
+pub(crate) fn cascade<'a>(shared: &'a OrmShared, uow: &mut UnitOfWork) -> Result<Cascaded<'a>> {
     if !shared.has_relations {
-        return Ok(Vec::new());
+        return Ok(Cascaded::default());
     }
     // New instances may bring their own relations: repeat while instances were persisted
     // (bounded by the instances reachable, each persisted once).
+    let mut out = Cascaded::default();
     loop {
-        let mut links = Vec::new();
-        let actions = plan(shared, uow, &mut links)?;
+        // Link rows are planned from unsettled collections, so each pass finds all of them
+        // again; what other passes found (settled once taken over) accumulates.
+        out.links.clear();
+        let actions = plan(shared, uow, &mut out)?;
         let adopted = actions
             .iter()
             .filter(|a| matches!(a, Action::Adopt(..)))
             .count();
         apply(uow, actions)?;
         if adopted == 0 {
-            return Ok(links);
+            return Ok(out);
         }
     }
 }
@@ -116,8 +132,9 @@ pub(crate) fn cascade<'a>(
 fn plan<'a>(
     shared: &'a OrmShared,
     uow: &UnitOfWork,
-    links: &mut Vec<LinkChange<'a>>,
+    out: &mut Cascaded<'a>,
 ) -> Result<Vec<Action<'a>>> {
+    let links = &mut out.links;
     let map = &uow.map;
     let mut actions = Vec::new();
     // Items removed from one collection and added to another in the same pass moved: the
@@ -196,6 +213,12 @@ fn plan<'a>(
                         continue; // moved to another owner meanwhile
                     }
                     let addr = item_ops.addr(item);
+                    if rel.orphan_removal && rel.kind == coherent_core::RelationKind::OneToOne {
+                        let ty = (rel.target.type_id)();
+                        if !out.delete_first.contains(&ty) {
+                            out.delete_first.push(ty);
+                        }
+                    }
                     if rel.orphan_removal {
                         removals.push((addr, Ok(Action::Remove(item_ops, item.clone()))));
                     } else if rel.target_meta().columns[column].nullable {

@@ -161,13 +161,17 @@ impl<T: Entity> std::fmt::Debug for Collection<T> {
 /// A field type `#[one_to_many]` accepts: what the derive needs from it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a #[one_to_many] field",
-    note = "a #[one_to_many(mapped_by = \"..\")] field is a Collection<T>"
+    note = "a #[one_to_many(mapped_by = \"..\")] or #[many_to_many] field is a Collection<T>; a #[one_to_one(mapped_by = \"..\")] field is an Inverse<T>"
 )]
 pub trait RelationField {
     /// The item entity.
     const TARGET: Reference;
     /// The value of a field decoded from a row: not loaded.
     fn unloaded() -> Self;
+    /// The `Collection<T>` the field keeps its items in, as `Any`.
+    fn collection(&self) -> &dyn std::any::Any;
+    /// [`RelationField::collection`], mutably.
+    fn collection_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
 impl<T: Entity> RelationField for Collection<T> {
@@ -178,5 +182,13 @@ impl<T: Entity> RelationField for Collection<T> {
 
     fn unloaded() -> Self {
         Collection::unloaded()
+    }
+
+    fn collection(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn collection_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

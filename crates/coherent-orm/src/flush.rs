@@ -40,12 +40,13 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     if !em.uow().has_work(order) {
         return Ok(());
     }
-    let links = crate::cascade::cascade(shared, &mut em.uow())?;
+    let cascaded = crate::cascade::cascade(shared, &mut em.uow())?;
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
-    if !em.transactions_disabled() && (!links.is_empty() || needs_stages(em, order)) {
+    if !em.transactions_disabled() && (cascaded.needs_stages() || needs_stages(em, order)) {
         drop(serial);
-        return staged(em, &links).instrument(span).await;
+        return staged(em, &cascaded).instrument(span).await;
     }
+    let links = cascaded.links;
     if em.may_have_transaction() {
         let mut tx = inner.tx.lock().await;
         if let Some(open) = tx.as_mut() {
@@ -94,21 +95,26 @@ fn needs_stages(em: &EntityManager, order: &[TypeId]) -> bool {
 }
 
 /// A flush whose new rows reference new rows with generated keys (a book and its new author),
-/// or that writes many-to-many link rows (last, when every key is known):
+/// that writes many-to-many link rows (last, when every key is known), or that deletes the
+/// orphans of one-to-one relations (first, before their replacements are inserted):
 /// inside one transaction (a savepoint inside an open one), the pending inserts of each type
 /// go in commit order as a batch of their own, applied before the next type is planned, so
 /// a reference reads its parent's key; then the updates and deletes of every type. If any
 /// stage fails the scope rolls back and memory is restored from its checkpoint: as for every
 /// flush, no key, snapshot or pending list is left changed.
-async fn staged(em: &EntityManager, links: &[crate::cascade::LinkChange<'_>]) -> Result<()> {
+async fn staged(em: &EntityManager, cascaded: &crate::cascade::Cascaded<'_>) -> Result<()> {
     em.begin_with(&crate::TxOptions::default()).await?;
     let result = async {
+        if !cascaded.delete_first.is_empty() {
+            em.flush_part(&cascaded.delete_first, &[Phase::Delete])
+                .await?;
+        }
         for ty in em.shared().commit_order.types().to_vec() {
             em.flush_part(&[ty], &[Phase::Insert]).await?;
         }
         em.flush_part(em.shared().commit_order.types(), ALL_PHASES)
             .await?;
-        em.write_links(links).await
+        em.write_links(&cascaded.links).await
     }
     .await;
     match result {

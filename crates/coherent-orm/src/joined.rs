@@ -265,6 +265,11 @@ impl EntityManager {
                         let items: Vec<&Handle> = items.iter().collect();
                         ops[*p].fill_relation(parent, *r, &items, ops[i]);
                     }
+                    // Each item's reference back to its owner holds the owner.
+                    if let Some(back) = plan.nodes[*p].meta.relations[*r].mapped_by_column() {
+                        let items: Vec<Handle> = l.items.iter().flatten().cloned().collect();
+                        ops[i].link_references(&items, back, ops[*p], &uow.map);
+                    }
                 }
                 Step::Reference(c) => ops[*p].link_references(&l.parents, *c, ops[i], &uow.map),
             }

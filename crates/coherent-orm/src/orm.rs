@@ -292,15 +292,17 @@ fn check_relations(entities: &[(TypeId, Registered)]) -> Result<()> {
                 )));
             }
             let ok = match rel.kind {
-                coherent_core::RelationKind::OneToMany => rel
-                    .mapped_by_column()
-                    .and_then(|c| item.columns[c].references)
-                    .is_some_and(|to| (to.type_id)() == *owner),
+                coherent_core::RelationKind::OneToMany | coherent_core::RelationKind::OneToOne => {
+                    rel.mapped_by_column()
+                        .and_then(|c| item.columns[c].references)
+                        .is_some_and(|to| (to.type_id)() == *owner)
+                }
                 coherent_core::RelationKind::ManyToMany => rel.link_side().is_some(),
             };
             if !ok {
                 let wanted = match rel.kind {
                     coherent_core::RelationKind::OneToMany => "#[many_to_one] field",
+                    coherent_core::RelationKind::OneToOne => "#[one_to_one] field",
                     coherent_core::RelationKind::ManyToMany => "#[many_to_many] (owning) field",
                 };
                 return Err(Error::Config(format!(

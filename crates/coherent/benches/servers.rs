@@ -24,6 +24,7 @@ mod harness;
 
 use coherent::prelude::*;
 use criterion::Criterion;
+use harness::server::{RawConn as Raw, Server};
 use harness::{Samples, StatementCounter, measure, print_summary, size};
 use sqlx::{Connection, Executor, Row};
 use std::sync::Arc;
@@ -50,18 +51,6 @@ fn author(i: usize) -> Author {
         age: (i % 90) as i32,
         version: 0,
     }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Server {
-    Postgres,
-    MariaDb,
-}
-
-/// The hand-written side: one connection, SQL by hand.
-enum Raw {
-    Pg(sqlx::PgConnection),
-    My(sqlx::MySqlConnection),
 }
 
 struct RawAuthor {
@@ -313,98 +302,25 @@ impl Raw {
 /// The bench uses its own tables: `author` in a schema (PostgreSQL) or database (MariaDB)
 /// named `coherent_bench_orm` / `coherent_bench_raw`, so the two sides never share a table.
 async fn open(server: Server, url: &str) -> (Orm, Raw) {
-    let admin = Orm::connect(url).await.unwrap();
-    let (orm_url, raw_url) = match server {
-        Server::Postgres => {
-            for s in ["coherent_bench_orm", "coherent_bench_raw"] {
-                admin
-                    .em()
-                    .execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"), vec![])
-                    .await
-                    .unwrap();
-                admin
-                    .em()
-                    .execute(&format!("CREATE SCHEMA {s}"), vec![])
-                    .await
-                    .unwrap();
-            }
-            let sep = if url.contains('?') { '&' } else { '?' };
-            (
-                format!("{url}{sep}options[search_path]=coherent_bench_orm"),
-                format!("{url}{sep}options[search_path]=coherent_bench_raw"),
-            )
+    harness::server::open(server, url, "coherent_bench", |builder| {
+        let builder = builder.entity::<Author>();
+        // For experiments only: the figures in BENCHMARKS.md use the default batch size.
+        match std::env::var("BENCH_BATCH") {
+            Ok(n) => builder.batch_size(n.parse().unwrap()),
+            Err(_) => builder,
         }
-        Server::MariaDb => {
-            for s in ["coherent_bench_orm", "coherent_bench_raw"] {
-                admin
-                    .em()
-                    .execute(&format!("DROP DATABASE IF EXISTS {s}"), vec![])
-                    .await
-                    .unwrap();
-                admin
-                    .em()
-                    .execute(&format!("CREATE DATABASE {s}"), vec![])
-                    .await
-                    .unwrap();
-            }
-            let base = url.split('?').next().unwrap();
-            let server = base.rsplit_once('/').unwrap().0;
-            (
-                format!("{server}/coherent_bench_orm"),
-                format!("{server}/coherent_bench_raw"),
-            )
-        }
-    };
-    let mut builder = Orm::builder().url(&orm_url).entity::<Author>();
-    // For experiments only: the figures in BENCHMARKS.md use the default batch size.
-    if let Ok(n) = std::env::var("BENCH_BATCH") {
-        builder = builder.batch_size(n.parse().unwrap());
-    }
-    let orm = builder.build().await.unwrap();
-    orm.schema().create().await.unwrap();
-    let ddl = orm.schema().create_sql();
-    let raw = match server {
-        Server::Postgres => {
-            let mut c = sqlx::PgConnection::connect(&raw_url).await.unwrap();
-            for s in &ddl {
-                c.execute(sqlx::AssertSqlSafe(s.clone())).await.unwrap();
-            }
-            Raw::Pg(c)
-        }
-        Server::MariaDb => {
-            let mut c = sqlx::MySqlConnection::connect(&raw_url).await.unwrap();
-            for s in &ddl {
-                c.execute(sqlx::AssertSqlSafe(s.clone())).await.unwrap();
-            }
-            Raw::My(c)
-        }
-    };
-    (orm, raw)
+    })
+    .await
 }
 
 fn main() {
     let n = size("BENCH_N", 10_000);
     let m = size("BENCH_M", 1_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let rt = harness::runtime();
+    let mut c = harness::criterion();
     let counter = StatementCounter::install();
     let mut tables = Vec::new();
-    for (server, var, name) in [
-        (Server::Postgres, "COHERENT_PG_URL", "postgres"),
-        (Server::MariaDb, "COHERENT_MYSQL_URL", "mariadb"),
-    ] {
-        let Ok(url) = std::env::var(var) else {
-            eprintln!("{var} is not set: skipping {name}");
-            continue;
-        };
+    for (server, name, url) in harness::server::configured() {
         let (orm, mut raw) = rt.block_on(open(server, &url));
         let samples: Samples = Arc::default();
         let phases = bench_phases(&mut c, &rt, name, &orm, &mut raw, n, m, &samples);

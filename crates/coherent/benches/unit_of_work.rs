@@ -21,9 +21,8 @@ mod harness;
 
 use coherent::prelude::*;
 use criterion::Criterion;
-use harness::{Samples, StatementCounter, measure, print_summary, size};
+use harness::{Samples, StatementCounter, measure, print_summary, remove_db, size, temp_db};
 use rusqlite::params;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
@@ -46,18 +45,6 @@ fn author(i: usize) -> Author {
         email: format!("author{i}@example.com"),
         age: (i % 90) as i32,
         version: 1,
-    }
-}
-
-fn temp_db(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("coherent-bench-{}-{name}.db", std::process::id()));
-    remove_db(&p);
-    p
-}
-
-fn remove_db(p: &std::path::Path) {
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
     }
 }
 
@@ -216,11 +203,7 @@ fn raw_authors(n: usize) -> Vec<RawAuthor> {
 fn main() {
     let n = size("BENCH_N", 10_000);
     let m = size("BENCH_M", 1_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = harness::runtime();
     let orm_path = temp_db("orm");
     let raw_path = temp_db("raw");
     let orm = rt.block_on(async {
@@ -235,11 +218,7 @@ fn main() {
     });
     let raw = Raw::open(&raw_path, &orm.schema().create_sql());
     let samples: Samples = Arc::default();
-    let mut c = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let mut c = harness::criterion();
 
     let phases = bench_phases(&mut c, &rt, &orm, &raw, n, m, &samples);
     let counter = StatementCounter::install();

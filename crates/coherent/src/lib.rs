@@ -10,9 +10,9 @@ pub use coherent_core::{
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
     Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions,
-    IntoLookup, LoadStrategy, Lookup, Managed, Orm, OrmBuilder, OrmConfig, Propagation, Ref,
-    RequestContext, SchemaManager, TransactionEvent, TransactionEventKind, TransactionListener,
-    TxOptions,
+    IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm, OrmBuilder, OrmConfig, Propagation,
+    Ref, RequestContext, SchemaManager, TransactionEvent, TransactionEventKind,
+    TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 
@@ -20,8 +20,8 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Collection, Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions,
-        FlushMode, ForkOptions, IsolationLevel, LoadStrategy, LockMode, Managed, Order, Orm,
-        OrmConfig, Propagation, Ref, RequestContext, Result, Row, TxOptions, Value,
+        FlushMode, ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode, Managed, Order,
+        Orm, OrmConfig, Propagation, Ref, RequestContext, Result, Row, TxOptions, Value,
         create_request_context, ensure_request_context, transactional,
     };
 }

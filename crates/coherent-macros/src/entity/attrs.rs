@@ -70,6 +70,18 @@ pub(super) struct ManyToManyAttrs {
     pub(super) target_column: Option<String>,
 }
 
+/// `#[one_to_one]` on a `Ref<T>` / `Option<Ref<T>>` field (the owning side: a unique
+/// foreign key), or `#[one_to_one(mapped_by = "..", orphan_removal)]` on an `Inverse<T>`
+/// field (the inverse side).
+#[derive(Default, FromAttributes)]
+#[darling(attributes(one_to_one))]
+pub(super) struct OneToOneAttrs {
+    /// Inverse side: the item's `#[one_to_one]` field that references this entity.
+    pub(super) mapped_by: Option<String>,
+    /// Inverse side: delete the item that is replaced or unset.
+    pub(super) orphan_removal: Flag,
+}
+
 /// `#[version]` on a field: takes no options.
 #[derive(Default, FromAttributes)]
 #[darling(attributes(version))]

@@ -110,6 +110,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         let ty = r.ty;
         let (field, mapped_by, orphan_removal) = (&r.field, &r.mapped_by, r.orphan_removal);
         let (kind, join) = match &r.many_to_many {
+            None if r.one_to_one => (quote!(OneToOne), quote!(::core::option::Option::None)),
             None => (quote!(OneToMany), quote!(::core::option::Option::None)),
             Some(None) => (quote!(ManyToMany), quote!(::core::option::Option::None)),
             Some(Some((table, owner_column, target_column))) => (
@@ -149,12 +150,13 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         .enumerate()
         .map(|(i, r)| {
             let f = r.ident;
-            quote!(#i => ::core::option::Option::Some(&self.#f),)
+            let ty = r.ty;
+            quote!(#i => ::core::option::Option::Some(<#ty as #private::RelationField>::collection(&self.#f)),)
         })
         .collect();
     let relation_mut_arms = relations.iter().enumerate().map(|(i, r)| {
-        let f = r.ident;
-        quote!(#i => ::core::option::Option::Some(&mut self.#f),)
+        let (f, ty) = (r.ident, r.ty);
+        quote!(#i => ::core::option::Option::Some(<#ty as #private::RelationField>::collection_mut(&mut self.#f)),)
     });
     let reference_arms: Vec<TokenStream> = columns
         .iter()

@@ -52,6 +52,8 @@ pub(super) struct Relation<'a> {
     pub(super) mapped_by: String,
     /// `orphan_removal`.
     pub(super) orphan_removal: bool,
+    /// `#[one_to_one(mapped_by = "..")]`: the inverse side of a one-to-one.
+    pub(super) one_to_one: bool,
     /// Many-to-many: the join table, owner column and target column of the owning side;
     /// None on its inverse side.
     pub(super) many_to_many: Option<Option<(String, String, String)>>,

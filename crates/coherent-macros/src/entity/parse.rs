@@ -6,7 +6,7 @@
 
 use super::attrs::{
     ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToManyAttrs, ManyToOneAttrs,
-    OneToManyAttrs, PrimaryKeyAttrs, VersionAttrs,
+    OneToManyAttrs, OneToOneAttrs, PrimaryKeyAttrs, VersionAttrs,
 };
 use super::errors::Errors;
 use super::model::{Column, Entity, Relation};
@@ -147,7 +147,9 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
             ));
         }
 
-        let many_to_one = marker("many_to_one").is_some();
+        // `#[one_to_one]` without mapped_by is the owning side: a unique reference column.
+        let one_to_one = marker("one_to_one").is_some();
+        let many_to_one = marker("many_to_one").is_some() || one_to_one;
         if let (true, Some(pk)) = (many_to_one, marker("primary_key")) {
             errors.spanned(pk, "a many-to-one reference cannot be the primary key");
         }
@@ -187,7 +189,7 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
             ty: &field.ty,
             name,
             field: field_name,
-            unique: opts.unique.is_present(),
+            unique: opts.unique.is_present() || one_to_one,
             index: opts.index.is_present(),
             default: opts.default,
             version: version_attr.is_some(),
@@ -285,7 +287,37 @@ fn relation_field<'a>(
             field: field_name.to_owned(),
             mapped_by: opts.mapped_by.unwrap_or_default(),
             orphan_removal: false,
+            one_to_one: false,
             many_to_many: Some(join),
+        });
+    }
+    if let Some(attr) = field.attrs.iter().find(|a| a.path().is_ident("one_to_one")) {
+        let opts = match OneToOneAttrs::from_attributes(&field.attrs) {
+            Ok(opts) => opts,
+            Err(e) => {
+                errors.darling(e);
+                return None;
+            }
+        };
+        // Without mapped_by it is the owning side: a column (see the caller).
+        let Some(mapped_by) = opts.mapped_by else {
+            if opts.orphan_removal.is_present() {
+                errors.spanned(
+                    attr,
+                    format!("#[one_to_one] field `{field_name}` owns the reference: orphan_removal belongs on the inverse side (mapped_by)"),
+                );
+            }
+            return None;
+        };
+        reject_column_attrs(field, field_name, "#[one_to_one(mapped_by)]", errors);
+        return Some(Relation {
+            ident: field.ident.as_ref().expect("named field"),
+            ty: &field.ty,
+            field: field_name.to_owned(),
+            mapped_by,
+            orphan_removal: opts.orphan_removal.is_present(),
+            one_to_one: true,
+            many_to_many: None,
         });
     }
     let attr = field
@@ -317,6 +349,7 @@ fn relation_field<'a>(
         field: field_name.to_owned(),
         mapped_by,
         orphan_removal: opts.orphan_removal.is_present(),
+        one_to_one: false,
         many_to_many: None,
     })
 }

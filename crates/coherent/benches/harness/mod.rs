@@ -1,10 +1,17 @@
-//! What both unit-of-work benchmarks share: recording criterion's per-iteration times of the
-//! two sides of each phase, counting Coherent's statements from its query log, and printing
-//! the medians side by side with their ratio.
+//! What the benchmarks share: their runtime and criterion settings, recording criterion's
+//! per-iteration times of the two sides of each phase, counting Coherent's statements from its
+//! query log, printing the medians side by side with their ratio, the unit-of-work phases of
+//! Coherent, SQLite files, and the servers ([`server`]).
+
+// Each bench uses a part of the harness.
+#![allow(dead_code)]
+
+pub mod server;
 
 use coherent::prelude::*;
-use criterion::BenchmarkId;
+use criterion::{BenchmarkId, Criterion};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,6 +24,39 @@ pub fn size(var: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The runtime every bench drives its async work on: two worker threads.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Criterion as every bench here uses it: 10 samples, 1 s warm-up, 3 s of measurement
+/// (command-line options apply on top).
+pub fn criterion() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args()
+}
+
+/// A SQLite database file `name` of this process in the temp directory, any left-over removed.
+pub fn temp_db(name: &str) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("coherent-bench-{}-{name}.db", std::process::id()));
+    remove_db(&p);
+    p
+}
+
+/// Removes a SQLite database file with its WAL and shared-memory files.
+pub fn remove_db(p: &Path) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", p.display()));
+    }
 }
 
 /// Benchmarks one side of one phase with criterion's `iter_custom` (the routine returns the

@@ -14,6 +14,7 @@ mod identity_map;
 mod joined_loading;
 mod locking;
 mod many_to_many;
+mod one_to_one;
 mod raw_sql;
 mod refresh;
 mod relations;
