@@ -54,6 +54,7 @@ pub struct LinkSide {
 ///     target: coherent_core::Reference { meta: || &ITEM, type_id: std::any::TypeId::of::<()> },
 ///     mapped_by: "author",
 ///     orphan_removal: false,
+///     cascade_remove: false,
 ///     join: None,
 /// };
 /// assert_eq!((r.target.meta)().name, "Book");
@@ -71,6 +72,9 @@ pub struct RelationMeta {
     /// One-to-many: an item removed from the collection is deleted (else its reference is
     /// set to NULL, which a non-nullable reference refuses).
     pub orphan_removal: bool,
+    /// One-to-many and one-to-one inverse side: removing the owner removes its loaded items
+    /// (`orphan_removal` implies it).
+    pub cascade_remove: bool,
     /// Many-to-many, owning side: the join table. None on the inverse side (`mapped_by`
     /// names the owning field of the items) and for one-to-many.
     pub join: Option<JoinTable>,

@@ -30,9 +30,9 @@
 //!   `nullable` is only accepted on `Option<T>` fields (where it is implied anyway).
 //! - `#[many_to_one]` on a `Ref<T>` or `Option<Ref<T>>` field: a foreign-key column
 //!   `<field>_id` (or `#[column(name = "..")]`).
-//! - `#[one_to_many(mapped_by = "field", orphan_removal)]` on a `Collection<T>` field: not a
-//!   column; the items' `#[many_to_one]` field `field` references this entity. Decoded rows
-//!   start with the collection unloaded.
+//! - `#[one_to_many(mapped_by = "field", orphan_removal, cascade_remove)]` on a
+//!   `Collection<T>` field: not a column; the items' `#[many_to_one]` field `field`
+//!   references this entity. Decoded rows start with the collection unloaded.
 //! - `#[many_to_many(join_table = "..", owner_column = "..", target_column = "..")]` on a
 //!   `Collection<T>` field: the owning side of a many-to-many through a join table (defaults
 //!   `<table>_<field>`, `<entity>_id`, `<field, singular>_id`);

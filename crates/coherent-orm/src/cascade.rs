@@ -11,8 +11,9 @@
 //! - **Cycles on delete.** A row to delete whose nullable reference names a row deleted
 //!   before it (a dependency cycle, broken at that reference) gets the reference set to
 //!   NULL, and the flush writes that UPDATE before the deletes (Doctrine's extra update).
-//! - **Orphan removal cascades removal.** Removing an owner removes the items of its loaded
-//!   `orphan_removal` collections.
+//! - **Cascade remove.** Removing an owner removes the items of its loaded `cascade_remove`
+//!   (or `orphan_removal`) collections, and theirs in turn. Unloaded collections are left to
+//!   the database: a row still referenced is a foreign-key violation, never a hidden load.
 //! - **Taken over once.** The collection's baseline becomes its current items, so the change
 //!   is not applied twice; from then on the items' own changes carry it, and a failed flush
 //!   or a rolled-back transaction restores them like any other change.
@@ -118,12 +119,13 @@ pub(crate) fn cascade<'a>(shared: &'a OrmShared, uow: &mut UnitOfWork) -> Result
         // again; what other passes found (settled once taken over) accumulates.
         out.links.clear();
         let actions = plan(shared, uow, &mut out)?;
-        let adopted = actions
+        // Persisted or removed instances may cascade further.
+        let cascading = actions
             .iter()
-            .filter(|a| matches!(a, Action::Adopt(..)))
+            .filter(|a| matches!(a, Action::Adopt(..) | Action::Remove(..)))
             .count();
         apply(uow, actions)?;
-        if adopted == 0 {
+        if cascading == 0 {
             return Ok(out);
         }
     }
@@ -275,7 +277,7 @@ fn plan<'a>(
             }
         }
         for (relation, rel) in meta.relations.iter().enumerate() {
-            if !rel.orphan_removal {
+            if !rel.orphan_removal && !rel.cascade_remove {
                 continue;
             }
             let item_ops = &*shared.registered((rel.target.type_id)(), meta.name)?.ops;

@@ -42,11 +42,13 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
     }
     let cascaded = crate::cascade::cascade(shared, &mut em.uow())?;
     let span = tracing::debug_span!("coherent.flush", em = inner.id);
-    if !em.transactions_disabled() && (cascaded.needs_stages() || needs_stages(em, order)) {
+    if cascaded.needs_stages() || needs_stages(em, order) {
         drop(serial);
+        if em.transactions_disabled() {
+            return staged_plain(em, &cascaded).instrument(span).await;
+        }
         return staged(em, &cascaded).instrument(span).await;
     }
-    let links = cascaded.links;
     if em.may_have_transaction() {
         let mut tx = inner.tx.lock().await;
         if let Some(open) = tx.as_mut() {
@@ -76,9 +78,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         let mut completion = Completion {
             work: Some((writer.finish(), plan, log, em.clone(), serial, atomic)),
         };
-        completion.run().await?;
-        // Transactions disabled: the link rows after the entity statements, as they come.
-        em.write_links(&links).await
+        completion.run().await
     }
     .instrument(span)
     .await
@@ -153,6 +153,19 @@ async fn in_transaction(
         return Err(coherent_core::Error::ReadOnlyTransaction);
     }
     open.settle(em).await?;
+    run_part(em, open.conn.as_mut(), order, phases, TxMode::Atomic).await
+}
+
+/// Plans `phases` of the types in `order` and runs them on `conn` as one batch: atomic (a
+/// savepoint in the open transaction), or plain (transactions disabled: what ran before a
+/// failure is applied, so memory matches the database).
+async fn run_part(
+    em: &EntityManager,
+    conn: &mut dyn coherent_core::Connection,
+    order: &[TypeId],
+    phases: &[Phase],
+    mode: TxMode,
+) -> Result<()> {
     let shared = em.shared();
     let mut statements = Vec::new();
     let plan = {
@@ -163,18 +176,45 @@ async fn in_transaction(
     if statements.is_empty() {
         return Ok(());
     }
-    let batch = coherent_core::Batch {
-        statements,
-        mode: TxMode::Atomic,
-    };
-    match em.run_on(open.conn.as_mut(), batch).await {
+    let batch = coherent_core::Batch { statements, mode };
+    match em.run_on(conn, batch).await {
         Ok(result) => em.uow().apply(plan, &result),
-        Err(failure) => Err(plan.describe(
-            failure.index,
-            failure.error,
-            failure.executed.probe.as_ref(),
-        )),
+        Err(failure) => {
+            let error = plan.describe(
+                failure.index,
+                failure.error,
+                failure.executed.probe.as_ref(),
+            );
+            if mode == TxMode::Plain {
+                em.uow().apply(plan, &failure.executed)?;
+            }
+            Err(error)
+        }
     }
+}
+
+/// The stages of [`staged`] with transactions disabled: each a plain batch on a pooled
+/// connection, applied as it ran (no transaction to roll back, as for every flush then).
+async fn staged_plain(em: &EntityManager, cascaded: &crate::cascade::Cascaded<'_>) -> Result<()> {
+    let order = em.shared().commit_order.types().to_vec();
+    let mut conn = em.shared().driver.acquire().await?;
+    let serial = em.inner().flush_lock.lock().await;
+    if !cascaded.delete_first.is_empty() {
+        run_part(
+            em,
+            conn.as_mut(),
+            &cascaded.delete_first,
+            &[Phase::Delete],
+            TxMode::Plain,
+        )
+        .await?;
+    }
+    for ty in &order {
+        run_part(em, conn.as_mut(), &[*ty], &[Phase::Insert], TxMode::Plain).await?;
+    }
+    run_part(em, conn.as_mut(), &order, ALL_PHASES, TxMode::Plain).await?;
+    drop((conn, serial));
+    em.write_links(&cascaded.links).await
 }
 
 type Work = (

@@ -49,8 +49,10 @@ pub(super) struct ManyToOneAttrs {}
 pub(super) struct OneToManyAttrs {
     /// The items' `#[many_to_one]` field that references this entity.
     pub(super) mapped_by: Option<String>,
-    /// Delete an item removed from the collection.
+    /// Delete an item removed from the collection (and the items of a removed owner).
     pub(super) orphan_removal: Flag,
+    /// Remove the (loaded) items when the owner is removed.
+    pub(super) cascade_remove: Flag,
 }
 
 /// `#[many_to_many(join_table = "..", owner_column = "..", target_column = "..")]` (the
@@ -80,6 +82,8 @@ pub(super) struct OneToOneAttrs {
     pub(super) mapped_by: Option<String>,
     /// Inverse side: delete the item that is replaced or unset.
     pub(super) orphan_removal: Flag,
+    /// Inverse side: remove the (loaded) item when the owner is removed.
+    pub(super) cascade_remove: Flag,
 }
 
 /// `#[version]` on a field: takes no options.

@@ -109,6 +109,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
     let relation_metas = relations.iter().map(|r| {
         let ty = r.ty;
         let (field, mapped_by, orphan_removal) = (&r.field, &r.mapped_by, r.orphan_removal);
+        let cascade_remove = r.cascade_remove;
         let (kind, join) = match &r.many_to_many {
             None if r.one_to_one => (quote!(OneToOne), quote!(::core::option::Option::None)),
             None => (quote!(OneToMany), quote!(::core::option::Option::None)),
@@ -129,6 +130,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 target: <#ty as #private::RelationField>::TARGET,
                 mapped_by: #mapped_by,
                 orphan_removal: #orphan_removal,
+                cascade_remove: #cascade_remove,
                 join: #join,
             }
         }

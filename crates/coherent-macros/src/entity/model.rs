@@ -52,6 +52,8 @@ pub(super) struct Relation<'a> {
     pub(super) mapped_by: String,
     /// `orphan_removal`.
     pub(super) orphan_removal: bool,
+    /// `cascade_remove`.
+    pub(super) cascade_remove: bool,
     /// `#[one_to_one(mapped_by = "..")]`: the inverse side of a one-to-one.
     pub(super) one_to_one: bool,
     /// Many-to-many: the join table, owner column and target column of the owning side;

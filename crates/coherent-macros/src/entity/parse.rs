@@ -287,6 +287,7 @@ fn relation_field<'a>(
             field: field_name.to_owned(),
             mapped_by: opts.mapped_by.unwrap_or_default(),
             orphan_removal: false,
+            cascade_remove: false,
             one_to_one: false,
             many_to_many: Some(join),
         });
@@ -301,10 +302,10 @@ fn relation_field<'a>(
         };
         // Without mapped_by it is the owning side: a column (see the caller).
         let Some(mapped_by) = opts.mapped_by else {
-            if opts.orphan_removal.is_present() {
+            if opts.orphan_removal.is_present() || opts.cascade_remove.is_present() {
                 errors.spanned(
                     attr,
-                    format!("#[one_to_one] field `{field_name}` owns the reference: orphan_removal belongs on the inverse side (mapped_by)"),
+                    format!("#[one_to_one] field `{field_name}` owns the reference: orphan_removal and cascade_remove belong on the inverse side (mapped_by)"),
                 );
             }
             return None;
@@ -316,6 +317,7 @@ fn relation_field<'a>(
             field: field_name.to_owned(),
             mapped_by,
             orphan_removal: opts.orphan_removal.is_present(),
+            cascade_remove: opts.cascade_remove.is_present(),
             one_to_one: true,
             many_to_many: None,
         });
@@ -349,6 +351,7 @@ fn relation_field<'a>(
         field: field_name.to_owned(),
         mapped_by,
         orphan_removal: opts.orphan_removal.is_present(),
+        cascade_remove: opts.cascade_remove.is_present(),
         one_to_one: false,
         many_to_many: None,
     })

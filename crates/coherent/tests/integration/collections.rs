@@ -12,7 +12,7 @@ pub struct Blog {
     #[primary_key]
     pub id: i64,
     pub name: String,
-    #[one_to_many(mapped_by = "blog")]
+    #[one_to_many(mapped_by = "blog", cascade_remove)]
     pub posts: Collection<Post>,
 }
 
@@ -506,5 +506,53 @@ async fn a_transaction_fork_merges_its_relations_back_onto_the_parents_instances
         for o in &old {
             assert!(items.iter().any(|i| Managed::ptr_eq(i, o)), "{}", b.name);
         }
+    }
+}
+
+#[tokio::test]
+async fn cascade_remove_removes_the_loaded_items_of_a_removed_owner_level_by_level() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let seed = orm.em().fork();
+        seed_blog(&seed, "gone", 2, 2).await;
+        seed_blog(&seed, "kept", 1, 1).await;
+
+        let em = orm.em().fork();
+        let blog = em
+            .find_one_with::<Blog>(
+                Blog::NAME.eq("gone"),
+                FindOptions::default().populate(["posts.comments"]),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        em.remove(&blog).unwrap();
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let deletes: Vec<String> = statement_kinds(&log.take())
+            .into_iter()
+            .filter(|k| k.starts_with("DELETE"))
+            .collect();
+        assert_eq!(deletes.len(), 3, "{}: comments, posts, blog", b.name);
+        assert_eq!(count_rows(&orm, "blogs").await, 1, "{}", b.name);
+        assert_eq!(count_rows(&orm, "posts").await, 1, "{}", b.name);
+        assert_eq!(count_rows(&orm, "comments").await, 1, "{}", b.name);
+
+        // Not loaded: left to the database, which refuses (no hidden load).
+        let other = orm.em().fork();
+        let kept = other
+            .find_one::<Blog>(Blog::NAME.eq("kept"))
+            .await
+            .unwrap()
+            .unwrap();
+        other.remove(&kept).unwrap();
+        let err = other.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(ConstraintKind::ForeignKey),
+            "{}: {err:?}",
+            b.name
+        );
+        assert_eq!(count_rows(&orm, "blogs").await, 1, "{}", b.name);
     }
 }

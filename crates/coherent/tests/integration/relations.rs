@@ -560,3 +560,56 @@ async fn deleting_a_dependency_cycle_unlinks_the_nullable_side_first() {
         assert_eq!(check.count::<Player>(Filter::all()).await.unwrap(), 0);
     }
 }
+
+/// With transactions disabled the stages still run in order (each a plain batch): new
+/// children of new parents get their keys in one flush, and a failing stage keeps what ran
+/// before it, as every flush without transactions does.
+#[tokio::test]
+async fn stages_run_in_order_with_transactions_disabled_too() {
+    for b in backends() {
+        let orm = b
+            .orm_with(|o| {
+                o.disable_transactions(true)
+                    .entity::<Review>()
+                    .entity::<Book>()
+                    .entity::<Author>()
+                    .entity::<Publisher>()
+            })
+            .await;
+        let em = orm.em().fork();
+        let (a, bk, r) = new_chain(&em, "Ann", "first");
+        let log = StatementLog::capture();
+        em.flush().await.unwrap();
+        let kinds = statement_kinds(&log.take());
+        assert!(
+            !kinds
+                .iter()
+                .any(|k| k.starts_with("BEGIN") || k.starts_with("SAVEPOINT")),
+            "{}: {kinds:?}",
+            b.name
+        );
+        assert_eq!(r.read().book.key(), bk.read().id, "{}", b.name);
+        assert_eq!(bk.read().author.key(), a.read().id, "{}", b.name);
+
+        // A duplicate review slug fails the last stage: the author and book stay written
+        // and managed, the review pending; fixing it writes only the review.
+        let (a2, _bk2, r2) = new_chain(&em, "Bob", "first");
+        assert!(em.flush().await.is_err());
+        assert!(a2.read().id > 0 && r2.read().id == 0, "{}", b.name);
+        r2.write().slug = "second".into();
+        em.flush().await.unwrap();
+        let check = orm.em().fork();
+        assert_eq!(
+            check.count::<Author>(Filter::all()).await.unwrap(),
+            2,
+            "{}",
+            b.name
+        );
+        assert_eq!(
+            check.count::<Review>(Filter::all()).await.unwrap(),
+            2,
+            "{}",
+            b.name
+        );
+    }
+}
