@@ -4,7 +4,7 @@ use coherent::prelude::*;
 struct Author {
     #[primary_key]
     id: i64,
-    #[one_to_many(mapped_by = "author", cascade = "x")]
+    #[one_to_many(mapped_by = "author", fetch = "lazy")]
     books: Collection<Book>,
 }
 
