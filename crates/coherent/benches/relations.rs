@@ -225,16 +225,9 @@ struct Sqlite {
 
 impl Sqlite {
     fn open(path: &std::path::Path, ddl: &[String]) -> Sqlite {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        )
-        .unwrap();
-        conn.set_prepared_statement_cache_capacity(64);
-        for s in ddl {
-            conn.execute(s, []).unwrap();
+        Sqlite {
+            conn: harness::rusqlite_open(path, ddl),
         }
-        Sqlite { conn }
     }
 
     fn seed(&self, sizes: Sizes) {
@@ -315,28 +308,6 @@ fn main() {
         orm
     });
     let raw = Sqlite::open(&raw_path, &orm.schema().create_sql());
-    if std::env::var("BENCH_PROBE").is_ok() {
-        for b in 0..12 {
-            let t = Instant::now();
-            for _ in 0..500 {
-                std::hint::black_box(rt.block_on(load_coherent(&orm)));
-            }
-            let rss = std::fs::read_to_string("/proc/self/status")
-                .unwrap()
-                .lines()
-                .find(|l| l.starts_with("VmRSS"))
-                .unwrap()
-                .to_string();
-            let users = rt.block_on(load_coherent(&orm));
-            let u0 = &users[0];
-            let loaded = u0.read().posts.items().unwrap()[0].read().user.is_loaded();
-            eprintln!(
-                "batch {b}: {:?}/load {rss} ref loaded={loaded}",
-                t.elapsed() / 500
-            );
-        }
-        return;
-    }
     raw.seed(sizes);
     check(
         sizes,

@@ -65,16 +65,9 @@ struct RawAuthor {
 
 impl Raw {
     fn open(path: &std::path::Path, ddl: &[String]) -> Raw {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-        )
-        .unwrap();
-        conn.set_prepared_statement_cache_capacity(256);
-        for s in ddl {
-            conn.execute(s, []).unwrap();
+        Raw {
+            conn: harness::rusqlite_open(path, ddl),
         }
-        Raw { conn }
     }
 
     fn clear(&self) {

@@ -59,6 +59,21 @@ pub fn remove_db(p: &Path) {
     }
 }
 
+/// The hand-written side's SQLite connection to `path`, set up as Coherent's (WAL,
+/// `synchronous=NORMAL`, foreign keys on) with a statement cache, after running `ddl`.
+pub fn rusqlite_open(path: &Path, ddl: &[String]) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    )
+    .unwrap();
+    conn.set_prepared_statement_cache_capacity(256);
+    for s in ddl {
+        conn.execute(s, []).unwrap();
+    }
+    conn
+}
+
 /// Benchmarks one side of one phase with criterion's `iter_custom` (the routine returns the
 /// time of `iters` iterations, setup excluded) and records the per-iteration times.
 pub fn measure(
