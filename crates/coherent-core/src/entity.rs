@@ -92,6 +92,11 @@ pub trait Entity: Clone + Send + Sync + Debug + 'static {
     fn adopt_relations(&mut self, old: &mut Self) {
         let _ = old;
     }
+    /// Runs `visit` on every relation field (references and collections). No-op without
+    /// relations.
+    fn relation_slots(&mut self, visit: &mut dyn FnMut(&mut dyn crate::relation::RelationSlot)) {
+        let _ = visit;
+    }
     /// The relation (collection) field number `index` of [`EntityMeta::relations`], as `Any`
     /// (the ORM's `Collection<T>`). None for an entity without relation fields.
     fn relation(&self, index: usize) -> Option<&dyn std::any::Any> {

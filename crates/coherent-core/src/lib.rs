@@ -47,6 +47,6 @@ pub use filter::{CmpOp, Column, Condition, Filter, Order};
 pub use isolation::IsolationLevel;
 pub use lock_mode::{LockMode, LockWait};
 pub use meta::{ColumnMeta, EntityMeta, Reference};
-pub use relation::{JoinTable, LinkSide, RelationKind, RelationMeta};
+pub use relation::{JoinTable, LinkSide, RelationHolder, RelationKind, RelationMeta, RelationSlot};
 pub use row::{Row, RowReader, Rows};
 pub use value::{ColumnType, Value};

@@ -8,6 +8,47 @@
 
 use crate::meta::{EntityMeta, Reference};
 
+/// A relation field (a reference or a collection) as the identity map's cycle collector sees
+/// it: which instances it holds, and letting go of them. Instances that reference each other
+/// hold each other (a collection its items, an item its owner), so an identity map breaks the
+/// cycles among the instances nothing else holds when it is dropped.
+pub trait RelationSlot {
+    /// The addresses of the instances the field holds.
+    fn targets(&self, out: &mut Vec<usize>);
+    /// Lets go of the instances: a collection becomes unloaded, a reference keeps its key.
+    fn detach(&mut self);
+    /// Runs `f` on each instance the field holds.
+    fn holders(&self, f: &mut dyn FnMut(&dyn RelationHolder));
+}
+
+/// A managed instance seen through the relation fields that hold it.
+pub trait RelationHolder {
+    /// Its address.
+    fn addr(&self) -> usize;
+    /// Runs `f` on each of its relation fields (under its write lock).
+    fn slots(&self, f: &mut dyn FnMut(&mut dyn RelationSlot));
+}
+
+impl<S: RelationSlot> RelationSlot for Option<S> {
+    fn targets(&self, out: &mut Vec<usize>) {
+        if let Some(s) = self {
+            s.targets(out);
+        }
+    }
+
+    fn holders(&self, f: &mut dyn FnMut(&dyn RelationHolder)) {
+        if let Some(s) = self {
+            s.holders(f);
+        }
+    }
+
+    fn detach(&mut self) {
+        if let Some(s) = self {
+            s.detach();
+        }
+    }
+}
+
 /// What kind of collection a relation field is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {

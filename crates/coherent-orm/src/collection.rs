@@ -158,6 +158,22 @@ impl<T: Entity> std::fmt::Debug for Collection<T> {
     }
 }
 
+impl<T: Entity> coherent_core::RelationSlot for Collection<T> {
+    fn targets(&self, out: &mut Vec<usize>) {
+        out.extend(self.items.iter().flatten().map(Managed::addr));
+    }
+
+    fn detach(&mut self) {
+        self.items = None;
+    }
+
+    fn holders(&self, f: &mut dyn FnMut(&dyn coherent_core::RelationHolder)) {
+        for m in self.items.iter().flatten() {
+            f(m);
+        }
+    }
+}
+
 /// A field type `#[one_to_many]` accepts: what the derive needs from it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a #[one_to_many] field",

@@ -41,6 +41,10 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn track_deleted(&mut self);
     /// Every instance, if the type has relation fields (references or collections).
     fn relation_holders(&self) -> Vec<crate::entity_ops::Handle>;
+    /// The instances with relation fields as the cycle collector sees them.
+    fn relation_graph(&self, out: &mut Vec<crate::cycles::Node>);
+    /// Detaches the relation fields of the instances at these addresses.
+    fn detach_relations(&self, garbage: &HashSet<usize>);
 }
 
 struct SavedEntity<T: Entity> {
@@ -107,6 +111,49 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     }
     fn track_deleted(&mut self) {
         self.track_deleted = true;
+    }
+    fn relation_graph(&self, out: &mut Vec<crate::cycles::Node>) {
+        if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
+            return;
+        }
+        let mut held: HashMap<usize, (usize, &Managed<T>)> = HashMap::new();
+        for m in self.instances() {
+            held.entry(m.addr()).or_insert((0, m)).0 += 1;
+        }
+        for (addr, (held, m)) in held {
+            let mut edges = Vec::new();
+            {
+                let mut t = m.tracked_mut();
+                let t = &mut *t;
+                t.current.relation_slots(&mut |s| s.targets(&mut edges));
+                if let Some(snapshot) = t.snapshot.as_deref_mut() {
+                    snapshot.relation_slots(&mut |s| s.targets(&mut edges));
+                }
+            }
+            out.push(crate::cycles::Node {
+                addr,
+                handles: m.handles(),
+                held,
+                edges,
+            });
+        }
+    }
+    fn detach_relations(&self, garbage: &HashSet<usize>) {
+        if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
+            return;
+        }
+        let mut seen = HashSet::new();
+        for m in self.instances().filter(|m| garbage.contains(&m.addr())) {
+            if !seen.insert(m.addr()) {
+                continue;
+            }
+            let mut t = m.tracked_mut();
+            let t = &mut *t;
+            t.current.relation_slots(&mut |s| s.detach());
+            if let Some(snapshot) = t.snapshot.as_deref_mut() {
+                snapshot.relation_slots(&mut |s| s.detach());
+            }
+        }
     }
     fn relation_holders(&self) -> Vec<crate::entity_ops::Handle> {
         if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
@@ -294,13 +341,35 @@ impl IdentityMap {
     }
 
     /// Takes `other`'s stores (a checkpoint's), keeping this map's epoch.
-    pub fn replace_stores(&mut self, other: IdentityMap) {
-        self.stores = other.stores;
+    pub fn replace_stores(&mut self, mut other: IdentityMap) {
+        // `other` leaves with this map's stores; its drop breaks their unheld cycles.
+        std::mem::swap(&mut self.stores, &mut other.stores);
     }
 
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.epoch += 1;
+        crate::cycles::collect(self);
         self.stores.clear();
+    }
+
+    /// The graph of every store (see [`crate::cycles`]).
+    pub fn relation_graph(&self, out: &mut Vec<crate::cycles::Node>) {
+        for s in self.stores.values() {
+            s.relation_graph(out);
+        }
+    }
+
+    /// Detaches the relation fields of the instances at these addresses.
+    pub fn detach_relations(&self, garbage: &HashSet<usize>) {
+        for s in self.stores.values() {
+            s.detach_relations(garbage);
+        }
+    }
+}
+
+impl Drop for IdentityMap {
+    fn drop(&mut self) {
+        crate::cycles::collect(self);
     }
 }

@@ -93,6 +93,20 @@ impl<T: Entity> std::fmt::Debug for Inverse<T> {
     }
 }
 
+impl<T: Entity> coherent_core::RelationSlot for Inverse<T> {
+    fn targets(&self, out: &mut Vec<usize>) {
+        self.0.targets(out);
+    }
+
+    fn detach(&mut self) {
+        self.0.detach();
+    }
+
+    fn holders(&self, f: &mut dyn FnMut(&dyn coherent_core::RelationHolder)) {
+        self.0.holders(f);
+    }
+}
+
 impl<T: Entity> RelationField for Inverse<T> {
     const TARGET: Reference = <Collection<T> as RelationField>::TARGET;
 

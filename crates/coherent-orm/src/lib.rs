@@ -20,6 +20,7 @@ mod checkpoint;
 mod collection;
 pub mod commit_order;
 mod config;
+mod cycles;
 #[doc(hidden)]
 pub mod doc_support;
 mod entity_manager;

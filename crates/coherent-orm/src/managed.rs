@@ -223,6 +223,22 @@ impl<T: Entity> Managed<T> {
         Some(t.baseline().unwrap_or(&t.current).clone())
     }
 
+    /// The key, unless the instance is locked for writing (a reference to itself while it
+    /// is being written).
+    pub(crate) fn try_key(&self) -> Option<T::Key> {
+        match self.slot.try_read() {
+            Ok(t) => Some(t.current.key()),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner().current.key()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// How many handles to the instance exist (identity maps, relation fields, the
+    /// application's).
+    pub(crate) fn handles(&self) -> usize {
+        Arc::strong_count(&self.slot)
+    }
+
     /// The instance's address: identifies it across handles.
     pub(crate) fn addr(&self) -> usize {
         Arc::as_ptr(&self.slot) as *const () as usize
@@ -255,6 +271,53 @@ impl<T: Entity> Managed<T> {
     /// Whether two handles point to the same instance.
     pub fn ptr_eq(a: &Managed<T>, b: &Managed<T>) -> bool {
         Arc::ptr_eq(&a.slot, &b.slot)
+    }
+}
+
+impl<T: Entity> coherent_core::RelationHolder for Managed<T> {
+    fn addr(&self) -> usize {
+        Managed::addr(self)
+    }
+
+    fn slots(&self, f: &mut dyn FnMut(&mut dyn coherent_core::RelationSlot)) {
+        let mut t = self.tracked_mut();
+        let t = &mut *t;
+        t.current.relation_slots(f);
+        if let Some(snapshot) = t.snapshot.as_deref_mut() {
+            snapshot.relation_slots(f);
+        }
+    }
+}
+
+impl<T: Entity> Managed<T> {
+    /// Detaches the relation fields of `entity` and of every instance reachable through
+    /// them (collections become unloaded, references keep their keys). Populated instances
+    /// hold each other; their EntityManager frees the ones nothing else holds when it is
+    /// dropped or cleared (see `cycles`), but a populated graph the application keeps beyond
+    /// its EntityManager is a cycle of its own: release it before letting go of it.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// let user = em.find_one_or_fail::<User>(1).await?;
+    /// drop(em);
+    /// coherent_orm::Managed::release_relations(&user); // nothing populated: a no-op
+    /// # Ok(()) }
+    /// ```
+    pub fn release_relations(entity: &Managed<T>) {
+        fn visit(
+            h: &dyn coherent_core::RelationHolder,
+            seen: &mut std::collections::HashSet<usize>,
+        ) {
+            if !seen.insert(h.addr()) {
+                return;
+            }
+            h.slots(&mut |slot| {
+                slot.holders(&mut |next| visit(next, seen));
+                slot.detach();
+            });
+        }
+        visit(entity, &mut std::collections::HashSet::new());
     }
 }
 

@@ -125,6 +125,28 @@ impl<T: Entity> FieldType for Ref<T> {
 
 impl<T: Entity> NotNull for Ref<T> where T::Key: PrimaryKey {}
 
+impl<T: Entity> coherent_core::RelationSlot for Ref<T> {
+    fn targets(&self, out: &mut Vec<usize>) {
+        if let Target::Loaded(m) = &self.target {
+            out.push(m.addr());
+        }
+    }
+
+    fn detach(&mut self) {
+        if let Target::Loaded(m) = &self.target
+            && let Some(key) = m.try_key()
+        {
+            self.target = Target::Key(key);
+        }
+    }
+
+    fn holders(&self, f: &mut dyn FnMut(&dyn coherent_core::RelationHolder)) {
+        if let Target::Loaded(m) = &self.target {
+            f(m);
+        }
+    }
+}
+
 /// The columns of `among` (reference columns) whose value in `entity` is a key not assigned
 /// yet: references to new instances the flush has not inserted.
 pub(crate) fn unassigned_references<T: Entity>(entity: &T, among: ColumnSet) -> ColumnSet {

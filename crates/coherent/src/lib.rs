@@ -36,7 +36,7 @@ pub mod __private {
     pub use coherent_core::field_type::FieldType;
     pub use coherent_core::filter::Column;
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
-    pub use coherent_core::relation::{JoinTable, RelationKind, RelationMeta};
+    pub use coherent_core::relation::{JoinTable, RelationKind, RelationMeta, RelationSlot};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
     pub use coherent_core::version::VersionType;

@@ -190,11 +190,24 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
             }
         }
     });
+    let slots = columns
+        .iter()
+        .filter(|c| c.many_to_one)
+        .map(|c| c.ident)
+        .chain(relations.iter().map(|r| r.ident))
+        .map(|f| quote!(__visit(&mut self.#f);));
     let adopt = (!relations.is_empty() || !reference_arms.is_empty()).then(|| {
         quote! {
             fn adopt_relations(&mut self, __old: &mut Self) {
                 #(#adopt_relations)*
                 #(#adopt_references)*
+            }
+
+            fn relation_slots(
+                &mut self,
+                __visit: &mut dyn ::core::ops::FnMut(&mut dyn #private::RelationSlot),
+            ) {
+                #(#slots)*
             }
         }
     });

@@ -17,6 +17,7 @@ mod many_to_many;
 mod one_to_one;
 mod raw_sql;
 mod refresh;
+mod relation_cycles;
 mod relations;
 mod request_context;
 mod schema;
