@@ -16,49 +16,63 @@
 use crate::identity_map::IdentityMap;
 use std::collections::{HashMap, HashSet};
 
-/// One instance as the collector sees it.
-pub(crate) struct Node {
-    /// Its address.
-    pub addr: usize,
-    /// All handles to it.
-    pub handles: usize,
-    /// The handles this map's store keeps.
-    pub held: usize,
-    /// The addresses its relation fields hold (a repeated one counts each time).
+/// The instances of an identity map as the collector sees them: one node per store entry
+/// (an instance a store keeps twice appears twice), their relation edges in one buffer.
+#[derive(Default)]
+pub(crate) struct Graph {
+    /// Per entry: its address, all handles to it, and its edges' range in `edges` (empty for
+    /// the second entry of an instance).
+    pub nodes: Vec<(usize, usize, std::ops::Range<usize>)>,
+    /// The addresses the relation fields hold (a repeated one counts each time).
     pub edges: Vec<usize>,
 }
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Detaches the relation fields of the instances of `map` that only cycles keep alive.
 pub(crate) fn collect(map: &IdentityMap) {
-    let mut nodes = Vec::new();
-    map.relation_graph(&mut nodes);
-    if nodes.is_empty() {
+    let mut graph = Graph::default();
+    map.relation_graph(&mut graph);
+    if graph.nodes.is_empty() {
         return;
     }
-    let index: HashMap<usize, usize> = nodes.iter().enumerate().map(|(i, n)| (n.addr, i)).collect();
-    let mut internal = vec![0usize; nodes.len()];
-    for n in &nodes {
-        for e in &n.edges {
-            if let Some(&i) = index.get(e) {
-                internal[i] += 1;
+    // One slot per instance: its handles, the handles this map and the relation fields of
+    // its instances account for, and its edges.
+    let mut index: FastMap<usize, usize> = FastMap::default();
+    let mut slots: Vec<(usize, usize, usize, std::ops::Range<usize>)> =
+        Vec::with_capacity(graph.nodes.len());
+    for (addr, handles, edges) in &graph.nodes {
+        match index.get(addr) {
+            Some(&i) => slots[i].1 += 1,
+            None => {
+                index.insert(*addr, slots.len());
+                slots.push((*handles, 1, 0, edges.clone()));
             }
         }
     }
-    let mut live = vec![false; nodes.len()];
-    let mut stack: Vec<usize> = (0..nodes.len())
-        .filter(|&i| nodes[i].handles > nodes[i].held + internal[i])
+    for e in &graph.edges {
+        if let Some(&i) = index.get(e) {
+            slots[i].2 += 1;
+        }
+    }
+    let mut live = vec![false; slots.len()];
+    let mut stack: Vec<usize> = (0..slots.len())
+        .filter(|&i| slots[i].0 > slots[i].1 + slots[i].2)
         .collect();
     while let Some(i) = stack.pop() {
         if std::mem::replace(&mut live[i], true) {
             continue;
         }
-        stack.extend(nodes[i].edges.iter().filter_map(|e| index.get(e).copied()));
+        stack.extend(
+            graph.edges[slots[i].3.clone()]
+                .iter()
+                .filter_map(|e| index.get(e).copied()),
+        );
     }
-    let garbage: HashSet<usize> = nodes
+    let garbage: HashSet<usize> = index
         .iter()
-        .zip(&live)
-        .filter(|(_, live)| !**live)
-        .map(|(n, _)| n.addr)
+        .filter(|(_, i)| !live[**i])
+        .map(|(addr, _)| *addr)
         .collect();
     if !garbage.is_empty() {
         map.detach_relations(&garbage);

@@ -128,7 +128,10 @@ impl EntityManager {
     ) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
             for (segment, rest) in group(&paths) {
-                let (next_ty, next) = self.populate_step(ty, &handles, &segment, lock).await?;
+                let deeper = !rest.is_empty();
+                let (next_ty, next) = self
+                    .populate_step(ty, &handles, &segment, lock, deeper)
+                    .await?;
                 if !rest.is_empty() && !next.is_empty() {
                     self.populate_level(next_ty, next, rest, lock).await?;
                 }
@@ -137,14 +140,15 @@ impl EntityManager {
         })
     }
 
-    /// Loads one relation of `handles` (instances of `ty`); returns the type and instances
-    /// it leads to.
+    /// Loads one relation of `handles` (instances of `ty`); returns the type it leads to and,
+    /// if `deeper` paths go on from there, its instances.
     async fn populate_step(
         &self,
         ty: TypeId,
         handles: &[Handle],
         segment: &str,
         lock: LockMode,
+        deeper: bool,
     ) -> Result<(TypeId, Vec<Handle>)> {
         let shared = self.shared();
         let owner = shared.registered(ty, "populate")?;
@@ -176,7 +180,12 @@ impl EntityManager {
                         owner_ops.fill_relation(owner, r, group, target_ops);
                     }
                 }
-                Ok((target_ty, next_items(handles, r, owner_ops, target_ops)))
+                let next = if deeper {
+                    next_items(handles, r, owner_ops, target_ops)
+                } else {
+                    Vec::new()
+                };
+                Ok((target_ty, next))
             }
             Step::Collection(r) => {
                 let column = owner_meta.relations[r]
@@ -204,7 +213,12 @@ impl EntityManager {
                     let uow = self.uow();
                     target_ops.link_references(&items, column, owner_ops, &uow.map);
                 }
-                Ok((target_ty, next_items(handles, r, owner_ops, target_ops)))
+                let next = if deeper {
+                    next_items(handles, r, owner_ops, target_ops)
+                } else {
+                    Vec::new()
+                };
+                Ok((target_ty, next))
             }
             Step::Reference(column) => {
                 let keys: Vec<Value> = owner_ops
@@ -222,7 +236,12 @@ impl EntityManager {
                 }
                 let uow = self.uow();
                 owner_ops.link_references(handles, column, target_ops, &uow.map);
-                Ok((target_ty, target_ops.lookup(&uow.map, &keys).0))
+                let next = if deeper {
+                    target_ops.lookup(&uow.map, &keys).0
+                } else {
+                    Vec::new()
+                };
+                Ok((target_ty, next))
             }
         }
     }
