@@ -20,7 +20,8 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
-/// A managed instance of some entity type: a shared `Managed<T>`.
+/// A managed instance of some entity type: the instance's own shared allocation, erased
+/// (`Managed::handle`, `Managed::from_handle`).
 pub(crate) type Handle = std::sync::Arc<dyn Any + Send + Sync>;
 
 /// A collection as a flush compares it: the items now and at the baseline.
@@ -154,13 +155,12 @@ pub(crate) fn ops_of<T: Entity>() -> std::sync::Arc<dyn EntityOps> {
 
 struct Ops<T>(PhantomData<fn() -> T>);
 
-fn managed<T: Entity>(h: &Handle) -> &Managed<T> {
-    h.downcast_ref()
-        .expect("a handle is passed to the ops of its own type")
+fn managed<T: Entity>(h: &Handle) -> Managed<T> {
+    Managed::from_handle(h).expect("a handle is passed to the ops of its own type")
 }
 
 fn handle<T: Entity>(m: &Managed<T>) -> Handle {
-    std::sync::Arc::new(m.clone())
+    m.handle()
 }
 
 fn key_of<T: Entity>(value: &Value) -> Option<T::Key> {
@@ -191,7 +191,8 @@ fn collection_mut<T: Entity>(c: &mut dyn Any) -> &mut Collection<T> {
 
 impl<T: Entity> EntityOps for Ops<T> {
     fn addr(&self, h: &Handle) -> usize {
-        managed::<T>(h).addr()
+        // The handle is the instance's own allocation (`Managed::addr`).
+        std::sync::Arc::as_ptr(h) as *const () as usize
     }
 
     fn describe(&self, h: &Handle) -> String {
@@ -364,7 +365,7 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn point(&self, field: &mut dyn Any, target: &Handle) {
-        let target = Ref::to(managed::<T>(target));
+        let target = Ref::to(&managed::<T>(target));
         if let Some(r) = field.downcast_mut::<Ref<T>>() {
             *r = target;
         } else if let Some(r) = field.downcast_mut::<Option<Ref<T>>>() {
@@ -383,7 +384,7 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn points_to(&self, field: &dyn Any, target: &Handle) -> bool {
-        let target = managed::<T>(target);
+        let target = &managed::<T>(target);
         as_ref::<T>(field).is_some_and(|r| match &r.target {
             Target::Loaded(m) => Managed::ptr_eq(m, target),
             Target::Key(key) => {
@@ -407,7 +408,7 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn fill(&self, c: &mut dyn Any, items: &[&Handle]) {
-        collection_mut::<T>(c).set_loaded(items.iter().map(|h| managed::<T>(h).clone()).collect());
+        collection_mut::<T>(c).set_loaded(items.iter().map(|h| managed::<T>(h)).collect());
     }
 
     fn copy_collection(&self, from: &dyn Any, to: &mut dyn Any) {
@@ -422,7 +423,8 @@ impl<T: Entity> EntityOps for Ops<T> {
         map: &IdentityMap,
     ) {
         for h in handles {
-            let mut t = managed::<T>(h).tracked_mut();
+            let m = managed::<T>(h);
+            let mut t = m.tracked_mut();
             if let Some(field) = t.current.reference_mut(column) {
                 target.link(field, map);
             }
@@ -435,7 +437,8 @@ impl<T: Entity> EntityOps for Ops<T> {
         targets: &mut dyn FnMut(std::any::TypeId) -> Option<std::sync::Arc<dyn EntityOps>>,
         map: &IdentityMap,
     ) {
-        let mut t = managed::<T>(h).tracked_mut();
+        let m = managed::<T>(h);
+        let mut t = m.tracked_mut();
         let t = &mut *t;
         for entity in std::iter::once(&mut t.current).chain(t.snapshot.as_deref_mut()) {
             for c in T::META.reference_columns().iter() {
@@ -475,7 +478,8 @@ impl<T: Entity> EntityOps for Ops<T> {
         items: &[&Handle],
         item: &dyn EntityOps,
     ) {
-        let mut t = managed::<T>(owner).tracked_mut();
+        let m = managed::<T>(owner);
+        let mut t = m.tracked_mut();
         let t = &mut *t;
         let Some(current) = t.current.relation_mut(relation) else {
             return;
@@ -507,7 +511,8 @@ impl<T: Entity> EntityOps for Ops<T> {
         relation: usize,
         item: &dyn EntityOps,
     ) -> Option<CollectionChange> {
-        let t = managed::<T>(owner).tracked();
+        let m = managed::<T>(owner);
+        let t = m.tracked();
         let current = item.items(t.current.relation(relation)?)?;
         let baseline = if !t.loaded {
             Vec::new() // a new owner: every item is added
@@ -518,7 +523,8 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn settle_relation(&self, owner: &Handle, relation: usize, item: &dyn EntityOps) {
-        let mut t = managed::<T>(owner).tracked_mut();
+        let m = managed::<T>(owner);
+        let mut t = m.tracked_mut();
         let t = &mut *t;
         if let (Some(from), Some(snapshot)) = (t.current.relation(relation), t.snapshot.as_mut())
             && let Some(to) = snapshot.relation_mut(relation)
@@ -554,11 +560,11 @@ impl<T: Entity> EntityOps for Ops<T> {
 
     fn is_managed(&self, map: &IdentityMap, h: &Handle) -> bool {
         map.store::<T>()
-            .is_some_and(|s| s.contains(managed::<T>(h)))
+            .is_some_and(|s| s.contains(&managed::<T>(h)))
     }
 
     fn adopt(&self, map: &mut IdentityMap, h: &Handle) -> Result<()> {
-        let m = managed::<T>(h);
+        let m = &managed::<T>(h);
         let store = map.store_mut::<T>();
         if store.contains(m) {
             return Ok(());
@@ -589,6 +595,6 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn schedule_removal(&self, map: &mut IdentityMap, h: &Handle) {
-        map.store_mut::<T>().remove_instance(managed::<T>(h));
+        map.store_mut::<T>().remove_instance(&managed::<T>(h));
     }
 }

@@ -162,9 +162,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
             return Vec::new();
         }
-        self.instances()
-            .map(|m| std::sync::Arc::new(m.clone()) as crate::entity_ops::Handle)
-            .collect()
+        self.instances().map(Managed::handle).collect()
     }
     fn merge_from(&mut self, fork: &dyn Any) -> Vec<crate::entity_ops::Handle> {
         let fork: &TypeStore<T> = fork
@@ -177,14 +175,14 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
                 Some(mine) if !Managed::ptr_eq(mine, m) => {
                     mine.restore(m.save());
                     if relations {
-                        restored.push(std::sync::Arc::new(mine.clone()));
+                        restored.push(mine.handle());
                     }
                 }
                 Some(_) => {}
                 None => {
                     self.by_key.insert(key.clone(), m.clone());
                     if relations {
-                        restored.push(std::sync::Arc::new(m.clone()));
+                        restored.push(m.handle());
                     }
                 }
             }

@@ -233,11 +233,7 @@ impl EntityManager {
             if let Some(Some(root)) = row.first()
                 && last_root_differs(&roots, root)
             {
-                roots.push(
-                    root.downcast_ref::<Managed<T>>()
-                        .expect("the root node is a T")
-                        .clone(),
-                );
+                roots.push(Managed::from_handle(root).expect("the root node is a T"));
             }
             for (i, node) in plan.nodes.iter().enumerate().skip(1) {
                 let (p, how, _) = node.parent.as_ref().expect("a joined node");
@@ -280,8 +276,7 @@ impl EntityManager {
 
 /// Whether `root` is not the last root collected (the rows of one root are adjacent).
 fn last_root_differs<T: Entity>(roots: &[Managed<T>], root: &Handle) -> bool {
-    let root = root
-        .downcast_ref::<Managed<T>>()
-        .expect("the root node is a T");
-    roots.last().is_none_or(|l| !Managed::ptr_eq(l, root))
+    roots
+        .last()
+        .is_none_or(|l| l.addr() != std::sync::Arc::as_ptr(root) as *const () as usize)
 }

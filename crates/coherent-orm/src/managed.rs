@@ -233,6 +233,18 @@ impl<T: Entity> Managed<T> {
         }
     }
 
+    /// The instance as an erased [`crate::entity_ops::Handle`] (the same allocation: no copy).
+    pub(crate) fn handle(&self) -> crate::entity_ops::Handle {
+        self.slot.clone()
+    }
+
+    /// The instance a handle is, if it is a `T`.
+    pub(crate) fn from_handle(h: &crate::entity_ops::Handle) -> Option<Managed<T>> {
+        Arc::downcast::<RwLock<Tracked<T>>>(Arc::clone(h))
+            .ok()
+            .map(|slot| Managed { slot })
+    }
+
     /// How many handles to the instance exist (identity maps, relation fields, the
     /// application's).
     pub(crate) fn handles(&self) -> usize {

@@ -111,10 +111,7 @@ impl EntityManager {
         em.shared().ensure_registered::<T>()?;
         let paths: Vec<String> = paths.into_iter().map(Into::into).collect();
         check(T::META, &paths)?;
-        let handles: Vec<Handle> = roots
-            .iter()
-            .map(|m| std::sync::Arc::new(m.clone()) as Handle)
-            .collect();
+        let handles: Vec<Handle> = roots.iter().map(Managed::handle).collect();
         em.populate_level(TypeId::of::<T>(), handles, paths, lock)
             .await
     }
@@ -156,41 +153,8 @@ impl EntityManager {
         let (step, target_ty, _) = step(owner_meta, segment)?;
         let target_ops = &*shared.registered(target_ty, owner_meta.name)?.ops;
         match step {
-            Step::Collection(r) if owner_meta.relations[r].kind == RelationKind::ManyToMany => {
-                let link = owner_meta.relations[r]
-                    .link_side()
-                    .expect("checked when the Orm was built");
-                let needing = unloaded(
-                    handles,
-                    |h| owner_ops.relation_items(h, r, target_ops).is_none(),
-                    owner_ops,
-                );
-                if !needing.is_empty() {
-                    let keys = assigned_keys(owner_ops, &needing, owner_meta.primary_key);
-                    let linked = target_ops.load_linked(self, link, keys).await?;
-                    let owner_keys: Vec<Value> = linked.iter().map(|(k, _)| k.clone()).collect();
-                    let owners = owner_ops.positions(&needing, &owner_keys);
-                    let mut groups: Vec<Vec<&Handle>> = vec![Vec::new(); needing.len()];
-                    for ((_, item), at) in linked.iter().zip(owners) {
-                        if let Some(at) = at {
-                            groups[at].push(item);
-                        }
-                    }
-                    for (owner, group) in needing.iter().zip(&groups) {
-                        owner_ops.fill_relation(owner, r, group, target_ops);
-                    }
-                }
-                let next = if deeper {
-                    next_items(handles, r, owner_ops, target_ops)
-                } else {
-                    Vec::new()
-                };
-                Ok((target_ty, next))
-            }
             Step::Collection(r) => {
-                let column = owner_meta.relations[r]
-                    .mapped_by_column()
-                    .expect("checked when the Orm was built");
+                let rel = &owner_meta.relations[r];
                 let needing = unloaded(
                     handles,
                     |h| owner_ops.relation_items(h, r, target_ops).is_none(),
@@ -198,9 +162,26 @@ impl EntityManager {
                 );
                 if !needing.is_empty() {
                     let keys = assigned_keys(owner_ops, &needing, owner_meta.primary_key);
-                    let items = target_ops.load_in(self, column, keys, lock).await?;
-                    let owners =
-                        owner_ops.positions(&needing, &target_ops.column_values(&items, column));
+                    // The items, each with its owner's key: through the join table, or by
+                    // the items' reference back to the owner.
+                    let back = rel
+                        .mapped_by_column()
+                        .filter(|_| rel.kind != RelationKind::ManyToMany);
+                    let (owner_keys, items): (Vec<Value>, Vec<Handle>) = match back {
+                        None => {
+                            let link = rel.link_side().expect("checked when the Orm was built");
+                            target_ops
+                                .load_linked(self, link, keys)
+                                .await?
+                                .into_iter()
+                                .unzip()
+                        }
+                        Some(column) => {
+                            let items = target_ops.load_in(self, column, keys, lock).await?;
+                            (target_ops.column_values(&items, column), items)
+                        }
+                    };
+                    let owners = owner_ops.positions(&needing, &owner_keys);
                     let mut groups: Vec<Vec<&Handle>> = vec![Vec::new(); needing.len()];
                     for (item, at) in items.iter().zip(owners) {
                         if let Some(at) = at {
@@ -210,8 +191,10 @@ impl EntityManager {
                     for (owner, group) in needing.iter().zip(&groups) {
                         owner_ops.fill_relation(owner, r, group, target_ops);
                     }
-                    let uow = self.uow();
-                    target_ops.link_references(&items, column, owner_ops, &uow.map);
+                    if let Some(column) = back {
+                        let uow = self.uow();
+                        target_ops.link_references(&items, column, owner_ops, &uow.map);
+                    }
                 }
                 let next = if deeper {
                     next_items(handles, r, owner_ops, target_ops)

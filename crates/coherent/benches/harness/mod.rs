@@ -37,9 +37,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Criterion as every bench here uses it: 10 samples, 1 s warm-up, 3 s of measurement
 /// (command-line options apply on top).
+/// Criterion's samples per benchmark; the summary's medians are of the last this many
+/// recorded runs of a routine (criterion's warm-up calls the same routine first).
+pub const SAMPLES: usize = 10;
+
 pub fn criterion() -> Criterion {
     Criterion::default()
-        .sample_size(10)
+        .sample_size(SAMPLES)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args()
@@ -314,7 +318,12 @@ pub fn print_summary(
     println!("| phase | coherent | {baseline} | ratio | statements (coherent / {baseline}) |");
     println!("|---|---|---|---|---|");
     for (phase, (ours, theirs)) in phases.iter().zip(counts) {
-        let get = |side| samples.get(&(phase.clone(), side)).map(|v| median(v));
+        // The measured samples are the last ones; the warm-up's calls come before them.
+        let get = |side| {
+            samples
+                .get(&(phase.clone(), side))
+                .map(|v| median(&v[v.len().saturating_sub(SAMPLES)..]))
+        };
         if let (Some(o), Some(r)) = (get("coherent"), get(baseline)) {
             let fmt = |s: f64| {
                 if s < 1e-3 {
