@@ -14,7 +14,7 @@
 //! once the map is gone: `Managed::release_relations` detaches it before it is let go.
 
 use crate::identity_map::IdentityMap;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The instances of an identity map as the collector sees them: one node per store entry
 /// (an instance a store keeps twice appears twice), their relation edges in one buffer.
@@ -39,16 +39,24 @@ pub(crate) fn collect(map: &IdentityMap) {
     // One slot per instance: its handles, the handles this map and the relation fields of
     // its instances account for, and its edges.
     let mut index: FastMap<usize, usize> = FastMap::default();
+    index.reserve(graph.nodes.len());
     let mut slots: Vec<(usize, usize, usize, std::ops::Range<usize>)> =
         Vec::with_capacity(graph.nodes.len());
+    // The slot of each node, in node order.
+    let mut slot_of = Vec::with_capacity(graph.nodes.len());
     for (addr, handles, edges) in &graph.nodes {
-        match index.get(addr) {
-            Some(&i) => slots[i].1 += 1,
+        let i = match index.get(addr) {
+            Some(&i) => {
+                slots[i].1 += 1;
+                i
+            }
             None => {
                 index.insert(*addr, slots.len());
                 slots.push((*handles, 1, 0, edges.clone()));
+                slots.len() - 1
             }
-        }
+        };
+        slot_of.push(i);
     }
     for e in &graph.edges {
         if let Some(&i) = index.get(e) {
@@ -69,12 +77,9 @@ pub(crate) fn collect(map: &IdentityMap) {
                 .filter_map(|e| index.get(e).copied()),
         );
     }
-    let garbage: HashSet<usize> = index
-        .iter()
-        .filter(|(_, i)| !live[**i])
-        .map(|(addr, _)| *addr)
-        .collect();
-    if !garbage.is_empty() {
-        map.detach_relations(&garbage);
+    // The stores list their instances in the same order again: one flag per node.
+    let garbage: Vec<bool> = slot_of.iter().map(|&i| !live[i]).collect();
+    if garbage.iter().any(|g| *g) {
+        map.detach_relations(&mut garbage.into_iter());
     }
 }

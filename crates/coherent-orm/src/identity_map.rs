@@ -43,8 +43,9 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn relation_holders(&self) -> Vec<crate::entity_ops::Handle>;
     /// The instances with relation fields as the cycle collector sees them.
     fn relation_graph(&self, out: &mut crate::cycles::Graph);
-    /// Detaches the relation fields of the instances at these addresses.
-    fn detach_relations(&self, garbage: &HashSet<usize>);
+    /// Detaches the relation fields of the instances flagged in `garbage`, one flag per
+    /// node `relation_graph` listed, in its order.
+    fn detach_relations(&self, garbage: &mut dyn Iterator<Item = bool>);
 }
 
 struct SavedEntity<T: Entity> {
@@ -141,13 +142,13 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             node(m, out, !keyed);
         }
     }
-    fn detach_relations(&self, garbage: &HashSet<usize>) {
+    fn detach_relations(&self, garbage: &mut dyn Iterator<Item = bool>) {
         if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
             return;
         }
-        let mut seen = HashSet::new();
-        for m in self.instances().filter(|m| garbage.contains(&m.addr())) {
-            if !seen.insert(m.addr()) {
+        // The order of `relation_graph`: keyed instances, then pending ones.
+        for m in self.by_key.values().chain(self.pending.iter()) {
+            if garbage.next() != Some(true) {
                 continue;
             }
             let mut t = m.tracked_mut();
@@ -361,8 +362,10 @@ impl IdentityMap {
         }
     }
 
-    /// Detaches the relation fields of the instances at these addresses.
-    pub fn detach_relations(&self, garbage: &HashSet<usize>) {
+    /// Detaches the relation fields of the instances flagged in `garbage`, one flag per
+    /// node [`IdentityMap::relation_graph`] listed, in its order (the stores are unchanged
+    /// in between).
+    pub fn detach_relations(&self, garbage: &mut dyn Iterator<Item = bool>) {
         for s in self.stores.values() {
             s.detach_relations(garbage);
         }
