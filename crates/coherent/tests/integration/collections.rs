@@ -556,3 +556,100 @@ async fn cascade_remove_removes_the_loaded_items_of_a_removed_owner_level_by_lev
         assert_eq!(count_rows(&orm, "blogs").await, 1, "{}", b.name);
     }
 }
+
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "albums")]
+pub struct Album {
+    #[primary_key]
+    pub id: i64,
+    pub name: String,
+    #[one_to_many(mapped_by = "album")]
+    pub tracks: Collection<Track>,
+}
+
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "tracks")]
+pub struct Track {
+    #[primary_key]
+    pub id: i64,
+    pub title: String,
+    #[version]
+    pub version: i32,
+    #[many_to_one]
+    pub album: Ref<Album>,
+}
+
+/// A collection change is an ordinary versioned UPDATE of the item: it advances the version,
+/// and a stale concurrent write to the item is an optimistic-lock conflict that changes
+/// nothing.
+#[tokio::test]
+async fn moving_a_versioned_item_between_collections_is_version_checked() {
+    for b in backends() {
+        let orm = b.orm_with(|o| o.entity::<Track>().entity::<Album>()).await;
+        let seed = orm.em().fork();
+        let a1 = seed
+            .persist(Album {
+                id: 0,
+                name: "one".into(),
+                tracks: Collection::new(),
+            })
+            .unwrap();
+        let a2 = seed
+            .persist(Album {
+                id: 0,
+                name: "two".into(),
+                tracks: Collection::new(),
+            })
+            .unwrap();
+        let t = a1
+            .write()
+            .tracks
+            .add_new(Track {
+                id: 0,
+                title: "intro".into(),
+                version: 0,
+                album: Ref::to(&a1),
+            })
+            .unwrap();
+        seed.flush().await.unwrap();
+        let (a2_id, t_id) = (a2.read().id, t.read().id);
+        assert_eq!(t.read().version, 1, "{}", b.name);
+
+        // B reads the track first; A moves it to album two through the collections.
+        let other = orm.em().fork();
+        let stale = other.find_one_or_fail::<Track>(t_id).await.unwrap();
+        let em = orm.em().fork();
+        let albums = em
+            .find_with::<Album>(Filter::all(), FindOptions::default().populate(["tracks"]))
+            .await
+            .unwrap();
+        let (one, two) = if albums[0].read().id == a2_id {
+            (&albums[1], &albums[0])
+        } else {
+            (&albums[0], &albums[1])
+        };
+        let track = one.read().tracks.items().unwrap()[0].clone();
+        one.write().tracks.remove(&track).unwrap();
+        two.write().tracks.add(&track).unwrap();
+        em.flush().await.unwrap();
+        assert_eq!(
+            track.read().version,
+            2,
+            "{}: the move advanced the version",
+            b.name
+        );
+
+        stale.write().title = "renamed".into();
+        let err = other.flush().await.unwrap_err();
+        assert!(
+            matches!(err, Error::OptimisticLock { .. }),
+            "{}: {err:?}",
+            b.name
+        );
+        let check = orm.em().fork();
+        let stored = check.find_one_or_fail::<Track>(t_id).await.unwrap();
+        assert_eq!(stored.read().title, "intro", "{}", b.name);
+        assert_eq!(stored.read().album.key(), a2_id, "{}", b.name);
+        assert_eq!(stored.read().version, 2, "{}", b.name);
+    }
+}
