@@ -45,6 +45,11 @@ pub trait FieldType: Sized + Clone + Send + Sync + 'static {
     fn from_value(value: Value) -> DecodeResult<Self>;
     /// Whether two field values are the same for change detection.
     fn same(&self, other: &Self) -> bool;
+    /// The field as a relation (a reference holding an instance), for the identity map's
+    /// cycle collector; None for a plain value.
+    fn relation_slot(&mut self) -> Option<&mut dyn crate::relation::RelationSlot> {
+        None
+    }
 }
 
 /// Marker for the non-`Option` field types, so `Option<Option<T>>` is not a column type.
@@ -205,6 +210,9 @@ impl<T: NotNull> FieldType for Option<T> {
             (None, None) => true,
             _ => false,
         }
+    }
+    fn relation_slot(&mut self) -> Option<&mut dyn crate::relation::RelationSlot> {
+        self.as_mut().and_then(T::relation_slot)
     }
 }
 

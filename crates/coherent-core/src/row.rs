@@ -20,6 +20,25 @@ pub struct Rows {
 }
 
 impl Rows {
+    /// Checks that a non-empty result has `width` columns; otherwise [`crate::Error::Decode`]
+    /// naming `what` (the rows could not be decoded positionally).
+    ///
+    /// ```
+    /// use coherent_core::Rows;
+    /// let rows = Rows { columns: vec!["id".to_string()].into(), values: vec![1i64.into()] };
+    /// assert!(rows.expect_width(1, "User").is_ok());
+    /// assert!(rows.expect_width(2, "User").is_err());
+    /// ```
+    pub fn expect_width(&self, width: usize, what: &str) -> crate::Result<()> {
+        if !self.is_empty() && self.width() != width {
+            return Err(crate::Error::Decode {
+                column: what.to_string(),
+                message: format!("expected {width} columns, got {}", self.width()),
+            });
+        }
+        Ok(())
+    }
+
     /// The number of columns.
     pub fn width(&self) -> usize {
         self.columns.len()

@@ -188,6 +188,8 @@ pub trait RelationField {
     fn collection(&self) -> &dyn std::any::Any;
     /// [`RelationField::collection`], mutably.
     fn collection_mut(&mut self) -> &mut dyn std::any::Any;
+    /// The field as the identity map's cycle collector sees it.
+    fn slot(&mut self) -> &mut dyn coherent_core::RelationSlot;
 }
 
 impl<T: Entity> RelationField for Collection<T> {
@@ -205,6 +207,10 @@ impl<T: Entity> RelationField for Collection<T> {
     }
 
     fn collection_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn slot(&mut self) -> &mut dyn coherent_core::RelationSlot {
         self
     }
 }

@@ -297,12 +297,7 @@ impl<T: Entity> EntityOps for Ops<T> {
                 let rows = em
                     .query_rows(coherent_core::Statement::query(r.sql, r.params))
                     .await?;
-                if !rows.is_empty() && rows.width() != width {
-                    return Err(Error::Decode {
-                        column: link.table.to_string(),
-                        message: format!("expected {width} columns, got {}", rows.width()),
-                    });
-                }
+                rows.expect_width(width, link.table)?;
                 let n = rows.len();
                 let mut cells = rows.values.into_iter();
                 let mut uow = em.uow();

@@ -121,4 +121,8 @@ impl<T: Entity> RelationField for Inverse<T> {
     fn collection_mut(&mut self) -> &mut dyn std::any::Any {
         &mut self.0
     }
+
+    fn slot(&mut self) -> &mut dyn coherent_core::RelationSlot {
+        self
+    }
 }

@@ -197,13 +197,7 @@ impl EntityManager {
             .map(|n| shared.registered(n.ty, T::META.name).map(|r| &*r.ops))
             .collect::<Result<_>>()?;
         let widths: Vec<usize> = plan.nodes.iter().map(|n| n.meta.columns.len()).collect();
-        let width: usize = widths.iter().sum();
-        if !rows.is_empty() && rows.width() != width {
-            return Err(Error::Decode {
-                column: T::META.name.to_string(),
-                message: format!("expected {width} columns, got {}", rows.width()),
-            });
-        }
+        rows.expect_width(widths.iter().sum(), T::META.name)?;
         let n = rows.len();
         let mut cells = rows.values.into_iter();
         let mut roots: Vec<Managed<T>> = Vec::new();

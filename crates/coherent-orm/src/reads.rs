@@ -274,13 +274,7 @@ impl EntityManager {
 
 /// Decodes entity rows (all columns, in column order).
 pub(crate) fn decode<T: Entity>(rows: Rows) -> Result<Vec<T>> {
-    let width = T::META.columns.len();
-    if !rows.is_empty() && rows.width() != width {
-        return Err(Error::Decode {
-            column: T::META.name.to_string(),
-            message: format!("expected {width} columns, got {}", rows.width()),
-        });
-    }
+    rows.expect_width(T::META.columns.len(), T::META.name)?;
     let n = rows.len();
     let mut cells = rows.values.into_iter();
     let mut out = Vec::with_capacity(n);

@@ -121,6 +121,10 @@ impl<T: Entity> FieldType for Ref<T> {
     fn same(&self, other: &Self) -> bool {
         self.key() == other.key()
     }
+
+    fn relation_slot(&mut self) -> Option<&mut dyn coherent_core::RelationSlot> {
+        Some(self)
+    }
 }
 
 impl<T: Entity> NotNull for Ref<T> where T::Key: PrimaryKey {}

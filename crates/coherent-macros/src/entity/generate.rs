@@ -190,12 +190,25 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
             }
         }
     });
+    // Through the traits the fields are checked against already, so a wrong field type is
+    // reported once, by its own check.
     let slots = columns
         .iter()
         .filter(|c| c.many_to_one)
-        .map(|c| c.ident)
-        .chain(relations.iter().map(|r| r.ident))
-        .map(|f| quote!(__visit(&mut self.#f);));
+        .map(|c| {
+            let (f, ty) = (c.ident, c.ty);
+            quote! {
+                if let ::core::option::Option::Some(__slot) =
+                    <#ty as #private::FieldType>::relation_slot(&mut self.#f)
+                {
+                    __visit(__slot);
+                }
+            }
+        })
+        .chain(relations.iter().map(|r| {
+            let (f, ty) = (r.ident, r.ty);
+            quote!(__visit(<#ty as #private::RelationField>::slot(&mut self.#f));)
+        }));
     let adopt = (!relations.is_empty() || !reference_arms.is_empty()).then(|| {
         quote! {
             fn adopt_relations(&mut self, __old: &mut Self) {

@@ -119,6 +119,15 @@ pub async fn seed_blog(
     b
 }
 
+/// Blogs in name order, with `paths` populated.
+fn by_name(paths: &[&str]) -> FindOptions {
+    FindOptions {
+        order_by: vec![Blog::NAME.asc()],
+        ..Default::default()
+    }
+    .populate(paths.iter().copied())
+}
+
 async fn count_rows(orm: &Orm, table: &str) -> i64 {
     let rows = orm
         .em()
@@ -258,14 +267,7 @@ async fn adding_a_loaded_item_points_its_reference_at_the_owner() {
 
         let em = orm.em().fork();
         let blogs = em
-            .find_with::<Blog>(
-                Filter::all(),
-                FindOptions {
-                    order_by: vec![Blog::NAME.asc()],
-                    ..Default::default()
-                }
-                .populate(["posts"]),
-            )
+            .find_with::<Blog>(Filter::all(), by_name(&["posts"]))
             .await
             .unwrap();
         let (a, bb) = (&blogs[0], &blogs[1]);
@@ -279,14 +281,7 @@ async fn adding_a_loaded_item_points_its_reference_at_the_owner() {
 
         let check = orm.em().fork();
         let fresh = check
-            .find_with::<Blog>(
-                Filter::all(),
-                FindOptions {
-                    order_by: vec![Blog::NAME.asc()],
-                    ..Default::default()
-                }
-                .populate(["posts"]),
-            )
+            .find_with::<Blog>(Filter::all(), by_name(&["posts"]))
             .await
             .unwrap();
         assert_eq!(fresh[0].read().posts.len().unwrap(), 1, "{}", b.name);
