@@ -146,7 +146,8 @@ fn chunk_statements<T: Entity>(
     emit: &mut Emitter<'_>,
 ) {
     let returning = keys == KeyReadBack::Returning;
-    let columnar = ctx.capabilities.columnar && rows.len() > 1;
+    // Arrays need a column: a key-only entity takes the multi-row form.
+    let columnar = ctx.capabilities.columnar && rows.len() > 1 && !columns.is_empty();
     let per = if columnar {
         COLUMNAR_ROWS
     } else {

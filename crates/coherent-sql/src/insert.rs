@@ -29,6 +29,9 @@ pub fn rows_per_statement(batch_size: usize, max_params: usize, columns: usize) 
 /// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
 /// let sql = insert_rows(&META, ColumnSet::first(2).without(ColumnSet::first(1)), 2, true, Dialect::Sqlite);
 /// assert_eq!(sql, r#"INSERT INTO "users" ("name") VALUES (?), (?) RETURNING "id""#);
+/// // An entity that is its generated key alone:
+/// let sql = insert_rows(&META, ColumnSet::EMPTY, 2, true, Dialect::Postgres);
+/// assert_eq!(sql, r#"INSERT INTO "users" ("id") VALUES (DEFAULT), (DEFAULT) RETURNING "id""#);
 /// ```
 pub fn insert_rows(
     meta: &EntityMeta,
@@ -39,14 +42,28 @@ pub fn insert_rows(
 ) -> String {
     let mut slots = Slots::new();
     let mut stmt = Query::insert();
-    stmt.into_table(meta.table)
-        .columns(columns.iter().map(|i| meta.columns[i].name));
-    for _ in 0..rows {
-        let row: Vec<sea_query::Expr> = columns
-            .iter()
-            .map(|_| slots.slot(Value::Null).into())
-            .collect();
-        stmt.values_panic(row);
+    if columns.is_empty() {
+        // A row that is a generated key alone: the key column takes its default (SQLite has
+        // no DEFAULT in VALUES; NULL makes its INTEGER PRIMARY KEY generate one).
+        let default = if dialect == Dialect::Sqlite {
+            "NULL"
+        } else {
+            "DEFAULT"
+        };
+        stmt.into_table(meta.table).columns([meta.pk().name]);
+        for _ in 0..rows {
+            stmt.values_panic([sea_query::Expr::cust(default)]);
+        }
+    } else {
+        stmt.into_table(meta.table)
+            .columns(columns.iter().map(|i| meta.columns[i].name));
+        for _ in 0..rows {
+            let row: Vec<sea_query::Expr> = columns
+                .iter()
+                .map(|_| slots.slot(Value::Null).into())
+                .collect();
+            stmt.values_panic(row);
+        }
     }
     if returning_key && dialect != Dialect::MySql {
         stmt.returning_col(meta.pk().name);

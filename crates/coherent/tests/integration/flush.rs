@@ -216,3 +216,39 @@ async fn concurrent_flushes_of_one_entity_manager_insert_once() {
         assert_eq!(user_rows(&orm).await.len(), 50, "{}", b.name);
     });
 }
+
+#[derive(Entity, Clone, Debug)]
+#[entity(table = "tickets")]
+pub struct Ticket {
+    #[primary_key]
+    pub id: i64,
+}
+
+/// An entity that is its generated key alone: one row and several rows are inserted with the
+/// key's default, and each instance gets its own key.
+#[tokio::test]
+async fn an_entity_that_is_only_its_generated_key_is_inserted() {
+    for b in backends() {
+        let orm = b.orm_with(|o| o.entity::<Ticket>()).await;
+        let em = orm.em().fork();
+        let one = em.persist(Ticket { id: 0 }).unwrap();
+        em.flush().await.unwrap();
+        let many: Vec<_> = (0..3)
+            .map(|_| em.persist(Ticket { id: 0 }).unwrap())
+            .collect();
+        em.flush().await.unwrap();
+        let mut keys: Vec<i64> = many.iter().map(|t| t.read().id).collect();
+        keys.push(one.read().id);
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 4, "{}: {keys:?}", b.name);
+        assert!(keys.iter().all(|k| *k > 0), "{}", b.name);
+        let check = orm.em().fork();
+        assert_eq!(
+            check.count::<Ticket>(Filter::all()).await.unwrap(),
+            4,
+            "{}",
+            b.name
+        );
+    }
+}
