@@ -178,10 +178,14 @@ pub enum Error {
 
     /// A collection was read or changed but is not loaded: collections never query behind
     /// the caller's back; populate it (`FindOptions::populate`, `em.populate_paths`).
-    #[error("the collection of {entity} is not loaded: populate it before reading or changing it")]
+    #[error(
+        "the collection {relation} of {entity} is not loaded: populate it before reading or changing it"
+    )]
     CollectionNotLoaded {
         /// The item entity type.
         entity: &'static str,
+        /// The field holding it, `Owner.field` (`?` for a collection made by hand).
+        relation: &'static str,
     },
 
     /// A change to a relation cannot be written: an item removed from a one-to-many

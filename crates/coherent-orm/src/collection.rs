@@ -28,6 +28,8 @@ use coherent_core::{Entity, Error, Reference, Result};
 /// ```
 pub struct Collection<T: Entity> {
     items: Option<Vec<Managed<T>>>,
+    /// `Owner.field`, for messages (`?` when made by hand).
+    relation: &'static str,
 }
 
 impl<T: Entity> Collection<T> {
@@ -35,12 +37,23 @@ impl<T: Entity> Collection<T> {
     pub fn new() -> Self {
         Collection {
             items: Some(Vec::new()),
+            relation: "?",
         }
     }
 
     /// A collection whose items are not loaded.
     pub fn unloaded() -> Self {
-        Collection { items: None }
+        Collection {
+            items: None,
+            relation: "?",
+        }
+    }
+
+    fn not_loaded(&self) -> Error {
+        Error::CollectionNotLoaded {
+            entity: T::META.name,
+            relation: self.relation,
+        }
     }
 
     /// Whether the items are loaded.
@@ -50,15 +63,12 @@ impl<T: Entity> Collection<T> {
 
     /// The items, or [`Error::CollectionNotLoaded`].
     pub fn items(&self) -> Result<&[Managed<T>]> {
-        self.items.as_deref().ok_or(Error::CollectionNotLoaded {
-            entity: T::META.name,
-        })
+        self.items.as_deref().ok_or_else(|| self.not_loaded())
     }
 
     fn items_mut(&mut self) -> Result<&mut Vec<Managed<T>>> {
-        self.items.as_mut().ok_or(Error::CollectionNotLoaded {
-            entity: T::META.name,
-        })
+        let error = self.not_loaded();
+        self.items.as_mut().ok_or(error)
     }
 
     /// The number of items, or [`Error::CollectionNotLoaded`].
@@ -135,10 +145,12 @@ impl<T: Entity> Clone for Collection<T> {
     fn clone(&self) -> Self {
         Collection {
             items: self.items.clone(),
+            relation: self.relation,
         }
     }
 
     fn clone_from(&mut self, source: &Self) {
+        self.relation = source.relation;
         match (&mut self.items, &source.items) {
             (Some(mine), Some(theirs)) => mine.clone_from(theirs),
             (mine, theirs) => *mine = theirs.clone(),
@@ -182,8 +194,8 @@ impl<T: Entity> coherent_core::RelationSlot for Collection<T> {
 pub trait RelationField {
     /// The item entity.
     const TARGET: Reference;
-    /// The value of a field decoded from a row: not loaded.
-    fn unloaded() -> Self;
+    /// The value of field `relation` (`Owner.field`) decoded from a row: not loaded.
+    fn unloaded(relation: &'static str) -> Self;
     /// The `Collection<T>` the field keeps its items in, as `Any`.
     fn collection(&self) -> &dyn std::any::Any;
     /// [`RelationField::collection`], mutably.
@@ -198,8 +210,11 @@ impl<T: Entity> RelationField for Collection<T> {
         type_id: std::any::TypeId::of::<T>,
     };
 
-    fn unloaded() -> Self {
-        Collection::unloaded()
+    fn unloaded(relation: &'static str) -> Self {
+        Collection {
+            items: None,
+            relation,
+        }
     }
 
     fn collection(&self) -> &dyn std::any::Any {

@@ -110,8 +110,8 @@ impl<T: Entity> coherent_core::RelationSlot for Inverse<T> {
 impl<T: Entity> RelationField for Inverse<T> {
     const TARGET: Reference = <Collection<T> as RelationField>::TARGET;
 
-    fn unloaded() -> Self {
-        Inverse::unloaded()
+    fn unloaded(relation: &'static str) -> Self {
+        Inverse(<Collection<T> as RelationField>::unloaded(relation))
     }
 
     fn collection(&self) -> &dyn std::any::Any {

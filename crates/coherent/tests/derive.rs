@@ -391,7 +391,9 @@ fn a_decoded_collection_is_unloaded_and_references_hold_keys() {
     assert_eq!((author.id, author.name.as_str()), (7, "Ursula"));
     assert!(!author.books.is_loaded());
     match author.books.items().unwrap_err() {
-        Error::CollectionNotLoaded { entity } => assert_eq!(entity, "Book"),
+        Error::CollectionNotLoaded { entity, relation } => {
+            assert_eq!((entity, relation), ("Book", "Author.books"));
+        }
         other => panic!("unexpected {other:?}"),
     }
     assert!(author.books.len().is_err() && author.books.is_empty().is_err());

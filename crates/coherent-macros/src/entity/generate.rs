@@ -139,7 +139,8 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         let (f, ty) = (r.ident, r.ty);
         let end = end_span(ty);
         let private = respan(private, end);
-        quote_spanned!(end=> #f: <#ty as #private::RelationField>::unloaded(),)
+        let relation = format!("{entity_name}.{}", r.field);
+        quote_spanned!(end=> #f: <#ty as #private::RelationField>::unloaded(#relation),)
     });
     let relation_copies = relations.iter().map(|r| {
         let f = r.ident;

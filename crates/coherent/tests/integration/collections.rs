@@ -179,7 +179,13 @@ async fn populating_two_collection_levels_of_100_owners_is_three_queries() {
         let plain = em.find::<Blog>(Filter::all()).await.unwrap();
         let err = plain[0].read().posts.items().unwrap_err();
         assert!(
-            matches!(err, Error::CollectionNotLoaded { entity: "Post" }),
+            matches!(
+                err,
+                Error::CollectionNotLoaded {
+                    entity: "Post",
+                    relation: "Blog.posts"
+                }
+            ),
             "{err:?}"
         );
         em.clear().unwrap();
