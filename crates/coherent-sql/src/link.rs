@@ -13,13 +13,7 @@ use sea_query::{
     Alias, ColumnDef, Expr, ExprTrait, ForeignKey, ForeignKeyAction, Index, Query, Table,
 };
 
-fn build(stmt: &impl sea_query::SchemaStatementBuilder, dialect: Dialect) -> String {
-    match dialect {
-        Dialect::Sqlite => stmt.to_string(sea_query::SqliteQueryBuilder),
-        Dialect::Postgres => stmt.to_string(sea_query::PostgresQueryBuilder),
-        Dialect::MySql => stmt.to_string(sea_query::MysqlQueryBuilder),
-    }
-}
+use crate::schema::{build, place_index};
 
 /// `CREATE TABLE IF NOT EXISTS` of the join table between `owner` and `target`, and its
 /// index on the target column.
@@ -67,12 +61,7 @@ pub fn create_join_table(
         .table(join.table)
         .col(join.target_column);
     let mut out = Vec::new();
-    if dialect == Dialect::MySql {
-        table.index(&mut idx);
-    } else {
-        idx.if_not_exists();
-        out.push(build(&idx, dialect));
-    }
+    place_index(&mut table, idx, dialect, &mut out);
     out.insert(0, build(&table, dialect));
     out
 }

@@ -17,7 +17,7 @@ use sea_query::{
     SqliteQueryBuilder, Table,
 };
 
-fn build(stmt: &impl SchemaStatementBuilder, dialect: Dialect) -> String {
+pub(crate) fn build(stmt: &impl SchemaStatementBuilder, dialect: Dialect) -> String {
     match dialect {
         Dialect::Sqlite => stmt.build(SqliteQueryBuilder),
         Dialect::Postgres => stmt.build(PostgresQueryBuilder),
@@ -101,17 +101,27 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         if c.unique {
             idx.unique();
         }
-        if dialect == Dialect::MySql {
-            // MySQL has no CREATE INDEX IF NOT EXISTS: the index goes inside the
-            // CREATE TABLE IF NOT EXISTS, so creating the schema twice is harmless.
-            table.index(&mut idx);
-        } else {
-            idx.if_not_exists();
-            out.push(build(&idx, dialect));
-        }
+        place_index(&mut table, idx, dialect, &mut out);
     }
     out.insert(0, build(&table, dialect));
     out
+}
+
+/// Puts an index of a table being created where it belongs: inside the CREATE TABLE on MySQL,
+/// which has no CREATE INDEX IF NOT EXISTS (so creating the schema twice is harmless), else
+/// an index statement of its own in `out`.
+pub(crate) fn place_index(
+    table: &mut sea_query::TableCreateStatement,
+    mut idx: sea_query::IndexCreateStatement,
+    dialect: Dialect,
+    out: &mut Vec<String>,
+) {
+    if dialect == Dialect::MySql {
+        table.index(&mut idx);
+    } else {
+        idx.if_not_exists();
+        out.push(build(&idx, dialect));
+    }
 }
 
 /// The foreign keys of `meta` that are not created with its table (PostgreSQL, where a table

@@ -442,6 +442,45 @@ pub struct Player {
     pub team: Ref<Team>,
 }
 
+/// A new team whose captain is a new player of it: a cycle, all pending.
+fn team_with_captain(
+    em: &EntityManager,
+    team: &str,
+    captain: &str,
+) -> (Managed<Team>, Managed<Player>) {
+    let t = em
+        .persist(Team {
+            id: 0,
+            name: team.into(),
+            captain: None,
+        })
+        .unwrap();
+    let p = em
+        .persist(Player {
+            id: 0,
+            name: captain.into(),
+            team: Ref::to(&t),
+        })
+        .unwrap();
+    t.write().captain = Some(Ref::to(&p));
+    (t, p)
+}
+
+/// The logged statements that start with one of `kinds`, identifiers unquoted, checked
+/// against `expected` prefixes in order.
+fn assert_writes(log: &StatementLog, kinds: &[&str], expected: &[&str], backend: &str) {
+    let writes: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|s| kinds.iter().any(|k| s.starts_with(k)))
+        .map(|s| s.replace(['"', '`'], ""))
+        .collect();
+    assert_eq!(writes.len(), expected.len(), "{backend}: {writes:?}");
+    for (w, e) in writes.iter().zip(expected) {
+        assert!(w.starts_with(e), "{backend}: {writes:?}");
+    }
+}
+
 /// A cycle (a team's captain is one of its players): broken at the nullable reference, as
 /// Doctrine and MikroORM do. The team is inserted with no captain, then its player, then an
 /// UPDATE sets the captain, all in one flush.
@@ -450,44 +489,14 @@ async fn a_dependency_cycle_is_broken_at_the_nullable_reference() {
     for b in backends() {
         let orm = b.orm_with(|o| o.entity::<Player>().entity::<Team>()).await;
         let em = orm.em().fork();
-        let team = em
-            .persist(Team {
-                id: 0,
-                name: "Reds".into(),
-                captain: None,
-            })
-            .unwrap();
-        let ann = em
-            .persist(Player {
-                id: 0,
-                name: "Ann".into(),
-                team: Ref::to(&team),
-            })
-            .unwrap();
-        team.write().captain = Some(Ref::to(&ann));
+        let (team, ann) = team_with_captain(&em, "Reds", "Ann");
         let log = StatementLog::capture();
         em.flush().await.unwrap();
-        let writes: Vec<String> = log
-            .take()
-            .into_iter()
-            .filter(|s| s.starts_with("INSERT") || s.starts_with("UPDATE"))
-            .map(|s| s.replace(['"', '`'], ""))
-            .collect();
-        assert_eq!(writes.len(), 3, "{}: {writes:?}", b.name);
-        assert!(
-            writes[0].starts_with("INSERT INTO teams"),
-            "{}: {writes:?}",
-            b.name
-        );
-        assert!(
-            writes[1].starts_with("INSERT INTO players"),
-            "{}: {writes:?}",
-            b.name
-        );
-        assert!(
-            writes[2].starts_with("UPDATE teams"),
-            "{}: {writes:?}",
-            b.name
+        assert_writes(
+            &log,
+            &["INSERT", "UPDATE"],
+            &["INSERT INTO teams", "INSERT INTO players", "UPDATE teams"],
+            &b.name,
         );
         assert!(!team.is_dirty() && !ann.is_dirty(), "{}", b.name);
         let fresh = orm.em().fork();
@@ -512,48 +521,18 @@ async fn deleting_a_dependency_cycle_unlinks_the_nullable_side_first() {
     for b in backends() {
         let orm = b.orm_with(|o| o.entity::<Player>().entity::<Team>()).await;
         let em = orm.em().fork();
-        let team = em
-            .persist(Team {
-                id: 0,
-                name: "Blues".into(),
-                captain: None,
-            })
-            .unwrap();
-        let bob = em
-            .persist(Player {
-                id: 0,
-                name: "Bob".into(),
-                team: Ref::to(&team),
-            })
-            .unwrap();
-        team.write().captain = Some(Ref::to(&bob));
+        let (team, bob) = team_with_captain(&em, "Blues", "Bob");
         em.flush().await.unwrap();
 
         em.remove(&team).unwrap();
         em.remove(&bob).unwrap();
         let log = StatementLog::capture();
         em.flush().await.unwrap();
-        let writes: Vec<String> = log
-            .take()
-            .into_iter()
-            .filter(|s| s.starts_with("UPDATE") || s.starts_with("DELETE"))
-            .map(|s| s.replace(['"', '`'], ""))
-            .collect();
-        assert_eq!(writes.len(), 3, "{}: {writes:?}", b.name);
-        assert!(
-            writes[0].starts_with("UPDATE teams"),
-            "{}: {writes:?}",
-            b.name
-        );
-        assert!(
-            writes[1].starts_with("DELETE FROM players"),
-            "{}: {writes:?}",
-            b.name
-        );
-        assert!(
-            writes[2].starts_with("DELETE FROM teams"),
-            "{}: {writes:?}",
-            b.name
+        assert_writes(
+            &log,
+            &["UPDATE", "DELETE"],
+            &["UPDATE teams", "DELETE FROM players", "DELETE FROM teams"],
+            &b.name,
         );
         let check = orm.em().fork();
         assert_eq!(check.count::<Team>(Filter::all()).await.unwrap(), 0);
