@@ -496,7 +496,7 @@ async fn a_dependency_cycle_is_broken_at_the_nullable_reference() {
             &log,
             &["INSERT", "UPDATE"],
             &["INSERT INTO teams", "INSERT INTO players", "UPDATE teams"],
-            &b.name,
+            b.name,
         );
         assert!(!team.is_dirty() && !ann.is_dirty(), "{}", b.name);
         let fresh = orm.em().fork();
@@ -532,7 +532,7 @@ async fn deleting_a_dependency_cycle_unlinks_the_nullable_side_first() {
             &log,
             &["UPDATE", "DELETE"],
             &["UPDATE teams", "DELETE FROM players", "DELETE FROM teams"],
-            &b.name,
+            b.name,
         );
         let check = orm.em().fork();
         assert_eq!(check.count::<Team>(Filter::all()).await.unwrap(), 0);
