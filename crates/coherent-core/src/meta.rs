@@ -154,6 +154,11 @@ impl EntityMeta {
         self.columns_where(|c| c.references.is_some())
     }
 
+    /// Whether the entity has relation fields: a reference column or a collection.
+    pub fn has_relations(&self) -> bool {
+        !self.relations.is_empty() || self.columns.iter().any(|c| c.references.is_some())
+    }
+
     /// The nullable reference columns (those a dependency cycle can be broken at).
     pub fn nullable_reference_columns(&self) -> crate::ColumnSet {
         self.columns_where(|c| c.references.is_some() && c.nullable)

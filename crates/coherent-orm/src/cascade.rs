@@ -147,7 +147,7 @@ fn plan<'a>(
         let owner_reg = &shared.entities[id];
         let (meta, owner_ops) = (owner_reg.meta, &*owner_reg.ops);
         let references = meta.reference_columns();
-        if meta.relations.is_empty() && references.is_empty() {
+        if !meta.has_relations() {
             continue;
         }
         for owner in owner_ops.flush_candidates(map) {

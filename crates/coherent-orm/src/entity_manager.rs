@@ -15,7 +15,7 @@ use crate::fork::ForkOptions;
 use crate::managed::Managed;
 use crate::orm::OrmShared;
 use crate::unit_of_work::UnitOfWork;
-use coherent_core::{Entity, Error, PrimaryKey, Result};
+use coherent_core::{Entity, Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -256,20 +256,8 @@ impl EntityManager {
     pub fn persist<T: Entity>(&self, entity: T) -> Result<Managed<T>> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
-        let mut uow = em.uow();
-        let store = uow.map.store_mut::<T>();
-        let key = entity.key();
         let m = Managed::new(entity, false);
-        if !key.is_unassigned() {
-            if store.by_key.contains_key(&key) {
-                return Err(Error::DuplicateIdentity {
-                    entity: T::META.name,
-                    key: format!("{key:?}"),
-                });
-            }
-            store.by_key.insert(key, m.clone());
-        }
-        store.pending.push(m.clone());
+        em.uow().map.store_mut::<T>().adopt(&m)?;
         Ok(m)
     }
 

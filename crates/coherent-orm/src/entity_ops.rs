@@ -15,7 +15,7 @@ use crate::collection::Collection;
 use crate::identity_map::IdentityMap;
 use crate::managed::Managed;
 use crate::reference::{Ref, Target};
-use coherent_core::{BoxFuture, ColumnSet, Entity, Error, FieldType, PrimaryKey, Result, Value};
+use coherent_core::{BoxFuture, ColumnSet, Entity, FieldType, PrimaryKey, Result, Value};
 use std::any::Any;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -159,10 +159,6 @@ fn managed<T: Entity>(h: &Handle) -> Managed<T> {
     Managed::from_handle(h).expect("a handle is passed to the ops of its own type")
 }
 
-fn handle<T: Entity>(m: &Managed<T>) -> Handle {
-    m.handle()
-}
-
 fn key_of<T: Entity>(value: &Value) -> Option<T::Key> {
     <T::Key as FieldType>::from_value(value.clone()).ok()
 }
@@ -230,7 +226,7 @@ impl<T: Entity> EntityOps for Ops<T> {
                 continue;
             }
             match store.and_then(|s| s.by_key.get(&k)) {
-                Some(m) => found.push(handle(m)),
+                Some(m) => found.push(m.handle()),
                 None => missing.push(v.clone()),
             }
         }
@@ -240,7 +236,11 @@ impl<T: Entity> EntityOps for Ops<T> {
     fn merge_cells(&self, cells: Vec<Value>, map: &mut IdentityMap) -> Result<Option<Handle>> {
         let mut cells = cells.into_iter();
         let fresh = T::from_row(&mut coherent_core::RowReader::new(&mut cells, T::META.name))?;
-        Ok(map.store_mut::<T>().merge_row(fresh).as_ref().map(handle))
+        Ok(map
+            .store_mut::<T>()
+            .merge_row(fresh)
+            .as_ref()
+            .map(Managed::handle))
     }
 
     fn load_in<'a>(
@@ -251,13 +251,8 @@ impl<T: Entity> EntityOps for Ops<T> {
         lock: coherent_core::LockMode,
     ) -> BoxFuture<'a, Result<Vec<Handle>>> {
         Box::pin(async move {
-            let shared = em.shared();
-            let per = shared
-                .batch_size()
-                .min(shared.capabilities.max_params)
-                .max(1);
             let mut out = Vec::new();
-            for chunk in values.chunks(per) {
+            for chunk in values.chunks(em.shared().keys_per_query()) {
                 let filter =
                     coherent_core::Filter::<T>::from_condition(coherent_core::Condition::In {
                         column: T::META.columns[column].name,
@@ -265,7 +260,12 @@ impl<T: Entity> EntityOps for Ops<T> {
                         negated: false,
                     });
                 let options = crate::FindOptions::default().lock_mode(lock);
-                out.extend(em.find_with(filter, options).await?.iter().map(handle));
+                out.extend(
+                    em.find_with(filter, options)
+                        .await?
+                        .iter()
+                        .map(Managed::handle),
+                );
             }
             Ok(out)
         })
@@ -279,13 +279,9 @@ impl<T: Entity> EntityOps for Ops<T> {
     ) -> BoxFuture<'a, Result<Vec<(Value, Handle)>>> {
         Box::pin(async move {
             let shared = em.shared();
-            let per = shared
-                .batch_size()
-                .min(shared.capabilities.max_params)
-                .max(1);
             let width = T::META.columns.len() + 1;
             let mut out = Vec::new();
-            for chunk in owners.chunks(per) {
+            for chunk in owners.chunks(shared.keys_per_query()) {
                 let r = coherent_sql::link::select_linked(
                     link.table,
                     link.owner_column,
@@ -391,7 +387,7 @@ impl<T: Entity> EntityOps for Ops<T> {
 
     fn referenced(&self, field: &dyn Any) -> Option<Handle> {
         match &as_ref::<T>(field)?.target {
-            Target::Loaded(m) => Some(handle(m)),
+            Target::Loaded(m) => Some(m.handle()),
             Target::Key(_) => None,
         }
     }
@@ -399,7 +395,7 @@ impl<T: Entity> EntityOps for Ops<T> {
     fn items(&self, c: &dyn Any) -> Option<Vec<Handle>> {
         collection::<T>(c)
             .loaded()
-            .map(|items| items.iter().map(handle).collect())
+            .map(|items| items.iter().map(Managed::handle).collect())
     }
 
     fn fill(&self, c: &mut dyn Any, items: &[&Handle]) {
@@ -532,13 +528,13 @@ impl<T: Entity> EntityOps for Ops<T> {
         let Some(store) = map.store::<T>() else {
             return Vec::new();
         };
-        let mut out: Vec<Handle> = store.pending.iter().map(handle).collect();
+        let mut out: Vec<Handle> = store.pending.iter().map(Managed::handle).collect();
         out.extend(
             store
                 .by_key
                 .values()
                 .filter(|m| m.tracked().maybe_dirty())
-                .map(handle),
+                .map(Managed::handle),
         );
         out
     }
@@ -548,7 +544,7 @@ impl<T: Entity> EntityOps for Ops<T> {
             s.removed
                 .iter()
                 .filter_map(|k| s.by_key.get(k))
-                .map(handle)
+                .map(Managed::handle)
                 .collect()
         })
     }
@@ -559,34 +555,7 @@ impl<T: Entity> EntityOps for Ops<T> {
     }
 
     fn adopt(&self, map: &mut IdentityMap, h: &Handle) -> Result<()> {
-        let m = &managed::<T>(h);
-        let store = map.store_mut::<T>();
-        if store.contains(m) {
-            return Ok(());
-        }
-        let key = m.key();
-        if !key.is_unassigned() {
-            match store.by_key.get(&key) {
-                Some(other) if !Managed::ptr_eq(other, m) => {
-                    return Err(Error::DuplicateIdentity {
-                        entity: T::META.name,
-                        key: format!("{key:?}"),
-                    });
-                }
-                Some(_) => {
-                    // Scheduled for removal and added again: keep it.
-                    store.removed.remove(&key);
-                    return Ok(());
-                }
-                None => {
-                    store.by_key.insert(key, m.clone());
-                }
-            }
-        }
-        if !m.tracked().loaded {
-            store.pending.push(m.clone());
-        }
-        Ok(())
+        map.store_mut::<T>().adopt(&managed::<T>(h))
     }
 
     fn schedule_removal(&self, map: &mut IdentityMap, h: &Handle) {

@@ -9,7 +9,7 @@ use crate::change_set::ChangeSet;
 use crate::checkpoint::Restore;
 use crate::managed::{Managed, Saved};
 use crate::type_store::TypeStore;
-use coherent_core::Entity;
+use coherent_core::{Entity, RelationHolder};
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, HashSet};
 
@@ -114,18 +114,13 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         self.track_deleted = true;
     }
     fn relation_graph(&self, out: &mut crate::cycles::Graph) {
-        if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
+        if !T::META.has_relations() {
             return;
         }
         let node = |m: &Managed<T>, out: &mut crate::cycles::Graph, with_edges: bool| {
             let start = out.edges.len();
             if with_edges {
-                let mut t = m.tracked_mut();
-                let t = &mut *t;
-                t.current.relation_slots(&mut |s| s.targets(&mut out.edges));
-                if let Some(snapshot) = t.snapshot.as_deref_mut() {
-                    snapshot.relation_slots(&mut |s| s.targets(&mut out.edges));
-                }
+                m.slots(&mut |s| s.targets(&mut out.edges));
             }
             out.nodes
                 .push((m.addr(), m.handles(), start..out.edges.len()));
@@ -143,24 +138,18 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         }
     }
     fn detach_relations(&self, garbage: &mut dyn Iterator<Item = bool>) {
-        if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
+        if !T::META.has_relations() {
             return;
         }
         // The order of `relation_graph`: keyed instances, then pending ones.
         for m in self.by_key.values().chain(self.pending.iter()) {
-            if garbage.next() != Some(true) {
-                continue;
-            }
-            let mut t = m.tracked_mut();
-            let t = &mut *t;
-            t.current.relation_slots(&mut |s| s.detach());
-            if let Some(snapshot) = t.snapshot.as_deref_mut() {
-                snapshot.relation_slots(&mut |s| s.detach());
+            if garbage.next() == Some(true) {
+                m.slots(&mut |s| s.detach());
             }
         }
     }
     fn relation_holders(&self) -> Vec<crate::entity_ops::Handle> {
-        if T::META.relations.is_empty() && T::META.reference_columns().is_empty() {
+        if !T::META.has_relations() {
             return Vec::new();
         }
         self.instances().map(Managed::handle).collect()
@@ -170,7 +159,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             .downcast_ref()
             .expect("stores of one type merge with each other");
         let mut restored: Vec<crate::entity_ops::Handle> = Vec::new();
-        let relations = !T::META.relations.is_empty() || !T::META.reference_columns().is_empty();
+        let relations = T::META.has_relations();
         for (key, m) in &fork.by_key {
             match self.by_key.get(key) {
                 Some(mine) if !Managed::ptr_eq(mine, m) => {

@@ -49,6 +49,12 @@ impl OrmShared {
             .unwrap_or(self.capabilities.default_batch_size)
     }
 
+    /// Keys per `IN (..)` query of a select-in load: the batch size, within the backend's
+    /// parameter limit.
+    pub fn keys_per_query(&self) -> usize {
+        self.batch_size().min(self.capabilities.max_params).max(1)
+    }
+
     pub fn ensure_registered<T: Entity>(&self) -> Result<()> {
         if self.entities.contains_key(&TypeId::of::<T>()) {
             Ok(())
@@ -253,10 +259,7 @@ impl OrmBuilder {
                 })
             })
             .collect();
-        let has_relations = self
-            .entities
-            .iter()
-            .any(|(_, r)| !r.meta.relations.is_empty() || !r.meta.reference_columns().is_empty());
+        let has_relations = self.entities.iter().any(|(_, r)| r.meta.has_relations());
         let dialect = driver.dialect();
         static NEXT_ORM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let shared = Arc::new(OrmShared {

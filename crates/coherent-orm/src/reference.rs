@@ -230,18 +230,18 @@ impl crate::EntityManager {
                 .map(FieldType::to_value)
                 .collect()
         };
-        let per = em
-            .shared()
-            .batch_size()
-            .min(em.shared().capabilities.max_params)
-            .max(1);
-        for chunk in missing.chunks(per) {
-            let filter = coherent_core::Filter::<T>::from_condition(coherent_core::Condition::In {
-                column: T::META.pk().name,
-                values: chunk.to_vec(),
-                negated: false,
-            });
-            em.find(filter).await?;
+        if !missing.is_empty() {
+            let ops = &em
+                .shared()
+                .registered(std::any::TypeId::of::<T>(), T::META.name)?
+                .ops;
+            ops.load_in(
+                &em,
+                T::META.primary_key,
+                missing,
+                coherent_core::LockMode::None,
+            )
+            .await?;
         }
         let uow = em.uow();
         let store = uow.map.store::<T>();

@@ -7,7 +7,7 @@
 //! only once the DELETE has succeeded.
 
 use crate::managed::Managed;
-use coherent_core::{Entity, PrimaryKey};
+use coherent_core::{Entity, Error, PrimaryKey, Result};
 use std::collections::{HashMap, HashSet};
 
 /// The hasher of the identity map: fast, and randomly seeded per map, since keys may come
@@ -56,6 +56,39 @@ impl<T: Entity> TypeStore<T> {
         self.by_key
             .get(&key)
             .is_some_and(|x| Managed::ptr_eq(x, m) && !self.removed.contains(&key))
+    }
+
+    /// Makes `m` one of this store's instances, if it is not already: a new instance becomes a
+    /// pending insert (known by key when its key is assigned); an instance scheduled for
+    /// removal is kept instead. Another instance with the same key is
+    /// [`Error::DuplicateIdentity`].
+    pub fn adopt(&mut self, m: &Managed<T>) -> Result<()> {
+        if self.contains(m) {
+            return Ok(());
+        }
+        let key = m.key();
+        if !key.is_unassigned() {
+            match self.by_key.get(&key) {
+                Some(other) if !Managed::ptr_eq(other, m) => {
+                    return Err(Error::DuplicateIdentity {
+                        entity: T::META.name,
+                        key: format!("{key:?}"),
+                    });
+                }
+                Some(_) => {
+                    // Scheduled for removal and added again: keep it.
+                    self.removed.remove(&key);
+                    return Ok(());
+                }
+                None => {
+                    self.by_key.insert(key, m.clone());
+                }
+            }
+        }
+        if !m.tracked().loaded {
+            self.pending.push(m.clone());
+        }
+        Ok(())
     }
 
     /// Drops a pending insert, or schedules a managed instance's row for deletion; false if
