@@ -182,14 +182,8 @@ fn plan<'a>(
                 let column = rel
                     .mapped_by_column()
                     .expect("checked when the Orm was built");
-                let before: HashSet<usize> =
-                    change.baseline.iter().map(|h| item_ops.addr(h)).collect();
-                let now: HashSet<usize> = change.current.iter().map(|h| item_ops.addr(h)).collect();
-                for item in change
-                    .current
-                    .iter()
-                    .filter(|h| !before.contains(&item_ops.addr(h)))
-                {
+                let (added_items, removed_items) = change.diff(item_ops);
+                for item in added_items {
                     added.insert(item_ops.addr(item));
                     if !item_ops.is_managed(map, item) {
                         actions.push(Action::Adopt(item_ops, item.clone()));
@@ -202,11 +196,7 @@ fn plan<'a>(
                         owner: owner.clone(),
                     });
                 }
-                for item in change
-                    .baseline
-                    .iter()
-                    .filter(|h| !now.contains(&item_ops.addr(h)))
-                {
+                for item in removed_items {
                     let mut still_owned = false;
                     item_ops.with_reference(item, column, &mut |field| {
                         still_owned = owner_ops.points_to(field, &owner);
@@ -312,18 +302,7 @@ fn plan_links<'a>(
     actions: &mut Vec<Action<'a>>,
     links: &mut Vec<LinkChange<'a>>,
 ) -> Result<()> {
-    let before: HashSet<usize> = change.baseline.iter().map(|h| item_ops.addr(h)).collect();
-    let now: HashSet<usize> = change.current.iter().map(|h| item_ops.addr(h)).collect();
-    let added: Vec<&Handle> = change
-        .current
-        .iter()
-        .filter(|h| !before.contains(&item_ops.addr(h)))
-        .collect();
-    let removed: Vec<&Handle> = change
-        .baseline
-        .iter()
-        .filter(|h| !now.contains(&item_ops.addr(h)))
-        .collect();
+    let (added, removed) = change.diff(item_ops);
     if added.is_empty() && removed.is_empty() {
         return Ok(());
     }

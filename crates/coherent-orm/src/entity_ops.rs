@@ -17,7 +17,7 @@ use crate::managed::Managed;
 use crate::reference::{Ref, Target};
 use coherent_core::{BoxFuture, ColumnSet, Entity, FieldType, PrimaryKey, Result, Value};
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 
 /// A managed instance of some entity type: the instance's own shared allocation, erased
@@ -28,6 +28,26 @@ pub(crate) type Handle = std::sync::Arc<dyn Any + Send + Sync>;
 pub(crate) struct CollectionChange {
     pub current: Vec<Handle>,
     pub baseline: Vec<Handle>,
+}
+
+impl CollectionChange {
+    /// The items added since the baseline and those removed, by instance (`ops` are the
+    /// items').
+    pub fn diff(&self, ops: &dyn EntityOps) -> (Vec<&Handle>, Vec<&Handle>) {
+        let before: HashSet<usize> = self.baseline.iter().map(|h| ops.addr(h)).collect();
+        let now: HashSet<usize> = self.current.iter().map(|h| ops.addr(h)).collect();
+        let added = self
+            .current
+            .iter()
+            .filter(|h| !before.contains(&ops.addr(h)))
+            .collect();
+        let removed = self
+            .baseline
+            .iter()
+            .filter(|h| !now.contains(&ops.addr(h)))
+            .collect();
+        (added, removed)
+    }
 }
 
 /// The operations of one entity type, without its type.
@@ -219,7 +239,7 @@ impl<T: Entity> EntityOps for Ops<T> {
     fn lookup(&self, map: &IdentityMap, keys: &[Value]) -> (Vec<Handle>, Vec<Value>) {
         let store = map.store::<T>();
         let (mut found, mut missing) = (Vec::new(), Vec::new());
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for v in keys {
             let Some(k) = key_of::<T>(v) else { continue };
             if !seen.insert(k.clone()) {
