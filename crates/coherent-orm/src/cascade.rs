@@ -73,20 +73,6 @@ pub(crate) struct LinkChange<'a> {
     pub item: Handle,
     /// Insert (true) or delete (false).
     pub add: bool,
-    /// The key column indexes of the owner and the item.
-    pub keys: (usize, usize),
-}
-
-impl LinkChange<'_> {
-    /// The owner's key column.
-    pub fn owner_pk(&self) -> usize {
-        self.keys.0
-    }
-
-    /// The item's key column.
-    pub fn item_pk(&self) -> usize {
-        self.keys.1
-    }
 }
 
 /// What the step leaves for the flush to write besides entity changes.
@@ -171,7 +157,7 @@ fn plan<'a>(
                     plan_links(
                         rel,
                         change,
-                        (owner_ops, &owner, relation, meta.primary_key),
+                        (owner_ops, &owner, relation),
                         item_ops,
                         map,
                         &mut actions,
@@ -296,7 +282,7 @@ fn plan<'a>(
 fn plan_links<'a>(
     rel: &coherent_core::RelationMeta,
     change: crate::entity_ops::CollectionChange,
-    (owner_ops, owner, relation, owner_pk): (&'a dyn EntityOps, &Handle, usize, usize),
+    (owner_ops, owner, relation): (&'a dyn EntityOps, &Handle, usize),
     item_ops: &'a dyn EntityOps,
     map: &crate::identity_map::IdentityMap,
     actions: &mut Vec<Action<'a>>,
@@ -329,7 +315,6 @@ fn plan_links<'a>(
                 item_ops,
                 item: item.clone(),
                 add,
-                keys: (owner_pk, rel.target_meta().primary_key),
             });
         }
     }

@@ -54,6 +54,8 @@ impl CollectionChange {
 pub(crate) trait EntityOps: Send + Sync {
     /// The instance's address (identifies it across handles).
     fn addr(&self, h: &Handle) -> usize;
+    /// The instance's key.
+    fn key_value(&self, h: &Handle) -> Value;
     /// `Entity 3`, for messages.
     fn describe(&self, h: &Handle) -> String;
     /// The value of column `column` of each instance.
@@ -209,6 +211,10 @@ impl<T: Entity> EntityOps for Ops<T> {
     fn addr(&self, h: &Handle) -> usize {
         // The handle is the instance's own allocation (`Managed::addr`).
         std::sync::Arc::as_ptr(h) as *const () as usize
+    }
+
+    fn key_value(&self, h: &Handle) -> Value {
+        managed::<T>(h).key().to_value()
     }
 
     fn describe(&self, h: &Handle) -> String {

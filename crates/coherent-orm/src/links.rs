@@ -10,13 +10,6 @@ use crate::cascade::LinkChange;
 use crate::entity_manager::EntityManager;
 use coherent_core::{Batch, Result, Statement, TxMode, Value};
 
-/// The key of `h` (an instance of the type of `ops`).
-fn key(ops: &dyn crate::entity_ops::EntityOps, h: &crate::entity_ops::Handle, pk: usize) -> Value {
-    ops.column_values(std::slice::from_ref(h), pk)
-        .pop()
-        .unwrap_or(Value::Null)
-}
-
 /// Link rows written by one statement shape: (table, owner column, item column, insert).
 type Group<'a> = (&'a str, &'a str, &'a str, bool);
 
@@ -35,11 +28,9 @@ impl EntityManager {
         // One group per (join table, side, insert or delete), in first-seen order.
         let mut groups: Vec<(Group<'_>, Vec<(Value, Value)>)> = Vec::new();
         for l in links {
-            let owner_pk = l.owner_pk();
-            let item_pk = l.item_pk();
             let pair = (
-                key(l.owner_ops, &l.owner, owner_pk),
-                key(l.item_ops, &l.item, item_pk),
+                l.owner_ops.key_value(&l.owner),
+                l.item_ops.key_value(&l.item),
             );
             let id = (l.link.table, l.link.owner_column, l.link.item_column, l.add);
             match groups.iter_mut().find(|(g, _)| *g == id) {
