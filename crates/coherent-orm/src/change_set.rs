@@ -213,7 +213,7 @@ impl<T: Entity> TypeChangeSet<T> {
         let meta = T::META;
         // Found once per type, not per row: most types have no nullable reference.
         let nullable_refs = nullable_reference_columns(meta);
-        for m in &store.pending {
+        for m in store.pending.iter() {
             let t = m.tracked();
             let planned = Planned {
                 entity: m.clone(),
@@ -696,34 +696,12 @@ fn nullable_reference_columns(meta: &coherent_core::EntityMeta) -> ColumnSet {
     nullable
 }
 
-/// Removes the first `planned.len()` pending entries if they are the planned ones (the
-/// common case), else every planned one wherever it is. Returns those no longer pending
+/// Takes the planned instances out of the pending inserts; returns those no longer pending
 /// (removed by the application while the flush ran).
 fn unqueue<T: Entity>(store: &mut TypeStore<T>, planned: &[&Planned<T>]) -> Vec<usize> {
-    let n = planned.len();
-    if store.pending.len() >= n
-        && planned
-            .iter()
-            .zip(&store.pending)
-            .all(|(p, q)| Managed::ptr_eq(&p.entity, q))
-    {
-        store.pending.drain(..n);
-        return Vec::new();
-    }
-    let mut gone = Vec::new();
-    for (i, p) in planned.iter().enumerate() {
-        match store
-            .pending
-            .iter()
-            .position(|q| Managed::ptr_eq(&p.entity, q))
-        {
-            Some(at) => {
-                store.pending.remove(at);
-            }
-            None => gone.push(i),
-        }
-    }
-    gone
+    store
+        .pending
+        .remove_planned(planned.iter().map(|p| &p.entity))
 }
 
 impl<T: Entity> ChangeSet for TypeChangeSet<T> {

@@ -129,7 +129,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             node(m, out, true);
         }
         // A pending insert with a client-assigned key is kept twice: its edges once.
-        for m in &self.pending {
+        for m in self.pending.iter() {
             let keyed = self
                 .by_key
                 .get(&m.key())
@@ -192,9 +192,9 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         // Pending here and inserted there: now managed (added above).
         self.pending.retain(|p| !p.tracked().loaded);
         // Deleted there: gone here too (an unloaded instance that is not pending was deleted).
-        let pending: HashSet<usize> = self.pending.iter().map(Managed::addr).collect();
+        let pending = &self.pending;
         self.by_key
-            .retain(|_, m| m.tracked().loaded || pending.contains(&m.addr()));
+            .retain(|_, m| m.tracked().loaded || pending.contains_addr(m.addr()));
         let fork_removed = &fork.removed;
         let managed = &self.by_key;
         self.removed

@@ -37,6 +37,7 @@ pub mod locking;
 mod lookup;
 mod managed;
 mod orm;
+mod pending;
 mod populate;
 mod propagation;
 pub mod query_log;

@@ -7,6 +7,7 @@
 //! only once the DELETE has succeeded.
 
 use crate::managed::Managed;
+use crate::pending::PendingInserts;
 use coherent_core::{Entity, Error, PrimaryKey, Result};
 use std::collections::{HashMap, HashSet};
 
@@ -19,7 +20,7 @@ pub(crate) struct TypeStore<T: Entity> {
     /// Instances with a known key.
     pub by_key: HashMap<T::Key, Managed<T>, KeyHasher>,
     /// Instances persisted but not inserted yet, in persist order.
-    pub pending: Vec<Managed<T>>,
+    pub pending: PendingInserts<T>,
     /// Keys scheduled for deletion.
     pub removed: HashSet<T::Key, KeyHasher>,
     /// Keys whose rows this Unit of Work deleted (so a merge into a parent evicts them there);
@@ -36,7 +37,7 @@ impl<T: Entity> Default for TypeStore<T> {
     fn default() -> Self {
         TypeStore {
             by_key: HashMap::default(),
-            pending: Vec::new(),
+            pending: PendingInserts::default(),
             removed: HashSet::default(),
             deleted: HashSet::default(),
             track_deleted: false,
@@ -48,8 +49,8 @@ impl<T: Entity> Default for TypeStore<T> {
 impl<T: Entity> TypeStore<T> {
     /// Whether `m` is one of this store's instances.
     pub fn contains(&self, m: &Managed<T>) -> bool {
-        // Only a pending insert (not loaded) can be in `pending`: skip the scan otherwise.
-        if !m.tracked().loaded && self.pending.iter().any(|p| Managed::ptr_eq(p, m)) {
+        // Only a pending insert (not loaded) can be in `pending`: skip the lookup otherwise.
+        if !m.tracked().loaded && self.pending.contains(m) {
             return true;
         }
         let key = m.key();
@@ -94,8 +95,7 @@ impl<T: Entity> TypeStore<T> {
     /// Drops a pending insert, or schedules a managed instance's row for deletion; false if
     /// `m` is not one of this store's instances.
     pub fn remove_instance(&mut self, m: &Managed<T>) -> bool {
-        if let Some(i) = self.pending.iter().position(|p| Managed::ptr_eq(p, m)) {
-            self.pending.remove(i);
+        if self.pending.remove(m) {
             let key = m.key();
             if self.by_key.get(&key).is_some_and(|x| Managed::ptr_eq(x, m)) {
                 self.by_key.remove(&key);
@@ -139,7 +139,7 @@ impl<T: Entity> TypeStore<T> {
             self.by_key.remove(&key);
             self.removed.remove(&key);
         }
-        self.pending.retain(|p| !Managed::ptr_eq(p, m));
+        self.pending.remove(m);
         m.tracked_mut().loaded = false;
         known
     }

@@ -6,6 +6,7 @@
 // Each bench uses a part of the harness.
 #![allow(dead_code)]
 
+pub mod author;
 pub mod server;
 
 use coherent::prelude::*;
@@ -318,24 +319,65 @@ pub fn print_summary(
     println!("| phase | coherent | {baseline} | ratio | statements (coherent / {baseline}) |");
     println!("|---|---|---|---|---|");
     for (phase, (ours, theirs)) in phases.iter().zip(counts) {
-        // The measured samples are the last ones; the warm-up's calls come before them.
-        let get = |side| {
-            samples
-                .get(&(phase.clone(), side))
-                .map(|v| median(&v[v.len().saturating_sub(SAMPLES)..]))
-        };
-        if let (Some(o), Some(r)) = (get("coherent"), get(baseline)) {
-            let fmt = |s: f64| {
-                if s < 1e-3 {
-                    format!("{:.3} µs", s * 1e6)
-                } else {
-                    format!("{:.2} ms", s * 1e3)
-                }
-            };
+        if let (Some(o), Some(r)) = (
+            measured(&samples, phase, "coherent"),
+            measured(&samples, phase, baseline),
+        ) {
             println!(
                 "| {phase} | {} | {} | {:.2}x | {ours} / {theirs} |",
-                fmt(o),
-                fmt(r),
+                duration(o),
+                duration(r),
+                o / r
+            );
+        }
+    }
+}
+
+/// The median of a side's measured samples of `phase` (the last [`SAMPLES`] recorded; the
+/// warm-up's calls come before them).
+fn measured(
+    samples: &BTreeMap<(String, &'static str), Vec<f64>>,
+    phase: &str,
+    side: &'static str,
+) -> Option<f64> {
+    samples
+        .get(&(phase.to_string(), side))
+        .map(|v| median(&v[v.len().saturating_sub(SAMPLES)..]))
+}
+
+/// Seconds as µs below a millisecond, else ms.
+fn duration(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.3} µs", s * 1e6)
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
+}
+
+/// Prints one table: per phase of `rows` rows the medians of Coherent and `baseline`, each
+/// side's time per row, and their ratio.
+pub fn print_per_row(
+    title: &str,
+    samples: &Samples,
+    phases: &[(String, usize)],
+    baseline: &'static str,
+) {
+    let samples = samples.lock().unwrap();
+    println!("\n{title} (medians of criterion's samples)");
+    println!("| phase | coherent | per row | {baseline} | per row | ratio |");
+    println!("|---|---|---|---|---|---|");
+    for (phase, rows) in phases {
+        if let (Some(o), Some(r)) = (
+            measured(&samples, phase, "coherent"),
+            measured(&samples, phase, baseline),
+        ) {
+            let per_row = |s: f64| format!("{:.0} ns", s * 1e9 / *rows as f64);
+            println!(
+                "| {phase} | {} | {} | {} | {} | {:.2}x |",
+                duration(o),
+                per_row(o),
+                duration(r),
+                per_row(r),
                 o / r
             );
         }
