@@ -75,9 +75,13 @@ pub trait Entity: Clone + Send + Sync + Debug + 'static {
     fn from_row(row: &mut RowReader<'_>) -> Result<Self>;
     /// The columns whose value differs from `snapshot`.
     fn changed(&self, snapshot: &Self) -> ColumnSet;
-    /// Takes from `fresh` every field that is the same in `self` and `snapshot` (the fields
-    /// the user has not changed); changed fields keep the user's value.
-    fn merge_unchanged(&mut self, snapshot: &Self, fresh: Self);
+    /// Merges a re-read row into a changed instance: every field that is the same in `self`
+    /// and `snapshot` (the fields the user has not changed) takes its value from `fresh`, in
+    /// both `self` and `snapshot`, so the next flush writes only what the user changed.
+    /// Changed fields keep the user's value and the snapshot's value as read. The version
+    /// and the `#[concurrency_check]` fields keep theirs in both: the flush's optimistic
+    /// check compares what the user's changes were based on.
+    fn merge_unchanged(&mut self, snapshot: &mut Self, fresh: Self);
     /// Sets column `index` from a value.
     fn set_column(&mut self, index: usize, value: Value) -> Result<()>;
     /// Makes `target` a copy of `self`, reusing `target`'s allocations where it can (the

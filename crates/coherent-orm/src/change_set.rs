@@ -623,14 +623,9 @@ fn update_row<T: Entity>(
             (Some(s), false) => s,
             _ => &t.current,
         };
-        for c in guard.iter() {
-            let source = if Some(c) == version {
-                &t.current
-            } else {
-                baseline
-            };
-            source.push_values(ColumnSet::single(c), &mut expected);
-        }
+        // What the application's changes were based on: the version and checked values as
+        // read, whatever a re-read merged since.
+        baseline.push_values(guard, &mut expected);
         if let Some(v) = version {
             let at = guard
                 .iter()

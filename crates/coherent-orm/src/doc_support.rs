@@ -90,14 +90,13 @@ impl Entity for User {
         }
         set
     }
-    fn merge_unchanged(&mut self, s: &Self, fresh: Self) {
-        if self.id.same(&s.id) {
-            self.id = fresh.id;
-        }
+    fn merge_unchanged(&mut self, s: &mut Self, fresh: Self) {
         if self.name.same(&s.name) {
+            s.name.clone_from(&fresh.name);
             self.name = fresh.name;
         }
         if self.email.same(&s.email) {
+            s.email.clone_from(&fresh.email);
             self.email = fresh.email;
         }
     }

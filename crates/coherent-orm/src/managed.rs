@@ -79,9 +79,10 @@ impl<T: Entity> Tracked<T> {
     }
 
     /// Merges a re-queried row. A clean instance takes the whole row. A dirty one takes the
-    /// fields the application has not changed and keeps its snapshot as read, so the next
-    /// flush is still checked against what the application saw (unlike MikroORM, which
-    /// rebases it).
+    /// fields the application has not changed (in its state and its baseline, so the next
+    /// flush writes only the application's changes) and keeps the version and checked
+    /// columns it read, so the next flush is checked against what the application's changes
+    /// were based on (MikroORM takes the new version: a lost update).
     pub fn merge(&mut self, mut fresh: T) {
         if !self.loaded {
             return; // a pending insert: the row is someone else's; the flush will tell
@@ -96,9 +97,11 @@ impl<T: Entity> Tracked<T> {
             None => self.current = fresh,
             Some(false) => self.reset(fresh),
             Some(true) => {
-                let snapshot = self.snapshot.take().expect("a baseline is a snapshot");
-                self.current.merge_unchanged(&snapshot, fresh);
-                self.snapshot = Some(snapshot);
+                let snapshot = self
+                    .snapshot
+                    .as_deref_mut()
+                    .expect("a baseline is a snapshot");
+                self.current.merge_unchanged(snapshot, fresh);
             }
         }
     }

@@ -251,7 +251,7 @@ fn nan_is_not_changed() {
 
 #[test]
 fn merge_unchanged_keeps_user_changes() {
-    let snapshot = jon();
+    let mut snapshot = jon();
     let mut mine = snapshot.clone();
     mine.name = "Mine".into();
     let fresh = User {
@@ -261,7 +261,7 @@ fn merge_unchanged_keeps_user_changes() {
         age: Some(31),
         nick: Some("fresh".into()),
     };
-    mine.merge_unchanged(&snapshot, fresh);
+    mine.merge_unchanged(&mut snapshot, fresh);
     assert_eq!(
         mine,
         User {
@@ -272,6 +272,15 @@ fn merge_unchanged_keeps_user_changes() {
             nick: Some("fresh".into()),
         }
     );
+    // The baseline of the fields taken is fresh too; the changed field's is as read.
+    assert_eq!(
+        snapshot,
+        User {
+            name: jon().name,
+            ..mine.clone()
+        }
+    );
+    assert_eq!(mine.changed(&snapshot), set(&[1]));
 }
 
 #[test]

@@ -294,15 +294,22 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         let f = c.ident;
         quote!(#f: #b)
     });
-    let merges = columns.iter().zip(&fresh_bindings).map(|(c, b)| {
-        let (f, ty) = (c.ident, c.ty);
-        let same = quote!(<#ty as #private::FieldType>::same);
-        quote! {
-            if #same(&self.#f, &__snapshot.#f) {
-                self.#f = #b;
+    // The key is the same in all three; the optimistic guards keep what was read.
+    let merges = columns
+        .iter()
+        .zip(&fresh_bindings)
+        .enumerate()
+        .filter(|(i, (c, _))| *i != pk && !c.version && !c.concurrency_check)
+        .map(|(_, (c, b))| {
+            let (f, ty) = (c.ident, c.ty);
+            let same = quote!(<#ty as #private::FieldType>::same);
+            quote! {
+                if #same(&self.#f, &__snapshot.#f) {
+                    ::core::clone::Clone::clone_from(&mut __snapshot.#f, &#b);
+                    self.#f = #b;
+                }
             }
-        }
-    });
+        });
 
     let copies = columns.iter().map(|c| {
         let f = c.ident;
@@ -395,7 +402,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 __set
             }
 
-            fn merge_unchanged(&mut self, __snapshot: &Self, __fresh: Self) {
+            fn merge_unchanged(&mut self, __snapshot: &mut Self, __fresh: Self) {
                 let Self { #(#destructure),* , .. } = __fresh;
                 #(#merges)*
             }

@@ -466,7 +466,8 @@ pub struct StatementLog {
 }
 
 thread_local! {
-    static CAPTURED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+    /// Each statement's SQL, and whether it failed.
+    static CAPTURED: std::cell::RefCell<Option<Vec<(String, bool)>>> = const { std::cell::RefCell::new(None) };
 }
 
 struct Capture;
@@ -499,10 +500,10 @@ impl<S: tracing::Subscriber> Layer<S> for Capture {
             .any(|f| f.name() == "error");
         let mut v = SqlField(None);
         event.record(&mut v);
-        if let (Some(sql), false) = (v.0, is_failure) {
+        if let Some(sql) = v.0 {
             CAPTURED.with(|c| {
                 if let Some(log) = c.borrow_mut().as_mut() {
-                    log.push(sql);
+                    log.push((sql, is_failure));
                 }
             });
         }
@@ -524,6 +525,15 @@ impl StatementLog {
 
     /// Statements executed since the last `take`.
     pub fn take(&self) -> Vec<String> {
+        self.take_all()
+            .into_iter()
+            .filter_map(|(sql, failed)| (!failed).then_some(sql))
+            .collect()
+    }
+
+    /// Statements executed or failed since the last `take`, in order, each with whether it
+    /// failed.
+    pub fn take_all(&self) -> Vec<(String, bool)> {
         CAPTURED.with(|c| {
             c.borrow_mut()
                 .as_mut()

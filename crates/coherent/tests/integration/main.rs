@@ -16,6 +16,7 @@ mod locking;
 mod many_to_many;
 mod one_to_one;
 mod raw_sql;
+mod re_read;
 mod refresh;
 mod relation_cycles;
 mod relations;
