@@ -156,13 +156,102 @@ impl<E> Filter<E> {
     }
 }
 
-/// A sort key.
+/// A sort key: a column of one entity, ascending or descending.
+///
+/// Made from a typed column handle (`User::NAME.asc()`, `.desc()`) or, for sorting chosen at
+/// run time (a `?sort=` parameter), by name with [`Order::by_name`], which refuses a name
+/// that is not a column of the entity. Either way the SQL names a column from the entity's
+/// metadata, never a string from the caller; a query of another entity refuses the order
+/// before any SQL (`InvalidArgument`).
+///
+/// ```
+/// # use coherent_core::{Entity, EntityMeta, Error, Order};
+/// # fn demo<User: Entity>() -> coherent_core::Result<()> {
+/// let newest_first = Order::by_name::<User>("created_at")?.desc();
+/// assert!(newest_first.is_descending());
+/// assert!(matches!(Order::by_name::<User>("nonexistent"), Err(Error::InvalidArgument(_))));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Order {
-    /// Column name.
-    pub column: &'static str,
-    /// Descending.
-    pub descending: bool,
+    entity: &'static str,
+    column: &'static str,
+    descending: bool,
+}
+
+impl Order {
+    /// Ascending order by column `index` of `meta` (panics if there is no such column).
+    pub const fn of(meta: &crate::EntityMeta, index: usize) -> Order {
+        Order {
+            entity: meta.name,
+            column: meta.columns[index].name,
+            descending: false,
+        }
+    }
+
+    /// Ascending order by the column of `E` named `name` (its Rust field name or its column
+    /// name); a name that is neither is [`Error::InvalidArgument`](crate::Error).
+    pub fn by_name<E: crate::Entity>(name: &str) -> crate::Result<Order> {
+        let meta = E::META;
+        meta.columns
+            .iter()
+            .position(|c| c.field == name || c.name == name)
+            .map(|i| Order::of(meta, i))
+            .ok_or_else(|| {
+                let known: Vec<&str> = meta.columns.iter().map(|c| c.field).collect();
+                crate::Error::InvalidArgument(format!(
+                    "{name:?} is not a column of {} to order by (its columns: {})",
+                    meta.name,
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The same column, ascending.
+    pub const fn asc(self) -> Order {
+        Order {
+            descending: false,
+            ..self
+        }
+    }
+
+    /// The same column, descending.
+    pub const fn desc(self) -> Order {
+        Order {
+            descending: true,
+            ..self
+        }
+    }
+
+    /// The entity whose column this is (its name).
+    pub const fn entity(&self) -> &'static str {
+        self.entity
+    }
+
+    /// The column name.
+    pub const fn column(&self) -> &'static str {
+        self.column
+    }
+
+    /// Whether the order is descending.
+    pub const fn is_descending(&self) -> bool {
+        self.descending
+    }
+
+    /// Checks that this order sorts rows of `E`: [`Error::InvalidArgument`](crate::Error)
+    /// otherwise.
+    pub fn check<E: crate::Entity>(&self) -> crate::Result<()> {
+        if self.entity == E::META.name && E::META.columns.iter().any(|c| c.name == self.column) {
+            Ok(())
+        } else {
+            Err(crate::Error::InvalidArgument(format!(
+                "a query of {} cannot be ordered by {}.{}",
+                E::META.name,
+                self.entity,
+                self.column
+            )))
+        }
+    }
 }
 
 /// A typed handle to column `name` of entity `E`, whose field type is `V`.
@@ -192,19 +281,19 @@ impl<E, V> Column<E, V> {
     }
 
     /// Ascending order by this column.
-    pub const fn asc(self) -> Order {
-        Order {
-            column: self.name,
-            descending: false,
-        }
+    pub const fn asc(self) -> Order
+    where
+        E: crate::Entity,
+    {
+        Order::of(E::META, self.index)
     }
 
     /// Descending order by this column.
-    pub const fn desc(self) -> Order {
-        Order {
-            column: self.name,
-            descending: true,
-        }
+    pub const fn desc(self) -> Order
+    where
+        E: crate::Entity,
+    {
+        Order::of(E::META, self.index).desc()
     }
 
     /// `IS NULL`.

@@ -51,6 +51,9 @@ impl EntityManager {
     ) -> Result<Vec<Managed<T>>> {
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
+        for order in &options.order_by {
+            order.check::<T>()?;
+        }
         let plan = crate::joined::JoinPlan::for_find::<T>(&options)?;
         let aliases = match &plan {
             Some(p) => p.lock_aliases(&options.lock_table_aliases, em.shared().dialect)?,

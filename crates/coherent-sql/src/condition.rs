@@ -186,10 +186,7 @@ mod tests {
             op: CmpOp::Gt,
             value: Value::Text("9".into()),
         };
-        let order = [Order {
-            column: "amount",
-            descending: false,
-        }];
+        let order = [Order::of(&META, 1)];
         assert_eq!(
             render(gt.clone(), &order, Dialect::Sqlite),
             r#"SELECT "id", "amount", "name" FROM "t" WHERE CAST("amount" AS REAL) > CAST(? AS REAL) ORDER BY CAST("amount" AS REAL) ASC"#

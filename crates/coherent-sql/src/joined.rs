@@ -80,11 +80,8 @@ pub fn select_joined(
     }
     // The root's key after its sort keys keeps each root's rows together.
     let mut order = spec.order_by.to_vec();
-    if !order.iter().any(|o| o.column == root.pk().name) {
-        order.push(coherent_core::Order {
-            column: root.pk().name,
-            descending: false,
-        });
+    if !order.iter().any(|o| o.column() == root.pk().name) {
+        order.push(coherent_core::Order::of(root, root.primary_key));
     }
     order_and_page(
         &mut stmt,

@@ -61,17 +61,17 @@ pub fn select(
 /// Adds `spec`'s ORDER BY, LIMIT and OFFSET, in `scope` (the root entity of the query).
 pub(crate) fn order_and_page(stmt: &mut SelectStatement, scope: Scope<'_>, spec: &SelectSpec<'_>) {
     for o in spec.order_by {
-        let order = if o.descending {
+        let order = if o.is_descending() {
             sea_query::Order::Desc
         } else {
             sea_query::Order::Asc
         };
-        stmt.order_by_expr(scope.column(o.column), order);
+        stmt.order_by_expr(scope.column(o.column()), order);
     }
     // Deterministic pagination: order by key last when a limit or offset is given.
     let pk = scope.meta.pk().name;
     if (spec.limit.is_some() || spec.offset.is_some())
-        && !spec.order_by.iter().any(|o| o.column == pk)
+        && !spec.order_by.iter().any(|o| o.column() == pk)
     {
         stmt.order_by_expr(scope.col(pk), sea_query::Order::Asc);
     }

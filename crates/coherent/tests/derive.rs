@@ -332,7 +332,7 @@ fn column_handles_build_filters() {
     assert_eq!((User::NICK.name, User::NICK.index), ("nick_name", 4));
     assert_eq!(User::EMAIL.index, 2);
     let order = User::AGE.desc();
-    assert!(order.descending && order.column == "age");
+    assert!(order.is_descending() && order.column() == "age" && order.entity() == "User");
 }
 
 #[test]

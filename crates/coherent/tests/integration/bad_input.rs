@@ -4,6 +4,7 @@
 //! the database changes either way.
 
 use crate::common::*;
+use crate::each_backend;
 use coherent::prelude::*;
 
 #[derive(Entity, Clone, Debug, PartialEq)]
@@ -325,4 +326,77 @@ async fn bad_values_in_every_filter_position_are_bound() {
             b.name
         );
     }
+}
+
+/// Order-by names come from the entity's metadata, never from the caller: a name that is not
+/// a column (a NUL byte included, which would cut a PostgreSQL connection) is refused when
+/// the order is made, and a query of another entity refuses the order before any SQL.
+#[tokio::test]
+async fn an_order_by_an_unknown_or_foreign_column_is_refused_before_any_sql() {
+    each_backend!(|b, orm| {
+        let em = orm.em().fork();
+        for name in ["ann", "cy", "bo"] {
+            em.persist(User::new(name, &format!("{name}@x.io")))
+                .unwrap();
+        }
+        em.flush().await.unwrap();
+
+        for bad in [
+            "nonexistent",
+            "name\0",
+            "name; DROP TABLE users",
+            "",
+            "NAME",
+        ] {
+            match Order::by_name::<User>(bad) {
+                Err(Error::InvalidArgument(message)) => {
+                    assert!(
+                        message.contains("not a column of User"),
+                        "{}: {message}",
+                        b.name
+                    )
+                }
+                other => panic!("{}: {bad:?} gave {other:?}", b.name),
+            }
+        }
+
+        let log = StatementLog::capture();
+        let foreign = FindOptions {
+            order_by: vec![Tag::LABEL.asc()],
+            ..Default::default()
+        };
+        let err = em
+            .find_with(Filter::<User>::all(), foreign)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument(m) if m.contains("cannot be ordered by Tag.label")),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(log.take_all().is_empty(), "{}: no SQL", b.name);
+        drop(log);
+
+        // By field name or column name, then flipped: the connection is fine and sorts.
+        let by_name = FindOptions {
+            order_by: vec![Order::by_name::<User>("name").unwrap().desc()],
+            ..Default::default()
+        };
+        let names: Vec<String> = orm
+            .em()
+            .fork()
+            .find_with(Filter::<User>::all(), by_name)
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.read().name.clone())
+            .collect();
+        assert_eq!(names, ["cy", "bo", "ann"], "{}", b.name);
+        assert_eq!(
+            user_rows(&orm).await.len(),
+            3,
+            "{}: nothing changed",
+            b.name
+        );
+    });
 }
