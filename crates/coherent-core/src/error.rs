@@ -121,12 +121,21 @@ pub enum Error {
     #[error("cannot write inside a read-only transaction")]
     ReadOnlyTransaction,
 
-    /// A scope that joined the transaction failed, so the transaction can only roll back; it
-    /// was rolled back instead of committed.
-    #[error(
-        "the transaction was rolled back: a scope that joined it failed, which marked it rollback-only"
-    )]
-    RollbackOnly,
+    /// The transaction could only roll back, and was rolled back instead of committed: a scope
+    /// that joined it failed, or a statement inside it failed in a way that dooms the whole
+    /// transaction (a deadlock or a serialization failure: see
+    /// [`Error::dooms_transaction`]). In the second case the error is retryable: running the
+    /// whole unit of work again may succeed.
+    #[error("the transaction was rolled back: {}", if *.retryable {
+        "a statement inside it failed with a deadlock or a serialization failure, which marked it rollback-only; run the whole unit of work again"
+    } else {
+        "a scope that joined it failed, which marked it rollback-only"
+    })]
+    RollbackOnly {
+        /// A deadlock or serialization failure doomed the transaction (so the whole unit of
+        /// work may be retried).
+        retryable: bool,
+    },
 
     /// Work that runs against "the current context" found none on the task, or several Orms'.
     #[error(
@@ -351,6 +360,20 @@ impl Error {
                 | Error::Deadlock { .. }
                 | Error::SerializationFailure { .. }
                 | Error::OptimisticLock { .. }
+                | Error::RollbackOnly { retryable: true }
+        )
+    }
+
+    /// Whether this failure inside a transaction leaves the transaction unable to commit what
+    /// it did before: a deadlock (MySQL has already rolled the whole transaction back; the
+    /// other side may have waited on locks it still holds) or a serialization failure (its
+    /// snapshot is doomed). Coherent then marks the transaction rollback-only: its commit
+    /// rolls back with `RollbackOnly { retryable: true }`. A lock timeout or an optimistic
+    /// lock conflict leaves the transaction usable (only the failed flush is undone).
+    pub fn dooms_transaction(&self) -> bool {
+        matches!(
+            self,
+            Error::Deadlock { .. } | Error::SerializationFailure { .. }
         )
     }
 }

@@ -153,7 +153,11 @@ async fn in_transaction(
         return Err(coherent_core::Error::ReadOnlyTransaction);
     }
     open.settle(em).await?;
-    run_part(em, open.conn.as_mut(), order, phases, TxMode::Atomic).await
+    let result = run_part(em, open.conn.as_mut(), order, phases, TxMode::Atomic).await;
+    if let Err(e) = &result {
+        open.note_failure(e);
+    }
+    result
 }
 
 /// Plans `phases` of the types in `order` and runs them on `conn` as one batch: atomic (a

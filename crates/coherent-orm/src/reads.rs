@@ -121,9 +121,14 @@ impl EntityManager {
         let result = match tx.as_mut().and_then(|t| t.as_mut()) {
             Some(open) => {
                 open.settle(self).await?;
-                open.conn
+                let result = open
+                    .conn
                     .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
-                    .await
+                    .await;
+                if let Err(e) = &result {
+                    open.note_failure(e);
+                }
+                result
             }
             None => {
                 drop(tx);

@@ -55,7 +55,11 @@ impl EntityManager {
             let mut tx = self.inner().tx.lock().await;
             if let Some(open) = tx.as_mut() {
                 open.settle(self).await?;
-                return self.run_on(open.conn.as_mut(), batch).await;
+                let result = self.run_on(open.conn.as_mut(), batch).await;
+                if let Err(failure) = &result {
+                    open.note_failure(&failure.error);
+                }
+                return result;
             }
         }
         let mut conn = self.inner().orm.driver.acquire().await?;

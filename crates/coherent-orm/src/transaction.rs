@@ -50,8 +50,12 @@ pub(crate) struct Transaction {
     pub conn: Box<dyn Connection>,
     /// The open scopes: the transaction, then each savepoint.
     pub scopes: Vec<Scope>,
-    /// A joined scope failed: the transaction can only roll back.
+    /// A joined scope failed, or a statement failed in a way that dooms the transaction: it
+    /// can only roll back.
     pub rollback_only: bool,
+    /// The rollback-only mark came from a failure that dooms the transaction (a deadlock, a
+    /// serialization failure): the whole unit of work may be retried.
+    pub doomed: bool,
     /// Opened read-only: a flush inside it is refused before any SQL.
     pub read_only: bool,
     /// Savepoints whose scope was dropped mid-way: memory was restored at once, the SQL
@@ -60,6 +64,16 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
+    /// Takes note of a failure of a statement inside the transaction: one that dooms it
+    /// ([`Error::dooms_transaction`]) marks it rollback-only, so what it did before cannot be
+    /// committed as if nothing had happened.
+    pub fn note_failure(&mut self, error: &Error) {
+        if error.dooms_transaction() {
+            self.rollback_only = true;
+            self.doomed = true;
+        }
+    }
+
     /// Rolls back the savepoints of abandoned scopes, innermost first, before anything else
     /// runs on the connection.
     pub async fn settle(&mut self, em: &EntityManager) -> Result<()> {
@@ -134,6 +148,7 @@ impl EntityManager {
                     conn,
                     scopes: vec![scope],
                     rollback_only: false,
+                    doomed: false,
                     read_only: options.read_only,
                     abandoned: Vec::new(),
                 });
@@ -190,7 +205,9 @@ impl EntityManager {
             return Ok(());
         }
         let committed = if open.rollback_only {
-            Err(Error::RollbackOnly)
+            Err(Error::RollbackOnly {
+                retryable: open.doomed,
+            })
         } else {
             announce(&em, Kind::BeforeCommit, None);
             control(&em, open.conn.as_mut(), vec![sql::COMMIT.into()]).await

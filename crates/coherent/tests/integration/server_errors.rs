@@ -188,3 +188,146 @@ async fn a_killed_connection_is_a_connection_error_and_commits_nothing() {
         }
     }
 }
+
+/// A and C each flush a change in an explicit transaction, then each flushes a change of the
+/// other's row: a deadlock. The victim's flush fails; the victim ignores the error and
+/// commits. Its transaction is doomed (MySQL has rolled it back already; PostgreSQL undid
+/// only the failed flush's savepoint and would commit the rest), so the commit is
+/// `RollbackOnly { retryable: true }`, nothing of the victim's is in the database, and its
+/// memory is as before it began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_in_a_flush_marks_the_transaction_rollback_only() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = b.orm().await;
+        let (one, two) = two_users(&orm).await;
+        let a = orm.em().fork();
+        let c = orm.em().fork();
+        let a_rows = (
+            a.find_one_or_fail::<User>(one).await.unwrap(),
+            a.find_one_or_fail::<User>(two).await.unwrap(),
+        );
+        let c_rows = (
+            c.find_one_or_fail::<User>(one).await.unwrap(),
+            c.find_one_or_fail::<User>(two).await.unwrap(),
+        );
+        a.begin().await.unwrap();
+        c.begin().await.unwrap();
+        a_rows.0.write().name = "A1".into();
+        a.flush().await.unwrap();
+        c_rows.1.write().name = "C2".into();
+        c.flush().await.unwrap();
+        a_rows.1.write().name = "A2".into();
+        let a2 = a.clone();
+        let mut first = tokio::spawn(async move { a2.flush().await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c_rows.0.write().name = "C1".into();
+        let c2 = c.clone();
+        let mut second = tokio::spawn(async move { c2.flush().await });
+        // The victim's flush fails; the survivor's waits for the victim's earlier lock
+        // (PostgreSQL undid only the victim's failed savepoint) until the victim ends.
+        let (victim, survivor_flush, victim_em, victim_rows, survivor, survivor_names) = tokio::select! {
+            r = &mut first => (r.unwrap(), second, &a, &a_rows, &c, ["C1", "C2"]),
+            r = &mut second => (r.unwrap(), first, &c, &c_rows, &a, ["A1", "A2"]),
+        };
+        let victim = victim.unwrap_err();
+        assert!(
+            matches!(victim, Error::Deadlock { .. }),
+            "{}: {victim:?}",
+            b.name
+        );
+        // The application swallows the error and commits what it did before (bounded: a
+        // commit that flushes the failed change again would wait for the survivor).
+        let within = |secs| Duration::from_secs(secs);
+        let err = tokio::time::timeout(within(20), victim_em.commit())
+            .await
+            .unwrap_or_else(|_| panic!("{}: the doomed commit must not wait", b.name))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::RollbackOnly { retryable: true }),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(err.is_retryable(), "{}", b.name);
+        tokio::time::timeout(within(20), survivor_flush)
+            .await
+            .unwrap_or_else(|_| panic!("{}: the survivor must go on", b.name))
+            .unwrap()
+            .unwrap();
+        survivor.commit().await.unwrap();
+        let mut got = names(&orm).await;
+        got.sort();
+        assert_eq!(
+            got, survivor_names,
+            "{}: only the survivor's writes",
+            b.name
+        );
+        assert_eq!(
+            (
+                victim_rows.0.read().name.as_str(),
+                victim_rows.1.read().name.as_str()
+            ),
+            ("a", "b"),
+            "{}: the victim's memory is as before it began",
+            b.name
+        );
+    }
+}
+
+/// A SERIALIZABLE unit of work whose flush fails with a serialization failure, swallowed by
+/// the closure: its commit is `RollbackOnly { retryable: true }`, so `transactional_retry`
+/// runs the whole closure again, which succeeds; the first attempt's other write is not
+/// committed twice or half.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swallowed_serialization_failure_is_retried_as_a_whole() {
+    for b in backends()
+        .into_iter()
+        .filter(|b| b.dialect() == coherent::Dialect::Postgres)
+    {
+        let orm = b.orm().await;
+        let (one, two) = two_users(&orm).await;
+        let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let result = orm
+            .em()
+            .fork()
+            .transactional_retry(
+                TxOptions {
+                    isolation: Some(IsolationLevel::Serializable),
+                    retry: 2,
+                    ..Default::default()
+                },
+                |tx| {
+                    let orm = orm.clone();
+                    let attempts = attempts.clone();
+                    async move {
+                        let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let mine = tx.find_one_or_fail::<User>(one).await?;
+                        let other_row = tx.find_one_or_fail::<User>(two).await?;
+                        other_row.write().name = format!("b{attempt}");
+                        tx.flush().await?;
+                        if attempt == 0 {
+                            let other = orm.em().fork();
+                            other.find_one_or_fail::<User>(one).await?.write().name =
+                                "first".into();
+                            other.flush().await?;
+                        }
+                        mine.write().name = format!("mine{attempt}");
+                        if let Err(e) = tx.flush().await {
+                            assert!(matches!(e, Error::SerializationFailure { .. }), "{e:?}");
+                        }
+                        Ok::<_, Error>(())
+                    }
+                },
+            )
+            .await;
+        result.unwrap();
+        assert_eq!(
+            attempts.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "{}",
+            b.name
+        );
+        let mut got = names(&orm).await;
+        got.sort();
+        assert_eq!(got, ["b1", "mine1"], "{}", b.name);
+    }
+}

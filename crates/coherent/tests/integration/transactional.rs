@@ -211,7 +211,11 @@ async fn a_failed_required_scope_poisons_the_transaction() {
             })
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::RollbackOnly), "{}: {err:?}", b.name);
+        assert!(
+            matches!(err, Error::RollbackOnly { retryable: false }),
+            "{}: {err:?}",
+            b.name
+        );
         assert_eq!(
             user_rows(&orm).await[0].1,
             "k",
@@ -635,7 +639,10 @@ async fn transactional_methods_join_poison_and_fail_fast() {
             accounts.open_two("a@x.io", "b@x.io").await.unwrap();
             assert_eq!(accounts.report().await.unwrap(), 2);
             let err = accounts.open_two("c@x.io", "bad@x.io").await.unwrap_err();
-            assert!(matches!(err, Error::RollbackOnly), "{err:?}");
+            assert!(
+                matches!(err, Error::RollbackOnly { retryable: false }),
+                "{err:?}"
+            );
             assert_eq!(
                 accounts.report().await.unwrap(),
                 2,
