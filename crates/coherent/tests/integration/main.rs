@@ -22,6 +22,7 @@ mod relations;
 mod request_context;
 mod schema;
 mod server_errors;
+mod string_keys;
 mod transactional;
 mod transactions;
 mod transactions_disabled;
