@@ -22,6 +22,7 @@ mod relations;
 mod request_context;
 mod schema;
 mod server_errors;
+mod stored_values;
 mod string_keys;
 mod transactional;
 mod transactions;
