@@ -9,6 +9,8 @@
 //! - [`value`]: the dialect-neutral [`Value`] every parameter and cell travels as, and
 //!   [`ColumnType`].
 //! - [`field_type`]: [`FieldType`], the mapping between a Rust field type and a [`Value`].
+//! - [`stored_form`]: what each backend's columns keep of a value (date-times to the
+//!   microsecond, the sign of a float zero), so memory can hold exactly that.
 //! - [`entity`]: the [`Entity`] trait the derive implements, and [`PrimaryKey`].
 //! - [`column_set`]: [`ColumnSet`], the bit set change detection produces.
 //! - [`filter`]: typed column handles ([`Column`]) and the [`Filter`] / [`Condition`] tree.
@@ -32,6 +34,7 @@ pub mod lock_mode;
 pub mod meta;
 pub mod relation;
 pub mod row;
+pub mod stored_form;
 pub mod value;
 pub mod version;
 

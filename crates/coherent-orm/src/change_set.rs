@@ -15,6 +15,8 @@
 //! - Optimistic locks (`#[version]`, `#[concurrency_check]`) are checked by the UPDATE
 //!   itself: the expected version and loaded checked values are in its WHERE, the next version
 //!   in its SET, so there is no check-then-write window.
+//! - Written instances take the stored form of their values after COMMIT
+//!   ([`crate::stored_form`]): memory holds exactly what the database holds.
 //! - Generated keys are read back from `RETURNING` and matched to rows in ascending order:
 //!   SQLite and PostgreSQL hand out keys of one multi-row INSERT in VALUES order, while the
 //!   order of `RETURNING` rows is not guaranteed by either. MySQL has no `RETURNING`: its
@@ -22,6 +24,7 @@
 
 use crate::managed::Managed;
 use crate::statement_cache::Shape;
+use crate::stored_form::StoredColumns;
 use crate::type_store::TypeStore;
 use crate::unit_of_work::{Emitter, PlanContext};
 use coherent_core::{
@@ -100,6 +103,9 @@ pub(crate) struct TypeChangeSet<T: Entity> {
     /// version or checks) and the version column: read once per flush, not per row.
     guard: ColumnSet,
     version_column: Option<usize>,
+    /// The columns whose values the backend may store in another form (found when planning,
+    /// which knows the dialect).
+    stored: StoredColumns,
 }
 
 impl<T: Entity> Default for TypeChangeSet<T> {
@@ -118,6 +124,7 @@ impl<T: Entity> Default for TypeChangeSet<T> {
             removals_planned: 0,
             guard: guard_columns(T::META),
             version_column: T::META.version_column(),
+            stored: StoredColumns::NONE,
         }
     }
 }
@@ -466,7 +473,8 @@ impl<T: Entity> TypeChangeSet<T> {
             let after: Vec<Value> = touched
                 .iter()
                 .map(|c| match columns.iter().position(|s| s == c) {
-                    Some(at) => values[at].clone(),
+                    // As a probe reads it back.
+                    Some(at) => self.stored.value(c, values[at].clone()),
                     None => {
                         let g = guard.iter().position(|g| g == c).expect("a guard column");
                         expected[g].clone()
@@ -661,9 +669,10 @@ fn guard_columns(meta: &coherent_core::EntityMeta) -> ColumnSet {
     guard
 }
 
-/// Marks an instance as written: clean if it did not change while the flush ran, otherwise
-/// dirty in every column (its baseline is no longer known).
-fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
+/// Marks an instance as written: clean, holding the stored form of its values, if it did not
+/// change while the flush ran, otherwise dirty in every column (its baseline is no longer
+/// known).
+fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>, stored: &StoredColumns) {
     let mut t = p.entity.tracked_mut();
     if let Some(k) = key {
         t.current.set_key(k);
@@ -674,6 +683,9 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>) {
         let _ = t.current.set_column(col, v.clone());
     }
     let changed_meanwhile = t.generation != p.generation;
+    if !changed_meanwhile {
+        stored.apply(&mut t.current);
+    }
     t.mark_clean();
     // A deferred reference was written as NULL: the row is not what memory says yet.
     t.force_dirty = changed_meanwhile || !p.deferred.is_empty();
@@ -710,6 +722,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
         let store: &TypeStore<T> = store
             .downcast_ref()
             .expect("a change set is planned from its own type's store");
+        self.stored = StoredColumns::of(T::META, ctx.dialect);
         match phase {
             Phase::Insert => self.plan_inserts(store, ctx, emit)?,
             Phase::Update => self.plan_updates(store, ctx, emit)?,
@@ -765,12 +778,12 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
         let all_inserted: Vec<&Planned<T>> = generated.iter().chain(assigned).collect();
         let gone = unqueue(store, &all_inserted);
         for (p, key) in generated.iter().zip(keys) {
-            settle(p, Some(key.clone()));
+            settle(p, Some(key.clone()), &self.stored);
             store.deleted.remove(&key);
             store.by_key.insert(key, p.entity.clone());
         }
         for p in assigned {
-            settle(p, None);
+            settle(p, None, &self.stored);
             store.deleted.remove(&p.entity.key());
         }
         // Removed by the application while its INSERT ran: delete it on the next flush.
@@ -782,7 +795,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
         }
 
         for p in updates {
-            settle(p, None);
+            settle(p, None, &self.stored);
         }
 
         // Nothing scheduled since planning and every delete ran: every key left in `removed`

@@ -47,6 +47,7 @@ mod request_context;
 mod schema;
 mod statement_cache;
 mod statements;
+mod stored_form;
 mod transaction;
 mod transaction_context;
 mod transaction_events;

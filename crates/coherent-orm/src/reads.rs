@@ -2,7 +2,8 @@
 //! `count`, `refresh`.
 //!
 //! Policy: `find_one` by key answers from the identity map without a query when the entity is
-//! loaded; every other read queries, after the flush the flush mode asks for
+//! loaded, and otherwise only with a row whose key is `==` to the one asked for (a loosely
+//! comparing column may match another key's row); every other read queries, after the flush the flush mode asks for
 //! ([`crate::FlushMode`]), and merges its rows into the identity map (a clean entity takes the
 //! row; a dirty one keeps the fields the application changed and its snapshot as read).
 //! Entity queries stream their rows in chunks of 1 024, merged while the driver decodes the
@@ -169,6 +170,12 @@ impl EntityManager {
                 let Some(fresh) = em.row_by_key::<T>(&key).await? else {
                     return Ok(None);
                 };
+                if fresh.key() != key {
+                    // A column that compares loosely (a hand-made schema's case-insensitive
+                    // collation) matched another key's row: that row is not the one asked
+                    // for, and the map answers by the key type's `==` only.
+                    return Ok(None);
+                }
                 let mut uow = em.uow();
                 Ok(uow.map.store_mut::<T>().merge_row(fresh))
             }

@@ -1,11 +1,27 @@
 //! The DDL type of each [`ColumnType`] per dialect.
 //!
-//! Policy: types preserve values exactly. On SQLite, decimals, date-times and JSON are
-//! `TEXT` (a `DECIMAL` column would get NUMERIC affinity and turn `'1.10'` into `1.1`), UUIDs
-//! are 16-byte `BLOB`s. On MySQL, text that is a key, unique or indexed is `VARCHAR(255)`
-//! (MySQL cannot index unbounded `TEXT`).
+//! Policy: types preserve values exactly, and text compares as Rust's `==` and `Ord` on
+//! `String` do. On SQLite, decimals, date-times and JSON are `TEXT` (a `DECIMAL` column would
+//! get NUMERIC affinity and turn `'1.10'` into `1.1`), UUIDs are 16-byte `BLOB`s. On MySQL,
+//! text that is a key, unique or indexed is `VARCHAR(255)` (MySQL cannot index unbounded
+//! `TEXT`), and every text column is `utf8mb4` in MariaDB's `utf8mb4_nopad_bin` collation
+//! ([`MYSQL_TEXT`]): compared and sorted by code point, trailing spaces included. The default
+//! collations ignore case, accents and trailing spaces, so a key `"k"` would find and collide
+//! with `"K"` and `"k "`. (SQLite's text compares bytewise; PostgreSQL's deterministic
+//! collations compare equal only what is the same text.)
 
 use coherent_core::{ColumnMeta, ColumnType, Dialect};
+
+/// A MySQL text type followed by [`MYSQL_TEXT`], as one literal.
+macro_rules! mysql_text {
+    ($($ty:literal)?) => {
+        concat!($($ty, " ",)? "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin")
+    };
+}
+
+/// The character set and collation of every text column on MySQL/MariaDB: binary (by code
+/// point) and without padding (`"k"` and `"k "` differ), as Rust compares strings.
+pub const MYSQL_TEXT: &str = mysql_text!();
 
 /// The SQL type of `column` in `dialect`.
 ///
@@ -14,6 +30,9 @@ use coherent_core::{ColumnMeta, ColumnType, Dialect};
 /// use coherent_sql::column_type::sql_type;
 /// assert_eq!(sql_type(Dialect::Sqlite, &ColumnMeta::new("price", ColumnType::Decimal)), "TEXT");
 /// assert_eq!(sql_type(Dialect::Postgres, &ColumnMeta::new("price", ColumnType::Decimal)), "NUMERIC");
+/// let key = ColumnMeta { primary_key: true, ..ColumnMeta::new("code", ColumnType::Text) };
+/// assert_eq!(sql_type(Dialect::MySql, &key), "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin");
+/// assert_eq!(sql_type(Dialect::MySql, &ColumnMeta::new("bio", ColumnType::Text)), "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin");
 /// ```
 pub fn sql_type(dialect: Dialect, column: &ColumnMeta) -> &'static str {
     use ColumnType::*;
@@ -53,9 +72,9 @@ pub fn sql_type(dialect: Dialect, column: &ColumnMeta) -> &'static str {
                 || column.index
                 || column.references.is_some() =>
             {
-                "VARCHAR(255)"
+                mysql_text!("VARCHAR(255)")
             }
-            Text => "LONGTEXT",
+            Text => mysql_text!("LONGTEXT"),
             Blob => "LONGBLOB",
             Uuid => "BINARY(16)",
             DateTimeUtc | DateTime => "DATETIME(6)",

@@ -5,7 +5,9 @@
 //!   every integer width is an INTEGER, floats are REAL, text is TEXT, bytes are a BLOB.
 //!   Optional types have fixed encodings: a UUID is its 16-byte BLOB, date-times are TEXT in
 //!   [`coherent_core::field_type::DATETIME_FORMAT`] (fixed width, so text order is time
-//!   order), dates are `%Y-%m-%d`, decimals are their exact text, JSON is its text.
+//!   order; to the microsecond, the nanoseconds within the second cut: the stored form of
+//!   [`coherent_core::stored_form`]), dates are `%Y-%m-%d`, decimals are their exact text,
+//!   JSON is its text. (A `-0.0` binds as it is; a table stores it as `0`.)
 //! - **NaN is refused** with [`Error::InvalidArgument`]: SQLite would silently store NULL.
 //!   Infinities are stored as they are.
 //! - **Decoding** returns the widest natural variant: NULL, `I64`, `F64`, `Text`, `Bytes`;
@@ -246,6 +248,22 @@ mod tests {
         let naive = d.naive_utc();
         let cell = round_trip(&Value::DateTime(naive)).unwrap();
         assert_eq!(chrono::NaiveDateTime::from_value(cell).unwrap(), naive);
+
+        // Nanoseconds bind as the stored form: cut to the microsecond, towards the past.
+        for t in [d, Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap()] {
+            let t = t + chrono::Duration::nanoseconds(999);
+            let stored =
+                coherent_core::stored_form::stored_datetime(coherent_core::Dialect::Sqlite, t);
+            assert_ne!(stored, t);
+            assert_eq!(
+                round_trip(&Value::DateTimeUtc(t)).unwrap(),
+                round_trip(&Value::DateTimeUtc(stored)).unwrap()
+            );
+            assert_eq!(
+                round_trip(&Value::DateTime(t.naive_utc())).unwrap(),
+                round_trip(&Value::DateTime(stored.naive_utc())).unwrap()
+            );
+        }
 
         let date = NaiveDate::from_ymd_opt(1999, 12, 31).unwrap();
         let cell = round_trip(&Value::Date(date)).unwrap();

@@ -1,5 +1,8 @@
 //! Binding [`Value`]s for MySQL: each variant as its own wire type (MySQL converts on
-//! assignment); UUIDs as 16 bytes (`BINARY(16)` columns), date-times as UTC.
+//! assignment); UUIDs as 16 bytes (`BINARY(16)` columns), date-times as UTC in their stored
+//! form ([`coherent_core::stored_form`]: to the microsecond, a leap second folded into the
+//! next second, which MariaDB would store as a zero date). A `-0.0` binds as it is; the
+//! server stores `0`.
 //!
 //! Floats must be finite: MySQL's `FLOAT` and `DOUBLE` have no NaN or infinities (an insert
 //! is refused as out of range, and a filter would compare with something else), so they are
@@ -44,9 +47,9 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
         #[cfg(feature = "uuid")]
         Value::Uuid(u) => push(args, u.as_bytes().to_vec()),
         #[cfg(feature = "chrono")]
-        Value::DateTimeUtc(t) => push(args, in_years(t.naive_utc())?),
+        Value::DateTimeUtc(t) => push(args, in_years(stored(t.naive_utc()))?),
         #[cfg(feature = "chrono")]
-        Value::DateTime(t) => push(args, in_years(*t)?),
+        Value::DateTime(t) => push(args, in_years(stored(*t))?),
         #[cfg(feature = "chrono")]
         Value::Date(d) => {
             in_years(d.and_time(chrono::NaiveTime::MIN))?;
@@ -84,6 +87,12 @@ fn finite(f: f64) -> Result<f64> {
     } else {
         Ok(f)
     }
+}
+
+/// `t` as a MySQL `DATETIME(6)` stores it.
+#[cfg(feature = "chrono")]
+fn stored(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    coherent_core::stored_form::stored_datetime(coherent_core::Dialect::MySql, t)
 }
 
 /// `t`, if its year is one MySQL's `DATETIME` and `DATE` hold.

@@ -3,8 +3,12 @@
 //! Policy: integers convert between widths with a range check, floats widen (and an
 //! integer becomes a float or a decimal exactly or not at all), text stays text, and nothing
 //! is converted through strings. NULL binds as any type: PostgreSQL already knows the
-//! parameter's type.
+//! parameter's type. Date-times bind in their stored form
+//! ([`coherent_core::stored_form`]): truncated to the microsecond, towards the past, a leap
+//! second folded into the next second.
 
+#[cfg(feature = "chrono")]
+use coherent_core::{Dialect, stored_form::stored_datetime};
 use coherent_core::{Error, Result, Value};
 use sqlx::postgres::{PgArguments, PgTypeInfo};
 use sqlx::{Arguments, TypeInfo};
@@ -119,16 +123,18 @@ fn typed<'v>(value: &'v Value, name: &str, ty: &PgTypeInfo) -> Result<Option<Typ
             }
             _ => return Err(mismatch(value, ty)),
         },
+        // In their stored form: sqlx counts microseconds from 2000 towards zero, which would
+        // move a date-time before 2000 up instead of down.
         #[cfg(feature = "chrono")]
         "TIMESTAMPTZ" => match value {
-            Value::DateTimeUtc(t) => Typed::Tstz(*t),
-            Value::DateTime(t) => Typed::Tstz(t.and_utc()),
+            Value::DateTimeUtc(t) => Typed::Tstz(stored_datetime(Dialect::Postgres, *t)),
+            Value::DateTime(t) => Typed::Tstz(stored_datetime(Dialect::Postgres, t.and_utc())),
             _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "chrono")]
         "TIMESTAMP" => match value {
-            Value::DateTime(t) => Typed::Ts(*t),
-            Value::DateTimeUtc(t) => Typed::Ts(t.naive_utc()),
+            Value::DateTime(t) => Typed::Ts(stored_datetime(Dialect::Postgres, *t)),
+            Value::DateTimeUtc(t) => Typed::Ts(stored_datetime(Dialect::Postgres, t.naive_utc())),
             _ => return Err(mismatch(value, ty)),
         },
         #[cfg(feature = "chrono")]

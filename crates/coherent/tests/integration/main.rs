@@ -23,6 +23,8 @@ mod relations;
 mod request_context;
 mod schema;
 mod server_errors;
+mod stored_values;
+mod string_keys;
 mod transactional;
 mod transactions;
 mod transactions_disabled;
