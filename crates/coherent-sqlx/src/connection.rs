@@ -13,9 +13,10 @@
 //! - **A stale connection is replaced.** If the first round trip on a connection just taken
 //!   from the pool fails with a connection error (the server closed it while it was idle),
 //!   and that round trip cannot have had an effect of its own (an atomic batch's `BEGIN`, a
-//!   transaction's `BEGIN`, or a statement marked [`Statement::idempotent`]: the ORM's
-//!   reads), the connection is dropped and the round trip runs once more on a new one. If
-//!   that fails too, the error says nothing was sent. Any other connection error is
+//!   transaction's `BEGIN` or `SET TRANSACTION`, or a statement marked
+//!   [`Statement::idempotent`]: the ORM's reads), the connection is dropped and the round trip
+//!   runs again on another, up to `max_connections + 1` times (the pool may hold that many
+//!   closed connections). If the last try fails too, the error says nothing was sent. Any other connection error is
 //!   reported as sent: the statement may have run.
 //! - **A COMMIT cut short is resolved, not guessed.** A connection error during an atomic
 //!   batch's COMMIT, or a transaction's, leaves the outcome open: the backend is asked on a
@@ -175,9 +176,8 @@ impl<B: Backend> ServerConnection<B> {
     /// had an effect of its own (a `BEGIN`, an idempotent read) and met a broken connection
     /// runs again on a new one.
     async fn first_statement(&mut self, statement: &Statement) -> Result<Outcome> {
-        let replayable = self.fresh
-            && !self.tx.open
-            && (statement.idempotent || TxControl::of(&statement.sql) == TxControl::Begin);
+        let replayable =
+            self.fresh && !self.tx.open && (statement.idempotent || opens(&statement.sql));
         if !replayable {
             return self.statement(statement).await;
         }
@@ -373,6 +373,15 @@ impl<B: Backend> ServerConnection<B> {
             self.tx.after(TxControl::Rollback);
         }
     }
+}
+
+/// Whether `sql` only prepares a transaction (`BEGIN ..`, `START TRANSACTION`, MySQL's `SET
+/// TRANSACTION ..` before it): nothing of it outlives the connection.
+fn opens(sql: &str) -> bool {
+    TxControl::of(sql) == TxControl::Begin
+        || sql
+            .get(..15)
+            .is_some_and(|s| s.eq_ignore_ascii_case("SET TRANSACTION"))
 }
 
 /// The connection, unless an earlier statement found it broken and dropped it.

@@ -14,8 +14,9 @@
 //!   `pg_backend_pid()` (one simple-query message, no extra round trip; the transaction id is
 //!   assigned at BEGIN instead of at its first write). If the connection is lost during
 //!   COMMIT, a new connection asks `txid_status`: `committed` or `aborted` is the answer; `in
-//!   progress` means the old session has not noticed yet, so it is terminated (only while it
-//!   still runs that transaction) and asked again, for at most [`RESOLVE_FOR`].
+//!   progress` means the old session has not noticed yet: after a second it is terminated
+//!   (only while it still runs that transaction) and asked again, for at most
+//!   [`RESOLVE_FOR`].
 
 pub mod bind;
 pub mod decode;
@@ -34,6 +35,9 @@ use std::time::{Duration, Instant};
 
 /// How long the outcome of a lost COMMIT is looked for before it is reported unknown.
 pub const RESOLVE_FOR: Duration = Duration::from_secs(5);
+
+/// How long a lost COMMIT's session may stay in progress before it is terminated.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// Read in the round trip that opens a tracked transaction.
 const TRACK: &str = "SELECT txid_current() AS xid, pg_backend_pid()::int8 AS pid";
@@ -170,7 +174,8 @@ impl Backend for Postgres {
                 "its transaction id was not taken (no flush wrote in the transaction)".into(),
             );
         };
-        let deadline = Instant::now() + RESOLVE_FOR;
+        let started = Instant::now();
+        let deadline = started + RESOLVE_FOR;
         let mut conn = match pool.acquire().await {
             Ok(conn) => conn,
             Err(e) => return CommitStatus::Unknown(format!("cannot reconnect to ask: {e}")),
@@ -185,9 +190,11 @@ impl Backend for Postgres {
                 Ok(Some("committed")) => return CommitStatus::Committed,
                 Ok(Some("aborted")) => return CommitStatus::RolledBack,
                 Ok(Some(_)) if Instant::now() < deadline => {
-                    // In progress: the old session has not ended yet. End it, if it still
-                    // runs this transaction (a COMMIT already under way finishes first).
-                    if !terminated {
+                    // In progress: the old session has not ended yet (a COMMIT it received
+                    // may still be waiting to run). Give it [`GRACE`] to end by itself, then
+                    // end it, if it still runs this transaction (a COMMIT already under way
+                    // finishes first).
+                    if !terminated && started.elapsed() >= GRACE {
                         terminated = true;
                         let _ = sqlx::query(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
