@@ -147,10 +147,7 @@ impl Backend for MySql {
         Self::simple(conn, sql).await.map(|()| None)
     }
 
-    async fn commit_status<'a>(
-        _pool: &'a Pool<sqlx::MySql>,
-        _token: Option<TxToken>,
-    ) -> CommitStatus {
+    async fn commit_status(_pool: &Pool<sqlx::MySql>, _token: Option<TxToken>) -> CommitStatus {
         CommitStatus::Unknown(
             "MySQL cannot tell what became of another connection's transaction".into(),
         )

@@ -165,10 +165,7 @@ impl Backend for Postgres {
         }))
     }
 
-    async fn commit_status<'a>(
-        pool: &'a Pool<sqlx::Postgres>,
-        token: Option<TxToken>,
-    ) -> CommitStatus {
+    async fn commit_status(pool: &Pool<sqlx::Postgres>, token: Option<TxToken>) -> CommitStatus {
         let Some(token) = token else {
             return CommitStatus::Unknown(
                 "its transaction id was not taken (no flush wrote in the transaction)".into(),
