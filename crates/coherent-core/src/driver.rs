@@ -94,6 +94,10 @@ pub struct Statement {
     /// row after row, and the driver binds column `i` of every row as one array, parameter
     /// `$i+1`.
     pub columnar: Option<usize>,
+    /// Running it has no effect beyond its answer (the ORM's own reads), so a driver may run
+    /// it again on another connection if its connection turns out to be broken before the
+    /// answer came (a pooled connection the server closed while it was idle).
+    pub idempotent: bool,
 }
 
 impl Statement {
@@ -114,6 +118,7 @@ impl Statement {
             generated_keys: false,
             probe: None,
             columnar: None,
+            idempotent: false,
         }
     }
 
@@ -142,6 +147,12 @@ impl Statement {
     /// [`Statement::columnar`]).
     pub fn columnar(mut self, width: usize) -> Statement {
         self.columnar = Some(width);
+        self
+    }
+
+    /// Marks the statement as a read without effects (see [`Statement::idempotent`]).
+    pub fn idempotent(mut self) -> Statement {
+        self.idempotent = true;
         self
     }
 

@@ -310,9 +310,53 @@ pub enum Error {
         message: String,
     },
 
-    /// A connection could not be opened or was lost.
-    #[error("connection error: {0}")]
-    Connection(String),
+    /// A connection could not be had, or was lost. `sent` tells whether the failed work may
+    /// have reached the database: false when the connection could not be opened or taken
+    /// from the pool, or failed before any statement of the work was sent (then nothing of
+    /// it ran, and [`Error::is_retryable`] says so); true when it failed after (a statement
+    /// outside a transaction may have run). A lost connection rolls back the transaction it
+    /// had open; a loss during COMMIT itself is [`Error::CommitOutcomeUnknown`] instead,
+    /// where the driver cannot find out what happened.
+    #[error("connection error{}: {message}", if *sent { "" } else { " (nothing was sent)" })]
+    Connection {
+        /// What failed.
+        message: String,
+        /// Whether the failed work may have reached the database.
+        sent: bool,
+        /// The driver's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The connection was lost while COMMIT was on its way, and whether the transaction
+    /// committed could not be determined (MySQL/MariaDB cannot tell; PostgreSQL can unless the
+    /// server stays unreachable). Memory is left as before the flush, and every instance the
+    /// transaction inserted is marked in doubt: a later flush refuses to insert it again
+    /// ([`Error::InDoubt`]) until the application has looked at the database and resolved it.
+    #[error(
+        "the connection was lost during COMMIT and the outcome is unknown: the transaction may or may not have committed ({message})"
+    )]
+    CommitOutcomeUnknown {
+        /// What was lost, and why the outcome could not be resolved.
+        message: String,
+        /// The error that cut the COMMIT short.
+        #[source]
+        source: Option<Box<Error>>,
+    },
+
+    /// A flush would insert an instance that a transaction of unknown outcome already
+    /// inserted ([`Error::CommitOutcomeUnknown`]): inserting it again could store it twice.
+    /// Resolve it first: `em.clear()` (and read the rows again), `em.remove(&e)` to drop the
+    /// pending insert, or `em.resolve_in_doubt(&e)` once the row is known not to exist.
+    #[error(
+        "{entity} {key} may already have been inserted by a transaction whose COMMIT outcome is unknown; resolve it before flushing it again"
+    )]
+    InDoubt {
+        /// The entity type.
+        entity: &'static str,
+        /// Its key (empty for a key the database generates).
+        key: String,
+    },
 
     /// Invalid configuration (URL, options).
     #[error("configuration error: {0}")]
@@ -352,7 +396,14 @@ impl Error {
 
     /// Whether running the same work again (in a fresh transaction, with freshly loaded
     /// entities) may succeed: a lock timeout, a deadlock, a serialization failure, an
-    /// optimistic lock conflict.
+    /// optimistic lock conflict, a connection that failed before anything was sent. A
+    /// connection lost after the work was sent is not: the work may have run.
+    ///
+    /// ```
+    /// use coherent_core::Error;
+    /// assert!(Error::connection_unavailable("refused").is_retryable());
+    /// assert!(!Error::connection_lost("reset by peer").is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -361,6 +412,7 @@ impl Error {
                 | Error::SerializationFailure { .. }
                 | Error::OptimisticLock { .. }
                 | Error::RollbackOnly { retryable: true }
+                | Error::Connection { sent: false, .. }
         )
     }
 
@@ -375,6 +427,29 @@ impl Error {
             self,
             Error::Deadlock { .. } | Error::SerializationFailure { .. }
         )
+    }
+
+    /// A connection error after which the work may have reached the database.
+    pub fn connection_lost(message: impl Into<String>) -> Error {
+        Error::Connection {
+            message: message.into(),
+            sent: true,
+            source: None,
+        }
+    }
+
+    /// A connection error before anything of the work was sent.
+    pub fn connection_unavailable(message: impl Into<String>) -> Error {
+        Error::Connection {
+            message: message.into(),
+            sent: false,
+            source: None,
+        }
+    }
+
+    /// Whether this is a connection error (sent or not).
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Connection { .. })
     }
 }
 

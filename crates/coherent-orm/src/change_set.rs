@@ -59,6 +59,9 @@ pub(crate) trait ChangeSet: Send {
     fn key_of(&self, phase: Phase, statement: usize) -> String;
     /// (inserted, updated, deleted) rows.
     fn counts(&self) -> (usize, usize, usize);
+    /// Marks every instance this change set inserts as in doubt (its transaction's COMMIT
+    /// outcome is unknown): a later flush refuses to insert it again.
+    fn mark_in_doubt(&self);
     /// Whether the type's updates are optimistically locked.
     fn optimistic(&self) -> bool;
     /// The key of the row an optimistically locked UPDATE statement missed: for a
@@ -222,6 +225,17 @@ impl<T: Entity> TypeChangeSet<T> {
         let nullable_refs = nullable_reference_columns(meta);
         for m in store.pending.iter() {
             let t = m.tracked();
+            if t.in_doubt {
+                let key = t.current.key();
+                return Err(Error::InDoubt {
+                    entity: meta.name,
+                    key: if key.is_unassigned() {
+                        String::new()
+                    } else {
+                        format!("{key:?}")
+                    },
+                });
+            }
             let planned = Planned {
                 entity: m.clone(),
                 generation: t.generation,
@@ -869,5 +883,11 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
             self.updates.len(),
             self.deletes.len(),
         )
+    }
+
+    fn mark_in_doubt(&self) {
+        for p in self.generated.iter().chain(&self.assigned) {
+            p.entity.tracked_mut().in_doubt = true;
+        }
     }
 }

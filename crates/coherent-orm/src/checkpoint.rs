@@ -48,4 +48,19 @@ impl Checkpoint {
         }
         uow.map.replace_stores(self.map);
     }
+
+    /// Like [`Checkpoint::restore`], after a COMMIT of unknown outcome: the instances the
+    /// transaction inserted (those that entered the map inside it, and the pending inserts
+    /// it flushed, pending again once restored) are also marked in doubt, so no later flush
+    /// inserts them blindly a second time.
+    pub fn restore_in_doubt(self, uow: &mut UnitOfWork) {
+        let mut kept = HashSet::new();
+        self.map.addresses(&mut kept);
+        // Entered inside the scope (inserted or loaded there): detached below, but a handle
+        // the application keeps must not be inserted again through another EntityManager.
+        uow.map.mark_in_doubt(&kept, false);
+        self.restore(uow);
+        // Pending at the start: the COMMIT's flush inserted them.
+        uow.map.mark_in_doubt(&kept, true);
+    }
 }

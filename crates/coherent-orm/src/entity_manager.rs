@@ -275,6 +275,22 @@ impl EntityManager {
         Ok(())
     }
 
+    /// Clears the in-doubt mark of `entity` ([`Managed::is_in_doubt`]) once the application
+    /// has made sure its row is not in the database (a COMMIT of unknown outcome did not
+    /// store it): the next flush inserts it. If the row is there, use `em.clear()` or
+    /// `em.remove(&entity)` and load it instead.
+    pub fn resolve_in_doubt<T: Entity>(&self, entity: &Managed<T>) -> Result<()> {
+        let em = self.context()?;
+        let uow = em.uow();
+        if !uow.map.store::<T>().is_some_and(|s| s.contains(entity)) {
+            return Err(Error::NotManaged {
+                entity: T::META.name,
+            });
+        }
+        entity.tracked_mut().in_doubt = false;
+        Ok(())
+    }
+
     /// Whether `entity` is managed by this EntityManager (and not scheduled for removal).
     pub fn contains<T: Entity>(&self, entity: &Managed<T>) -> Result<bool> {
         let em = self.context()?;

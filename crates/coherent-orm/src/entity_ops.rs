@@ -317,7 +317,7 @@ impl<T: Entity> EntityOps for Ops<T> {
                     shared.dialect,
                 );
                 let rows = em
-                    .query_rows(coherent_core::Statement::query(r.sql, r.params))
+                    .query_rows(coherent_core::Statement::query(r.sql, r.params).idempotent())
                     .await?;
                 rows.expect_width(width, link.table)?;
                 let n = rows.len();

@@ -13,7 +13,11 @@
 //!    (a changed primary key) abandons the batch, which is rolled back too.
 //! 6. On success apply the results under the lock: generated keys, snapshots, evictions.
 //!    On failure return the typed error; the Unit of Work is exactly as before step 4, so
-//!    fixing the cause and flushing again writes everything once.
+//!    fixing the cause and flushing again writes everything once. The one exception is
+//!    [`Error::CommitOutcomeUnknown`] (the connection was lost during COMMIT and the driver
+//!    could not find out whether it committed): memory is as before too, but the instances
+//!    the flush inserted are marked in doubt, and a flush refuses to insert them again
+//!    ([`Error::InDoubt`]) until the application resolves them.
 //!
 //! **Cancellation.** Dropping the flush future before step 5 abandons the batch (rolled
 //! back, nothing applied). From step 5 on, the batch and the plan are owned by a
@@ -27,7 +31,7 @@ use crate::entity_manager::EntityManager;
 use crate::query_log::Pending;
 use crate::transaction::Transaction;
 use crate::unit_of_work::{ALL_PHASES, FlushPlan, PlanContext};
-use coherent_core::{BatchFailure, BatchResult, BoxFuture, Result, TxMode};
+use coherent_core::{BatchFailure, BatchResult, BoxFuture, Error, Result, TxMode};
 use std::any::TypeId;
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
@@ -283,6 +287,10 @@ fn settle(
         }
         Err(failure) => {
             log.emit(&failure.executed, Some((failure.index, &failure.error)));
+            if matches!(failure.error, Error::CommitOutcomeUnknown { .. }) {
+                // The rows may be in the database: never insert them blindly again.
+                plan.mark_in_doubt();
+            }
             let error = plan.describe(
                 failure.index,
                 failure.error,

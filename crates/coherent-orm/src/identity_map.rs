@@ -33,6 +33,9 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     fn addresses(&self, out: &mut HashSet<usize>);
     /// Marks every instance whose address is not in `keep` as no longer loaded.
     fn detach_except(&self, keep: &HashSet<usize>);
+    /// Marks in doubt every instance whose address is not in `keep` (with `pending`, every
+    /// pending insert instead).
+    fn mark_in_doubt(&self, keep: &HashSet<usize>, pending: bool);
     /// Takes in what a successful transaction fork did: see [`IdentityMap::merge_from`].
     /// Returns the instances here that took the state of another instance of their row, or
     /// came from the fork (their relation fields may name the fork's instances).
@@ -108,6 +111,17 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
     fn detach_except(&self, keep: &HashSet<usize>) {
         for m in self.instances().filter(|m| !keep.contains(&m.addr())) {
             m.tracked_mut().loaded = false;
+        }
+    }
+    fn mark_in_doubt(&self, keep: &HashSet<usize>, pending: bool) {
+        if pending {
+            for m in &self.pending {
+                m.tracked_mut().in_doubt = true;
+            }
+            return;
+        }
+        for m in self.instances().filter(|m| !keep.contains(&m.addr())) {
+            m.tracked_mut().in_doubt = true;
         }
     }
     fn track_deleted(&mut self) {
@@ -303,6 +317,14 @@ impl IdentityMap {
     pub fn detach_except(&self, keep: &HashSet<usize>) {
         for s in self.stores.values() {
             s.detach_except(keep);
+        }
+    }
+
+    /// Marks in doubt every instance not in `keep` (with `pending`, every pending insert
+    /// instead).
+    pub fn mark_in_doubt(&self, keep: &HashSet<usize>, pending: bool) {
+        for s in self.stores.values() {
+            s.mark_in_doubt(keep, pending);
         }
     }
 

@@ -190,7 +190,9 @@ impl EntityManager {
         if let Some(clause) = lock {
             r.sql.push_str(&clause);
         }
-        let rows = self.query_rows(Statement::query(r.sql, r.params)).await?;
+        let rows = self
+            .query_rows(Statement::query(r.sql, r.params).idempotent())
+            .await?;
         let ops: Vec<_> = plan
             .nodes
             .iter()

@@ -88,10 +88,13 @@ impl EntityManager {
             coherent_sql::select::select_by_key(meta, em.shared().dialect)
         );
         let rows = em
-            .query_rows(coherent_core::Statement::query(
-                sql,
-                vec![coherent_core::FieldType::to_value(&key)],
-            ))
+            .query_rows(
+                coherent_core::Statement::query(
+                    sql,
+                    vec![coherent_core::FieldType::to_value(&key)],
+                )
+                .idempotent(),
+            )
             .await?;
         if rows.is_empty() {
             return Err(Error::NotFound {

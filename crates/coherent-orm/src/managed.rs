@@ -38,6 +38,9 @@ pub(crate) struct Tracked<T> {
     /// Bumped by every [`Managed::write`]; lets a flush tell whether the instance changed
     /// while its statements were running.
     pub generation: u64,
+    /// A transaction whose COMMIT outcome is unknown inserted this instance: a flush refuses
+    /// to insert it again ([`coherent_core::Error::InDoubt`]) until it is resolved.
+    pub in_doubt: bool,
 }
 
 impl<T: Entity> Tracked<T> {
@@ -147,6 +150,7 @@ impl<T: Entity> Managed<T> {
                 loaded,
                 force_dirty: false,
                 generation: 0,
+                in_doubt: false,
             })),
         }
     }
@@ -281,6 +285,14 @@ impl<T: Entity> Managed<T> {
         t.force_dirty = saved.force_dirty;
         // Any flush plan made before is stale.
         t.generation += 1;
+    }
+
+    /// Whether a transaction whose COMMIT outcome is unknown
+    /// ([`coherent_core::Error::CommitOutcomeUnknown`]) inserted this instance: the row may or
+    /// may not exist, so a flush refuses to insert it again until the application resolves
+    /// it (`EntityManager::resolve_in_doubt`, `remove`, or `clear`).
+    pub fn is_in_doubt(&self) -> bool {
+        self.tracked().in_doubt
     }
 
     /// Whether two handles point to the same instance.

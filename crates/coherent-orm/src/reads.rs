@@ -82,7 +82,8 @@ impl EntityManager {
                 if let Some(clause) = lock {
                     r.sql.push_str(&clause);
                 }
-                em.load_rows::<T>(Statement::query(r.sql, r.params)).await?
+                em.load_rows::<T>(Statement::query(r.sql, r.params).idempotent())
+                    .await?
             }
         };
         if let (coherent_core::LockMode::Optimistic, Some(expected)) =
@@ -222,7 +223,9 @@ impl EntityManager {
         em.shared().ensure_registered::<T>()?;
         em.flush_before_query::<T>(None).await?;
         let r = select::count(T::META, filter.condition(), em.shared().dialect);
-        let rows = em.query_rows(Statement::query(r.sql, r.params)).await?;
+        let rows = em
+            .query_rows(Statement::query(r.sql, r.params).idempotent())
+            .await?;
         let n = rows
             .values
             .into_iter()
@@ -271,7 +274,7 @@ impl EntityManager {
             .statements
             .get::<T>(crate::statement_cache::Shape::ByKey);
         let rows = self
-            .query_rows(Statement::query(sql, vec![key.to_value()]))
+            .query_rows(Statement::query(sql, vec![key.to_value()]).idempotent())
             .await?;
         Ok(decode::<T>(rows)?.pop())
     }

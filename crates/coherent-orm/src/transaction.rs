@@ -11,6 +11,9 @@
 //! - **`commit` flushes first**, inside the transaction, then commits.
 //! - **Rollback restores memory** ([`crate::checkpoint::Checkpoint`]): every scope saves the
 //!   Unit of Work when it begins and a rollback puts it back, so memory and database agree.
+//! - A COMMIT whose outcome the driver could not resolve ([`Error::CommitOutcomeUnknown`])
+//!   restores memory too, and marks what the transaction inserted in doubt: no later flush
+//!   inserts it blindly again.
 //! - `commit` or `rollback` with no open transaction is [`Error::TransactionRequired`]
 //!   (MikroORM's message).
 //! - An EntityManager dropped with its transaction open returns the connection, which the
@@ -216,7 +219,8 @@ impl EntityManager {
         em.mark_transaction(false);
         drop(tx);
         if let Err(e) = committed {
-            let _ = roll_back_whole(&em, open).await;
+            let in_doubt = matches!(e, Error::CommitOutcomeUnknown { .. });
+            let _ = roll_back_whole(&em, open, in_doubt).await;
             return Err(e);
         }
         let start = open
@@ -271,7 +275,7 @@ impl EntityManager {
         } else {
             let open = tx.take().expect("checked above");
             em.mark_transaction(false);
-            roll_back_whole(&em, open).await
+            roll_back_whole(&em, open, false).await
         }
     }
 
@@ -306,19 +310,24 @@ impl EntityManager {
     }
 }
 
-/// Runs transaction-control statements on `conn`, logged like every statement.
 /// Ends the whole transaction with ROLLBACK (its connection then goes back to the pool) and
-/// puts the unit of work back as it was when the transaction began.
-async fn roll_back_whole(em: &EntityManager, mut open: Transaction) -> Result<()> {
+/// puts the unit of work back as it was when the transaction began; `in_doubt` (its COMMIT
+/// had an unknown outcome) also marks what it inserted in doubt.
+async fn roll_back_whole(em: &EntityManager, mut open: Transaction, in_doubt: bool) -> Result<()> {
     announce(em, Kind::BeforeRollback, None);
     let undone = control(em, open.conn.as_mut(), vec![sql::ROLLBACK.into()]).await;
     if let Some(start) = open.scopes.into_iter().next() {
-        start.checkpoint.restore(&mut em.uow());
+        if in_doubt {
+            start.checkpoint.restore_in_doubt(&mut em.uow());
+        } else {
+            start.checkpoint.restore(&mut em.uow());
+        }
     }
     announce(em, Kind::AfterRollback, None);
     undone
 }
 
+/// Runs transaction-control statements on `conn`, logged like every statement.
 async fn control(em: &EntityManager, conn: &mut dyn Connection, sql: Vec<String>) -> Result<()> {
     let batch = Batch {
         statements: sql

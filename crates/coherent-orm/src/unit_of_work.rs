@@ -100,6 +100,13 @@ pub(crate) struct FlushPlan {
 }
 
 impl FlushPlan {
+    /// Marks every instance the plan inserts as in doubt (see [`ChangeSet::mark_in_doubt`]).
+    pub fn mark_in_doubt(&self) {
+        for (_, cs, _) in &self.sets {
+            cs.mark_in_doubt();
+        }
+    }
+
     /// Fills in the key of a row-count error from the statement that raised it.
     pub fn describe(
         &self,

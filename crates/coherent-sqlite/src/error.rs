@@ -58,7 +58,7 @@ pub fn classify(err: rusqlite::Error) -> Error {
             Error::InvalidArgument("SQL text holds more than one statement".into())
         }
         rusqlite::Error::InvalidPath(path) => {
-            Error::Connection(format!("invalid database path {}", path.display()))
+            Error::connection_unavailable(format!("invalid database path {}", path.display()))
         }
         other => Error::Database {
             code: None,
@@ -96,7 +96,7 @@ fn classify_code(code: ffi::Error, message: String) -> Error {
         ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked => {
             Error::LockTimeout { message }
         }
-        ffi::ErrorCode::CannotOpen => Error::Connection(message),
+        ffi::ErrorCode::CannotOpen => Error::connection_unavailable(message),
         // A bound value SQLite will not take: too big for its limits, or a LIKE pattern past
         // SQLITE_LIMIT_LIKE_PATTERN_LENGTH.
         ffi::ErrorCode::TooBig => Error::InvalidData {
@@ -333,7 +333,7 @@ mod tests {
     fn cannot_open_is_a_connection_error() {
         let path = std::env::temp_dir().join("coherent-no-such-dir-4711/sub/x.db");
         let err = classify(Connection::open(path).unwrap_err());
-        assert!(matches!(err, Error::Connection(_)), "{err:?}");
+        assert!(matches!(err, Error::Connection { .. }), "{err:?}");
     }
 
     #[test]

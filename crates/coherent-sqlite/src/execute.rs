@@ -132,7 +132,7 @@ impl<'c> BatchRun<'c> {
             (Some(f), _) => f,
             (None, false) => (
                 None,
-                Error::Connection("the batch was abandoned before it ended; rolled back".into()),
+                Error::connection_lost("the batch was abandoned before it ended; rolled back"),
             ),
             (None, true) => {
                 let close = if nested { RELEASE } else { COMMIT };

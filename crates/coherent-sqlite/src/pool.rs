@@ -91,7 +91,7 @@ impl SqliteDriver {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let missing = std::env::temp_dir().join("coherent-doc-no-such-dir/app.db");
     /// let err = SqliteDriver::open(SqliteOptions::file(missing)).await.unwrap_err();
-    /// assert!(matches!(err, Error::Connection(_)));
+    /// assert!(matches!(err, Error::Connection { .. }));
     /// # });
     /// ```
     pub async fn open(options: SqliteOptions) -> Result<SqliteDriver, Error> {
@@ -145,7 +145,7 @@ impl SqliteDriver {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| Error::Connection("the SQLite pool is closed".into()))?;
+            .map_err(|_| Error::connection_unavailable("the SQLite pool is closed"))?;
         let reused = {
             let mut idle = self.pool.idle();
             loop {
@@ -252,7 +252,7 @@ impl Connection for SqliteConnection {
                     self.maybe_in_transaction = !autocommit;
                     result
                 }
-                None => Err(Error::Connection("the connection was released".into()).into()),
+                None => Err(Error::connection_unavailable("the connection was released").into()),
             }
         })
     }
@@ -325,7 +325,7 @@ impl coherent_core::BatchWriter for SqliteBatchWriter {
         } = *self;
         Box::pin(async move {
             let Some(worker) = connection.worker.clone() else {
-                return Err(Error::Connection("the connection was released".into()).into());
+                return Err(Error::connection_unavailable("the connection was released").into());
             };
             let (result, autocommit) = match (pieces, held) {
                 (Some((pieces, answer)), _) => {
@@ -359,7 +359,7 @@ impl SqliteConnection {
         sink: &mut coherent_core::RowSink<'_>,
     ) -> Result<coherent_core::Outcome, Error> {
         let Some(worker) = &self.worker else {
-            return Err(Error::Connection("the connection was released".into()));
+            return Err(Error::connection_unavailable("the connection was released"));
         };
         self.maybe_in_transaction = true;
         let (result, autocommit) = worker.stream(statement, chunk_rows, sink).await;

@@ -73,7 +73,7 @@ impl ConnectSpec {
     pub(crate) fn open(&self) -> Result<Connection, Error> {
         let describe = |e: rusqlite::Error| match crate::error::classify(e) {
             e @ Error::LockTimeout { .. } => e,
-            e => Error::Connection(format!(
+            e => Error::connection_unavailable(format!(
                 "cannot open SQLite database {}: {e}",
                 self.path.display()
             )),
@@ -175,10 +175,12 @@ impl Worker {
                 }
             })
             .map_err(|e| {
-                Error::Connection(format!("cannot start a SQLite connection thread: {e}"))
+                Error::connection_unavailable(format!(
+                    "cannot start a SQLite connection thread: {e}"
+                ))
             })?;
         opened.await.map_err(|_| {
-            Error::Connection("the SQLite connection thread stopped while opening".into())
+            Error::connection_unavailable("the SQLite connection thread stopped while opening")
         })??;
         Ok(Worker {
             jobs,
@@ -305,7 +307,7 @@ impl Worker {
 
     fn lost(&self) -> Error {
         self.healthy.store(false, Ordering::Release);
-        Error::Connection("the SQLite connection thread has stopped".into())
+        Error::connection_lost("the SQLite connection thread has stopped")
     }
 }
 

@@ -497,20 +497,20 @@ async fn open_failures_are_typed() {
     let err = SqliteDriver::open(SqliteOptions::file(&missing_dir))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
 
     let db = TempDb::new("nocreate");
     let err = SqliteDriver::open(db.options().with_create(false))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(matches!(err, Error::Connection { .. }), "{err:?}");
     assert!(!db.0.exists());
 
     let garbage = TempDb::new("garbage");
     std::fs::write(&garbage.0, vec![b'x'; 4096]).unwrap();
     let err = SqliteDriver::open(garbage.options()).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Connection(m) if m.contains("not a database")),
+        matches!(&err, Error::Connection { message: m, .. } if m.contains("not a database")),
         "{err:?}"
     );
 

@@ -1,12 +1,34 @@
 //! [`Backend`]: what differs between PostgreSQL and MySQL/MariaDB under one batch protocol.
 //!
 //! Policy: the batch protocol (transactions, savepoints, affected-row checks, the control
-//! log, aborted transactions) is written once, in [`crate::connection`]; a backend only runs
-//! one statement, runs parameterless SQL, and classifies its errors.
+//! log, aborted transactions, commits cut short) is written once, in [`crate::connection`]; a
+//! backend only runs one statement, runs parameterless SQL, classifies its errors, and says
+//! (where its server can) what became of a transaction whose connection was lost.
 
 use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Statement};
-use sqlx::pool::PoolConnection;
+use sqlx::pool::{Pool, PoolConnection};
 use std::future::Future;
+
+/// What names a transaction after its connection is gone, learnt in the round trip that
+/// opened it (PostgreSQL: its 64-bit transaction id and the server process running it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxToken {
+    /// `txid_current()`.
+    pub xid: i64,
+    /// `pg_backend_pid()`.
+    pub backend: i64,
+}
+
+/// What became of a transaction whose COMMIT was cut short by a lost connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitStatus {
+    /// It committed: the batch succeeded.
+    Committed,
+    /// It was rolled back: nothing of it is in the database.
+    RolledBack,
+    /// Nobody can tell (why).
+    Unknown(String),
+}
 
 /// Facts a driver learns about its server once, when it opens.
 #[derive(Debug, Clone, Copy)]
@@ -51,4 +73,18 @@ pub trait Backend: Send + Sync + 'static {
     /// Whether `error`, raised inside a transaction, ended that transaction on the server
     /// (a MySQL deadlock victim is rolled back whole).
     fn ends_transaction(error: &Error) -> bool;
+
+    /// Runs `sql` (a `BEGIN` or `SAVEPOINT`) and, where the server can later say what became
+    /// of the transaction, learns its [`TxToken`] in the same round trip.
+    fn open_tracked<'a>(
+        conn: &'a mut PoolConnection<Self::Db>,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Option<TxToken>>> + Send + 'a;
+
+    /// Asks the server, on a connection of `pool`, what became of the transaction `token`
+    /// names (None: no token was learnt), after its COMMIT was cut short.
+    fn commit_status<'a>(
+        pool: &'a Pool<Self::Db>,
+        token: Option<TxToken>,
+    ) -> impl Future<Output = CommitStatus> + Send + 'a;
 }

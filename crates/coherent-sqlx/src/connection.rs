@@ -10,14 +10,28 @@
 //! - A connection dropped inside a transaction is rolled back before it returns to the pool
 //!   (on a spawned task; without a runtime it is closed instead), so a cancelled future
 //!   never leaves a transaction open for the next user.
+//! - **A stale connection is replaced.** If the first round trip on a connection just taken
+//!   from the pool fails with a connection error (the server closed it while it was idle),
+//!   and that round trip cannot have had an effect of its own (an atomic batch's `BEGIN`, a
+//!   transaction's `BEGIN` or `SET TRANSACTION`, or a statement marked
+//!   [`Statement::idempotent`]: the ORM's reads), the connection is dropped and the round trip
+//!   runs again on another, up to `max_connections + 1` times (the pool may hold that many
+//!   closed connections). If the last try fails too, the error says nothing was sent. Any other connection error is
+//!   reported as sent: the statement may have run.
+//! - **A COMMIT cut short is resolved, not guessed.** A connection error during an atomic
+//!   batch's COMMIT, or a transaction's, leaves the outcome open: the backend is asked on a
+//!   new connection ([`Backend::commit_status`]). Committed: the batch succeeded. Rolled
+//!   back: the connection error. Otherwise [`Error::CommitOutcomeUnknown`].
 
-use crate::backend::{Backend, ServerFacts};
+use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
+use crate::options::ServerOptions;
 use crate::tx_state::{TxControl, TxState};
 use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, Error, Outcome, Result,
     Statement, TxMode,
 };
-use sqlx::pool::PoolConnection;
+use sqlx::pool::{Pool, PoolConnection};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Opens an atomic batch inside an open transaction.
@@ -33,11 +47,17 @@ const ROLLBACK: &str = "ROLLBACK";
 
 /// A connection checked out of a [`crate::ServerDriver`].
 pub struct ServerConnection<B: Backend> {
+    /// None once the connection was found broken and dropped.
     conn: Option<PoolConnection<B::Db>>,
+    /// Where a replacement comes from, and where a lost COMMIT is asked about.
+    pool: Pool<B::Db>,
+    options: Arc<ServerOptions>,
     tx: TxState,
     facts: ServerFacts,
     /// A statement was sent and its answer not yet read (its future may have been dropped).
     in_flight: bool,
+    /// Nothing was sent since the connection left the pool.
+    fresh: bool,
 }
 
 impl<B: Backend> std::fmt::Debug for ServerConnection<B> {
@@ -50,12 +70,20 @@ impl<B: Backend> std::fmt::Debug for ServerConnection<B> {
 }
 
 impl<B: Backend> ServerConnection<B> {
-    pub(crate) fn new(conn: PoolConnection<B::Db>, facts: ServerFacts) -> Self {
+    pub(crate) fn new(
+        conn: PoolConnection<B::Db>,
+        pool: Pool<B::Db>,
+        facts: ServerFacts,
+        options: Arc<ServerOptions>,
+    ) -> Self {
         ServerConnection {
             conn: Some(conn),
+            pool,
+            options,
             tx: TxState::default(),
             facts,
             in_flight: false,
+            fresh: true,
         }
     }
 
@@ -64,17 +92,36 @@ impl<B: Backend> ServerConnection<B> {
         self.tx.open
     }
 
-    fn raw(&mut self) -> &mut PoolConnection<B::Db> {
-        self.conn
-            .as_mut()
-            .expect("the connection is present until drop")
+    /// Drops a broken connection without returning it to the pool (which may then open
+    /// another); the transaction it had open is gone with it.
+    fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+        self.in_flight = false;
+        self.tx = TxState::default();
+    }
+
+    /// Replaces a connection whose first round trip failed with another from the pool.
+    async fn replace(&mut self) -> Result<()> {
+        self.discard();
+        self.conn = Some(crate::driver::checkout::<B>(&self.pool, &self.options).await?);
+        Ok(())
+    }
+
+    /// How many times a replayable first round trip is tried: the pool may hold that many
+    /// connections the server closed (each failure drops one), and then a new one.
+    fn attempts(&self) -> u32 {
+        self.options.max_connections + 1
     }
 
     /// Runs a control statement of an atomic batch and logs it.
     async fn control(&mut self, sql: &'static str, log: &mut Vec<Control>) -> Result<()> {
         let start = Instant::now();
+        self.fresh = false;
+        let conn = raw(&mut self.conn)?;
         self.in_flight = true;
-        let result = B::simple(self.raw(), sql).await;
+        let result = B::simple(conn, sql).await;
         self.in_flight = false;
         log.push(Control {
             sql,
@@ -83,15 +130,93 @@ impl<B: Backend> ServerConnection<B> {
         result
     }
 
+    /// Opens an atomic batch: `BEGIN`, or `SAVEPOINT` inside an open transaction; learns the
+    /// transaction's token in the same round trip if it has none yet. On a fresh connection a
+    /// `BEGIN` that meets a broken connection runs again on a new one.
+    async fn open(&mut self, nested: bool, log: &mut Vec<Control>) -> Result<()> {
+        let mut left = if !nested && self.fresh {
+            self.attempts()
+        } else {
+            1
+        };
+        loop {
+            left -= 1;
+            match self.open_once(nested, log).await {
+                Err(error) if left > 0 && error.is_connection() => self.replace().await?,
+                Err(error) if nested => return Err(error),
+                other => return other.map_err(unsent),
+            }
+        }
+    }
+
+    async fn open_once(&mut self, nested: bool, log: &mut Vec<Control>) -> Result<()> {
+        let sql = if nested { SAVEPOINT } else { BEGIN };
+        let start = Instant::now();
+        self.fresh = false;
+        let track = self.tx.token.is_none();
+        let conn = raw(&mut self.conn)?;
+        self.in_flight = true;
+        let result = if track {
+            B::open_tracked(conn, sql).await
+        } else {
+            B::simple(conn, sql).await.map(|()| None)
+        };
+        self.in_flight = false;
+        log.push(Control {
+            sql,
+            elapsed: start.elapsed(),
+        });
+        if let Some(token) = result? {
+            self.tx.token = Some(token);
+        }
+        Ok(())
+    }
+
+    /// Runs the first statement of a plain batch; on a fresh connection, one that cannot have
+    /// had an effect of its own (a `BEGIN`, an idempotent read) and met a broken connection
+    /// runs again on a new one.
+    async fn first_statement(&mut self, statement: &Statement) -> Result<Outcome> {
+        let replayable =
+            self.fresh && !self.tx.open && (statement.idempotent || opens(&statement.sql));
+        if !replayable {
+            return self.statement(statement).await;
+        }
+        let mut left = self.attempts();
+        loop {
+            left -= 1;
+            match self.statement(statement).await {
+                Err(error) if left > 0 && error.is_connection() => self.replace().await?,
+                other => return other.map_err(unsent),
+            }
+        }
+    }
+
+    /// After a connection error during COMMIT: drops the connection and asks the server
+    /// what became of the transaction. Ok if it committed; `error` if it was rolled back;
+    /// [`Error::CommitOutcomeUnknown`] if nobody can tell.
+    async fn resolve_commit(&mut self, error: Error) -> Result<()> {
+        let token: Option<TxToken> = self.tx.token;
+        self.discard();
+        match B::commit_status(&self.pool, token).await {
+            CommitStatus::Committed => Ok(()),
+            CommitStatus::RolledBack => Err(error),
+            CommitStatus::Unknown(why) => Err(Error::CommitOutcomeUnknown {
+                message: why,
+                source: Some(Box::new(error)),
+            }),
+        }
+    }
+
     /// Runs one statement of a batch, keeping the transaction state.
     async fn statement(&mut self, statement: &Statement) -> Result<Outcome> {
+        self.fresh = false;
         let control = TxControl::of(&statement.sql);
         if let Some(message) = self.tx.aborted.clone() {
             match control {
                 TxControl::Rollback | TxControl::RollbackTo => {}
                 TxControl::Commit => {
                     // COMMIT of an aborted transaction: roll it back and say so.
-                    let _ = B::simple(self.raw(), ROLLBACK).await;
+                    let _ = B::simple(raw(&mut self.conn)?, ROLLBACK).await;
                     self.tx.after(TxControl::Rollback);
                     return Err(Error::TransactionAborted { message });
                 }
@@ -99,12 +224,13 @@ impl<B: Backend> ServerConnection<B> {
             }
         }
         let start = Instant::now();
+        let facts = self.facts;
+        let conn = raw(&mut self.conn)?;
         self.in_flight = true;
         let result = if control == TxControl::Other {
-            let facts = self.facts;
-            B::execute(self.raw(), statement, facts).await
+            B::execute(conn, statement, facts).await
         } else {
-            B::simple(self.raw(), &statement.sql)
+            B::simple(conn, &statement.sql)
                 .await
                 .map(|()| Outcome::default())
         };
@@ -124,6 +250,13 @@ impl<B: Backend> ServerConnection<B> {
                     });
                 }
                 Ok(outcome)
+            }
+            Err(error) if control == TxControl::Commit && self.tx.open && error.is_connection() => {
+                // The transaction's COMMIT may or may not have reached the server.
+                self.resolve_commit(error).await.map(|()| Outcome {
+                    elapsed: start.elapsed(),
+                    ..Outcome::default()
+                })
             }
             Err(error) => {
                 self.note_failure(control, &error);
@@ -159,8 +292,7 @@ impl<B: Backend> ServerConnection<B> {
                     executed,
                 });
             }
-            let open = if nested { SAVEPOINT } else { BEGIN };
-            if let Err(error) = self.control(open, &mut executed.control).await {
+            if let Err(error) = self.open(nested, &mut executed.control).await {
                 return Err(BatchFailure {
                     index: None,
                     error,
@@ -172,7 +304,12 @@ impl<B: Backend> ServerConnection<B> {
         }
         let mut failure = None;
         for (index, statement) in batch.statements.iter().enumerate() {
-            match self.statement(statement).await {
+            let outcome = if index == 0 && !atomic {
+                self.first_statement(statement).await
+            } else {
+                self.statement(statement).await
+            };
+            match outcome {
                 Ok(outcome) => executed.outcomes.push(outcome),
                 Err(error) => {
                     if let (Error::RowCountMismatch { .. }, Some(probe)) =
@@ -197,6 +334,17 @@ impl<B: Backend> ServerConnection<B> {
                             self.tx.after(TxControl::Commit);
                         }
                         return Ok(executed);
+                    }
+                    Err(error) if !nested && error.is_connection() => {
+                        // The COMMIT may or may not have reached the server.
+                        return match self.resolve_commit(error).await {
+                            Ok(()) => Ok(executed),
+                            Err(error) => Err(BatchFailure {
+                                index: None,
+                                error,
+                                executed,
+                            }),
+                        };
                     }
                     Err(error) => failure = Some((None, error)),
                 }
@@ -224,6 +372,36 @@ impl<B: Backend> ServerConnection<B> {
             let _ = self.control(ROLLBACK, log).await;
             self.tx.after(TxControl::Rollback);
         }
+    }
+}
+
+/// Whether `sql` only prepares a transaction (`BEGIN ..`, `START TRANSACTION`, MySQL's `SET
+/// TRANSACTION ..` before it): nothing of it outlives the connection.
+fn opens(sql: &str) -> bool {
+    TxControl::of(sql) == TxControl::Begin
+        || sql
+            .get(..15)
+            .is_some_and(|s| s.eq_ignore_ascii_case("SET TRANSACTION"))
+}
+
+/// The connection, unless an earlier statement found it broken and dropped it.
+fn raw<D: sqlx::Database>(conn: &mut Option<PoolConnection<D>>) -> Result<&mut PoolConnection<D>> {
+    conn.as_mut().ok_or_else(|| {
+        Error::connection_unavailable("the connection was lost by an earlier statement")
+    })
+}
+
+/// The same connection error, saying nothing of the work reached the server.
+fn unsent(error: Error) -> Error {
+    match error {
+        Error::Connection {
+            message, source, ..
+        } => Error::Connection {
+            message,
+            sent: false,
+            source,
+        },
+        other => other,
     }
 }
 

@@ -3,14 +3,15 @@
 use crate::backend::{Backend, ServerFacts};
 use crate::connection::ServerConnection;
 use crate::options::ServerOptions;
-use coherent_core::{BoxFuture, Capabilities, Connection, Dialect, Driver, Error, Result};
-use sqlx::pool::{Pool, PoolOptions};
+use coherent_core::{BoxFuture, Capabilities, Connection, Dialect, Driver, Result};
+use sqlx::pool::{Pool, PoolConnection, PoolOptions};
+use std::sync::Arc;
 
 /// A [`Driver`] for a server backend `B`.
 pub struct ServerDriver<B: Backend> {
     pool: Pool<B::Db>,
     facts: ServerFacts,
-    options: ServerOptions,
+    options: Arc<ServerOptions>,
 }
 
 impl<B: Backend> std::fmt::Debug for ServerDriver<B> {
@@ -31,16 +32,27 @@ impl<B: Backend> ServerDriver<B> {
         ServerDriver {
             pool,
             facts,
-            options,
+            options: Arc::new(options),
         }
     }
 
-    /// Pool options from Coherent's settings.
+    /// Pool options from Coherent's settings: no ping before every acquire, only for a
+    /// connection idle longer than [`ServerOptions::idle_check`] (one that fails it is
+    /// closed and the pool hands out another).
     pub(crate) fn pool_options(options: &ServerOptions) -> PoolOptions<B::Db> {
+        let idle_check = options.idle_check;
         PoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= idle_check {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
     }
 
     /// The options the driver was opened with.
@@ -53,16 +65,16 @@ impl<B: Backend> ServerDriver<B> {
         &self.pool
     }
 
-    /// Checks out a connection.
+    /// Checks out a connection. Failing to get one is [`Error::Connection`] with nothing
+    /// sent.
     pub async fn connect(&self) -> Result<ServerConnection<B>> {
-        let conn = self.pool.acquire().await.map_err(|e| match e {
-            sqlx::Error::PoolTimedOut => Error::Connection(format!(
-                "no free connection within {:?} (all {} are in use)",
-                self.options.acquire_timeout, self.options.max_connections
-            )),
-            other => Error::Connection(other.to_string()),
-        })?;
-        Ok(ServerConnection::new(conn, self.facts))
+        let conn = checkout::<B>(&self.pool, &self.options).await?;
+        Ok(ServerConnection::new(
+            conn,
+            self.pool.clone(),
+            self.facts,
+            Arc::clone(&self.options),
+        ))
     }
 }
 
@@ -78,4 +90,21 @@ impl<B: Backend> Driver for ServerDriver<B> {
     fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection>>> {
         Box::pin(async move { Ok(Box::new(self.connect().await?) as Box<dyn Connection>) })
     }
+}
+
+/// Takes a connection from `pool`; a failure is a connection error with nothing sent.
+pub(crate) async fn checkout<B: Backend>(
+    pool: &Pool<B::Db>,
+    options: &ServerOptions,
+) -> Result<PoolConnection<B::Db>> {
+    pool.acquire().await.map_err(|e| match e {
+        sqlx::Error::PoolTimedOut => crate::error::unavailable(
+            format!(
+                "no free connection within {:?} (all {} are in use)",
+                options.acquire_timeout, options.max_connections
+            ),
+            e,
+        ),
+        other => crate::error::unavailable(other.to_string(), other),
+    })
 }

@@ -2,8 +2,10 @@
 //! error response.
 //!
 //! Policy: I/O, TLS and protocol failures, a pool that timed out or closed, and a crashed
-//! worker are [`Error::Connection`] (the connection, not the statement, failed); a bad
-//! connect option is [`Error::Config`]; anything else is [`Error::Database`] without a code.
+//! worker are [`Error::Connection`] (the connection, not the statement, failed), with the sqlx
+//! error as their source; they count as sent (the statement may have reached the server)
+//! unless the caller knows better ([`lost`], [`unavailable`]); a bad connect option is
+//! [`Error::Config`]; anything else is [`Error::Database`] without a code.
 
 use coherent_core::Error;
 
@@ -12,7 +14,7 @@ use coherent_core::Error;
 /// ```
 /// use coherent_core::Error;
 /// let e = coherent_sqlx::error::classify_other(sqlx::Error::PoolTimedOut);
-/// assert!(matches!(e, Error::Connection(_)));
+/// assert!(matches!(e, Error::Connection { sent: true, .. }));
 /// ```
 pub fn classify_other(error: sqlx::Error) -> Error {
     match error {
@@ -21,11 +23,29 @@ pub fn classify_other(error: sqlx::Error) -> Error {
         | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::Connection(error.to_string()),
+        | sqlx::Error::WorkerCrashed => lost(error.to_string(), error),
         sqlx::Error::Configuration(e) => Error::Config(e.to_string()),
         other => Error::Database {
             code: None,
             message: other.to_string(),
         },
+    }
+}
+
+/// A connection error after which the statement may have reached the server.
+pub fn lost(message: String, source: sqlx::Error) -> Error {
+    Error::Connection {
+        message,
+        sent: true,
+        source: Some(Box::new(source)),
+    }
+}
+
+/// A connection error before anything was sent (opening or taking a connection failed).
+pub fn unavailable(message: String, source: sqlx::Error) -> Error {
+    Error::Connection {
+        message,
+        sent: false,
+        source: Some(Box::new(source)),
     }
 }

@@ -5,8 +5,11 @@
 //! most `acquire_timeout_ms` (default 30 s) and then fails with
 //! [`coherent_core::Error::Connection`]: a pool exhausted by pinned transactions is reported,
 //! never waited on forever. Connections are not pinged before each use (a round trip per
-//! acquire); a lost connection is reported as [`coherent_core::Error::Connection`] by the
-//! statement that finds it.
+//! acquire), only when they sat idle in the pool for longer than `idle_check_ms` (default
+//! 5 s): the server, a proxy or a firewall may have closed them meanwhile. A connection the
+//! server closed more recently is found by the first statement of the next unit of work, and
+//! replaced transparently where that statement cannot have had an effect
+//! ([`crate::connection`]); otherwise it is reported as [`coherent_core::Error::Connection`].
 
 use coherent_core::{Error, Result};
 use std::time::Duration;
@@ -20,6 +23,9 @@ pub struct ServerOptions {
     pub max_connections: u32,
     /// How long `acquire` waits for a free connection (default 30 s).
     pub acquire_timeout: Duration,
+    /// A connection idle in the pool for longer than this is pinged before it is handed out
+    /// (default 5 s).
+    pub idle_check: Duration,
 }
 
 impl ServerOptions {
@@ -29,6 +35,7 @@ impl ServerOptions {
     /// use coherent_sqlx::ServerOptions;
     /// let o = ServerOptions::from_url("postgres://u@127.0.0.1/db?max_connections=40&sslmode=disable").unwrap();
     /// assert_eq!(o.max_connections, 40);
+    /// assert_eq!(o.idle_check, std::time::Duration::from_secs(5));
     /// assert_eq!(o.url, "postgres://u@127.0.0.1/db?sslmode=disable");
     /// assert!(ServerOptions::from_url("postgres://h/db?max_connections=lots").is_err());
     /// ```
@@ -37,6 +44,7 @@ impl ServerOptions {
             url: String::new(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(30),
+            idle_check: Duration::from_secs(5),
         };
         let (base, query) = match url.split_once('?') {
             Some((b, q)) => (b, q),
@@ -58,6 +66,7 @@ impl ServerOptions {
                 "acquire_timeout_ms" => {
                     options.acquire_timeout = Duration::from_millis(number(key, value)?)
                 }
+                "idle_check_ms" => options.idle_check = Duration::from_millis(number(key, value)?),
                 _ => rest.push(pair),
             }
         }

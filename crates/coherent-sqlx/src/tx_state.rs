@@ -64,6 +64,9 @@ pub struct TxState {
     pub open: bool,
     /// The error that aborted the open transaction, if any.
     pub aborted: Option<String>,
+    /// What names the open transaction after its connection is lost, where the backend
+    /// learnt it ([`crate::backend::Backend::open_tracked`]).
+    pub token: Option<crate::backend::TxToken>,
 }
 
 impl TxState {
@@ -73,10 +76,12 @@ impl TxState {
             TxControl::Begin => {
                 self.open = true;
                 self.aborted = None;
+                self.token = None;
             }
             TxControl::Commit | TxControl::Rollback => {
                 self.open = false;
                 self.aborted = None;
+                self.token = None;
             }
             // Rolling back to a savepoint made after the error repairs the transaction; one
             // made before it could not have been made.

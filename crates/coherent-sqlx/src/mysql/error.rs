@@ -18,6 +18,13 @@ pub fn classify(error: sqlx::Error, sql: &str) -> Error {
     match error {
         sqlx::Error::Database(db) => {
             let message = db.message().to_owned();
+            let number = db
+                .try_downcast_ref::<MySqlDatabaseError>()
+                .map(MySqlDatabaseError::number);
+            // 2006 server gone away, 2013 lost during query, 1927 connection killed.
+            if matches!(number, Some(2006 | 2013 | 1927)) {
+                return crate::error::lost(message, sqlx::Error::Database(db));
+            }
             let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() else {
                 return Error::Database {
                     code: None,
@@ -39,7 +46,6 @@ pub fn classify(error: sqlx::Error, sql: &str) -> Error {
                 1205 => Error::LockTimeout { message },
                 3572 => Error::LockNotAvailable { message },
                 1213 => Error::Deadlock { message },
-                2006 | 2013 => Error::Connection(message),
                 1264 | 1265 | 1292 | 1366 | 1406 | 1690 => Error::InvalidData {
                     code: Some(my.number().to_string()),
                     message,

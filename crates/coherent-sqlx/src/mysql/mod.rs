@@ -18,12 +18,12 @@ pub mod bind;
 pub mod decode;
 pub mod error;
 
-use crate::backend::{Backend, ServerFacts};
+use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
 use crate::options::ServerOptions;
 use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Rows, Statement, Value};
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions};
-use sqlx::pool::PoolConnection;
+use sqlx::pool::{Pool, PoolConnection};
 use sqlx::{AssertSqlSafe, Column, Executor, Row};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -138,5 +138,18 @@ impl Backend for MySql {
 
     fn ends_transaction(error: &Error) -> bool {
         matches!(error, Error::Deadlock { .. })
+    }
+
+    async fn open_tracked<'a>(
+        conn: &'a mut PoolConnection<sqlx::MySql>,
+        sql: &'a str,
+    ) -> Result<Option<TxToken>> {
+        Self::simple(conn, sql).await.map(|()| None)
+    }
+
+    async fn commit_status(_pool: &Pool<sqlx::MySql>, _token: Option<TxToken>) -> CommitStatus {
+        CommitStatus::Unknown(
+            "MySQL cannot tell what became of another connection's transaction".into(),
+        )
     }
 }

@@ -19,6 +19,11 @@ pub fn classify(error: sqlx::Error) -> Error {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let message = db.message().to_owned();
+            // Connection exceptions (class 08) and the server ending the session
+            // (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+            if code.starts_with("08") || code.starts_with("57P") {
+                return crate::error::lost(message, sqlx::Error::Database(db));
+            }
             let pg = db.try_downcast_ref::<PgDatabaseError>();
             let table = db.table().map(str::to_owned);
             let constraint = |kind| Error::Constraint {
@@ -44,9 +49,6 @@ pub fn classify(error: sqlx::Error) -> Error {
                 "40P01" => Error::Deadlock { message },
                 "40001" => Error::SerializationFailure { message },
                 "25P02" => Error::TransactionAborted { message },
-                // Connection exceptions (class 08) and the server ending the session
-                // (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
-                c if c.starts_with("08") || c.starts_with("57P") => Error::Connection(message),
                 c if c.starts_with("22") => Error::InvalidData {
                     code: Some(code),
                     message,

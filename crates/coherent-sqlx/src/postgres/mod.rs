@@ -9,20 +9,38 @@
 //!   [`coherent_core::Error::InvalidArgument`] naming both, before anything is sent.
 //! - Rows are decoded by column type into the widest natural [`coherent_core::Value`]
 //!   ([`decode`]); errors are classified by SQLSTATE ([`error`]).
+//! - **A lost COMMIT is resolved.** The round trip that opens a flush's transaction (or the
+//!   first flush's savepoint in an open one) also reads `txid_current()` and
+//!   `pg_backend_pid()` (one simple-query message, no extra round trip; the transaction id is
+//!   assigned at BEGIN instead of at its first write). If the connection is lost during
+//!   COMMIT, a new connection asks `txid_status`: `committed` or `aborted` is the answer; `in
+//!   progress` means the old session has not noticed yet: after a second it is terminated
+//!   (only while it still runs that transaction) and asked again, for at most
+//!   [`RESOLVE_FOR`].
 
 pub mod bind;
 pub mod decode;
 pub mod error;
 
-use crate::backend::{Backend, ServerFacts};
+use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
 use crate::options::ServerOptions;
 use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Rows, Statement};
-use sqlx::pool::PoolConnection;
+use sqlx::pool::{Pool, PoolConnection};
 use sqlx::postgres::{PgArguments, PgConnectOptions};
-use sqlx::{AssertSqlSafe, Executor, Statement as _};
+use sqlx::{AssertSqlSafe, Executor, Row as _, Statement as _};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long the outcome of a lost COMMIT is looked for before it is reported unknown.
+pub const RESOLVE_FOR: Duration = Duration::from_secs(5);
+
+/// How long a lost COMMIT's session may stay in progress before it is terminated.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Read in the round trip that opens a tracked transaction.
+const TRACK: &str = "SELECT txid_current() AS xid, pg_backend_pid()::int8 AS pid";
 
 /// The PostgreSQL backend.
 #[derive(Debug, Clone, Copy)]
@@ -120,6 +138,87 @@ impl Backend for Postgres {
 
     fn ends_transaction(_error: &Error) -> bool {
         false
+    }
+
+    async fn open_tracked<'a>(
+        conn: &'a mut PoolConnection<sqlx::Postgres>,
+        sql: &'a str,
+    ) -> Result<Option<TxToken>> {
+        let sql = format!("{sql}; {TRACK}");
+        let rows = (&mut **conn)
+            .fetch_all(sqlx::raw_sql(AssertSqlSafe(sql)))
+            .await
+            .map_err(error::classify)?;
+        let row = rows.last().ok_or_else(|| Error::Database {
+            code: None,
+            message: "txid_current() returned no row".into(),
+        })?;
+        let read = |column: &str| {
+            row.try_get::<i64, _>(column).map_err(|e| Error::Decode {
+                column: column.into(),
+                message: e.to_string(),
+            })
+        };
+        Ok(Some(TxToken {
+            xid: read("xid")?,
+            backend: read("pid")?,
+        }))
+    }
+
+    async fn commit_status(pool: &Pool<sqlx::Postgres>, token: Option<TxToken>) -> CommitStatus {
+        let Some(token) = token else {
+            return CommitStatus::Unknown(
+                "its transaction id was not taken (no flush wrote in the transaction)".into(),
+            );
+        };
+        let started = Instant::now();
+        let deadline = started + RESOLVE_FOR;
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            Err(e) => return CommitStatus::Unknown(format!("cannot reconnect to ask: {e}")),
+        };
+        let mut terminated = false;
+        loop {
+            let status = sqlx::query_scalar::<_, Option<String>>("SELECT txid_status($1)")
+                .bind(token.xid)
+                .fetch_one(&mut *conn)
+                .await;
+            match status.as_ref().map(Option::as_deref) {
+                Ok(Some("committed")) => return CommitStatus::Committed,
+                Ok(Some("aborted")) => return CommitStatus::RolledBack,
+                Ok(Some(_)) if Instant::now() < deadline => {
+                    // In progress: the old session has not ended yet (a COMMIT it received
+                    // may still be waiting to run). Give it [`GRACE`] to end by itself, then
+                    // end it, if it still runs this transaction (a COMMIT already under way
+                    // finishes first).
+                    if !terminated && started.elapsed() >= GRACE {
+                        terminated = true;
+                        let _ = sqlx::query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE pid = $1 AND backend_xid::text = ($2 % 4294967296)::text",
+                        )
+                        .bind(token.backend as i32)
+                        .bind(token.xid)
+                        .execute(&mut *conn)
+                        .await;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Ok(Some(s)) => {
+                    return CommitStatus::Unknown(format!(
+                        "transaction {} still {s} after {RESOLVE_FOR:?}",
+                        token.xid
+                    ));
+                }
+                Ok(None) => {
+                    return CommitStatus::Unknown(format!(
+                        "transaction {} is too old for txid_status",
+                        token.xid
+                    ));
+                }
+                Err(e) => return CommitStatus::Unknown(format!("cannot ask txid_status: {e}")),
+            }
+        }
     }
 }
 

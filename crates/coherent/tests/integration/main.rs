@@ -1,10 +1,12 @@
 //! The integration suite: every test runs against every available backend (see
-//! [`common::backends`]): embedded SQLite in memory and in a file today.
+//! [`common::backends`]): embedded SQLite in memory and in a file, and PostgreSQL and MariaDB
+//! when their URLs are set. [`proxy`] is a fault-injecting TCP proxy for the servers.
 
 mod bad_input;
 mod collections;
 mod common;
 mod concurrency;
+mod connection_faults;
 mod entity_manager;
 mod flush;
 mod flush_failure;
@@ -15,6 +17,7 @@ mod joined_loading;
 mod locking;
 mod many_to_many;
 mod one_to_one;
+mod proxy;
 mod raw_sql;
 mod re_read;
 mod refresh;
