@@ -39,6 +39,15 @@ impl<T: Entity> Clone for PendingInserts<T> {
     }
 }
 
+impl<'a, T: Entity> IntoIterator for &'a PendingInserts<T> {
+    type Item = &'a Managed<T>;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Option<Managed<T>>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.slots.iter().flatten()
+    }
+}
+
 impl<T: Entity> PendingInserts<T> {
     /// Number of pending instances.
     pub fn len(&self) -> usize {
