@@ -41,7 +41,7 @@ pub(crate) struct JoinPlan {
     nodes: Vec<Node>,
 }
 
-fn alias(meta: &EntityMeta, index: usize) -> String {
+pub(crate) fn alias(meta: &EntityMeta, index: usize) -> String {
     let first = meta
         .table
         .chars()

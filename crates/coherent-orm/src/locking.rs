@@ -52,10 +52,10 @@ impl EntityManager {
 
     /// Takes a lock on a managed entity.
     ///
-    /// A pessimistic mode runs `SELECT 1 FROM t WHERE key = ? FOR UPDATE` (per dialect) in the
-    /// open transaction; a row that is gone is [`Error::NotFound`]. [`LockMode::Optimistic`]
-    /// only checks that the entity is versioned (use [`EntityManager::lock_version`] to
-    /// compare the version).
+    /// A pessimistic mode runs `SELECT 1 FROM t AS t0 WHERE t0.key = ? FOR UPDATE` (per
+    /// dialect) in the open transaction; a row that is gone is [`Error::NotFound`].
+    /// [`LockMode::Optimistic`] only checks that the entity is versioned (use
+    /// [`EntityManager::lock_version`] to compare the version).
     ///
     /// ```
     /// # use coherent_orm::doc_support::User;
@@ -68,6 +68,33 @@ impl EntityManager {
     /// # Ok(()) }
     /// ```
     pub async fn lock<T: Entity>(&self, entity: &Managed<T>, mode: LockMode) -> Result<()> {
+        self.lock_with(entity, mode, std::iter::empty::<String>())
+            .await
+    }
+
+    /// [`EntityManager::lock`] naming the tables whose rows the lock takes (MikroORM's
+    /// `em.lock(entity, mode, { lockTableAliases })`): the row's table is aliased as
+    /// MikroORM aliases a query's root, its table's first letter and `0` (`"users" AS
+    /// "u0"`), so `lock_with(&user, PessimisticWrite, ["u0"])` renders `.. FOR UPDATE OF
+    /// "u0"` on PostgreSQL. Another alias is [`Error::InvalidArgument`], and any alias on
+    /// MySQL [`Error::LockUnsupported`], before any SQL.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// use coherent_core::LockMode;
+    /// em.begin().await?;
+    /// let user = em.find_one_or_fail::<User>(1).await?;
+    /// em.lock_with(&user, LockMode::PessimisticPartialWrite, ["u0"]).await?;
+    /// em.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn lock_with<T: Entity, S: Into<String>>(
+        &self,
+        entity: &Managed<T>,
+        mode: LockMode,
+        aliases: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
         let em = self.context()?;
         em.ensure_managed(entity)?;
         if mode == LockMode::Optimistic {
@@ -78,14 +105,21 @@ impl EntityManager {
                     entity: T::META.name,
                 });
         }
-        let Some(clause) = em.lock_clause(mode, &[]).await? else {
+        let meta = T::META;
+        let alias = crate::joined::alias(meta, 0);
+        let aliases: Vec<String> = aliases.into_iter().map(Into::into).collect();
+        if let Some(other) = aliases.iter().find(|a| **a != alias) {
+            return Err(Error::InvalidArgument(format!(
+                "lock table alias `{other}` is not in the query (its table is {alias})"
+            )));
+        }
+        let Some(clause) = em.lock_clause(mode, &aliases).await? else {
             return Ok(());
         };
-        let meta = T::META;
         let key = entity.key();
         let sql = format!(
             "{}{clause}",
-            coherent_sql::select::select_by_key(meta, em.shared().dialect)
+            coherent_sql::select::lock_row(meta, &alias, em.shared().dialect)
         );
         let rows = em
             .query_rows(

@@ -6,7 +6,7 @@
 use crate::condition::{Scope, to_expr};
 use crate::params::{Rendered, Slots};
 use coherent_core::{Condition, Dialect, EntityMeta, Order, Value};
-use sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 
 /// What a SELECT asks for besides its filter.
 #[derive(Debug, Clone, Default)]
@@ -96,6 +96,27 @@ pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> String {
     let v = slots.slot(Value::Null);
     let stmt = base(meta)
         .and_where(Expr::col(meta.pk().name).eq(v))
+        .to_owned();
+    slots.render(&stmt, dialect).sql
+}
+
+/// `SELECT 1 FROM t AS <alias> WHERE <alias>.pk = ?`: the probe that takes a row lock on
+/// one row (the lock clause is appended), as MikroORM's `em.lock` renders it.
+///
+/// ```
+/// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta};
+/// use coherent_sql::select::lock_row;
+/// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// assert_eq!(lock_row(&META, "u0", Dialect::Postgres), r#"SELECT 1 FROM "users" AS "u0" WHERE "u0"."id" = $1"#);
+/// ```
+pub fn lock_row(meta: &EntityMeta, alias: &str, dialect: Dialect) -> String {
+    let mut slots = Slots::new();
+    let v = slots.slot(Value::Null);
+    let stmt = Query::select()
+        .expr(Expr::cust("1"))
+        .from_as(meta.table, Alias::new(alias))
+        .and_where(Expr::col((Alias::new(alias), meta.pk().name)).eq(v))
         .to_owned();
     slots.render(&stmt, dialect).sql
 }

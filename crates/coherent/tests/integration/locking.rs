@@ -644,6 +644,100 @@ async fn skip_locked_nowait_and_waiting_between_two_transactions() {
     }
 }
 
+/// `em.lock` renders MikroORM's probe, `SELECT 1 FROM t AS t0 WHERE t0.key = ? FOR ..`, and
+/// `lock_with` takes lock table aliases: `OF "d0"` on PostgreSQL, refused on MySQL, an alias
+/// the probe does not have refused before any SQL. The lock is real: another transaction's
+/// NOWAIT on the row fails until the holder commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn em_lock_selects_one_with_aliases_and_holds_the_row() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        let seed = orm.em().fork();
+        let d = seed.persist(doc("locked")).unwrap();
+        seed.flush().await.unwrap();
+        let id = d.read().id;
+
+        let a = orm.em().fork();
+        let d = a.find_one_or_fail::<Doc>(id).await.unwrap();
+        a.begin().await.unwrap();
+        let log = StatementLog::capture();
+        let err = a
+            .lock_with(&d, LockMode::PessimisticWrite, ["x9"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument(m) if m.contains("`x9`") && m.contains("d0")),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(log.take_all().is_empty(), "{}: nothing ran", b.name);
+        let with_alias = a.lock_with(&d, LockMode::PessimisticWrite, ["d0"]).await;
+        a.lock(&d, LockMode::PessimisticWrite).await.unwrap();
+        let probes = log.take();
+        match b.dialect() {
+            Dialect::Sqlite => {
+                with_alias.unwrap();
+                assert!(
+                    probes.is_empty(),
+                    "{}: the write lock is held: {probes:?}",
+                    b.name
+                );
+            }
+            Dialect::Postgres => {
+                with_alias.unwrap();
+                assert_eq!(
+                    probes,
+                    [
+                        r#"SELECT 1 FROM "docs" AS "d0" WHERE "d0"."id" = $1 FOR UPDATE OF "d0""#,
+                        r#"SELECT 1 FROM "docs" AS "d0" WHERE "d0"."id" = $1 FOR UPDATE"#,
+                    ],
+                    "{}",
+                    b.name
+                );
+            }
+            Dialect::MySql => {
+                assert!(
+                    matches!(with_alias, Err(Error::LockUnsupported { .. })),
+                    "{}: {with_alias:?}",
+                    b.name
+                );
+                assert_eq!(
+                    probes,
+                    ["SELECT 1 FROM `docs` AS `d0` WHERE `d0`.`id` = ? FOR UPDATE"],
+                    "{}",
+                    b.name
+                );
+            }
+        }
+        drop(log);
+        if b.is_server() {
+            let other = orm.em().fork();
+            let err = other
+                .transactional(|tx| async move {
+                    tx.find_one_with::<Doc>(
+                        id,
+                        FindOptions::default().lock_mode(LockMode::PessimisticWriteOrFail),
+                    )
+                    .await
+                })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, Error::LockNotAvailable { .. }),
+                "{}: {err:?}",
+                b.name
+            );
+        }
+        a.commit().await.unwrap();
+        assert_eq!(
+            titles(&orm).await,
+            [("locked".to_string(), 1)],
+            "{}",
+            b.name
+        );
+    }
+}
+
 /// 32 tasks, each with its own fork, increment one counter 50 times: with optimistic locking
 /// and retry, and with a pessimistic write lock. No increment is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
