@@ -13,8 +13,12 @@ use std::sync::Arc;
 /// Target of the statement events.
 pub const TARGET: &str = "coherent::sql";
 
+/// One remembered statement: its SQL and parameter count, and its probe's (the SELECT the
+/// driver runs inside the transaction when a multi-row UPDATE misses rows).
+type Remembered = (Arc<str>, usize, Option<(Arc<str>, usize)>);
+
 /// The SQL texts and parameter counts of a batch, kept only if the log is on.
-pub(crate) struct Pending(Option<Vec<(Arc<str>, usize)>>);
+pub(crate) struct Pending(Option<Vec<Remembered>>);
 
 impl Pending {
     /// Nothing yet (see [`Pending::remember`]); collects only if anyone listens.
@@ -43,18 +47,20 @@ impl Pending {
     /// Remembers statements handed to the driver piece by piece.
     pub fn remember(&mut self, statements: &[coherent_core::Statement]) {
         if let Some(v) = &mut self.0 {
-            v.extend(
-                statements
-                    .iter()
-                    .map(|s| (Arc::clone(&s.sql), s.params.len())),
-            );
+            v.extend(statements.iter().map(|s| {
+                let probe = s
+                    .probe
+                    .as_deref()
+                    .map(|p| (Arc::clone(&p.sql), p.params.len()));
+                (Arc::clone(&s.sql), s.params.len(), probe)
+            }));
         }
     }
 
     /// Emits the event of a single statement run on its own.
     pub fn emit_single(self, result: &coherent_core::Result<coherent_core::Outcome>) {
         let Some(statements) = self.0 else { return };
-        let Some((sql, params)) = statements.first() else {
+        let Some((sql, params, _)) = statements.first() else {
             return;
         };
         match result {
@@ -67,7 +73,9 @@ impl Pending {
         }
     }
 
-    /// Emits one event per executed statement; `failed` names the statement that failed.
+    /// Emits one event per executed statement, in the order they ran: the opening control
+    /// statement, the statements, the failed one (`failed` names it) and its probe if the
+    /// driver ran it, then the closing control statement.
     pub fn emit(
         self,
         result: &BatchResult,
@@ -81,13 +89,16 @@ impl Pending {
             }
         };
         log_control(true);
-        for ((sql, params), o) in statements.iter().zip(&result.outcomes) {
+        for ((sql, params, _), o) in statements.iter().zip(&result.outcomes) {
             tracing::debug!(target: TARGET, sql = &**sql, params, rows = o.affected, elapsed_us = o.elapsed.as_micros() as u64, "statement");
         }
-        if let Some((Some((sql, params)), error)) =
+        if let Some((Some((sql, params, probe)), error)) =
             failed.map(|(index, error)| (index.and_then(|i| statements.get(i)), error))
         {
             tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed");
+            if let (Some((sql, params)), Some(rows)) = (probe, &result.probe) {
+                tracing::debug!(target: TARGET, sql = &**sql, params, rows = rows.len() as u64, "probe");
+            }
         }
         log_control(false);
     }

@@ -201,12 +201,39 @@ async fn a_conflict_in_a_batch_of_updates_undoes_all_of_them() {
         for d in &mine {
             d.write().title.push('!');
         }
+        let log = StatementLog::capture();
         let err = em.flush().await.unwrap_err();
         assert!(
             matches!(&err, Error::OptimisticLock { entity: "Doc", key } if *key == middle_id.to_string()),
             "{}: {err:?}",
             b.name
         );
+        // The query log has every statement in the order it ran, the probe that found the
+        // missed row included (servers: one multi-row UPDATE; SQLite: one per row).
+        let ran: Vec<(String, bool)> = log.take_all();
+        let shapes: Vec<&str> = ran
+            .iter()
+            .map(|(sql, failed)| match sql.split(' ').next().unwrap() {
+                "UPDATE" if *failed => "UPDATE failed",
+                first => first,
+            })
+            .collect();
+        if b.is_server() {
+            assert_eq!(
+                shapes,
+                ["BEGIN", "UPDATE failed", "SELECT", "ROLLBACK"],
+                "{}: {ran:?}",
+                b.name
+            );
+        } else {
+            assert_eq!(
+                shapes,
+                ["BEGIN", "UPDATE", "UPDATE failed", "ROLLBACK"],
+                "{}: {ran:?}",
+                b.name
+            );
+        }
+        drop(log);
         assert_eq!(
             titles(&orm).await,
             vec![("x".into(), 1), ("theirs".into(), 2), ("z".into(), 1)],
