@@ -13,7 +13,9 @@
 //! its reference is set to NULL (refused for a non-nullable reference).
 
 use crate::managed::Managed;
+use crate::type_store::KeyHasher;
 use coherent_core::{Entity, Error, Reference, Result};
+use std::collections::HashSet;
 
 /// The items of a one-to-many relation, once loaded.
 ///
@@ -28,15 +30,23 @@ use coherent_core::{Entity, Error, Reference, Result};
 /// ```
 pub struct Collection<T: Entity> {
     items: Option<Vec<Managed<T>>>,
+    /// The items' addresses, once the collection is large enough to need them: `add` and
+    /// `contains` stay O(1), so adding n items costs O(n), not O(n²). Dropped (rebuilt on
+    /// demand) whenever the items are replaced or handed out mutably.
+    index: Option<HashSet<usize, KeyHasher>>,
     /// `Owner.field`, for messages (`?` when made by hand).
     relation: &'static str,
 }
+
+/// Below this many items a scan is cheaper than an index.
+const INDEX_FROM: usize = 32;
 
 impl<T: Entity> Collection<T> {
     /// A loaded, empty collection: the collection of a new entity.
     pub fn new() -> Self {
         Collection {
             items: Some(Vec::new()),
+            index: None,
             relation: "?",
         }
     }
@@ -45,6 +55,7 @@ impl<T: Entity> Collection<T> {
     pub fn unloaded() -> Self {
         Collection {
             items: None,
+            index: None,
             relation: "?",
         }
     }
@@ -71,6 +82,28 @@ impl<T: Entity> Collection<T> {
         self.items.as_mut().ok_or(error)
     }
 
+    /// Whether `item` is one of the loaded items; builds the index once the collection is
+    /// large.
+    fn holds(&mut self, item: &Managed<T>) -> Result<bool> {
+        let items = self.items.as_ref().ok_or_else(|| self.not_loaded())?;
+        if items.len() < INDEX_FROM {
+            return Ok(items.iter().any(|m| Managed::ptr_eq(m, item)));
+        }
+        let index = self
+            .index
+            .get_or_insert_with(|| items.iter().map(Managed::addr).collect());
+        Ok(index.contains(&item.addr()))
+    }
+
+    /// Appends `item` to the loaded items (and to the index, if there is one).
+    fn push(&mut self, item: Managed<T>) -> Result<()> {
+        if let Some(index) = &mut self.index {
+            index.insert(item.addr());
+        }
+        self.items_mut()?.push(item);
+        Ok(())
+    }
+
     /// The number of items, or [`Error::CollectionNotLoaded`].
     pub fn len(&self) -> Result<usize> {
         self.items().map(<[_]>::len)
@@ -83,39 +116,49 @@ impl<T: Entity> Collection<T> {
 
     /// Whether `item` is one of the items (false when not loaded).
     pub fn contains(&self, item: &Managed<T>) -> bool {
-        self.items
-            .as_ref()
-            .is_some_and(|v| v.iter().any(|m| Managed::ptr_eq(m, item)))
+        match (&self.index, &self.items) {
+            (Some(index), Some(_)) => index.contains(&item.addr()),
+            (None, Some(items)) => items.iter().any(|m| Managed::ptr_eq(m, item)),
+            (_, None) => false,
+        }
     }
 
     /// Adds a managed instance (no-op if it is already an item).
     pub fn add(&mut self, item: &Managed<T>) -> Result<()> {
-        let items = self.items_mut()?;
-        if !items.iter().any(|m| Managed::ptr_eq(m, item)) {
-            items.push(item.clone());
+        if !self.holds(item)? {
+            self.push(item.clone())?;
         }
         Ok(())
     }
 
     /// Adds a new instance; the next flush persists it with the owner (cascade persist).
     pub fn add_new(&mut self, entity: T) -> Result<Managed<T>> {
-        let items = self.items_mut()?;
         let m = Managed::new(entity, false);
-        items.push(m.clone());
+        self.push(m.clone())?;
         Ok(m)
     }
 
     /// Removes `item`; returns whether it was an item.
     pub fn remove(&mut self, item: &Managed<T>) -> Result<bool> {
+        if !self.holds(item)? {
+            return Ok(false);
+        }
+        if let Some(index) = &mut self.index {
+            index.remove(&item.addr());
+        }
         let items = self.items_mut()?;
-        let before = items.len();
-        items.retain(|m| !Managed::ptr_eq(m, item));
-        Ok(items.len() != before)
+        let at = items
+            .iter()
+            .position(|m| Managed::ptr_eq(m, item))
+            .expect("held items are in the list");
+        items.remove(at);
+        Ok(true)
     }
 
     /// Removes every item.
     pub fn clear(&mut self) -> Result<()> {
         self.items_mut()?.clear();
+        self.index = None;
         Ok(())
     }
 
@@ -124,13 +167,15 @@ impl<T: Entity> Collection<T> {
         self.items.as_ref()
     }
 
-    /// The items if loaded, mutably.
+    /// The items if loaded, mutably (the index is dropped: the caller may change them).
     pub(crate) fn loaded_mut(&mut self) -> Option<&mut Vec<Managed<T>>> {
+        self.index = None;
         self.items.as_mut()
     }
 
     /// Replaces the items (a populate).
     pub(crate) fn set_loaded(&mut self, items: Vec<Managed<T>>) {
+        self.index = None;
         self.items = Some(items);
     }
 }
@@ -145,12 +190,14 @@ impl<T: Entity> Clone for Collection<T> {
     fn clone(&self) -> Self {
         Collection {
             items: self.items.clone(),
+            index: None,
             relation: self.relation,
         }
     }
 
     fn clone_from(&mut self, source: &Self) {
         self.relation = source.relation;
+        self.index = None;
         match (&mut self.items, &source.items) {
             (Some(mine), Some(theirs)) => mine.clone_from(theirs),
             (mine, theirs) => *mine = theirs.clone(),
@@ -177,6 +224,7 @@ impl<T: Entity> coherent_core::RelationSlot for Collection<T> {
 
     fn detach(&mut self) {
         self.items = None;
+        self.index = None;
     }
 
     fn holders(&self, f: &mut dyn FnMut(&dyn coherent_core::RelationHolder)) {
@@ -213,6 +261,7 @@ impl<T: Entity> RelationField for Collection<T> {
     fn unloaded(relation: &'static str) -> Self {
         Collection {
             items: None,
+            index: None,
             relation,
         }
     }
@@ -227,5 +276,36 @@ impl<T: Entity> RelationField for Collection<T> {
 
     fn slot(&mut self) -> &mut dyn coherent_core::RelationSlot {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc_support::User;
+
+    #[test]
+    fn a_large_collection_adds_removes_and_finds_through_its_index() {
+        let mut c = Collection::<User>::new();
+        let users: Vec<_> = (0..100)
+            .map(|i| Managed::new(User::new(&i.to_string(), "x@example.com"), false))
+            .collect();
+        for u in &users {
+            c.add(u).unwrap();
+            c.add(u).unwrap();
+        }
+        assert_eq!(c.len().unwrap(), 100);
+        assert!(c.index.is_some(), "built past {INDEX_FROM} items");
+        assert!(users.iter().all(|u| c.contains(u)));
+        assert!(c.remove(&users[50]).unwrap());
+        assert!(!c.remove(&users[50]).unwrap());
+        assert!(!c.contains(&users[50]) && c.len().unwrap() == 99);
+        c.loaded_mut().unwrap().push(users[50].clone());
+        assert!(
+            c.contains(&users[50]),
+            "handed out mutably: the index is rebuilt"
+        );
+        c.add(&users[50]).unwrap();
+        assert_eq!(c.len().unwrap(), 100);
     }
 }

@@ -226,9 +226,13 @@ async fn a_conflict_in_a_batch_of_updates_undoes_all_of_them() {
                 b.name
             );
         } else {
-            assert_eq!(
-                shapes,
-                ["BEGIN", "UPDATE", "UPDATE failed", "ROLLBACK"],
+            // One UPDATE per row, in the identity map's order: the missed one may come
+            // first, second or last.
+            let (last, before) = shapes.split_at(shapes.len() - 2);
+            assert_eq!(before, ["UPDATE failed", "ROLLBACK"], "{}: {ran:?}", b.name);
+            assert_eq!(last[0], "BEGIN", "{}: {ran:?}", b.name);
+            assert!(
+                last[1..].iter().all(|s| *s == "UPDATE"),
                 "{}: {ran:?}",
                 b.name
             );
