@@ -54,6 +54,10 @@ pub struct Capabilities {
     pub columnar: bool,
     /// Rows per multi-row statement when the application sets no batch size.
     pub default_batch_size: usize,
+    /// The driver emits the query log's statement events itself, each as its statement
+    /// finishes, on the caller's task ([`crate::query_log`]); otherwise the ORM emits a
+    /// batch's events when the batch answers.
+    pub logs_statements: bool,
 }
 
 /// How a [`Batch`] relates to transactions.

@@ -32,6 +32,7 @@ pub mod filter;
 pub mod isolation;
 pub mod lock_mode;
 pub mod meta;
+pub mod query_log;
 pub mod relation;
 pub mod row;
 pub mod stored_form;

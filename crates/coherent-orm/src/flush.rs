@@ -66,7 +66,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         // With transactions disabled the statements run as they come (no BEGIN/COMMIT).
         let atomic = !em.transactions_disabled();
         let mut writer = conn.stream_batch(if atomic { TxMode::Atomic } else { TxMode::Plain });
-        let mut log = Pending::empty();
+        let mut log = Pending::empty(shared.capabilities.logs_statements);
         let plan = {
             let mut ctx = PlanContext::of(shared);
             let mut sink = |piece: Vec<coherent_core::Statement>| {

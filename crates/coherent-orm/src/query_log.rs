@@ -1,17 +1,20 @@
-//! The query log: one `tracing` event per statement, on the caller's task.
+//! The query log of batches a driver runs away from the caller's task (SQLite's connection
+//! threads): the ORM emits their statement events ([`coherent_core::query_log`]) on the
+//! caller's task when the batch answers, in the order the statements ran. A driver that runs
+//! statements on the caller's task emits them itself as each finishes
+//! ([`coherent_core::Capabilities::logs_statements`]), and this module stays silent.
 //!
-//! Policy: drivers time statements; this module turns their [`BatchResult`] into events with
-//! target `coherent::sql` at DEBUG level: `sql`, `params` (count, never the values: they may
-//! be secrets), `rows` and `elapsed_us`. Transaction control statements are logged the same
-//! way. Applications turn the log on with a subscriber filter (`coherent::sql=debug`); tests
-//! count these events to assert how many statements an operation issued. When no subscriber
-//! wants the events, no SQL text is even collected.
+//! Policy: applications turn the log on with a subscriber filter (`coherent::sql=debug`);
+//! tests count these events to assert how many statements an operation issued. When no
+//! subscriber wants the events, no SQL text is even collected.
 
+use coherent_core::query_log::{failed, ran};
 use coherent_core::{Batch, BatchResult};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Target of the statement events.
-pub const TARGET: &str = "coherent::sql";
+pub use coherent_core::query_log::TARGET;
 
 /// One remembered statement: its SQL and parameter count, and its probe's (the SELECT the
 /// driver runs inside the transaction when a multi-row UPDATE misses rows).
@@ -21,25 +24,26 @@ type Remembered = (Arc<str>, usize, Option<(Arc<str>, usize)>);
 pub(crate) struct Pending(Option<Vec<Remembered>>);
 
 impl Pending {
-    /// Nothing yet (see [`Pending::remember`]); collects only if anyone listens.
-    pub fn empty() -> Pending {
-        if tracing::enabled!(target: TARGET, tracing::Level::DEBUG) {
+    /// Nothing yet (see [`Pending::remember`]); collects only if anyone listens and the
+    /// driver does not log by itself (`driver_logs`).
+    pub fn empty(driver_logs: bool) -> Pending {
+        if !driver_logs && coherent_core::query_log::enabled() {
             Pending(Some(Vec::new()))
         } else {
             Pending(None)
         }
     }
 
-    /// Remembers what `batch` will run, if anyone listens.
-    pub fn of(batch: &Batch) -> Pending {
-        let mut pending = Pending::empty();
+    /// Remembers what `batch` will run, if it is to be logged here.
+    pub fn of(batch: &Batch, driver_logs: bool) -> Pending {
+        let mut pending = Pending::empty(driver_logs);
         pending.remember(&batch.statements);
         pending
     }
 
-    /// Remembers one statement, if anyone listens.
-    pub fn of_statement(statement: &coherent_core::Statement) -> Pending {
-        let mut pending = Pending::empty();
+    /// Remembers one statement, if it is to be logged here.
+    pub fn of_statement(statement: &coherent_core::Statement, driver_logs: bool) -> Pending {
+        let mut pending = Pending::empty(driver_logs);
         pending.remember(std::slice::from_ref(statement));
         pending
     }
@@ -64,40 +68,37 @@ impl Pending {
             return;
         };
         match result {
-            Ok(o) => {
-                tracing::debug!(target: TARGET, sql = &**sql, params, rows = o.affected, elapsed_us = o.elapsed.as_micros() as u64, "statement")
-            }
-            Err(error) => {
-                tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed")
-            }
+            Ok(o) => ran(sql, *params, o.affected, o.elapsed),
+            Err(error) => failed(sql, *params, error),
         }
     }
 
     /// Emits one event per executed statement, in the order they ran: the opening control
-    /// statement, the statements, the failed one (`failed` names it) and its probe if the
+    /// statement, the statements, the failed one (`failure` names it) and its probe if the
     /// driver ran it, then the closing control statement.
     pub fn emit(
         self,
         result: &BatchResult,
-        failed: Option<(Option<usize>, &coherent_core::Error)>,
+        failure: Option<(Option<usize>, &coherent_core::Error)>,
     ) {
         let Some(statements) = self.0 else { return };
         let opens = |sql: &str| sql.starts_with("BEGIN") || sql.starts_with("SAVEPOINT");
         let log_control = |opening: bool| {
             for c in result.control.iter().filter(|c| opens(c.sql) == opening) {
-                tracing::debug!(target: TARGET, sql = c.sql, params = 0usize, rows = 0u64, elapsed_us = c.elapsed.as_micros() as u64, "statement");
+                ran(c.sql, 0, 0, c.elapsed);
             }
         };
         log_control(true);
         for ((sql, params, _), o) in statements.iter().zip(&result.outcomes) {
-            tracing::debug!(target: TARGET, sql = &**sql, params, rows = o.affected, elapsed_us = o.elapsed.as_micros() as u64, "statement");
+            ran(sql, *params, o.affected, o.elapsed);
         }
         if let Some((Some((sql, params, probe)), error)) =
-            failed.map(|(index, error)| (index.and_then(|i| statements.get(i)), error))
+            failure.map(|(index, error)| (index.and_then(|i| statements.get(i)), error))
         {
-            tracing::debug!(target: TARGET, sql = &**sql, params, error = %error, "statement failed");
+            failed(sql, *params, error);
             if let (Some((sql, params)), Some(rows)) = (probe, &result.probe) {
-                tracing::debug!(target: TARGET, sql = &**sql, params, rows = rows.len() as u64, "probe");
+                // The driver reports the probe's rows, not its time.
+                ran(sql, *params, rows.len() as u64, Duration::ZERO);
             }
         }
         log_control(false);

@@ -109,7 +109,10 @@ impl EntityManager {
     /// decoding (driver) and merging (here) overlap. Rows merged before a failure (a decode
     /// error) stay merged: they are committed rows, and no pending change is touched.
     async fn load_rows<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
-        let log = crate::query_log::Pending::of_statement(&statement);
+        let log = crate::query_log::Pending::of_statement(
+            &statement,
+            self.shared().capabilities.logs_statements,
+        );
         let mut found = Vec::new();
         let mut sink = |rows: Rows| -> Result<()> {
             found.extend(self.merge_rows::<T>(rows)?);

@@ -72,7 +72,7 @@ impl EntityManager {
         conn: &mut dyn coherent_core::Connection,
         batch: Batch,
     ) -> std::result::Result<BatchResult, BatchFailure> {
-        let log = Pending::of(&batch);
+        let log = Pending::of(&batch, self.shared().capabilities.logs_statements);
         match conn.run(batch).await {
             Ok(result) => {
                 log.emit(&result, None);

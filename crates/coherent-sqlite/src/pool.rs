@@ -28,6 +28,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     batch_updates: false,
     columnar: false,
     default_batch_size: 300,
+    logs_statements: false,
     returning: true,
     max_params: 32766,
     concurrent_writers: false,

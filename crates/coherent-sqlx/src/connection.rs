@@ -7,6 +7,9 @@
 //! - Statements go one round trip each (sqlx has no pipelining); prepared statements are
 //!   cached per connection by sqlx, keyed by SQL text, which the ORM shares per shape.
 //! - Transaction state is tracked from the control statements ([`crate::tx_state`]).
+//! - Every statement, control statements and probes included, is logged
+//!   ([`coherent_core::query_log`]) the moment it finishes, on the caller's task: the log is
+//!   in the order statements ran, across connections too.
 //! - A connection dropped inside a transaction is rolled back before it returns to the pool
 //!   (on a spawned task; without a runtime it is closed instead), so a cancelled future
 //!   never leaves a transaction open for the next user.
@@ -26,6 +29,7 @@
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::options::ServerOptions;
 use crate::tx_state::{TxControl, TxState};
+use coherent_core::query_log;
 use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, Error, Outcome, Result,
     Statement, TxMode,
@@ -123,10 +127,9 @@ impl<B: Backend> ServerConnection<B> {
         self.in_flight = true;
         let result = B::simple(conn, sql).await;
         self.in_flight = false;
-        log.push(Control {
-            sql,
-            elapsed: start.elapsed(),
-        });
+        let elapsed = start.elapsed();
+        log_control(sql, &result, elapsed);
+        log.push(Control { sql, elapsed });
         result
     }
 
@@ -162,10 +165,9 @@ impl<B: Backend> ServerConnection<B> {
             B::simple(conn, sql).await.map(|()| None)
         };
         self.in_flight = false;
-        log.push(Control {
-            sql,
-            elapsed: start.elapsed(),
-        });
+        let elapsed = start.elapsed();
+        log_control(sql, &result, elapsed);
+        log.push(Control { sql, elapsed });
         if let Some(token) = result? {
             self.tx.token = Some(token);
         }
@@ -207,8 +209,23 @@ impl<B: Backend> ServerConnection<B> {
         }
     }
 
-    /// Runs one statement of a batch, keeping the transaction state.
+    /// Runs one statement of a batch, keeping the transaction state, and logs it as it
+    /// finishes ([`coherent_core::query_log`]).
     async fn statement(&mut self, statement: &Statement) -> Result<Outcome> {
+        let result = self.statement_unlogged(statement).await;
+        match &result {
+            Ok(o) => query_log::ran(
+                &statement.sql,
+                statement.params.len(),
+                o.affected,
+                o.elapsed,
+            ),
+            Err(e) => query_log::failed(&statement.sql, statement.params.len(), e),
+        }
+        result
+    }
+
+    async fn statement_unlogged(&mut self, statement: &Statement) -> Result<Outcome> {
         self.fresh = false;
         let control = TxControl::of(&statement.sql);
         if let Some(message) = self.tx.aborted.clone() {
@@ -372,6 +389,14 @@ impl<B: Backend> ServerConnection<B> {
             let _ = self.control(ROLLBACK, log).await;
             self.tx.after(TxControl::Rollback);
         }
+    }
+}
+
+/// Logs a control statement as it finishes.
+fn log_control<T>(sql: &str, result: &Result<T>, elapsed: std::time::Duration) {
+    match result {
+        Ok(_) => query_log::ran(sql, 0, 0, elapsed),
+        Err(e) => query_log::failed(sql, 0, e),
     }
 }
 

@@ -75,6 +75,7 @@ impl Backend for MySql {
         batch_updates: true,
         columnar: false,
         default_batch_size: 1_000,
+        logs_statements: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
 

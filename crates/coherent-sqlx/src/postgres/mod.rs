@@ -78,6 +78,7 @@ impl Backend for Postgres {
         batch_updates: true,
         columnar: true,
         default_batch_size: 1_000,
+        logs_statements: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
 

@@ -347,3 +347,43 @@ async fn a_swallowed_serialization_failure_is_retried_as_a_whole() {
         assert_eq!(got, ["b1", "mine1"], "{}", b.name);
     }
 }
+
+/// The query log is in the order statements ran, across connections: a flush that waits
+/// for another transaction's row lock logs its BEGIN when it ran, before the other
+/// transaction's COMMIT that let its UPDATE through (the events used to come when the
+/// flush's batch ended, so the other COMMIT appeared first).
+#[tokio::test]
+async fn the_query_log_is_in_execution_order_across_connections() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = b.orm().await;
+        let (one, _) = two_users(&orm).await;
+        let holder = orm.em().fork();
+        holder.begin().await.unwrap();
+        holder
+            .find_one_with::<User>(one, write_lock())
+            .await
+            .unwrap()
+            .unwrap();
+        let a = orm.em().fork();
+        a.find_one_or_fail::<User>(one).await.unwrap().write().name = "A".into();
+
+        let log = StatementLog::capture();
+        // A current-thread runtime: the spawned flush logs on this thread too.
+        let flush = tokio::spawn(async move { a.flush().await });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        holder.commit().await.unwrap();
+        flush.await.unwrap().unwrap();
+        let shapes: Vec<String> = log
+            .take()
+            .iter()
+            .map(|s| s.split(' ').next().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            shapes,
+            ["BEGIN", "COMMIT", "UPDATE", "COMMIT"],
+            "{}: A's BEGIN, the holder's COMMIT, then A's UPDATE and COMMIT",
+            b.name
+        );
+        assert!(names(&orm).await.contains(&"A".to_string()), "{}", b.name);
+    }
+}
