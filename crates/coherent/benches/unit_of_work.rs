@@ -36,17 +36,7 @@ fn main() {
     let rt = harness::runtime();
     let orm_path = temp_db("orm");
     let raw_path = temp_db("raw");
-    let orm = rt.block_on(async {
-        let orm = Orm::builder()
-            .url(format!("sqlite://{}", orm_path.display()))
-            .entity::<Author>()
-            .build()
-            .await
-            .unwrap();
-        orm.schema().create().await.unwrap();
-        orm
-    });
-    let raw = Raw::open(&raw_path, &orm.schema().create_sql());
+    let (orm, raw) = rt.block_on(harness::author::open_both(&orm_path, &raw_path));
     let samples: Samples = Arc::default();
     let mut c = harness::criterion();
 

@@ -40,6 +40,20 @@ pub struct RawAuthor {
     pub version: i64,
 }
 
+/// Coherent's Orm on a SQLite file at `orm_path` with the `author` table created, and the
+/// rusqlite side on `raw_path` with the same DDL.
+pub async fn open_both(orm_path: &std::path::Path, raw_path: &std::path::Path) -> (Orm, Raw) {
+    let orm = Orm::builder()
+        .url(format!("sqlite://{}", orm_path.display()))
+        .entity::<Author>()
+        .build()
+        .await
+        .unwrap();
+    orm.schema().create().await.unwrap();
+    let raw = Raw::open(raw_path, &orm.schema().create_sql());
+    (orm, raw)
+}
+
 impl Raw {
     pub fn open(path: &std::path::Path, ddl: &[String]) -> Raw {
         Raw {
