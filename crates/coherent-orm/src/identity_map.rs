@@ -36,10 +36,11 @@ pub(crate) trait ErasedStore: Any + Send + Sync {
     /// Marks in doubt every instance whose address is not in `keep` (with `pending`, every
     /// pending insert instead).
     fn mark_in_doubt(&self, keep: &HashSet<usize>, pending: bool);
-    /// Takes in what a successful transaction fork did: see [`IdentityMap::merge_from`].
+    /// Takes in what a successful transaction fork did: see [`IdentityMap::merge_from`]
+    /// (`fork` is its store of the same type).
     /// Returns the instances here that took the state of another instance of their row, or
     /// came from the fork (their relation fields may name the fork's instances).
-    fn merge_from(&mut self, fork: &dyn Any) -> Vec<crate::entity_ops::Handle>;
+    fn merge_from(&mut self, fork: &dyn Any, origin: ForkOrigin) -> Vec<crate::entity_ops::Handle>;
     /// Starts recording deleted keys.
     fn track_deleted(&mut self);
     /// Every instance, if the type has relation fields (references or collections).
@@ -168,7 +169,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         }
         self.instances().map(Managed::handle).collect()
     }
-    fn merge_from(&mut self, fork: &dyn Any) -> Vec<crate::entity_ops::Handle> {
+    fn merge_from(&mut self, fork: &dyn Any, origin: ForkOrigin) -> Vec<crate::entity_ops::Handle> {
         let fork: &TypeStore<T> = fork
             .downcast_ref()
             .expect("stores of one type merge with each other");
@@ -177,7 +178,17 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         for (key, m) in &fork.by_key {
             match self.by_key.get(key) {
                 Some(mine) if !Managed::ptr_eq(mine, m) => {
-                    mine.restore(m.save());
+                    let theirs = m.tracked();
+                    // Outside the parent's open transaction the fork read committed rows,
+                    // which that transaction may have changed: only what the fork wrote is
+                    // news to the parent.
+                    if origin == ForkOrigin::Suspended && theirs.generation == 0 {
+                        continue;
+                    }
+                    let fresh = theirs.current.clone();
+                    drop(theirs);
+                    // As a re-read: the parent's own changes and their guards stay.
+                    mine.tracked_mut().merge_committed(fresh);
                     if relations {
                         restored.push(mine.handle());
                     }
@@ -203,8 +214,13 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             self.removed.remove(key);
             self.deleted.insert(key.clone());
         }
-        // Pending here and inserted there: now managed (added above).
-        self.pending.retain(|p| !p.tracked().loaded);
+        // Pending here and inserted there: now managed (added above). A fork that shared
+        // this map's pending inserts and no longer has one dropped it (removed before it was
+        // inserted, or inserted and deleted): gone here too.
+        let dropped_there =
+            |p: &Managed<T>| origin == ForkOrigin::Shared && !fork.pending.contains(p);
+        self.pending
+            .retain(|p| !p.tracked().loaded && !dropped_there(p));
         // Deleted there: gone here too (an unloaded instance that is not pending was deleted).
         let pending = &self.pending;
         self.by_key
@@ -226,6 +242,18 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             removals: self.removals,
         })
     }
+}
+
+/// How a transaction fork's identity map began, for [`IdentityMap::merge_from`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ForkOrigin {
+    /// A copy of the parent's map, sharing its instances and pending work.
+    Shared,
+    /// Empty, with no transaction open in the parent (`TxOptions::clear`).
+    Empty,
+    /// Empty, while the parent's transaction was suspended (`RequiresNew` and `NotSupported`
+    /// inside a transaction): it read committed rows, not the transaction's.
+    Suspended,
 }
 
 /// All managed instances of one EntityManager.
@@ -329,18 +357,25 @@ impl IdentityMap {
     }
 
     /// Takes in what a successful transaction fork did (the fork may have started as a copy of
-    /// this map, sharing its instances, or empty): instances it manages become managed here
-    /// (its state is copied onto a different instance of the same row here); pending inserts
-    /// it wrote are managed; rows it deleted are gone; removals it still has pending stay
-    /// pending.
+    /// this map, sharing its instances, or empty: `origin`): instances it manages become
+    /// managed here; a different instance of the same row here merges the fork's state as a
+    /// re-read does (its own changes and their version and checked columns stay), except that
+    /// a fork that ran outside this map's open transaction passes on only the rows it wrote
+    /// (what it merely read is the committed state, older than the transaction's); pending
+    /// inserts it wrote are managed, those a sharing fork dropped are dropped; rows it deleted
+    /// are gone; removals it still has pending stay pending.
     /// Returns the instances that took another instance's state, by type (see
     /// [`crate::cascade::relink`]).
-    pub fn merge_from(&mut self, fork: &IdentityMap) -> Vec<(TypeId, crate::entity_ops::Handle)> {
+    pub fn merge_from(
+        &mut self,
+        fork: &IdentityMap,
+        origin: ForkOrigin,
+    ) -> Vec<(TypeId, crate::entity_ops::Handle)> {
         let mut restored = Vec::new();
         for (id, theirs) in &fork.stores {
             match self.stores.get_mut(id) {
                 Some(mine) => restored.extend(
-                    mine.merge_from(theirs.as_any())
+                    mine.merge_from(theirs.as_any(), origin)
                         .into_iter()
                         .map(|h| (*id, h)),
                 ),

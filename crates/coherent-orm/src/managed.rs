@@ -87,14 +87,27 @@ impl<T: Entity> Tracked<T> {
     /// columns it read, so the next flush is checked against what the application's changes
     /// were based on (MikroORM takes the new version: a lost update).
     pub fn merge(&mut self, mut fresh: T) {
-        if !self.loaded {
-            return; // a pending insert: the row is someone else's; the flush will tell
-        }
-        if self.force_dirty {
+        // A pending insert (not loaded): the row is someone else's, and the flush will tell.
+        if !self.loaded || self.force_dirty {
             return;
         }
         // What was populated stays populated.
         fresh.adopt_relations(&mut self.current);
+        self.merge_state(fresh);
+    }
+
+    /// Merges the state of a transaction fork's instance of the same row, committed by the
+    /// fork: as [`Tracked::merge`], but the fork's relations are the newer ones and win (a
+    /// changed instance keeps its own).
+    pub fn merge_committed(&mut self, fresh: T) {
+        if !self.loaded || self.force_dirty {
+            return;
+        }
+        self.merge_state(fresh);
+    }
+
+    /// The columns of [`Tracked::merge`], for a loaded instance whose baseline is known.
+    fn merge_state(&mut self, fresh: T) {
         let dirty = self.baseline().map(|s| !self.current.changed(s).is_empty());
         match dirty {
             None => self.current = fresh,

@@ -32,6 +32,7 @@
 
 use crate::entity_manager::EntityManager;
 use crate::fork::ForkOptions;
+use crate::identity_map::ForkOrigin;
 use crate::propagation::Propagation;
 use coherent_core::{Error, IsolationLevel};
 use std::future::Future;
@@ -130,13 +131,22 @@ impl EntityManager {
             }
             // Suspending an open transaction: the fork starts empty, so the outer transaction's
             // pending work is not written outside it.
-            (Propagation::RequiresNew, true) => new_transaction(em, true, &options, f).await,
-            (Propagation::NotSupported, true) => without_transaction(em, true, f).await,
+            (Propagation::RequiresNew, true) => {
+                new_transaction(em, ForkOrigin::Suspended, &options, f).await
+            }
+            (Propagation::NotSupported, true) => {
+                without_transaction(em, ForkOrigin::Suspended, f).await
+            }
             (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
-                new_transaction(em, options.clear, &options, f).await
+                let origin = if options.clear {
+                    ForkOrigin::Empty
+                } else {
+                    ForkOrigin::Shared
+                };
+                new_transaction(em, origin, &options, f).await
             }
             (Propagation::Supports | Propagation::Never | Propagation::NotSupported, false) => {
-                without_transaction(em, false, f).await
+                without_transaction(em, ForkOrigin::Shared, f).await
             }
         }
     }
@@ -203,7 +213,7 @@ impl EntityManager {
 /// through the context while the closure runs).
 async fn new_transaction<F, Fut, R, E>(
     parent: EntityManager,
-    clear: bool,
+    origin: ForkOrigin,
     options: &TxOptions,
     f: F,
 ) -> Result<R, E>
@@ -214,7 +224,7 @@ where
 {
     // The fork is what contexts resolve to; it never resolves elsewhere itself.
     let fork = parent.fork_with(ForkOptions {
-        clear,
+        clear: origin != ForkOrigin::Shared,
         use_context: false,
         flush_mode: options.flush_mode,
         disable_transactions: Some(false),
@@ -229,7 +239,7 @@ where
     let result = match outcome {
         Ok(value) => match fork.commit_scope().await {
             Ok(()) => {
-                merge_back(&parent, &fork);
+                merge_back(&parent, &fork, origin);
                 Ok(value)
             }
             Err(e) => {
@@ -328,14 +338,18 @@ where
 /// No transaction: a fork bound as the context (an open transaction is suspended: the context
 /// resolves to the fork, whose statements use connections of their own), flushed (its own
 /// implicit transaction) and merged back on success.
-async fn without_transaction<F, Fut, R, E>(parent: EntityManager, clear: bool, f: F) -> Result<R, E>
+async fn without_transaction<F, Fut, R, E>(
+    parent: EntityManager,
+    origin: ForkOrigin,
+    f: F,
+) -> Result<R, E>
 where
     F: FnOnce(EntityManager) -> Fut,
     Fut: Future<Output = Result<R, E>>,
     E: From<Error>,
 {
     let fork = parent.fork_with(ForkOptions {
-        clear,
+        clear: origin != ForkOrigin::Shared,
         use_context: false,
         flush_mode: None,
         disable_transactions: None,
@@ -343,19 +357,19 @@ where
     fork.uow().map.track_deleted();
     let value = crate::transaction_context::scope(fork.clone(), f(fork.clone())).await?;
     fork.flush().await?;
-    merge_back(&parent, &fork);
+    merge_back(&parent, &fork, origin);
     Ok(value)
 }
 
 /// Merges the fork's Unit of Work into the parent's ([`crate::identity_map::IdentityMap::merge_from`];
 /// not into the global EntityManager with global context disallowed).
-fn merge_back(parent: &EntityManager, fork: &EntityManager) {
+fn merge_back(parent: &EntityManager, fork: &EntityManager, origin: ForkOrigin) {
     if parent.is_global() && !parent.shared().config.allow_global_context {
         return;
     }
     let merged = fork.uow().clone_shared();
     let mut uow = parent.uow();
-    let restored = uow.map.merge_from(&merged.map);
+    let restored = uow.map.merge_from(&merged.map, origin);
     crate::cascade::relink(parent.shared(), &uow.map, &restored);
 }
 
