@@ -16,6 +16,7 @@ mod identity_map;
 mod joined_loading;
 mod locking;
 mod many_to_many;
+mod model;
 mod one_to_one;
 mod proxy;
 mod raw_sql;
