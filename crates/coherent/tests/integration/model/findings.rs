@@ -1,6 +1,6 @@
-//! Minimal sequences the model test found, as regular tests. A test that still fails is
-//! `#[ignore]`d with the finding in one line; the model test skips the operations that
-//! reach it (see [`super::runner::Case`]), so it keeps hunting for the next one.
+//! Minimal sequences the model test found, as regular tests: each failed before its fix
+//! (a finding that is not fixed yet is `#[ignore]`d with the finding in one line, and the
+//! model test skips the operations that reach it, so it keeps hunting for the next one).
 
 use super::{Item, builder};
 use crate::common::backends;
@@ -25,7 +25,6 @@ async fn item_ids(orm: &Orm) -> Vec<i64> {
 /// that became loaded), so the parent still contains it and its next flush inserts the row
 /// the application removed, or inserts again the row the scope inserted and deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a pending insert removed inside a forked transactional scope is pending again in the parent after the merge, and its next flush writes it"]
 async fn a_pending_insert_removed_in_a_forked_scope_stays_removed() {
     let mut wrong = Vec::new();
     for b in backends() {
@@ -89,7 +88,6 @@ async fn a_pending_insert_removed_in_a_forked_scope_stays_removed() {
 /// transaction had flushed is forgotten in memory (the instance shows the committed value,
 /// clean, while the transaction's row has the new one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a RequiresNew / NotSupported scope inside a transaction that reads a row overwrites the parent's changed instance with the committed row (the change is lost)"]
 async fn a_suspended_scope_reading_a_row_keeps_the_parents_change() {
     let mut wrong = Vec::new();
     // SQLite in memory: a read outside the transaction waits for its write lock.

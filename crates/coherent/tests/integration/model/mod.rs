@@ -26,8 +26,9 @@
 //! joined scopes that fail make the transaction rollback-only; `Mandatory` without a
 //! transaction, `Never` inside one and `RequiresNew` inside one on SQLite are refused; a
 //! scope without a transaction that fails merges nothing back (the shared instances keep
-//! their changes); merging an empty fork copies its instances' state onto the parent's (as
-//! documented, although finding 2 in [`findings`] shows that this loses the parent's change).
+//! their changes); merging an empty fork that ran outside the transaction passes on only
+//! the rows it wrote (finding 2 in [`findings`]: it used to copy every instance's state onto
+//! the parent's, losing the parent's change).
 //! After every step ([`runner::Case::verify`]) the committed rows (read on a connection of
 //! their own), the open transaction's rows (read on its pinned connection), and every
 //! EntityManager's `contains`, `len`, and each managed instance's values, `is_dirty`,
@@ -44,9 +45,7 @@
 //! inside `RequiresNew` / `NotSupported` scopes nested in a transaction (only `find` and
 //! `Doc` inserts, which take no lock the outer transaction holds), flushes and finds inside
 //! scopes without a transaction (their body only persists, changes and removes), cancelled
-//! futures, and faults inside a transaction other than at its COMMIT. A removal, inside a
-//! scope on a fork sharing EntityManager 0's instances, of an instance pending there is
-//! skipped: finding 1 in [`findings`].
+//! futures, and faults inside a transaction other than at its COMMIT.
 //!
 //! **Runs.** Each backend is its own test, with one schema for all its sequences (the
 //! tables are emptied between them), a fixed seed (`COHERENT_MODEL_SEED` to change it) and

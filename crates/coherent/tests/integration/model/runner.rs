@@ -317,10 +317,6 @@ pub struct Case<'a> {
     ems: Vec<EntityManager>,
     /// Operations run so far (not skipped).
     pub ran: usize,
-    /// Inside the body of a scope on a fork that shares EntityManager 0's instances: the
-    /// instances pending in EntityManager 0 when it began, whose removal is skipped there
-    /// (finding 1, [`super::findings`]).
-    shared_fork_pending: Vec<usize>,
 }
 
 const EMS: usize = 3;
@@ -339,7 +335,6 @@ impl<'a> Case<'a> {
                 env.orm.em().fork(),
             ],
             ran: 0,
-            shared_fork_pending: Vec::new(),
         }
     }
 
@@ -543,9 +538,6 @@ impl<'a> Case<'a> {
                 let Some(i) = self.pick(em, *pick) else {
                     return Ok(None);
                 };
-                if self.shared_fork_pending.contains(&i) {
-                    return Ok(None);
-                }
                 let expected = self.model.remove(em, i).err();
                 let got = self.handles[i].remove(sut);
                 Self::agree("remove", expected.as_slice(), got.as_ref().err())?
@@ -1022,9 +1014,6 @@ impl<'a> Case<'a> {
             ..Default::default()
         };
         let em0 = self.ems[0].clone();
-        if matches!(scope, Scope::NewTx | Scope::NoTx) {
-            self.shared_fork_pending = self.model.ems[0].pending.clone();
-        }
         let this = &mut *self;
         let body_ref = &body;
         let got: Result<(), BodyError> = em0
@@ -1043,7 +1032,6 @@ impl<'a> Case<'a> {
                 }
             })
             .await;
-        self.shared_fork_pending.clear();
         if let Err(BodyError::Mismatch(m)) = got {
             return Err(format!("in the {scope:?} body: {m}"));
         }

@@ -443,15 +443,15 @@ impl Model {
         self.ems[em] = saved.map;
     }
 
-    /// Merges a transaction or no-transaction fork's map into `into`
-    /// (`IdentityMap::merge_from`, for a fork that deleted nothing).
+    /// Merges the map of an empty fork that ran outside `into`'s open transaction
+    /// (`RequiresNew`, `NotSupported`) into `into` (`IdentityMap::merge_from` with
+    /// `ForkOrigin::Suspended`, for a fork that deleted nothing and wrote no row `into`
+    /// holds: the bodies only read and insert `Doc`s). What the fork merely read is the
+    /// committed state, older than the transaction's, so `into`'s instance of such a row
+    /// stays as it is; rows new to `into` become managed there.
     pub fn merge_fork(&mut self, into: usize, fork: &MapModel) {
         for (k, &theirs) in &fork.by_key {
             match self.ems[into].by_key.get(k) {
-                Some(&mine) if mine != theirs => {
-                    let state = self.insts[theirs].clone();
-                    self.insts[mine] = state;
-                }
                 Some(_) => {}
                 None => {
                     self.ems[into].by_key.insert(*k, theirs);
