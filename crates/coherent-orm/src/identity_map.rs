@@ -177,6 +177,14 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         let relations = T::META.has_relations();
         for (key, m) in &fork.by_key {
             match self.by_key.get(key) {
+                // A pending insert here that the fork replaced with another instance of the
+                // key (removed, then persisted anew): the fork's instance is the row.
+                Some(mine) if !Managed::ptr_eq(mine, m) && !mine.tracked().loaded => {
+                    self.by_key.insert(key.clone(), m.clone());
+                    if relations {
+                        restored.push(m.handle());
+                    }
+                }
                 Some(mine) if !Managed::ptr_eq(mine, m) => {
                     let theirs = m.tracked();
                     // Outside the parent's open transaction the fork read committed rows,
