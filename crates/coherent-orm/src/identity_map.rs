@@ -177,9 +177,15 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
         let relations = T::META.has_relations();
         for (key, m) in &fork.by_key {
             match self.by_key.get(key) {
-                // A pending insert here that the fork replaced with another instance of the
-                // key (removed, then persisted anew): the fork's instance is the row.
-                Some(mine) if !Managed::ptr_eq(mine, m) && !mine.tracked().loaded => {
+                // A pending insert here that a sharing fork replaced with another instance
+                // of the key (removed, then persisted anew): the fork's instance is the row.
+                // (An empty fork never saw this pending insert: it stays, and its flush will
+                // meet the row.)
+                Some(mine)
+                    if origin == ForkOrigin::Shared
+                        && !Managed::ptr_eq(mine, m)
+                        && !mine.tracked().loaded =>
+                {
                     self.by_key.insert(key.clone(), m.clone());
                     if relations {
                         restored.push(m.handle());

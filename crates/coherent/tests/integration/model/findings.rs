@@ -199,3 +199,60 @@ async fn a_key_persisted_anew_in_a_forked_scope_is_the_parents_instance_after_th
         );
     }
 }
+
+/// Finding 4 (shrunk from `[Persist Item 2, RawInsert 2, Begin, Transactional { RequiresNew,
+/// [FindAll Item] }]`, the long run's, against the first fix of finding 3): a scope on an
+/// empty fork outside the transaction reads a row whose key the parent has a pending insert
+/// for (someone else inserted it). The parent's pending insert is its own: it stays
+/// pending, the fork's instance does not take its place, and the parent's flush meets the
+/// row (a unique-key violation) instead of silently adopting someone else's row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_forks_read_never_replaces_the_parents_pending_insert() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = builder(b.url()).build().await.expect("connect");
+        orm.schema().refresh().await.expect("schema");
+        let em = orm.em().fork();
+        let mine = em
+            .persist(Item {
+                id: 2,
+                name: "mine".into(),
+                qty: None,
+            })
+            .unwrap();
+        orm.em()
+            .execute(
+                "INSERT INTO model_items (id, name) VALUES (2, 'theirs')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        em.begin().await.unwrap();
+        let options = TxOptions {
+            propagation: Propagation::RequiresNew,
+            ..Default::default()
+        };
+        let seen = em
+            .transactional_with(
+                options,
+                |tx| async move { tx.find::<Item>(Filter::all()).await },
+            )
+            .await
+            .unwrap();
+        assert_eq!(seen.len(), 1, "{}", b.name);
+        assert!(
+            em.contains(&mine).unwrap(),
+            "{}: still the parent's",
+            b.name
+        );
+        assert!(!em.contains(&seen[0]).unwrap(), "{}", b.name);
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(coherent::ConstraintKind::Unique),
+            "{}: {err:?}",
+            b.name
+        );
+        em.rollback().await.unwrap();
+        assert_eq!(item_ids(&orm).await, [2], "{}", b.name);
+    }
+}
