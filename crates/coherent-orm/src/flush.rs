@@ -62,7 +62,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         }
     }
     async move {
-        let conn = shared.driver.acquire().await?;
+        let conn = em.acquire_connection().await?;
         // With transactions disabled the statements run as they come (no BEGIN/COMMIT).
         let atomic = !em.transactions_disabled();
         let mut writer = conn.stream_batch(if atomic { TxMode::Atomic } else { TxMode::Plain });
@@ -205,7 +205,7 @@ async fn run_part(
 /// connection, applied as it ran (no transaction to roll back, as for every flush then).
 async fn staged_plain(em: &EntityManager, cascaded: &crate::cascade::Cascaded<'_>) -> Result<()> {
     let order = em.shared().commit_order.types().to_vec();
-    let mut conn = em.shared().driver.acquire().await?;
+    let mut conn = em.acquire_connection().await?;
     let serial = em.inner().flush_lock.lock().await;
     if !cascaded.delete_first.is_empty() {
         run_part(

@@ -48,6 +48,7 @@ mod schema;
 mod statement_cache;
 mod statements;
 mod stored_form;
+mod suspended;
 mod transaction;
 mod transaction_context;
 mod transaction_events;

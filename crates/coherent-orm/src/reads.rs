@@ -134,7 +134,7 @@ impl EntityManager {
             }
             None => {
                 drop(tx);
-                let mut conn = self.inner().orm.driver.acquire().await?;
+                let mut conn = self.acquire_connection().await?;
                 conn.query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
                     .await
             }

@@ -62,7 +62,7 @@ impl EntityManager {
                 return result;
             }
         }
-        let mut conn = self.inner().orm.driver.acquire().await?;
+        let mut conn = self.acquire_connection().await?;
         self.run_on(conn.as_mut(), batch).await
     }
 

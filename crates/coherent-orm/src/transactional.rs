@@ -25,6 +25,10 @@
 //!   transaction: the closure runs on a fork outside it, whose work commits on its own (on
 //!   SQLite a write there waits for the outer transaction's write lock, up to the busy
 //!   timeout).
+//! - While a `RequiresNew` or `NotSupported` scope runs, the transaction it suspended waits
+//!   for it, holding its connection: work of the scope that could only wait for that
+//!   transaction fails at once instead ([`crate::suspended`]): taking a connection when the
+//!   task's suspended transactions hold the whole pool is [`Error::ConnectionsPinned`].
 //! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
 //!   pinned connection is returned and rolled back by the driver, and memory is restored.
 //!   Dropping the future of a savepoint scope restores memory at once and rolls back to the
@@ -130,8 +134,16 @@ impl EntityManager {
             }
             // Suspending an open transaction: the fork starts empty, so the outer transaction's
             // pending work is not written outside it.
-            (Propagation::RequiresNew, true) => new_transaction(em, true, &options, f).await,
-            (Propagation::NotSupported, true) => without_transaction(em, true, f).await,
+            // The open transaction waits, suspended, for the scope: work in it that would wait
+            // for the suspended transaction is refused (`crate::suspended`).
+            (Propagation::RequiresNew, true) => {
+                let suspended = em.clone();
+                crate::suspended::scope(suspended, new_transaction(em, true, &options, f)).await
+            }
+            (Propagation::NotSupported, true) => {
+                let suspended = em.clone();
+                crate::suspended::scope(suspended, without_transaction(em, true, f)).await
+            }
             (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
                 new_transaction(em, options.clear, &options, f).await
             }

@@ -228,6 +228,10 @@ impl Driver for SqliteDriver {
             Ok(Box::new(conn) as Box<dyn Connection>)
         })
     }
+
+    fn max_connections(&self) -> Option<usize> {
+        Some(self.pool.options.max_connections)
+    }
 }
 
 /// A connection checked out of a [`SqliteDriver`]. Dropping it returns it to the pool, after

@@ -1,0 +1,98 @@
+//! Suspended transactions: while a `RequiresNew` or `NotSupported` scope runs inside an open
+//! transaction, that transaction waits for the scope to end, still holding its pinned
+//! connection and its row locks. Work of the same task that waits for either waits for
+//! itself: an application-level deadlock the ORM can see, and refuses at once.
+//!
+//! Policy:
+//! - The suspended transactions of a task are a task-local list, one entry per suspension
+//!   (of any Orm), bound while the scope runs, its `BEGIN` and `COMMIT` included. Like the
+//!   transaction context it does not cross `tokio::spawn`: another task may wait for a
+//!   suspended transaction; it is not waited for by it.
+//! - **Connections.** Taking a connection from the pool ([`EntityManager::acquire_connection`])
+//!   while the task's suspended transactions of that Orm hold as many connections as the pool
+//!   has is [`Error::ConnectionsPinned`], before waiting: nobody could give one back. (A
+//!   connection another task holds is waited for, at most the pool's acquire timeout.)
+//! - **Cost.** Outside such scopes, taking a connection pays one relaxed load of a
+//!   process-wide count of live suspensions, and nothing else.
+
+use crate::entity_manager::EntityManager;
+use coherent_core::{Error, Result};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+tokio::task_local! {
+    static SUSPENDED: Arc<Vec<EntityManager>>;
+}
+
+/// How many suspension scopes are running, in the whole process: while none is, nobody looks
+/// at the task-local.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one live suspension scope for as long as it exists (its future may be dropped).
+struct Live;
+
+impl Live {
+    fn enter() -> Live {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `fut` (a `RequiresNew` or `NotSupported` scope) with `suspended`, the EntityManager
+/// whose open transaction waits for it, added to the task's suspended transactions.
+pub(crate) async fn scope<F: Future>(suspended: EntityManager, fut: F) -> F::Output {
+    let mut entries: Vec<EntityManager> = SUSPENDED.try_with(|s| (**s).clone()).unwrap_or_default();
+    if !entries.iter().any(|e| EntityManager::same(e, &suspended)) {
+        entries.push(suspended);
+    }
+    let _live = Live::enter();
+    SUSPENDED.scope(Arc::new(entries), fut).await
+}
+
+/// The transactions this task suspended that `em` could wait for: those of its Orm that are
+/// still open, other than `em`'s own. `None` (cheaply) when there are none.
+pub(crate) fn waited_for_by(em: &EntityManager) -> Option<Vec<EntityManager>> {
+    if LIVE.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let found: Vec<EntityManager> = SUSPENDED
+        .try_with(|entries| {
+            entries
+                .iter()
+                .filter(|s| {
+                    s.orm_id() == em.orm_id()
+                        && !EntityManager::same(s, em)
+                        && s.may_have_transaction()
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    (!found.is_empty()).then_some(found)
+}
+
+impl EntityManager {
+    /// Takes a connection from the pool for work outside a transaction of this
+    /// EntityManager's own (a batch, a flush, a query, a `BEGIN`). Refuses at once
+    /// ([`Error::ConnectionsPinned`]) when the transactions this task suspended hold every
+    /// connection of the pool.
+    pub(crate) async fn acquire_connection(&self) -> Result<Box<dyn coherent_core::Connection>> {
+        let driver = &self.shared().driver;
+        if let Some(suspended) = waited_for_by(self)
+            && let Some(max) = driver.max_connections()
+            && suspended.len() >= max
+        {
+            return Err(Error::ConnectionsPinned {
+                max_connections: max,
+            });
+        }
+        driver.acquire().await
+    }
+}
