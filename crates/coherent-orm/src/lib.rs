@@ -55,6 +55,7 @@ mod transaction_events;
 mod transactional;
 mod type_store;
 mod unit_of_work;
+mod written_rows;
 
 pub use collection::{Collection, RelationField};
 pub use config::OrmConfig;

@@ -86,6 +86,11 @@ impl EntityManager {
                     .await?
             }
         };
+        if options.lock_mode.is_pessimistic() {
+            // A pessimistic read: its rows are locked until the transaction ends.
+            em.note_locked::<T>(found.iter().map(Managed::key).collect())
+                .await;
+        }
         if let (coherent_core::LockMode::Optimistic, Some(expected)) =
             (options.lock_mode, &options.lock_version)
         {

@@ -12,17 +12,45 @@
 //!   while the task's suspended transactions of that Orm hold as many connections as the pool
 //!   has is [`Error::ConnectionsPinned`], before waiting: nobody could give one back. (A
 //!   connection another task holds is waited for, at most the pool's acquire timeout.)
-//! - **Cost.** Outside such scopes, taking a connection pays one relaxed load of a
-//!   process-wide count of live suspensions, and nothing else.
+//! - **Rows.** A flush that would update, delete or insert (under a key it knows) a row that
+//!   a suspended transaction of this task wrote or locked ([`crate::written_rows`]) is
+//!   [`Error::WouldDeadlock`], naming the entity and key, before any SQL: its statement would
+//!   wait for that transaction's row lock. This covers the `RequiresNew` transaction's flushes
+//!   and those of a `NotSupported` scope, and of everything nested in them. A flush of a
+//!   suspended transaction's own EntityManager is not checked against its own rows.
+//! - **Cost.** Outside such scopes, taking a connection and flushing each pay one relaxed load
+//!   of a process-wide count of live suspensions, and nothing else.
 
 use crate::entity_manager::EntityManager;
+use crate::transaction::{Transaction, lock_written};
+use crate::unit_of_work::FlushPlan;
+use crate::written_rows::WrittenRows;
 use coherent_core::{Error, Result};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A transaction suspended by a scope of this task.
+#[derive(Clone)]
+pub(crate) struct Suspended {
+    /// Its EntityManager.
+    em: EntityManager,
+    /// What it wrote or locked (and goes on recording, should it write meanwhile).
+    written: Arc<Mutex<WrittenRows>>,
+}
+
+impl Suspended {
+    /// The open transaction `tx` of `em`, as a scope would suspend it.
+    pub fn of(em: &EntityManager, tx: &Transaction) -> Suspended {
+        Suspended {
+            em: em.clone(),
+            written: Arc::clone(&tx.written),
+        }
+    }
+}
 
 tokio::task_local! {
-    static SUSPENDED: Arc<Vec<EntityManager>>;
+    static SUSPENDED: Arc<Vec<Suspended>>;
 }
 
 /// How many suspension scopes are running, in the whole process: while none is, nobody looks
@@ -45,11 +73,14 @@ impl Drop for Live {
     }
 }
 
-/// Runs `fut` (a `RequiresNew` or `NotSupported` scope) with `suspended`, the EntityManager
-/// whose open transaction waits for it, added to the task's suspended transactions.
-pub(crate) async fn scope<F: Future>(suspended: EntityManager, fut: F) -> F::Output {
-    let mut entries: Vec<EntityManager> = SUSPENDED.try_with(|s| (**s).clone()).unwrap_or_default();
-    if !entries.iter().any(|e| EntityManager::same(e, &suspended)) {
+/// Runs `fut` (a `RequiresNew` or `NotSupported` scope) with `suspended`, the transaction
+/// that waits for it, added to the task's suspended transactions.
+pub(crate) async fn scope<F: Future>(suspended: Suspended, fut: F) -> F::Output {
+    let mut entries: Vec<Suspended> = SUSPENDED.try_with(|s| (**s).clone()).unwrap_or_default();
+    if !entries
+        .iter()
+        .any(|e| EntityManager::same(&e.em, &suspended.em))
+    {
         entries.push(suspended);
     }
     let _live = Live::enter();
@@ -58,24 +89,38 @@ pub(crate) async fn scope<F: Future>(suspended: EntityManager, fut: F) -> F::Out
 
 /// The transactions this task suspended that `em` could wait for: those of its Orm that are
 /// still open, other than `em`'s own. `None` (cheaply) when there are none.
-pub(crate) fn waited_for_by(em: &EntityManager) -> Option<Vec<EntityManager>> {
+pub(crate) fn waited_for_by(em: &EntityManager) -> Option<Vec<Suspended>> {
     if LIVE.load(Ordering::Relaxed) == 0 {
         return None;
     }
-    let found: Vec<EntityManager> = SUSPENDED
+    let found: Vec<Suspended> = SUSPENDED
         .try_with(|entries| {
             entries
                 .iter()
                 .filter(|s| {
-                    s.orm_id() == em.orm_id()
-                        && !EntityManager::same(s, em)
-                        && s.may_have_transaction()
+                    s.em.orm_id() == em.orm_id()
+                        && !EntityManager::same(&s.em, em)
+                        && s.em.may_have_transaction()
                 })
                 .cloned()
                 .collect()
         })
         .unwrap_or_default();
     (!found.is_empty()).then_some(found)
+}
+
+/// Refuses `plan`, a flush of `em` about to run, if it writes a row a transaction this task
+/// suspended wrote or locked ([`Error::WouldDeadlock`]); call it before any of its SQL.
+pub(crate) fn check_plan(em: &EntityManager, plan: &FlushPlan) -> Result<()> {
+    let Some(suspended) = waited_for_by(em) else {
+        return Ok(());
+    };
+    for s in &suspended {
+        if let Some((entity, key)) = plan.first_written(&lock_written(&s.written)) {
+            return Err(Error::WouldDeadlock { entity, key });
+        }
+    }
+    Ok(())
 }
 
 impl EntityManager {

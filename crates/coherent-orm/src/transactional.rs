@@ -26,9 +26,11 @@
 //!   SQLite a write there waits for the outer transaction's write lock, up to the busy
 //!   timeout).
 //! - While a `RequiresNew` or `NotSupported` scope runs, the transaction it suspended waits
-//!   for it, holding its connection: work of the scope that could only wait for that
-//!   transaction fails at once instead ([`crate::suspended`]): taking a connection when the
-//!   task's suspended transactions hold the whole pool is [`Error::ConnectionsPinned`].
+//!   for it, holding its connection and its row locks: work of the scope that could only
+//!   wait for that transaction fails at once instead ([`crate::suspended`]). Taking a
+//!   connection when the task's suspended transactions hold the whole pool is
+//!   [`Error::ConnectionsPinned`]; a flush that would write a row a suspended transaction
+//!   wrote or locked is [`Error::WouldDeadlock`], before any SQL (MikroORM waits forever).
 //! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
 //!   pinned connection is returned and rolled back by the driver, and memory is restored.
 //!   Dropping the future of a savepoint scope restores memory at once and rolls back to the
@@ -37,6 +39,7 @@
 use crate::entity_manager::EntityManager;
 use crate::fork::ForkOptions;
 use crate::propagation::Propagation;
+use crate::suspended::Suspended;
 use coherent_core::{Error, IsolationLevel};
 use std::future::Future;
 
@@ -112,42 +115,47 @@ impl EntityManager {
             // No fork, no transaction, no flush (MikroORM's `disableTransactions`).
             return f(em).await;
         }
-        let open = em.inner().tx.lock().await.is_some();
+        // What a suspending scope would suspend: the open transaction, if any.
+        let open = em
+            .inner()
+            .tx
+            .lock()
+            .await
+            .as_ref()
+            .map(|tx| Suspended::of(&em, tx));
         match (options.propagation, open) {
-            (Propagation::Nested, true) => savepoint(em, f).await,
-            (Propagation::Required | Propagation::Supports | Propagation::Mandatory, true) => {
+            (Propagation::Nested, Some(_)) => savepoint(em, f).await,
+            (Propagation::Required | Propagation::Supports | Propagation::Mandatory, Some(_)) => {
                 join(em, f).await
             }
-            (Propagation::Never, true) => Err(Error::TransactionNotAllowed {
+            (Propagation::Never, Some(_)) => Err(Error::TransactionNotAllowed {
                 propagation: Propagation::Never.name(),
             }
             .into()),
-            (Propagation::Mandatory, false) => Err(Error::RequiredTransactionNotFound {
+            (Propagation::Mandatory, None) => Err(Error::RequiredTransactionNotFound {
                 propagation: Propagation::Mandatory.name(),
             }
             .into()),
-            (Propagation::RequiresNew, true) if !em.shared().capabilities.concurrent_writers => {
+            (Propagation::RequiresNew, Some(_)) if !em.shared().capabilities.concurrent_writers => {
                 Err(Error::RequiresNewUnavailable {
                     backend: dialect_name(em.shared().dialect),
                 }
                 .into())
             }
             // Suspending an open transaction: the fork starts empty, so the outer transaction's
-            // pending work is not written outside it.
-            // The open transaction waits, suspended, for the scope: work in it that would wait
-            // for the suspended transaction is refused (`crate::suspended`).
-            (Propagation::RequiresNew, true) => {
-                let suspended = em.clone();
+            // pending work is not written outside it. The open transaction waits for the scope:
+            // work in it that could only wait for the suspended transaction is refused
+            // (`crate::suspended`).
+            (Propagation::RequiresNew, Some(suspended)) => {
                 crate::suspended::scope(suspended, new_transaction(em, true, &options, f)).await
             }
-            (Propagation::NotSupported, true) => {
-                let suspended = em.clone();
+            (Propagation::NotSupported, Some(suspended)) => {
                 crate::suspended::scope(suspended, without_transaction(em, true, f)).await
             }
-            (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
+            (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, None) => {
                 new_transaction(em, options.clear, &options, f).await
             }
-            (Propagation::Supports | Propagation::Never | Propagation::NotSupported, false) => {
+            (Propagation::Supports | Propagation::Never | Propagation::NotSupported, None) => {
                 without_transaction(em, false, f).await
             }
         }
@@ -317,6 +325,7 @@ impl Drop for AbandonOnDrop {
         }
         let scope = open.scopes.pop().expect("checked above");
         open.abandoned.push(depth);
+        open.written().rollback_scope(em.shared().dialect);
         scope.checkpoint.restore(&mut em.uow());
     }
 }

@@ -167,3 +167,227 @@ async fn requires_new_on_a_pool_the_suspended_transactions_hold_fails_at_once() 
         }
     }
 }
+
+/// Three users, committed: their ids in name order (`a`, `b`, `c`).
+async fn seed(orm: &Orm) -> [i64; 3] {
+    let em = orm.em().fork();
+    let users: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|n| em.persist(User::new(n, &format!("{n}@x.io"))).unwrap())
+        .collect();
+    em.flush().await.unwrap();
+    [users[0].key(), users[1].key(), users[2].key()]
+}
+
+/// Asserts `result` is the refusal of a write of `entity` `key`.
+fn would_deadlock<T: std::fmt::Debug>(
+    result: Result<T, Error>,
+    entity: &str,
+    key: &str,
+    what: &str,
+) {
+    match result {
+        Err(Error::WouldDeadlock { entity: e, key: k }) if e == entity && k == key => {}
+        other => panic!("{what}: expected WouldDeadlock {{ {entity}, {key} }}, got {other:?}"),
+    }
+}
+
+/// The deadlock: inside a transaction a row is changed and flushed; a `RequiresNew`
+/// inside it loads the same row (a fresh fork reads the committed version), changes it and
+/// flushes. The inner UPDATE would wait for the outer transaction's row lock while the outer
+/// transaction waits for it (PostgreSQL forever, MariaDB 50 s): it is refused at once, before
+/// any SQL, naming the entity and key. So are a delete of a row the outer transaction
+/// deleted, a write of a row it locked pessimistically, and an insert under a key it
+/// inserted. The inner transaction's other work still commits, and so does the outer's.
+#[tokio::test]
+async fn requires_new_writing_a_row_the_suspended_transaction_holds_fails_at_once() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = b.orm().await;
+        let [a, bb, c] = seed(&orm).await;
+        let em = orm.em().fork();
+        let name = b.name;
+        let start = Instant::now();
+        bounded(
+            name,
+            em.transactional(|tx| async move {
+                let outer_a = tx.find_one_or_fail::<User>(a).await?;
+                outer_a.write().name = "outer".into();
+                let outer_c = tx.find_one_or_fail::<User>(c).await?;
+                tx.remove(&outer_c)?;
+                tx.persist(Tag::new("k", "outer"))?;
+                tx.flush().await?;
+                tx.find_one_with::<User>(
+                    bb,
+                    FindOptions::default().lock_mode(LockMode::PessimisticWrite),
+                )
+                .await?;
+                let requires_new = || propagation(Propagation::RequiresNew);
+                let updated = tx
+                    .transactional_with(requires_new(), |inner| async move {
+                        let again = inner.find_one_or_fail::<User>(a).await?;
+                        assert_eq!(again.read().name, "a", "the committed version");
+                        again.write().name = "inner".into();
+                        inner.flush().await
+                    })
+                    .await;
+                would_deadlock(updated, "User", &a.to_string(), name);
+                let locked = tx
+                    .transactional_with(requires_new(), |inner| async move {
+                        inner.find_one_or_fail::<User>(bb).await?.write().age = Some(1);
+                        Ok::<_, Error>(()) // flushed by the commit
+                    })
+                    .await;
+                would_deadlock(locked, "User", &bb.to_string(), name);
+                let deleted = tx
+                    .transactional_with(requires_new(), |inner| async move {
+                        let again = inner.find_one_or_fail::<User>(c).await?;
+                        inner.remove(&again)?;
+                        Ok::<_, Error>(())
+                    })
+                    .await;
+                would_deadlock(deleted, "User", &c.to_string(), name);
+                let inserted = tx
+                    .transactional_with(requires_new(), |inner| async move {
+                        inner.persist(User::new("d", "d@x.io"))?; // other rows are fine
+                        inner.flush().await?;
+                        inner.persist(Tag::new("k", "inner"))?;
+                        Ok::<_, Error>(())
+                    })
+                    .await;
+                would_deadlock(inserted, "Tag", "\"k\"", name);
+                at_once(start, name);
+                // A RequiresNew that writes other rows commits on its own.
+                tx.transactional_with(requires_new(), |inner| async move {
+                    inner.persist(User::new("e", "e@x.io"))?;
+                    Ok::<_, Error>(())
+                })
+                .await?;
+                Ok::<_, Error>(())
+            }),
+        )
+        .await
+        .unwrap();
+        let rows: Vec<_> = user_rows(&orm)
+            .await
+            .into_iter()
+            .map(|r| (r.0, r.1))
+            .collect();
+        let names: Vec<_> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(
+            names,
+            ["outer", "b", "e"],
+            "{name}: the outer transaction's writes and the last inner one committed; the refused inner transactions wrote nothing"
+        );
+        let tags = orm
+            .em()
+            .query("SELECT label FROM tags", vec![])
+            .await
+            .unwrap();
+        assert_eq!(tags.len(), 1, "{name}");
+        assert_eq!(tags[0].get::<String>("label").unwrap(), "outer");
+    }
+}
+
+/// The same row written outside the suspended transaction, by a `NotSupported` scope (its
+/// flush has a connection and a transaction of its own): refused at once on every backend
+/// (PostgreSQL and MariaDB waited forever, SQLite for the busy timeout), the scope's other
+/// work not written, the outer transaction committing its own.
+#[tokio::test]
+async fn not_supported_writing_a_row_the_suspended_transaction_holds_fails_at_once() {
+    for b in backends() {
+        let orm = b.orm().await;
+        let [a, _, _] = seed(&orm).await;
+        let em = orm.em().fork();
+        let name = b.name;
+        let reads_outside = b.shared_between_orms(); // sqlite::memory: readers wait for the writer
+        let start = Instant::now();
+        bounded(
+            name,
+            em.transactional(|tx| async move {
+                tx.find_one_or_fail::<User>(a).await?.write().name = "outer".into();
+                tx.persist(Tag::new("k", "outer"))?;
+                tx.flush().await?;
+                let not_supported = || propagation(Propagation::NotSupported);
+                if reads_outside {
+                    let updated = tx
+                        .transactional_with(not_supported(), |outside| async move {
+                            outside.find_one_or_fail::<User>(a).await?.write().name =
+                                "outside".into();
+                            Ok::<_, Error>(())
+                        })
+                        .await;
+                    would_deadlock(updated, "User", &a.to_string(), name);
+                }
+                let inserted = tx
+                    .transactional_with(not_supported(), |outside| async move {
+                        outside.persist(Tag::new("other", "outside"))?;
+                        outside.persist(Tag::new("k", "outside"))?;
+                        Ok::<_, Error>(())
+                    })
+                    .await;
+                would_deadlock(inserted, "Tag", "\"k\"", name);
+                at_once(start, name);
+                Ok::<_, Error>(())
+            }),
+        )
+        .await
+        .unwrap();
+        let names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
+        assert_eq!(names, ["outer", "b", "c"], "{name}");
+        let tags = orm
+            .em()
+            .query("SELECT label FROM tags", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            tags.len(),
+            1,
+            "{name}: nothing of the refused scope was written"
+        );
+    }
+}
+
+/// The rows a savepoint wrote stop counting when it rolls back where the backend releases
+/// their locks with it (PostgreSQL), and keep counting where it does not (MariaDB: InnoDB
+/// keeps the locks a rolled-back savepoint took, and the write would wait).
+#[tokio::test]
+async fn a_rolled_back_savepoint_holds_its_rows_only_where_the_backend_keeps_their_locks() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let orm = b.orm().await;
+        let [a, _, _] = seed(&orm).await;
+        let em = orm.em().fork();
+        let name = b.name;
+        let keeps_locks = b.is_mysql();
+        bounded(
+            name,
+            em.transactional(|tx| async move {
+                tx.persist(User::new("first", "first@x.io"))?;
+                tx.flush().await?; // the transaction has written before the savepoint
+                let undone = tx
+                    .transactional(|sp| async move {
+                        sp.find_one_or_fail::<User>(a).await?.write().name = "undone".into();
+                        sp.flush().await?;
+                        Err::<(), _>(Error::InvalidArgument("roll the savepoint back".into()))
+                    })
+                    .await;
+                assert!(undone.is_err());
+                let inner = tx
+                    .transactional_with(propagation(Propagation::RequiresNew), |inner| async move {
+                        inner.find_one_or_fail::<User>(a).await?.write().name = "inner".into();
+                        inner.flush().await
+                    })
+                    .await;
+                if keeps_locks {
+                    would_deadlock(inner, "User", &a.to_string(), name);
+                } else {
+                    inner.unwrap();
+                }
+                Ok::<_, Error>(())
+            }),
+        )
+        .await
+        .unwrap();
+        let expected = if keeps_locks { "a" } else { "inner" };
+        assert_eq!(user_rows(&orm).await[0].1, expected, "{name}");
+    }
+}
