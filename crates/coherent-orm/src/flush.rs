@@ -78,14 +78,14 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
                 em.uow().plan(order, &mut ctx, &mut sink)?
             };
             crate::suspended::check_plan(em, &plan)?;
-            let mut writer = em.acquire_connection().await?.stream_batch(mode);
+            let mut writer = em.acquire_connection(None).await?.stream_batch(mode);
             if !statements.is_empty() {
                 log.remember(&statements);
                 writer.push(statements);
             }
             (writer, plan)
         } else {
-            let mut writer = em.acquire_connection().await?.stream_batch(mode);
+            let mut writer = em.acquire_connection(None).await?.stream_batch(mode);
             let plan = {
                 let mut ctx = PlanContext::of(shared);
                 let mut sink = |piece: Vec<coherent_core::Statement>| {
@@ -248,7 +248,7 @@ async fn run_part(
 /// connection, applied as it ran (no transaction to roll back, as for every flush then).
 async fn staged_plain(em: &EntityManager, cascaded: &crate::cascade::Cascaded<'_>) -> Result<()> {
     let order = em.shared().commit_order.types().to_vec();
-    let mut conn = em.acquire_connection().await?;
+    let mut conn = em.acquire_connection(None).await?;
     let serial = em.inner().flush_lock.lock().await;
     if !cascaded.delete_first.is_empty() {
         run_part(

@@ -58,7 +58,7 @@ mod unit_of_work;
 mod written_rows;
 
 pub use collection::{Collection, RelationField};
-pub use config::OrmConfig;
+pub use config::{DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED, OrmConfig};
 pub use entity_manager::EntityManager;
 pub use find_options::{FindOptions, LoadStrategy};
 pub use flush_mode::FlushMode;

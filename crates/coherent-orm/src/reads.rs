@@ -139,7 +139,7 @@ impl EntityManager {
             }
             None => {
                 drop(tx);
-                let mut conn = self.acquire_connection().await?;
+                let mut conn = self.acquire_connection(None).await?;
                 conn.query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
                     .await
             }

@@ -8,10 +8,19 @@
 //!   (of any Orm), bound while the scope runs, its `BEGIN` and `COMMIT` included. Like the
 //!   transaction context it does not cross `tokio::spawn`: another task may wait for a
 //!   suspended transaction; it is not waited for by it.
-//! - **Connections.** Taking a connection from the pool ([`EntityManager::acquire_connection`])
+//! - **Connections.** Taking a connection from the pool (`EntityManager::acquire_connection`)
 //!   while the task's suspended transactions of that Orm hold as many connections as the pool
 //!   has is [`Error::ConnectionsPinned`], before waiting: nobody could give one back. (A
 //!   connection another task holds is waited for, at most the pool's acquire timeout.)
+//! - **Lock waits.** Every connection the ORM takes while the task has a suspended
+//!   transaction of that Orm waits at most [`crate::OrmConfig::lock_timeout_while_suspended`]
+//!   (10 s) for a lock, or the `lock_timeout` of the `RequiresNew` scope's [`crate::TxOptions`]
+//!   for that scope's transaction: a wait the checks above cannot see (a row written by raw
+//!   SQL, a row lock held by a table lock) ends in [`Error::LockTimeout`] instead of never,
+//!   whatever the propagations nest. PostgreSQL `SET SESSION lock_timeout`, MySQL `SET SESSION
+//!   innodb_lock_wait_timeout` (whole seconds), before the connection's first statement; the
+//!   driver restores the server's default when the connection is released. SQLite has no row
+//!   locks (a write waits for the database lock at most its busy timeout).
 //! - **Rows.** A flush that would update, delete or insert (under a key it knows) a row that
 //!   a suspended transaction of this task wrote or locked ([`crate::written_rows`]) is
 //!   [`Error::WouldDeadlock`], naming the entity and key, before any SQL: its statement would
@@ -123,21 +132,17 @@ pub(crate) fn check_plan(em: &EntityManager, plan: &FlushPlan) -> Result<()> {
     Ok(())
 }
 
-impl EntityManager {
-    /// Takes a connection from the pool for work outside a transaction of this
-    /// EntityManager's own (a batch, a flush, a query, a `BEGIN`). Refuses at once
-    /// ([`Error::ConnectionsPinned`]) when the transactions this task suspended hold every
-    /// connection of the pool.
-    pub(crate) async fn acquire_connection(&self) -> Result<Box<dyn coherent_core::Connection>> {
-        let driver = &self.shared().driver;
-        if let Some(suspended) = waited_for_by(self)
-            && let Some(max) = driver.max_connections()
-            && suspended.len() >= max
-        {
-            return Err(Error::ConnectionsPinned {
-                max_connections: max,
-            });
-        }
-        driver.acquire().await
+/// The transactions this task suspended that `em` could wait for, unless they hold every
+/// connection of the pool: then taking another is [`Error::ConnectionsPinned`], at once.
+pub(crate) fn check_pool(em: &EntityManager) -> Result<Option<Vec<Suspended>>> {
+    let suspended = waited_for_by(em);
+    if let Some(held) = &suspended
+        && let Some(max) = em.shared().driver.max_connections()
+        && held.len() >= max
+    {
+        return Err(Error::ConnectionsPinned {
+            max_connections: max,
+        });
     }
+    Ok(suspended)
 }

@@ -161,7 +161,7 @@ impl EntityManager {
                 let statements =
                     sql::begin(inner.orm.dialect, options.isolation, options.read_only)?;
                 announce(&em, Kind::BeforeStart, None);
-                let mut conn = em.acquire_connection().await?;
+                let mut conn = em.acquire_connection(options.lock_timeout).await?;
                 control(&em, conn.as_mut(), statements).await?;
                 em.mark_transaction(true);
                 *tx = Some(Transaction {

@@ -75,6 +75,24 @@ pub struct TxOptions {
     /// Nested `transactional`/`begin` inside this new transaction do nothing (MikroORM's
     /// `ignoreNestedTransactions`): a nested failure then rolls back the whole transaction.
     pub ignore_nested: bool,
+    /// How long each statement of a new transaction waits for a lock before
+    /// [`Error::LockTimeout`] (PostgreSQL `lock_timeout`, MySQL `innodb_lock_wait_timeout` in
+    /// whole seconds; SQLite: its busy timeout). Default: the server's setting, except for a
+    /// transaction begun beside a suspended one (`RequiresNew` inside a transaction), which
+    /// waits at most [`crate::OrmConfig::lock_timeout_while_suspended`] (10 s). The setting
+    /// holds for the transaction's connection until it goes back to the pool.
+    ///
+    /// ```
+    /// use coherent_orm::{Propagation, TxOptions};
+    /// use std::time::Duration;
+    /// let audit = TxOptions {
+    ///     propagation: Propagation::RequiresNew,
+    ///     lock_timeout: Some(Duration::from_secs(2)),
+    ///     ..Default::default()
+    /// };
+    /// # let _ = audit;
+    /// ```
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 impl EntityManager {

@@ -77,6 +77,7 @@ impl Backend for MySql {
         default_batch_size: 1_000,
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
+    const LOCK_WAIT_VARIABLE: &'static str = "innodb_lock_wait_timeout";
 
     async fn execute<'a>(
         conn: &'a mut PoolConnection<sqlx::MySql>,

@@ -80,6 +80,7 @@ impl Backend for Postgres {
         default_batch_size: 1_000,
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
+    const LOCK_WAIT_VARIABLE: &'static str = "lock_timeout";
 
     async fn execute<'a>(
         conn: &'a mut PoolConnection<sqlx::Postgres>,

@@ -391,3 +391,136 @@ async fn a_rolled_back_savepoint_holds_its_rows_only_where_the_backend_keeps_the
         assert_eq!(user_rows(&orm).await[0].1, expected, "{name}");
     }
 }
+
+/// The session's lock wait as the server reports it, as text.
+async fn lock_wait_setting(b: &Backend, em: &EntityManager) -> String {
+    let sql = if b.is_postgres() {
+        "SELECT current_setting('lock_timeout') AS t"
+    } else {
+        "SELECT CAST(@@SESSION.innodb_lock_wait_timeout AS CHAR) AS t"
+    };
+    em.query(sql, vec![]).await.unwrap()[0].get("t").unwrap()
+}
+
+/// Asserts that every connection of a pool of `size` has the server's lock wait: each is
+/// pinned by a transaction of its own while it is asked.
+async fn pool_has_default_lock_wait(b: &Backend, orm: &Orm, size: usize, default: &str) {
+    let forks: Vec<_> = (0..size).map(|_| orm.em().fork()).collect();
+    for em in &forks {
+        bounded("a connection back in the pool", em.begin())
+            .await
+            .unwrap();
+        assert_eq!(
+            lock_wait_setting(b, em).await,
+            default,
+            "{}: a pooled connection kept a scope's lock wait",
+            b.name
+        );
+    }
+    for em in &forks {
+        em.rollback().await.unwrap();
+    }
+}
+
+/// The backstop: a wait the ORM cannot see (here a row the outer transaction changed with raw
+/// SQL) inside a `RequiresNew` transaction, or a `NotSupported` scope, ends after the lock
+/// wait of a scope beside a suspended transaction (`OrmBuilder::lock_timeout_while_suspended`,
+/// here 1 s) with `LockTimeout` (PostgreSQL waited forever, MariaDB 50 s), or after the
+/// scope's own `TxOptions::lock_timeout`. The outer transaction goes on and commits; the
+/// pool's connections get the server's lock wait back, also after a scope whose future was
+/// dropped.
+#[tokio::test]
+async fn a_lock_wait_beside_a_suspended_transaction_is_bounded() {
+    for b in backends().into_iter().filter(|b| b.is_server()) {
+        let url = with_param(b.url(), "max_connections=2");
+        let orm = suite_builder(&url)
+            .lock_timeout_while_suspended(Some(Duration::from_secs(1)))
+            .build()
+            .await
+            .unwrap();
+        orm.schema().refresh().await.unwrap();
+        let default = lock_wait_setting(&b, &orm.em().fork()).await;
+        let [a, _, _] = seed(&orm).await;
+        let name = b.name;
+        let raw = b.sql("UPDATE users SET name = ? WHERE id = ?");
+        let em = orm.em().fork();
+        bounded(
+            name,
+            em.transactional(|tx| async move {
+                tx.execute(&raw, vec!["raw".into(), a.into()]).await?;
+                let start = Instant::now();
+                let err = tx
+                    .transactional_with(propagation(Propagation::RequiresNew), |inner| async move {
+                        inner.persist(User::new("inner", "inner@x.io"))?;
+                        inner.find_one_or_fail::<User>(a).await?.write().name = "inner".into();
+                        inner.flush().await
+                    })
+                    .await
+                    .unwrap_err();
+                assert!(matches!(err, Error::LockTimeout { .. }), "{name}: {err:?}");
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "{name}: {:?}",
+                    start.elapsed()
+                );
+                // A scope's own lock timeout wins for its transaction.
+                let start = Instant::now();
+                let err = tx
+                    .transactional_with(
+                        TxOptions {
+                            propagation: Propagation::RequiresNew,
+                            lock_timeout: Some(Duration::from_millis(200)),
+                            ..Default::default()
+                        },
+                        |inner| {
+                            let raw = raw.clone();
+                            async move { inner.execute(&raw, vec!["inner".into(), a.into()]).await }
+                        },
+                    )
+                    .await
+                    .unwrap_err();
+                assert!(matches!(err, Error::LockTimeout { .. }), "{name}: {err:?}");
+                assert!(
+                    start.elapsed() < Duration::from_secs(3),
+                    "{name}: {:?}",
+                    start.elapsed()
+                );
+                // Raw SQL outside the transaction, in a NotSupported scope.
+                let err = tx
+                    .transactional_with(propagation(Propagation::NotSupported), |outside| {
+                        let raw = raw.clone();
+                        async move {
+                            outside
+                                .execute(&raw, vec!["outside".into(), a.into()])
+                                .await
+                        }
+                    })
+                    .await
+                    .unwrap_err();
+                assert!(matches!(err, Error::LockTimeout { .. }), "{name}: {err:?}");
+                // A RequiresNew scope whose future is dropped while it waits.
+                let dropped = tokio::time::timeout(
+                    Duration::from_millis(300),
+                    tx.transactional_with(propagation(Propagation::RequiresNew), |inner| {
+                        let raw = raw.clone();
+                        async move { inner.execute(&raw, vec!["dropped".into(), a.into()]).await }
+                    }),
+                )
+                .await;
+                assert!(dropped.is_err(), "{name}: still waiting when dropped");
+                Ok::<_, Error>(())
+            }),
+        )
+        .await
+        .unwrap();
+        let names: Vec<_> = user_rows(&orm).await.into_iter().map(|r| r.1).collect();
+        assert_eq!(
+            names,
+            ["raw", "b", "c"],
+            "{name}: the outer transaction's write only"
+        );
+        pool_has_default_lock_wait(&b, &orm, 2, &default).await;
+        // Outside such scopes nothing is bounded by the ORM.
+        assert_eq!(lock_wait_setting(&b, &orm.em().fork()).await, default);
+    }
+}
