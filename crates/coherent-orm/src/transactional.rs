@@ -30,7 +30,10 @@
 //!   wait for that transaction fails at once instead ([`crate::suspended`]). Taking a
 //!   connection when the task's suspended transactions hold the whole pool is
 //!   [`Error::ConnectionsPinned`]; a flush that would write a row a suspended transaction
-//!   wrote or locked is [`Error::WouldDeadlock`], before any SQL (MikroORM waits forever).
+//!   wrote or locked is [`Error::WouldDeadlock`], before any SQL (MikroORM waits forever);
+//!   any other lock wait there ends after [`crate::OrmConfig::lock_timeout_while_suspended`]
+//!   ([`TxOptions::lock_timeout`] for the `RequiresNew` transaction) with
+//!   [`Error::LockTimeout`].
 //! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
 //!   pinned connection is returned and rolled back by the driver, and memory is restored.
 //!   Dropping the future of a savepoint scope restores memory at once and rolls back to the
