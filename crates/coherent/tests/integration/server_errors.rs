@@ -227,13 +227,30 @@ async fn a_deadlock_in_a_flush_marks_the_transaction_rollback_only() {
         c_rows.0.write().name = "C1".into();
         let c2 = c.clone();
         let mut second = tokio::spawn(async move { c2.flush().await });
-        // The victim's flush fails; the survivor's waits for the victim's earlier lock
-        // (PostgreSQL undid only the victim's failed savepoint) until the victim ends.
-        let (victim, survivor_flush, victim_em, victim_rows, survivor, survivor_names) = tokio::select! {
-            r = &mut first => (r.unwrap(), second, &a, &a_rows, &c, ["C1", "C2"]),
-            r = &mut second => (r.unwrap(), first, &c, &c_rows, &a, ["A1", "A2"]),
+        // The victim's flush fails; on PostgreSQL the survivor's waits for the victim's
+        // earlier lock (only the victim's failed savepoint was undone) until the victim ends,
+        // while MySQL rolled the victim back whole, so there the survivor's flush may finish
+        // first: the victim is the one whose flush failed.
+        let (done, pending, a_done) = tokio::select! {
+            r = &mut first => (r.unwrap(), second, true),
+            r = &mut second => (r.unwrap(), first, false),
         };
-        let victim = victim.unwrap_err();
+        let (victim, survivor_flush, victim_is_a) = match done {
+            Err(e) => (e, pending, a_done),
+            Ok(()) => {
+                let victim = tokio::time::timeout(Duration::from_secs(20), pending)
+                    .await
+                    .unwrap_or_else(|_| panic!("{}: the victim's flush must end", b.name))
+                    .unwrap()
+                    .unwrap_err();
+                (victim, tokio::spawn(async { Ok(()) }), !a_done)
+            }
+        };
+        let (victim_em, victim_rows, survivor, survivor_names) = if victim_is_a {
+            (&a, &a_rows, &c, ["C1", "C2"])
+        } else {
+            (&c, &c_rows, &a, ["A1", "A2"])
+        };
         assert!(
             matches!(victim, Error::Deadlock { .. }),
             "{}: {victim:?}",
