@@ -337,4 +337,11 @@ pub trait Driver: Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
     /// Checks out a connection, waiting for one if all are busy.
     fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection>>>;
+    /// The most connections the driver hands out at once, if it has such a bound (a pool's
+    /// size). The ORM uses it to refuse at once a wait only its own task could end: taking a
+    /// connection while the task's suspended transactions hold all of them
+    /// ([`crate::Error::ConnectionsPinned`]). The default, `None`, is no known bound.
+    fn max_connections(&self) -> Option<usize> {
+        None
+    }
 }

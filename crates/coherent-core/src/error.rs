@@ -108,6 +108,32 @@ pub enum Error {
         backend: &'static str,
     },
 
+    /// A write of a row that a transaction this task suspended (to run a `RequiresNew` or
+    /// `NotSupported` scope inside it) wrote or locked: the statement would wait for that
+    /// transaction's row lock, and the transaction waits for the scope. Refused before any SQL
+    /// of the flush; the flush is undone as any failed flush (memory as before it).
+    #[error(
+        "{entity} {key} was written or locked by a transaction this task suspended to run a requires_new or not_supported scope, and it waits for that scope: writing the row here would wait forever; change it in the suspended transaction (join it with Required or Nested), or after it ends"
+    )]
+    WouldDeadlock {
+        /// The entity type.
+        entity: &'static str,
+        /// Its key.
+        key: String,
+    },
+
+    /// Taking a connection while every connection of the pool is held by a transaction this
+    /// task suspended to run a `RequiresNew` or `NotSupported` scope inside it: those
+    /// transactions wait for the scope, so nobody could give a connection back and the wait
+    /// would never end. Refused at once, before waiting.
+    #[error(
+        "all {max_connections} connection(s) of the pool are held by transactions this task suspended to run a requires_new or not_supported scope, and they wait for it: taking another would wait forever; raise max_connections, or join the open transaction (Required/Nested)"
+    )]
+    ConnectionsPinned {
+        /// The pool's size.
+        max_connections: usize,
+    },
+
     /// The backend has no such isolation level.
     #[error("{backend} has no isolation level {level}")]
     IsolationUnsupported {

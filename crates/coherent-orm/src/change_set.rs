@@ -27,6 +27,7 @@ use crate::statement_cache::Shape;
 use crate::stored_form::StoredColumns;
 use crate::type_store::TypeStore;
 use crate::unit_of_work::{Emitter, PlanContext};
+use crate::written_rows::WrittenRows;
 use coherent_core::{
     ColumnSet, Entity, Error, FieldType, Outcome, PrimaryKey, Result, Statement, Value,
 };
@@ -64,6 +65,12 @@ pub(crate) trait ChangeSet: Send {
     fn mark_in_doubt(&self);
     /// Whether the type's updates are optimistically locked.
     fn optimistic(&self) -> bool;
+    /// Records the rows the executed statements (`outcomes`, per phase and aligned with the
+    /// statements, as for [`ChangeSet::apply`]) inserted, updated or deleted.
+    fn record_written(&self, outcomes: [&[Outcome]; 3], rows: &mut WrittenRows);
+    /// The entity and key of the first row this change set would write (update, delete, or
+    /// insert under a key it knows) that `rows` holds.
+    fn first_written(&self, rows: &WrittenRows) -> Option<(&'static str, String)>;
     /// The key of the row an optimistically locked UPDATE statement missed: for a
     /// multi-row statement, the first of its rows that `probe` (its rows as read after the
     /// miss) shows gone or changed.
@@ -849,6 +856,36 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
 
     fn optimistic(&self) -> bool {
         !self.guard.is_empty()
+    }
+
+    fn record_written(&self, outcomes: [&[Outcome]; 3], rows: &mut WrittenRows) {
+        let ran =
+            |chunks: &[usize], statements: usize| chunks.iter().take(statements).sum::<usize>();
+        let generated_ran = self.generated_chunks.len().min(outcomes[0].len());
+        let assigned_ran = outcomes[0].len() - generated_ran;
+        // Generated keys: one RETURNING (or driver-reported) column per inserted row.
+        let generated = outcomes[0][..generated_ran]
+            .iter()
+            .filter_map(|o| o.rows.as_ref())
+            .flat_map(|r| r.values.iter())
+            .filter_map(|v| T::Key::from_value(v.clone()).ok());
+        rows.extend::<T>(generated);
+        let assigned = &self.assigned[..ran(&self.assigned_chunks, assigned_ran)];
+        rows.extend::<T>(assigned.iter().map(|p| p.entity.key()));
+        let updated = ran(&self.update_chunks, outcomes[1].len());
+        rows.extend::<T>(self.update_keys[..updated].iter().cloned());
+        let deleted = ran(&self.delete_chunks, outcomes[2].len());
+        rows.extend::<T>(self.deletes[..deleted].iter().cloned());
+    }
+
+    fn first_written(&self, rows: &WrittenRows) -> Option<(&'static str, String)> {
+        let found = |key: &T::Key| rows.contains::<T>(key).then(|| format!("{key:?}"));
+        self.update_keys
+            .iter()
+            .chain(&self.deletes)
+            .find_map(found)
+            .or_else(|| self.assigned.iter().find_map(|p| found(&p.entity.key())))
+            .map(|key| (T::META.name, key))
     }
 
     fn conflict_key(&self, statement: usize, probe: Option<&coherent_core::Rows>) -> String {

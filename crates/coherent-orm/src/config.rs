@@ -1,5 +1,9 @@
 //! [`OrmConfig`]: options of an `Orm`, shared by all its EntityManagers.
 
+/// Default of [`OrmConfig::lock_timeout_while_suspended`].
+pub const DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED: std::time::Duration =
+    std::time::Duration::from_secs(10);
+
 /// Options of an `Orm`.
 #[derive(Debug, Clone)]
 pub struct OrmConfig {
@@ -19,6 +23,15 @@ pub struct OrmConfig {
     /// BEGIN/COMMIT: if a statement fails, those before it stay written (and are applied to
     /// memory), the rest stays pending. Default false.
     pub disable_transactions: bool,
+    /// How long a statement waits for a lock while its task has suspended a transaction (to
+    /// run a `RequiresNew` or `NotSupported` scope inside it), before
+    /// [`coherent_core::Error::LockTimeout`]: the suspended transaction holds its locks until
+    /// the scope ends, so a wait for one of them would never end. Default 10 s (long enough
+    /// for ordinary contention with other tasks, short enough to surface the mistake);
+    /// `None` leaves the server's own setting (PostgreSQL: no limit; MariaDB: 50 s). A
+    /// `RequiresNew` scope's [`crate::TxOptions::lock_timeout`] overrides it for that scope's
+    /// transaction. PostgreSQL and MySQL only: SQLite waits at most its busy timeout.
+    pub lock_timeout_while_suspended: Option<std::time::Duration>,
 }
 
 impl Default for OrmConfig {
@@ -28,6 +41,7 @@ impl Default for OrmConfig {
             batch_size: None,
             flush_mode: crate::FlushMode::Auto,
             disable_transactions: false,
+            lock_timeout_while_suspended: Some(DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED),
         }
     }
 }

@@ -29,10 +29,12 @@
 use crate::change_set::Phase;
 use crate::entity_manager::EntityManager;
 use crate::query_log::Pending;
-use crate::transaction::Transaction;
+use crate::transaction::{Transaction, lock_written};
 use crate::unit_of_work::{ALL_PHASES, FlushPlan, PlanContext};
+use crate::written_rows::{WrittenRows, keeps_locks_of_rolled_back_savepoints};
 use coherent_core::{BatchFailure, BatchResult, BoxFuture, Error, Result, TxMode};
 use std::any::TypeId;
+use std::sync::Mutex;
 use tokio::sync::OwnedMutexGuard;
 use tracing::Instrument;
 
@@ -62,21 +64,39 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         }
     }
     async move {
-        let conn = shared.driver.acquire().await?;
         // With transactions disabled the statements run as they come (no BEGIN/COMMIT).
         let atomic = !em.transactions_disabled();
-        let mut writer = conn.stream_batch(if atomic { TxMode::Atomic } else { TxMode::Plain });
+        let mode = if atomic { TxMode::Atomic } else { TxMode::Plain };
         let mut log = Pending::empty(shared.capabilities.logs_statements);
-        let plan = {
-            let mut ctx = PlanContext::of(shared);
-            let mut sink = |piece: Vec<coherent_core::Statement>| {
-                log.remember(&piece);
-                writer.push(piece);
+        let (writer, plan) = if crate::suspended::waited_for_by(em).is_some() {
+            // Beside a transaction this task suspended: planned whole and checked against the
+            // rows it holds before any SQL.
+            let mut statements = Vec::new();
+            let plan = {
+                let mut ctx = PlanContext::of(shared);
+                let mut sink = |piece: Vec<coherent_core::Statement>| statements.extend(piece);
+                em.uow().plan(order, &mut ctx, &mut sink)?
             };
-            em.uow().plan(order, &mut ctx, &mut sink)
+            crate::suspended::check_plan(em, &plan)?;
+            let mut writer = em.acquire_connection(None).await?.stream_batch(mode);
+            if !statements.is_empty() {
+                log.remember(&statements);
+                writer.push(statements);
+            }
+            (writer, plan)
+        } else {
+            let mut writer = em.acquire_connection(None).await?.stream_batch(mode);
+            let plan = {
+                let mut ctx = PlanContext::of(shared);
+                let mut sink = |piece: Vec<coherent_core::Statement>| {
+                    log.remember(&piece);
+                    writer.push(piece);
+                };
+                em.uow().plan(order, &mut ctx, &mut sink)
+            };
+            // A planning error drops the writer unfinished: the driver rolls the batch back.
+            (writer, plan?)
         };
-        // A planning error drops the writer unfinished: the driver rolls the batch back.
-        let plan = plan?;
         let (inserts, updates, deletes) = plan.counts;
         tracing::debug!(target: "coherent::flush", inserts, updates, deletes, statements = plan.statements, "flush planned");
         let mut completion = Completion {
@@ -157,7 +177,15 @@ async fn in_transaction(
         return Err(coherent_core::Error::ReadOnlyTransaction);
     }
     open.settle(em).await?;
-    let result = run_part(em, open.conn.as_mut(), order, phases, TxMode::Atomic).await;
+    let result = run_part(
+        em,
+        open.conn.as_mut(),
+        order,
+        phases,
+        TxMode::Atomic,
+        Some(&open.written),
+    )
+    .await;
     if let Err(e) = &result {
         open.note_failure(e);
     }
@@ -166,13 +194,17 @@ async fn in_transaction(
 
 /// Plans `phases` of the types in `order` and runs them on `conn` as one batch: atomic (a
 /// savepoint in the open transaction), or plain (transactions disabled: what ran before a
-/// failure is applied, so memory matches the database).
+/// failure is applied, so memory matches the database). A plan that writes a row a
+/// transaction this task suspended holds is refused before any SQL; inside a transaction, the
+/// rows written are recorded in `written` (also those a failed batch wrote before its failure,
+/// where the backend keeps their locks: [`crate::written_rows`]).
 async fn run_part(
     em: &EntityManager,
     conn: &mut dyn coherent_core::Connection,
     order: &[TypeId],
     phases: &[Phase],
     mode: TxMode,
+    written: Option<&Mutex<WrittenRows>>,
 ) -> Result<()> {
     let shared = em.shared();
     let mut statements = Vec::new();
@@ -184,10 +216,21 @@ async fn run_part(
     if statements.is_empty() {
         return Ok(());
     }
+    crate::suspended::check_plan(em, &plan)?;
     let batch = coherent_core::Batch { statements, mode };
     match em.run_on(conn, batch).await {
-        Ok(result) => em.uow().apply(plan, &result),
+        Ok(result) => {
+            if let Some(rows) = written {
+                plan.record_written(&result, &mut lock_written(rows));
+            }
+            em.uow().apply(plan, &result)
+        }
         Err(failure) => {
+            if let Some(rows) = written
+                && keeps_locks_of_rolled_back_savepoints(shared.dialect)
+            {
+                plan.record_written(&failure.executed, &mut lock_written(rows));
+            }
             let error = plan.describe(
                 failure.index,
                 failure.error,
@@ -205,7 +248,7 @@ async fn run_part(
 /// connection, applied as it ran (no transaction to roll back, as for every flush then).
 async fn staged_plain(em: &EntityManager, cascaded: &crate::cascade::Cascaded<'_>) -> Result<()> {
     let order = em.shared().commit_order.types().to_vec();
-    let mut conn = em.shared().driver.acquire().await?;
+    let mut conn = em.acquire_connection(None).await?;
     let serial = em.inner().flush_lock.lock().await;
     if !cascaded.delete_first.is_empty() {
         run_part(
@@ -214,13 +257,22 @@ async fn staged_plain(em: &EntityManager, cascaded: &crate::cascade::Cascaded<'_
             &cascaded.delete_first,
             &[Phase::Delete],
             TxMode::Plain,
+            None,
         )
         .await?;
     }
     for ty in &order {
-        run_part(em, conn.as_mut(), &[*ty], &[Phase::Insert], TxMode::Plain).await?;
+        run_part(
+            em,
+            conn.as_mut(),
+            &[*ty],
+            &[Phase::Insert],
+            TxMode::Plain,
+            None,
+        )
+        .await?;
     }
-    run_part(em, conn.as_mut(), &order, ALL_PHASES, TxMode::Plain).await?;
+    run_part(em, conn.as_mut(), &order, ALL_PHASES, TxMode::Plain, None).await?;
     drop((conn, serial));
     em.write_links(&cascaded.links).await
 }

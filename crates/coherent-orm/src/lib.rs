@@ -48,15 +48,17 @@ mod schema;
 mod statement_cache;
 mod statements;
 mod stored_form;
+mod suspended;
 mod transaction;
 mod transaction_context;
 mod transaction_events;
 mod transactional;
 mod type_store;
 mod unit_of_work;
+mod written_rows;
 
 pub use collection::{Collection, RelationField};
-pub use config::OrmConfig;
+pub use config::{DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED, OrmConfig};
 pub use entity_manager::EntityManager;
 pub use find_options::{FindOptions, LoadStrategy};
 pub use flush_mode::FlushMode;

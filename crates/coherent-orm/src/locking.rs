@@ -136,7 +136,17 @@ impl EntityManager {
                 key: format!("{key:?}"),
             });
         }
+        em.note_locked::<T>(vec![key]).await;
         Ok(())
+    }
+
+    /// Records rows a pessimistic read returned as held by the open transaction until it ends
+    /// (see [`crate::written_rows`]).
+    pub(crate) async fn note_locked<T: Entity>(&self, keys: Vec<T::Key>) {
+        let owner = self.resolve();
+        if let Some(open) = owner.inner().tx.lock().await.as_ref() {
+            open.written().extend::<T>(keys);
+        }
     }
 
     /// An optimistic lock on a managed entity: its version in memory must be `expected`

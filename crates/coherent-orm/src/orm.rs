@@ -209,6 +209,21 @@ impl OrmBuilder {
         self
     }
 
+    /// How long a statement waits for a lock while its task has suspended a transaction
+    /// (default 10 s; `None`: the server's setting; see
+    /// [`OrmConfig::lock_timeout_while_suspended`]).
+    ///
+    /// ```
+    /// use coherent_orm::Orm;
+    /// use std::time::Duration;
+    /// let builder = Orm::builder().lock_timeout_while_suspended(Some(Duration::from_secs(2)));
+    /// # let _ = builder;
+    /// ```
+    pub fn lock_timeout_while_suspended(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.config.lock_timeout_while_suspended = timeout;
+        self
+    }
+
     /// Adds a listener of transaction events (see [`crate::TransactionListener`]).
     pub fn transaction_listener(mut self, listener: impl crate::TransactionListener) -> Self {
         self.listeners.push(Arc::new(listener));

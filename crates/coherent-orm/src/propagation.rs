@@ -13,6 +13,11 @@
 /// | `RequiresNew` | a new transaction on another connection, the open one suspended (`RequiresNewUnavailable` on SQLite: one writer) | a new transaction |
 /// | `NotSupported` | the open one suspended, no transaction | no transaction |
 ///
+/// A suspended transaction waits for the scope, holding its connection and locks: inside the
+/// scope, a write of a row it wrote or locked is `Error::WouldDeadlock`, taking a connection
+/// it would have to give back is `Error::ConnectionsPinned`, and every lock wait is bounded
+/// (`OrmConfig::lock_timeout_while_suspended`).
+///
 /// ```
 /// use coherent_orm::Propagation;
 /// assert_eq!(Propagation::default(), Propagation::Nested);

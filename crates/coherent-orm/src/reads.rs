@@ -86,6 +86,11 @@ impl EntityManager {
                     .await?
             }
         };
+        if options.lock_mode.is_pessimistic() {
+            // A pessimistic read: its rows are locked until the transaction ends.
+            em.note_locked::<T>(found.iter().map(Managed::key).collect())
+                .await;
+        }
         if let (coherent_core::LockMode::Optimistic, Some(expected)) =
             (options.lock_mode, &options.lock_version)
         {
@@ -137,7 +142,7 @@ impl EntityManager {
             }
             None => {
                 drop(tx);
-                let mut conn = self.inner().orm.driver.acquire().await?;
+                let mut conn = self.acquire_connection(None).await?;
                 conn.query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
                     .await
             }

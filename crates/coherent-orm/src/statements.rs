@@ -4,7 +4,9 @@
 //! Policy: values are always bound, never spliced. A statement runs on the EntityManager's
 //! pinned connection while it has an open transaction (after the savepoints of abandoned
 //! scopes are rolled back), else on a connection from the pool for just that batch. Every
-//! statement is logged by the query log on the caller's task.
+//! connection the ORM takes from the pool is taken here (`acquire_connection`: the checks
+//! and the lock-wait bound of a scope beside a suspended transaction). Every statement is
+//! logged by the query log on the caller's task.
 
 use crate::entity_manager::EntityManager;
 use crate::query_log::Pending;
@@ -62,8 +64,36 @@ impl EntityManager {
                 return result;
             }
         }
-        let mut conn = self.inner().orm.driver.acquire().await?;
+        let mut conn = self.acquire_connection(None).await?;
         self.run_on(conn.as_mut(), batch).await
+    }
+
+    /// Takes a connection from the pool for work outside a transaction of this
+    /// EntityManager's own (a batch, a flush, a query, a `BEGIN`): refused at once when the
+    /// transactions this task suspended hold the whole pool, and with its lock wait bounded by
+    /// `lock_timeout`, else while the task has a suspended transaction by the Orm's
+    /// [`crate::OrmConfig::lock_timeout_while_suspended`] ([`crate::suspended`]).
+    pub(crate) async fn acquire_connection(
+        &self,
+        lock_timeout: Option<std::time::Duration>,
+    ) -> Result<Box<dyn coherent_core::Connection>> {
+        let shared = self.shared();
+        let suspended = crate::suspended::check_pool(self)?;
+        let mut conn = shared.driver.acquire().await?;
+        let bound =
+            lock_timeout.or_else(|| suspended.and(shared.config.lock_timeout_while_suspended));
+        if let Some(sql) =
+            bound.and_then(|t| coherent_sql::transaction::lock_wait(shared.dialect, t))
+        {
+            let batch = Batch {
+                statements: vec![Statement::execute(sql, Vec::new())],
+                mode: TxMode::Plain,
+            };
+            self.run_on(conn.as_mut(), batch)
+                .await
+                .map_err(|f| f.error)?;
+        }
+        Ok(conn)
     }
 
     /// Runs a batch on `conn` and logs it.

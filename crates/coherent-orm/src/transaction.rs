@@ -27,8 +27,16 @@
 use crate::checkpoint::Checkpoint;
 use crate::entity_manager::EntityManager;
 use crate::transaction_events::{CommitHook, TransactionEventKind as Kind, announce};
+use crate::written_rows::WrittenRows;
 use coherent_core::{Batch, Connection, Error, Result, Statement, TxMode};
 use coherent_sql::transaction as sql;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Locks a transaction's written rows (consistent whatever panicked while holding them: at
+/// worst a row is missing, and the lock-wait bound still holds).
+pub(crate) fn lock_written(rows: &Mutex<WrittenRows>) -> MutexGuard<'_, WrittenRows> {
+    rows.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// One open scope: the transaction itself, or a savepoint in it.
 pub(crate) struct Scope {
@@ -64,9 +72,17 @@ pub(crate) struct Transaction {
     /// Savepoints whose scope was dropped mid-way: memory was restored at once, the SQL
     /// `ROLLBACK TO` runs before the transaction's next statement ([`Transaction::settle`]).
     pub abandoned: Vec<usize>,
+    /// The rows it wrote or locked, per scope: shared with the scopes it waits for while
+    /// suspended ([`crate::suspended`]), which must not wait for them.
+    pub written: Arc<Mutex<WrittenRows>>,
 }
 
 impl Transaction {
+    /// The rows it wrote or locked.
+    pub fn written(&self) -> MutexGuard<'_, WrittenRows> {
+        lock_written(&self.written)
+    }
+
     /// Takes note of a failure of a statement inside the transaction: one that dooms it
     /// ([`Error::dooms_transaction`]) marks it rollback-only, so what it did before cannot be
     /// committed as if nothing had happened.
@@ -138,13 +154,14 @@ impl EntityManager {
                 announce(&em, Kind::BeforeStart, Some(&name));
                 control(&em, open.conn.as_mut(), vec![sql::savepoint(depth)]).await?;
                 open.scopes.push(scope);
+                open.written().begin_scope();
                 announce(&em, Kind::AfterStart, Some(&name));
             }
             None => {
                 let statements =
                     sql::begin(inner.orm.dialect, options.isolation, options.read_only)?;
                 announce(&em, Kind::BeforeStart, None);
-                let mut conn = inner.orm.driver.acquire().await?;
+                let mut conn = em.acquire_connection(options.lock_timeout).await?;
                 control(&em, conn.as_mut(), statements).await?;
                 em.mark_transaction(true);
                 *tx = Some(Transaction {
@@ -154,6 +171,7 @@ impl EntityManager {
                     doomed: false,
                     read_only: options.read_only,
                     abandoned: Vec::new(),
+                    written: Arc::new(Mutex::new(WrittenRows::new())),
                 });
                 announce(&em, Kind::AfterStart, None);
             }
@@ -202,8 +220,9 @@ impl EntityManager {
             announce(&em, Kind::BeforeCommit, Some(&name));
             control(&em, open.conn.as_mut(), vec![sql::release(depth)]).await?;
             let released = open.scopes.pop().expect("a scope per depth");
-            // Its after-commit work now waits for the enclosing scope.
+            // Its after-commit work now waits for the enclosing scope, and so do its rows.
             open.scopes[depth - 1].hooks.extend(released.hooks);
+            open.written().release_scope();
             announce(&em, Kind::AfterCommit, Some(&name));
             return Ok(());
         }
@@ -270,6 +289,7 @@ impl EntityManager {
             .await;
             let scope = open.scopes.pop().expect("a scope per depth");
             scope.checkpoint.restore(&mut em.uow());
+            open.written().rollback_scope(inner.orm.dialect);
             announce(&em, Kind::AfterRollback, Some(&name));
             undone
         } else {

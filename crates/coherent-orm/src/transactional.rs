@@ -25,6 +25,15 @@
 //!   transaction: the closure runs on a fork outside it, whose work commits on its own (on
 //!   SQLite a write there waits for the outer transaction's write lock, up to the busy
 //!   timeout).
+//! - While a `RequiresNew` or `NotSupported` scope runs, the transaction it suspended waits
+//!   for it, holding its connection and its row locks: work of the scope that could only
+//!   wait for that transaction fails at once instead ([`crate::suspended`]). Taking a
+//!   connection when the task's suspended transactions hold the whole pool is
+//!   [`Error::ConnectionsPinned`]; a flush that would write a row a suspended transaction
+//!   wrote or locked is [`Error::WouldDeadlock`], before any SQL (MikroORM waits forever);
+//!   any other lock wait there ends after [`crate::OrmConfig::lock_timeout_while_suspended`]
+//!   ([`TxOptions::lock_timeout`] for the `RequiresNew` transaction) with
+//!   [`Error::LockTimeout`].
 //! - Dropping the future of a new transaction (a timeout, a disconnect) rolls it back: the
 //!   pinned connection is returned and rolled back by the driver, and memory is restored.
 //!   Dropping the future of a savepoint scope restores memory at once and rolls back to the
@@ -34,6 +43,7 @@ use crate::entity_manager::EntityManager;
 use crate::fork::ForkOptions;
 use crate::identity_map::ForkOrigin;
 use crate::propagation::Propagation;
+use crate::suspended::Suspended;
 use coherent_core::{Error, IsolationLevel};
 use std::future::Future;
 
@@ -69,6 +79,24 @@ pub struct TxOptions {
     /// Nested `transactional`/`begin` inside this new transaction do nothing (MikroORM's
     /// `ignoreNestedTransactions`): a nested failure then rolls back the whole transaction.
     pub ignore_nested: bool,
+    /// How long each statement of a new transaction waits for a lock before
+    /// [`Error::LockTimeout`] (PostgreSQL `lock_timeout`, MySQL `innodb_lock_wait_timeout` in
+    /// whole seconds; SQLite: its busy timeout). Default: the server's setting, except for a
+    /// transaction begun beside a suspended one (`RequiresNew` inside a transaction), which
+    /// waits at most [`crate::OrmConfig::lock_timeout_while_suspended`] (10 s). The setting
+    /// holds for the transaction's connection until it goes back to the pool.
+    ///
+    /// ```
+    /// use coherent_orm::{Propagation, TxOptions};
+    /// use std::time::Duration;
+    /// let audit = TxOptions {
+    ///     propagation: Propagation::RequiresNew,
+    ///     lock_timeout: Some(Duration::from_secs(2)),
+    ///     ..Default::default()
+    /// };
+    /// # let _ = audit;
+    /// ```
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 impl EntityManager {
@@ -109,35 +137,52 @@ impl EntityManager {
             // No fork, no transaction, no flush (MikroORM's `disableTransactions`).
             return f(em).await;
         }
-        let open = em.inner().tx.lock().await.is_some();
+        // What a suspending scope would suspend: the open transaction, if any.
+        let open = em
+            .inner()
+            .tx
+            .lock()
+            .await
+            .as_ref()
+            .map(|tx| Suspended::of(&em, tx));
         match (options.propagation, open) {
-            (Propagation::Nested, true) => savepoint(em, f).await,
-            (Propagation::Required | Propagation::Supports | Propagation::Mandatory, true) => {
+            (Propagation::Nested, Some(_)) => savepoint(em, f).await,
+            (Propagation::Required | Propagation::Supports | Propagation::Mandatory, Some(_)) => {
                 join(em, f).await
             }
-            (Propagation::Never, true) => Err(Error::TransactionNotAllowed {
+            (Propagation::Never, Some(_)) => Err(Error::TransactionNotAllowed {
                 propagation: Propagation::Never.name(),
             }
             .into()),
-            (Propagation::Mandatory, false) => Err(Error::RequiredTransactionNotFound {
+            (Propagation::Mandatory, None) => Err(Error::RequiredTransactionNotFound {
                 propagation: Propagation::Mandatory.name(),
             }
             .into()),
-            (Propagation::RequiresNew, true) if !em.shared().capabilities.concurrent_writers => {
+            (Propagation::RequiresNew, Some(_)) if !em.shared().capabilities.concurrent_writers => {
                 Err(Error::RequiresNewUnavailable {
                     backend: dialect_name(em.shared().dialect),
                 }
                 .into())
             }
             // Suspending an open transaction: the fork starts empty, so the outer transaction's
-            // pending work is not written outside it.
-            (Propagation::RequiresNew, true) => {
-                new_transaction(em, ForkOrigin::Suspended, &options, f).await
+            // pending work is not written outside it. The open transaction waits for the scope:
+            // work in it that could only wait for the suspended transaction is refused
+            // (`crate::suspended`).
+            (Propagation::RequiresNew, Some(suspended)) => {
+                crate::suspended::scope(
+                    suspended,
+                    new_transaction(em, ForkOrigin::Suspended, &options, f),
+                )
+                .await
             }
-            (Propagation::NotSupported, true) => {
-                without_transaction(em, ForkOrigin::Suspended, f).await
+            (Propagation::NotSupported, Some(suspended)) => {
+                crate::suspended::scope(
+                    suspended,
+                    without_transaction(em, ForkOrigin::Suspended, f),
+                )
+                .await
             }
-            (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, false) => {
+            (Propagation::Nested | Propagation::Required | Propagation::RequiresNew, None) => {
                 let origin = if options.clear {
                     ForkOrigin::Empty
                 } else {
@@ -145,7 +190,7 @@ impl EntityManager {
                 };
                 new_transaction(em, origin, &options, f).await
             }
-            (Propagation::Supports | Propagation::Never | Propagation::NotSupported, false) => {
+            (Propagation::Supports | Propagation::Never | Propagation::NotSupported, None) => {
                 without_transaction(em, ForkOrigin::Shared, f).await
             }
         }
@@ -315,6 +360,7 @@ impl Drop for AbandonOnDrop {
         }
         let scope = open.scopes.pop().expect("checked above");
         open.abandoned.push(depth);
+        open.written().rollback_scope(em.shared().dialect);
         scope.checkpoint.restore(&mut em.uow());
     }
 }

@@ -10,7 +10,8 @@
 use crate::change_set::{ChangeSet, Phase};
 use crate::identity_map::IdentityMap;
 use crate::statement_cache::StatementCache;
-use coherent_core::{BatchResult, Capabilities, Error, Result, Statement};
+use crate::written_rows::WrittenRows;
+use coherent_core::{BatchResult, Capabilities, Error, Outcome, Result, Statement};
 use std::any::TypeId;
 use std::ops::Range;
 
@@ -107,6 +108,21 @@ impl FlushPlan {
         }
     }
 
+    /// Records in `rows` the rows the executed statements of `result` (all of them after a
+    /// success, the prefix that ran before a failure) inserted, updated or deleted.
+    pub fn record_written(&self, result: &BatchResult, rows: &mut WrittenRows) {
+        for (_, cs, ranges) in &self.sets {
+            cs.record_written(outcomes_of(ranges, result), rows);
+        }
+    }
+
+    /// The entity and key of the first row the plan would write that `rows` holds.
+    pub fn first_written(&self, rows: &WrittenRows) -> Option<(&'static str, String)> {
+        self.sets
+            .iter()
+            .find_map(|(_, cs, _)| cs.first_written(rows))
+    }
+
     /// Fills in the key of a row-count error from the statement that raised it.
     pub fn describe(
         &self,
@@ -149,6 +165,16 @@ impl FlushPlan {
         }
         error
     }
+}
+
+/// The outcomes of one change set's statements per phase, as far as `result` ran.
+fn outcomes_of<'a>(ranges: &[Range<usize>; 3], result: &'a BatchResult) -> [&'a [Outcome]; 3] {
+    let ran = result.outcomes.len();
+    [0, 1, 2].map(|p| {
+        let r = &ranges[p];
+        let end = r.end.min(ran);
+        &result.outcomes[r.start.min(end)..end]
+    })
 }
 
 /// Every phase, in execution order.
@@ -242,13 +268,8 @@ impl UnitOfWork {
         if plan.epoch != self.map.epoch {
             return Ok(());
         }
-        let ran = result.outcomes.len();
         for (id, cs, ranges) in plan.sets {
-            let outcomes = [0, 1, 2].map(|p| {
-                let r = &ranges[p];
-                let end = r.end.min(ran);
-                &result.outcomes[r.start.min(end)..end]
-            });
+            let outcomes = outcomes_of(&ranges, result);
             let Some(store) = self.map.erased_mut(&id) else {
                 continue;
             };

@@ -7,6 +7,7 @@
 //! Savepoints are named by depth, `trx1`, `trx2`, ... as MikroORM does.
 
 use coherent_core::{Dialect, Error, IsolationLevel};
+use std::time::Duration;
 
 /// The statements that open a top-level transaction, in the order the dialect needs:
 /// PostgreSQL takes the level in `BEGIN`, MySQL before `START TRANSACTION` (SeaORM's and
@@ -80,6 +81,36 @@ pub fn begin(
             out
         }
     })
+}
+
+/// The statement that makes every later statement of the session wait at most `timeout` for
+/// a lock (then the lock-timeout error): PostgreSQL's `lock_timeout` (milliseconds), MySQL's
+/// `innodb_lock_wait_timeout` (whole seconds, rounded up); at least the smallest unit, since
+/// zero means "no limit" on PostgreSQL. SQLite has no session setting for it (its busy timeout
+/// is the connection's): `None`. The driver restores the server's default before the
+/// connection is reused.
+///
+/// ```
+/// use coherent_core::Dialect;
+/// use coherent_sql::transaction::lock_wait;
+/// use std::time::Duration;
+/// assert_eq!(lock_wait(Dialect::Postgres, Duration::from_millis(1500)).unwrap(), "SET SESSION lock_timeout = '1500ms'");
+/// assert_eq!(lock_wait(Dialect::MySql, Duration::from_millis(1500)).unwrap(), "SET SESSION innodb_lock_wait_timeout = 2");
+/// assert_eq!(lock_wait(Dialect::MySql, Duration::ZERO).unwrap(), "SET SESSION innodb_lock_wait_timeout = 1");
+/// assert_eq!(lock_wait(Dialect::Sqlite, Duration::from_secs(1)), None);
+/// ```
+pub fn lock_wait(dialect: Dialect, timeout: Duration) -> Option<String> {
+    match dialect {
+        Dialect::Sqlite => None,
+        Dialect::Postgres => {
+            let ms = timeout.as_nanos().div_ceil(1_000_000).max(1);
+            Some(format!("SET SESSION lock_timeout = '{ms}ms'"))
+        }
+        Dialect::MySql => {
+            let secs = timeout.as_nanos().div_ceil(1_000_000_000).max(1);
+            Some(format!("SET SESSION innodb_lock_wait_timeout = {secs}"))
+        }
+    }
 }
 
 /// `COMMIT`.

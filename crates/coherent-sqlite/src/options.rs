@@ -6,7 +6,9 @@
 //!   absolute path; `sqlite::memory:` (or `sqlite://:memory:`) names a private in-memory
 //!   database shared by all connections of one driver.
 //! - **Query parameters**: `busy_timeout_ms` (default 5000), `spin_us` (default 50),
-//!   `max_connections` (default 4),
+//!   `max_connections` (default 4), `acquire_timeout_ms` (default 30 000: how long taking a
+//!   connection from the pool waits while all are checked out; then
+//!   [`Error::Connection`] with nothing sent, retryable, as on the server backends),
 //!   `create` (`true`/`false`, default `true`: create the file if it is missing). Anything
 //!   else, or a value that does not parse, is an [`Error::Config`] naming the culprit: a typo
 //!   in a URL must not be silently ignored.
@@ -23,6 +25,10 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// The default pool size.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
+
+/// The default acquire timeout: how long taking a connection waits while all are checked out
+/// (the server backends' default too).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which database a driver opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +49,7 @@ pub enum SqliteTarget {
 /// assert_eq!(o.target, SqliteTarget::File("/var/db/app.db".into()));
 /// assert_eq!(o.busy_timeout, Duration::from_millis(250));
 /// assert_eq!(o.max_connections, 2);
+/// assert_eq!(o.acquire_timeout, Duration::from_secs(30));
 /// assert!(o.create);
 ///
 /// let m = SqliteOptions::memory().with_max_connections(8);
@@ -58,6 +65,10 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// The most connections (worker threads) the driver opens; at least 1.
     pub max_connections: usize,
+    /// How long taking a connection waits while all [`SqliteOptions::max_connections`] are
+    /// checked out, before [`Error::Connection`] with nothing sent (retryable): a pool
+    /// exhausted by pinned transactions is reported, never waited on forever.
+    pub acquire_timeout: Duration,
     /// Whether to create the database file if it is missing.
     pub create: bool,
     /// How long a caller polls for a batch's answer, and a connection thread for its next
@@ -84,6 +95,7 @@ impl SqliteOptions {
             target: SqliteTarget::File(path.into()),
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             create: true,
             spin: DEFAULT_SPIN,
         }
@@ -144,6 +156,9 @@ impl SqliteOptions {
                 "busy_timeout_ms" => {
                     options.busy_timeout = Duration::from_millis(parse_number(key, value)?);
                 }
+                "acquire_timeout_ms" => {
+                    options.acquire_timeout = Duration::from_millis(parse_number(key, value)?);
+                }
                 "max_connections" => {
                     let n = parse_number(key, value)?;
                     options.max_connections = usize::try_from(n).map_err(|_| {
@@ -165,7 +180,7 @@ impl SqliteOptions {
                 }
                 _ => {
                     return Err(Error::Config(format!(
-                        "unknown SQLite URL parameter {key:?} (known: busy_timeout_ms, max_connections, create, spin_us)"
+                        "unknown SQLite URL parameter {key:?} (known: busy_timeout_ms, max_connections, acquire_timeout_ms, create, spin_us)"
                     )));
                 }
             }
@@ -183,6 +198,20 @@ impl SqliteOptions {
     /// Sets the most connections the driver opens (at least 1).
     pub fn with_max_connections(mut self, max: usize) -> SqliteOptions {
         self.max_connections = max;
+        self
+    }
+
+    /// Sets how long taking a connection waits while all are checked out (see
+    /// [`SqliteOptions::acquire_timeout`]).
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// use std::time::Duration;
+    /// let o = SqliteOptions::memory().with_acquire_timeout(Duration::from_millis(200));
+    /// assert_eq!(o.acquire_timeout, Duration::from_millis(200));
+    /// ```
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> SqliteOptions {
+        self.acquire_timeout = timeout;
         self
     }
 
@@ -264,6 +293,7 @@ mod tests {
             let o = SqliteOptions::from_url(url).unwrap();
             assert_eq!(o.busy_timeout, Duration::from_millis(5000), "{url}");
             assert_eq!(o.max_connections, 4, "{url}");
+            assert_eq!(o.acquire_timeout, Duration::from_secs(30), "{url}");
             assert!(o.create, "{url}");
         }
     }
@@ -271,9 +301,10 @@ mod tests {
     #[test]
     fn parameters() {
         let o = SqliteOptions::from_url(
-            "sqlite://app.db?busy_timeout_ms=100&max_connections=1&create=false",
+            "sqlite://app.db?busy_timeout_ms=100&max_connections=1&create=false&acquire_timeout_ms=250",
         )
         .unwrap();
+        assert_eq!(o.acquire_timeout, Duration::from_millis(250));
         assert_eq!(o.target, SqliteTarget::File("app.db".into()));
         assert_eq!(o.busy_timeout, Duration::from_millis(100));
         assert_eq!(o.max_connections, 1);
@@ -294,6 +325,9 @@ mod tests {
         );
         assert!(config_message("sqlite:a.db?busy_timeout_ms=-1").contains("busy_timeout_ms"));
         assert!(config_message("sqlite:a.db?max_connections=0").contains("at least 1"));
+        assert!(
+            config_message("sqlite:a.db?acquire_timeout_ms=soon").contains("acquire_timeout_ms")
+        );
         assert!(config_message("sqlite:a.db?create=maybe").contains("not a boolean"));
         assert!(config_message("sqlite:a.db?create").contains("has no value"));
     }
@@ -304,8 +338,10 @@ mod tests {
         let o = o
             .with_busy_timeout(Duration::from_millis(7))
             .with_max_connections(3)
+            .with_acquire_timeout(Duration::from_millis(9))
             .with_create(false);
         assert_eq!(o.busy_timeout, Duration::from_millis(7));
+        assert_eq!(o.acquire_timeout, Duration::from_millis(9));
         assert_eq!(o.max_connections, 3);
         assert!(!o.create);
         assert!(

@@ -4,7 +4,10 @@
 //! Policy:
 //! - **At most [`SqliteOptions::max_connections`] workers**, opened lazily and reused: a
 //!   semaphore bounds how many connections are checked out, an idle list holds the rest.
-//!   Waiting for a connection is fair (first come, first served).
+//!   Waiting for a connection is fair (first come, first served) and bounded: after
+//!   [`SqliteOptions::acquire_timeout`] (30 s) it is [`Error::Connection`] with nothing sent
+//!   (retryable), as on the server backends, so a pool exhausted by pinned transactions is
+//!   reported instead of waited on forever.
 //! - **Opening validates.** [`SqliteDriver::open`] opens one connection eagerly, so a
 //!   database that cannot be opened fails there with a typed error, not on first use.
 //! - **An in-memory database lives as long as its driver**: the driver keeps one connection
@@ -138,15 +141,41 @@ impl SqliteDriver {
     }
 
     /// Checks out a connection, waiting while all [`SqliteOptions::max_connections`] are in
-    /// use. The same as [`Driver::acquire`], without the box.
+    /// use, at most [`SqliteOptions::acquire_timeout`]. The same as [`Driver::acquire`],
+    /// without the box.
+    ///
+    /// ```
+    /// use coherent_core::Error;
+    /// use coherent_sqlite::{SqliteDriver, SqliteOptions};
+    /// use std::time::Duration;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let options = SqliteOptions::memory()
+    ///     .with_max_connections(1)
+    ///     .with_acquire_timeout(Duration::from_millis(50));
+    /// let driver = SqliteDriver::open(options).await?;
+    /// let held = driver.connect().await?;
+    /// let err = driver.connect().await.unwrap_err();
+    /// assert!(matches!(err, Error::Connection { sent: false, .. }) && err.is_retryable());
+    /// drop(held);
+    /// let _again = driver.connect().await?;
+    /// # Ok::<(), coherent_core::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn connect(&self) -> Result<SqliteConnection, Error> {
-        let permit = self
-            .pool
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::connection_unavailable("the SQLite pool is closed"))?;
+        let options = &self.pool.options;
+        let permit = tokio::time::timeout(
+            options.acquire_timeout,
+            self.pool.permits.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| {
+            Error::connection_unavailable(format!(
+                "no free SQLite connection within {:?} (all {} are in use)",
+                options.acquire_timeout, options.max_connections
+            ))
+        })?
+        .map_err(|_| Error::connection_unavailable("the SQLite pool is closed"))?;
         let reused = {
             let mut idle = self.pool.idle();
             loop {
@@ -199,6 +228,10 @@ impl Driver for SqliteDriver {
             let conn = self.connect().await?;
             Ok(Box::new(conn) as Box<dyn Connection>)
         })
+    }
+
+    fn max_connections(&self) -> Option<usize> {
+        Some(self.pool.options.max_connections)
     }
 }
 

@@ -56,6 +56,8 @@ pub trait Backend: Send + Sync + 'static {
     /// PostgreSQL transaction refuses every statement after its first error until it is
     /// rolled back, or rolled back to a savepoint).
     const ERROR_ABORTS_TRANSACTION: bool;
+    /// The session variable that bounds a statement's lock wait (see [`crate::session`]).
+    const LOCK_WAIT_VARIABLE: &'static str;
 
     /// Runs one statement with its bound parameters; checks nothing about affected rows.
     fn execute<'a>(

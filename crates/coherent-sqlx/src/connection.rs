@@ -12,11 +12,12 @@
 //!   in the order statements ran, across connections too.
 //! - A connection dropped inside a transaction is rolled back before it returns to the pool
 //!   (on a spawned task; without a runtime it is closed instead), so a cancelled future
-//!   never leaves a transaction open for the next user.
+//!   never leaves a transaction open for the next user; one whose session lock wait was
+//!   changed gets the server's default back the same way ([`crate::session`]).
 //! - **A stale connection is replaced.** If the first round trip on a connection just taken
 //!   from the pool fails with a connection error (the server closed it while it was idle),
 //!   and that round trip cannot have had an effect of its own (an atomic batch's `BEGIN`, a
-//!   transaction's `BEGIN` or `SET TRANSACTION`, or a statement marked
+//!   transaction's `BEGIN` or `SET TRANSACTION`, the session's lock wait, or a statement marked
 //!   [`Statement::idempotent`]: the ORM's reads), the connection is dropped and the round trip
 //!   runs again on another, up to `max_connections + 1` times (the pool may hold that many
 //!   closed connections). If the last try fails too, the error says nothing was sent. Any other connection error is
@@ -62,6 +63,9 @@ pub struct ServerConnection<B: Backend> {
     in_flight: bool,
     /// Nothing was sent since the connection left the pool.
     fresh: bool,
+    /// The session's lock wait was changed ([`crate::session`]): it is restored before the
+    /// connection goes back to the pool.
+    lock_wait_changed: bool,
 }
 
 impl<B: Backend> std::fmt::Debug for ServerConnection<B> {
@@ -88,6 +92,7 @@ impl<B: Backend> ServerConnection<B> {
             facts,
             in_flight: false,
             fresh: true,
+            lock_wait_changed: false,
         }
     }
 
@@ -104,6 +109,7 @@ impl<B: Backend> ServerConnection<B> {
         }
         self.in_flight = false;
         self.tx = TxState::default();
+        self.lock_wait_changed = false;
     }
 
     /// Replaces a connection whose first round trip failed with another from the pool.
@@ -178,8 +184,12 @@ impl<B: Backend> ServerConnection<B> {
     /// had an effect of its own (a `BEGIN`, an idempotent read) and met a broken connection
     /// runs again on a new one.
     async fn first_statement(&mut self, statement: &Statement) -> Result<Outcome> {
-        let replayable =
-            self.fresh && !self.tx.open && (statement.idempotent || opens(&statement.sql));
+        let replayable = self.fresh
+            && !self.tx.open
+            && (statement.idempotent
+                || opens(&statement.sql)
+                || crate::session::lock_wait_change(&statement.sql, B::LOCK_WAIT_VARIABLE)
+                    .is_some());
         if !replayable {
             return self.statement(statement).await;
         }
@@ -240,11 +250,12 @@ impl<B: Backend> ServerConnection<B> {
                 _ => return Err(Error::TransactionAborted { message }),
             }
         }
+        let lock_wait = crate::session::lock_wait_change(&statement.sql, B::LOCK_WAIT_VARIABLE);
         let start = Instant::now();
         let facts = self.facts;
         let conn = raw(&mut self.conn)?;
         self.in_flight = true;
-        let result = if control == TxControl::Other {
+        let result = if control == TxControl::Other && lock_wait.is_none() {
             B::execute(conn, statement, facts).await
         } else {
             B::simple(conn, &statement.sql)
@@ -255,6 +266,9 @@ impl<B: Backend> ServerConnection<B> {
         match result {
             Ok(mut outcome) => {
                 self.tx.after(control);
+                if let Some(changed) = lock_wait {
+                    self.lock_wait_changed = changed;
+                }
                 outcome.elapsed = start.elapsed();
                 if let Some(expected) = statement.expect_rows
                     && expected != outcome.affected
@@ -444,13 +458,24 @@ impl<B: Backend> Drop for ServerConnection<B> {
         let Some(mut conn) = self.conn.take() else {
             return;
         };
-        if !self.tx.open && !self.in_flight {
+        let roll_back = self.tx.open || self.in_flight;
+        let restore = self.lock_wait_changed;
+        if !roll_back && !restore {
             return;
         }
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 handle.spawn(async move {
-                    if B::simple(&mut conn, ROLLBACK).await.is_err() {
+                    let rolled_back = !roll_back || B::simple(&mut conn, ROLLBACK).await.is_ok();
+                    let restored = rolled_back
+                        && (!restore
+                            || B::simple(
+                                &mut conn,
+                                &crate::session::restore(B::LOCK_WAIT_VARIABLE),
+                            )
+                            .await
+                            .is_ok());
+                    if !restored {
                         // Unknown state: never hand it to someone else.
                         let _ = conn.detach();
                     }

@@ -90,6 +90,10 @@ impl<B: Backend> Driver for ServerDriver<B> {
     fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection>>> {
         Box::pin(async move { Ok(Box::new(self.connect().await?) as Box<dyn Connection>) })
     }
+
+    fn max_connections(&self) -> Option<usize> {
+        usize::try_from(self.options.max_connections).ok()
+    }
 }
 
 /// Takes a connection from `pool`; a failure is a connection error with nothing sent.

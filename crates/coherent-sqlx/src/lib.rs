@@ -12,6 +12,8 @@
 //! - **Per backend**, only what differs ([`backend::Backend`]): binding, decoding, error
 //!   classification, reading back generated keys.
 //! - **A bounded pool** ([`ServerOptions`]): acquiring waits at most a configured time.
+//! - **Session settings come back** ([`session`]): a connection released with a changed lock
+//!   wait is restored to the server's default before it is reused.
 //!
 //! ```no_run
 //! use coherent_core::{Batch, Connection, Driver, Statement, TxMode};
@@ -36,6 +38,7 @@ pub mod mysql;
 pub mod options;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod session;
 pub mod tx_state;
 
 pub use connection::ServerConnection;

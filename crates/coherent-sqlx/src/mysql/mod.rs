@@ -78,6 +78,7 @@ impl Backend for MySql {
         logs_statements: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
+    const LOCK_WAIT_VARIABLE: &'static str = "innodb_lock_wait_timeout";
 
     async fn execute<'a>(
         conn: &'a mut PoolConnection<sqlx::MySql>,

@@ -81,6 +81,7 @@ impl Backend for Postgres {
         logs_statements: true,
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
+    const LOCK_WAIT_VARIABLE: &'static str = "lock_timeout";
 
     async fn execute<'a>(
         conn: &'a mut PoolConnection<sqlx::Postgres>,

@@ -109,3 +109,46 @@ async fn a_lock_wait_over_the_timeout_is_a_typed_error() {
     drop(holder);
     remove_db(&path);
 }
+
+/// A pool whose connections are all pinned by open transactions makes the next caller wait
+/// at most the acquire timeout, on every backend (SQLite waited forever), with the typed,
+/// retryable connection error that says nothing was sent; once a transaction ends, its
+/// connection serves the next caller.
+#[tokio::test]
+async fn taking_a_connection_from_an_exhausted_pool_times_out() {
+    for b in backends() {
+        let sep = if b.url().contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}max_connections=1&acquire_timeout_ms=200", b.url());
+        let orm = suite_orm(&url).await;
+        let holder = orm.em().fork();
+        holder.begin().await.unwrap(); // pins the only connection
+        holder.persist(User::new("held", "held@x.io")).unwrap();
+        holder.flush().await.unwrap();
+        let other = orm.em().fork();
+        let start = std::time::Instant::now();
+        let err = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            other.count::<User>(Filter::all()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{}: waited past the acquire timeout", b.name))
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Connection { sent: false, .. }) && err.is_retryable(),
+            "{}: {err:?}",
+            b.name
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{}",
+            b.name
+        );
+        holder.commit().await.unwrap();
+        assert_eq!(
+            other.count::<User>(Filter::all()).await.unwrap(),
+            1,
+            "{}: the connection is free again and the held transaction committed",
+            b.name
+        );
+    }
+}

@@ -29,6 +29,7 @@ mod schema;
 mod server_errors;
 mod stored_values;
 mod string_keys;
+mod suspended;
 mod transactional;
 mod transactions;
 mod transactions_disabled;
