@@ -16,7 +16,7 @@ mod harness;
 use harness::author::{Author, raw_authors};
 use harness::{Samples, measure, remove_db, temp_db};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn main() {
     let sizes: Vec<usize> = std::env::var("BENCH_SCALE")
@@ -56,17 +56,7 @@ fn main() {
             "rusqlite",
             &insert,
             &samples,
-            |iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    raw.clear();
-                    let t = Instant::now();
-                    let mut rows = raw_authors(n);
-                    raw.insert(&mut rows);
-                    total += t.elapsed();
-                }
-                total
-            },
+            |iters| raw.timed_insert(n, iters),
         );
         rt.block_on(harness::seed::<Author>(&orm, n, "DELETE FROM author"));
         raw.clear();

@@ -109,17 +109,7 @@ fn bench_phases(
         "rusqlite",
         &phases[0],
         samples,
-        |iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                raw.clear();
-                let t = Instant::now();
-                let mut rows = raw_authors(n);
-                raw.insert(&mut rows);
-                total += t.elapsed();
-            }
-            total
-        },
+        |iters| raw.timed_insert(n, iters),
     );
 
     // b

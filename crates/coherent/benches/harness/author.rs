@@ -102,6 +102,20 @@ impl Raw {
         tx.commit().unwrap();
     }
 
+    /// `iters` times: empty the table (untimed), build `n` structs and insert them; the
+    /// time of the timed parts.
+    pub fn timed_insert(&self, n: usize, iters: u64) -> std::time::Duration {
+        let mut total = std::time::Duration::ZERO;
+        for _ in 0..iters {
+            self.clear();
+            let t = std::time::Instant::now();
+            let mut rows = raw_authors(n);
+            self.insert(&mut rows);
+            total += t.elapsed();
+        }
+        total
+    }
+
     pub fn load_all(&self) -> Vec<RawAuthor> {
         let mut st = self
             .conn

@@ -107,6 +107,16 @@ async fn seed(orm: &Orm) -> i64 {
     article.key()
 }
 
+/// Row `id` of `T` as a fresh EntityManager reads it.
+async fn fresh<T: Entity<Key = i64>>(orm: &Orm, id: i64) -> T {
+    orm.em()
+        .fork()
+        .find_one_or_fail::<T>(id)
+        .await
+        .unwrap()
+        .get()
+}
+
 /// The article's row as a fresh EntityManager reads it: (title, body, version).
 async fn article_row(orm: &Orm, id: i64) -> (String, String, i64) {
     let a = orm
@@ -248,13 +258,7 @@ async fn a_re_read_never_moves_a_timestamp_version() {
             "{}: {err:?}",
             b.name
         );
-        let row = orm
-            .em()
-            .fork()
-            .find_one_or_fail::<StampedArticle>(id)
-            .await
-            .unwrap()
-            .get();
+        let row = fresh::<StampedArticle>(&orm, id).await;
         assert_eq!(
             (row.title.as_str(), row.body.as_str()),
             ("theirs", "their body"),
@@ -308,13 +312,7 @@ async fn a_re_read_never_moves_the_checked_columns() {
             "{}: {err:?}",
             b.name
         );
-        let row = orm
-            .em()
-            .fork()
-            .find_one_or_fail::<CheckedArticle>(id)
-            .await
-            .unwrap()
-            .get();
+        let row = fresh::<CheckedArticle>(&orm, id).await;
         assert_eq!(
             (row.title.as_str(), row.body.as_str(), row.views),
             ("t0", "their body", 7),
@@ -356,13 +354,7 @@ async fn an_unversioned_re_read_writes_only_what_was_changed() {
         theirs.write().body = "their second body".into();
         other.flush().await.unwrap();
         a.flush().await.unwrap();
-        let row = orm
-            .em()
-            .fork()
-            .find_one_or_fail::<PlainArticle>(id)
-            .await
-            .unwrap()
-            .get();
+        let row = fresh::<PlainArticle>(&orm, id).await;
         assert_eq!(
             (row.title.as_str(), row.body.as_str()),
             ("mine", "their second body"),
