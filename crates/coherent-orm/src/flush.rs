@@ -186,10 +186,7 @@ async fn in_transaction(
         Some(&open.written),
     )
     .await;
-    if let Err(e) = &result {
-        open.note_failure(e);
-    }
-    result
+    result.inspect_err(|e| open.note_failure(e))
 }
 
 /// Plans `phases` of the types in `order` and runs them on `conn` as one batch: atomic (a

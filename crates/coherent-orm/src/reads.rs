@@ -135,10 +135,7 @@ impl EntityManager {
                     .conn
                     .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
                     .await;
-                if let Err(e) = &result {
-                    open.note_failure(e);
-                }
-                result
+                result.inspect_err(|e| open.note_failure(e))
             }
             None => {
                 drop(tx);

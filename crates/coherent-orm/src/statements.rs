@@ -58,10 +58,7 @@ impl EntityManager {
             if let Some(open) = tx.as_mut() {
                 open.settle(self).await?;
                 let result = self.run_on(open.conn.as_mut(), batch).await;
-                if let Err(failure) = &result {
-                    open.note_failure(&failure.error);
-                }
-                return result;
+                return result.inspect_err(|f| open.note_failure(&f.error));
             }
         }
         let mut conn = self.acquire_connection(None).await?;
