@@ -121,18 +121,10 @@ impl Raw {
             .conn
             .prepare_cached("SELECT id, name, email, age, version FROM author")
             .unwrap();
-        st.query_map([], |r| {
-            Ok(RawAuthor {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                email: r.get(2)?,
-                age: r.get(3)?,
-                version: r.get(4)?,
-            })
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+        st.query_map([], raw_row)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     pub fn find(&self, id: i64) -> Option<RawAuthor> {
@@ -140,17 +132,7 @@ impl Raw {
             .conn
             .prepare_cached("SELECT id, name, email, age, version FROM author WHERE id = ?")
             .unwrap();
-        let mut rows = st
-            .query_map([id], |r| {
-                Ok(RawAuthor {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    email: r.get(2)?,
-                    age: r.get(3)?,
-                    version: r.get(4)?,
-                })
-            })
-            .unwrap();
+        let mut rows = st.query_map([id], raw_row).unwrap();
         rows.next().map(Result::unwrap)
     }
 
@@ -179,6 +161,17 @@ impl Raw {
         }
         tx.commit().unwrap();
     }
+}
+
+/// A row of `SELECT id, name, email, age, version FROM author`.
+fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAuthor> {
+    Ok(RawAuthor {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        email: r.get(2)?,
+        age: r.get(3)?,
+        version: r.get(4)?,
+    })
 }
 
 pub fn raw_authors(n: usize) -> Vec<RawAuthor> {
