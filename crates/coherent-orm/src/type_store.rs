@@ -9,6 +9,7 @@
 use crate::managed::Managed;
 use crate::pending::PendingInserts;
 use coherent_core::{Entity, Error, PrimaryKey, Result};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 /// The hasher of the identity map: fast, and randomly seeded per map, since keys may come
@@ -119,16 +120,18 @@ impl<T: Entity> TypeStore<T> {
     /// is scheduled for removal here.
     pub fn merge_row(&mut self, fresh: T) -> Option<Managed<T>> {
         let key = fresh.key();
-        if self.removed.contains(&key) {
+        if !self.removed.is_empty() && self.removed.contains(&key) {
             return None;
         }
-        if let Some(m) = self.by_key.get(&key) {
-            m.tracked_mut().merge(fresh);
-            return Some(m.clone());
+        // One probe of the map, whether the key is known or new.
+        match self.by_key.entry(key) {
+            Entry::Occupied(known) => {
+                let m = known.get();
+                m.tracked_mut().merge(fresh);
+                Some(m.clone())
+            }
+            Entry::Vacant(slot) => Some(slot.insert(Managed::new(fresh, true)).clone()),
         }
-        let m = Managed::new(fresh, true);
-        self.by_key.insert(key, m.clone());
-        Some(m)
     }
 
     /// Forgets `m` (the row vanished); returns whether it was known.

@@ -10,13 +10,11 @@ use sqlx::pool::{Pool, PoolConnection};
 use std::future::Future;
 
 /// What names a transaction after its connection is gone, learnt in the round trip that
-/// opened it (PostgreSQL: its 64-bit transaction id and the server process running it).
+/// opened it (PostgreSQL: its 64-bit transaction id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxToken {
     /// `txid_current()`.
     pub xid: i64,
-    /// `pg_backend_pid()`.
-    pub backend: i64,
 }
 
 /// What became of a transaction whose COMMIT was cut short by a lost connection.

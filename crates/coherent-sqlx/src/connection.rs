@@ -10,6 +10,8 @@
 //! - Every statement, control statements and probes included, is logged
 //!   ([`coherent_core::query_log`]) the moment it finishes, on the caller's task: the log is
 //!   in the order statements ran, across connections too.
+//! - A connection released clean is kept for the next checkout instead of going back to the
+//!   pool, which would ping it first (`warm.rs`).
 //! - A connection dropped inside a transaction is rolled back before it returns to the pool
 //!   (on a spawned task; without a runtime it is closed instead), so a cancelled future
 //!   never leaves a transaction open for the next user; one whose session lock wait was
@@ -30,6 +32,7 @@
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::options::ServerOptions;
 use crate::tx_state::{TxControl, TxState};
+use crate::warm::Warm;
 use coherent_core::query_log;
 use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, Error, Outcome, Result,
@@ -56,6 +59,8 @@ pub struct ServerConnection<B: Backend> {
     conn: Option<PoolConnection<B::Db>>,
     /// Where a replacement comes from, and where a lost COMMIT is asked about.
     pool: Pool<B::Db>,
+    /// Where a clean connection goes when it is released (`warm.rs`).
+    warm: Arc<Warm<B>>,
     options: Arc<ServerOptions>,
     tx: TxState,
     facts: ServerFacts,
@@ -83,10 +88,12 @@ impl<B: Backend> ServerConnection<B> {
         pool: Pool<B::Db>,
         facts: ServerFacts,
         options: Arc<ServerOptions>,
+        warm: Arc<Warm<B>>,
     ) -> Self {
         ServerConnection {
             conn: Some(conn),
             pool,
+            warm,
             options,
             tx: TxState::default(),
             facts,
@@ -461,6 +468,8 @@ impl<B: Backend> Drop for ServerConnection<B> {
         let roll_back = self.tx.open || self.in_flight;
         let restore = self.lock_wait_changed;
         if !roll_back && !restore {
+            self.warm
+                .keep(conn, &self.pool, self.options.max_connections);
             return;
         }
         match tokio::runtime::Handle::try_current() {

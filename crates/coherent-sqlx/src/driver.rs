@@ -3,6 +3,7 @@
 use crate::backend::{Backend, ServerFacts};
 use crate::connection::ServerConnection;
 use crate::options::ServerOptions;
+use crate::warm::Warm;
 use coherent_core::{BoxFuture, Capabilities, Connection, Dialect, Driver, Result};
 use sqlx::pool::{Pool, PoolConnection, PoolOptions};
 use std::sync::Arc;
@@ -12,6 +13,8 @@ pub struct ServerDriver<B: Backend> {
     pool: Pool<B::Db>,
     facts: ServerFacts,
     options: Arc<ServerOptions>,
+    /// The connection released last, for the next checkout (`warm.rs`).
+    warm: Arc<Warm<B>>,
 }
 
 impl<B: Backend> std::fmt::Debug for ServerDriver<B> {
@@ -33,6 +36,7 @@ impl<B: Backend> ServerDriver<B> {
             pool,
             facts,
             options: Arc::new(options),
+            warm: Arc::default(),
         }
     }
 
@@ -68,12 +72,16 @@ impl<B: Backend> ServerDriver<B> {
     /// Checks out a connection. Failing to get one is [`Error::Connection`] with nothing
     /// sent.
     pub async fn connect(&self) -> Result<ServerConnection<B>> {
-        let conn = checkout::<B>(&self.pool, &self.options).await?;
+        let conn = match self.warm.take(self.options.idle_check).await {
+            Some(conn) => conn,
+            None => checkout::<B>(&self.pool, &self.options).await?,
+        };
         Ok(ServerConnection::new(
             conn,
             self.pool.clone(),
             self.facts,
             Arc::clone(&self.options),
+            Arc::clone(&self.warm),
         ))
     }
 }

@@ -12,6 +12,8 @@
 //! - **Per backend**, only what differs ([`backend::Backend`]): binding, decoding, error
 //!   classification, reading back generated keys.
 //! - **A bounded pool** ([`ServerOptions`]): acquiring waits at most a configured time.
+//! - **No round trip to give a connection back** (`warm.rs`): the connection released last
+//!   is kept for the next checkout, where sqlx's pool would ping it on its way back.
 //! - **Session settings come back** ([`session`]): a connection released with a changed lock
 //!   wait is restored to the server's default before it is reused.
 //!
@@ -40,6 +42,7 @@ pub mod options;
 pub mod postgres;
 pub mod session;
 pub mod tx_state;
+mod warm;
 
 pub use connection::ServerConnection;
 pub use driver::ServerDriver;

