@@ -829,7 +829,7 @@ impl<T: Entity> ChangeSet for TypeChangeSet<T> {
                 store.deleted.insert(key.clone());
             }
             store.removed.remove(key);
-            if let Some(m) = store.by_key.remove(key) {
+            if let Some(m) = store.by_key.swap_remove(key) {
                 m.tracked_mut().loaded = false;
             }
         }

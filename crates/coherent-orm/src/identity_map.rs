@@ -222,7 +222,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             .iter()
             .filter(|k| !fork.by_key.contains_key(*k))
         {
-            if let Some(mine) = self.by_key.remove(key) {
+            if let Some(mine) = self.by_key.swap_remove(key) {
                 mine.tracked_mut().loaded = false;
             }
             self.removed.remove(key);

@@ -9,8 +9,9 @@
 use crate::managed::Managed;
 use crate::pending::PendingInserts;
 use coherent_core::{Entity, Error, PrimaryKey, Result};
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use indexmap::IndexMap;
+use indexmap::map::Entry;
+use std::collections::HashSet;
 
 /// The hasher of the identity map: fast, and randomly seeded per map, since keys may come
 /// from requests (client-assigned String keys).
@@ -18,8 +19,11 @@ pub(crate) type KeyHasher = foldhash::fast::RandomState;
 
 /// The managed instances of one entity type in one Unit of Work.
 pub(crate) struct TypeStore<T: Entity> {
-    /// Instances with a known key.
-    pub by_key: HashMap<T::Key, Managed<T>, KeyHasher>,
+    /// Instances with a known key, in the order they became known. Ordered so that walking
+    /// and dropping a large map goes through memory in the order it was allocated (row
+    /// order): a hash table's order frees a million instances at random addresses, a cache
+    /// miss each.
+    pub by_key: IndexMap<T::Key, Managed<T>, KeyHasher>,
     /// Instances persisted but not inserted yet, in persist order.
     pub pending: PendingInserts<T>,
     /// Keys scheduled for deletion.
@@ -37,7 +41,7 @@ pub(crate) struct TypeStore<T: Entity> {
 impl<T: Entity> Default for TypeStore<T> {
     fn default() -> Self {
         TypeStore {
-            by_key: HashMap::default(),
+            by_key: IndexMap::default(),
             pending: PendingInserts::default(),
             removed: HashSet::default(),
             deleted: HashSet::default(),
@@ -99,7 +103,7 @@ impl<T: Entity> TypeStore<T> {
         if self.pending.remove(m) {
             let key = m.key();
             if self.by_key.get(&key).is_some_and(|x| Managed::ptr_eq(x, m)) {
-                self.by_key.remove(&key);
+                self.by_key.swap_remove(&key);
             }
             return true;
         }
@@ -139,7 +143,7 @@ impl<T: Entity> TypeStore<T> {
         let key = m.key();
         let known = self.by_key.get(&key).is_some_and(|x| Managed::ptr_eq(x, m));
         if known {
-            self.by_key.remove(&key);
+            self.by_key.swap_remove(&key);
             self.removed.remove(&key);
         }
         self.pending.remove(m);

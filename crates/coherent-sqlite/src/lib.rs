@@ -50,6 +50,7 @@ pub mod error;
 pub mod execute;
 pub mod options;
 pub mod pool;
+mod rehome;
 pub mod value;
 mod worker;
 

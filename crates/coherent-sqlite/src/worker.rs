@@ -230,15 +230,18 @@ impl Worker {
             Err(oneshot::error::TryRecvError::Closed) => Some(None),
             Err(oneshot::error::TryRecvError::Empty) => None,
         });
-        match quick {
-            Some(Some(answer)) => return answer,
+        let mut answer = match quick {
+            Some(Some(answer)) => answer,
             Some(None) => return (Err(self.lost().into()), false),
-            None => {}
+            None => match result.await {
+                Ok(answer) => answer,
+                Err(_) => return (Err(self.lost().into()), false),
+            },
+        };
+        if let Ok(done) = answer.0.as_mut() {
+            crate::rehome::batch(done);
         }
-        match result.await {
-            Ok(answer) => answer,
-            Err(_) => (Err(self.lost().into()), false),
-        }
+        answer
     }
 
     pub(crate) fn lost_error(&self) -> BatchFailure {
@@ -269,7 +272,8 @@ impl Worker {
                 None => inbox.recv().await,
             };
             match message {
-                Some(Streamed::Chunk(rows)) => {
+                Some(Streamed::Chunk(mut rows)) => {
+                    crate::rehome::rows(&mut rows);
                     if let Err(e) = sink(rows) {
                         // Dropping the receiver stops the worker at its next chunk.
                         return (Err(e), false);
