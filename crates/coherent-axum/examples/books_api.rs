@@ -36,6 +36,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use coherent::Error;
 use coherent::prelude::*;
 use coherent_axum::{HttpError, RequestContextLayer, RequestEm};
 use serde_json::{Map, Value, json};

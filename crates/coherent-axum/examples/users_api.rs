@@ -24,6 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
+use coherent::Result;
 use coherent::prelude::*;
 use coherent_axum::{HttpError, HttpResult, RequestContextLayer, RequestEm};
 use serde_json::{Value, json};

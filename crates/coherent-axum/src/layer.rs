@@ -129,6 +129,7 @@ impl<S> Layer<S> for RequestContextLayer {
 ///
 /// ```
 /// use coherent::prelude::*;
+/// use coherent::Result;
 /// use coherent_axum::RequestContextLayer;
 /// use tower::{ServiceBuilder, ServiceExt, service_fn};
 ///

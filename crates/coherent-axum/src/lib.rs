@@ -30,6 +30,7 @@
 //! ```
 //! use axum::{Router, extract::{Path, State}, routing::get};
 //! use coherent::prelude::*;
+//! use coherent::Result;
 //! use coherent_axum::{HttpResult, RequestContextLayer};
 //!
 //! #[derive(Entity, Clone, Debug)]

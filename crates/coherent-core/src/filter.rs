@@ -149,10 +149,59 @@ impl<E> Filter<E> {
         })
     }
 
-    /// Not this.
+    /// Not this (the same as `!filter`).
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Self {
         Filter::from_condition(Condition::Not(Box::new(self.condition)))
+    }
+}
+
+/// `!filter`: [`Filter::not`].
+///
+/// ```
+/// # use coherent_core::filter::{Column, Filter};
+/// # struct User;
+/// # const AGE: Column<User, i32> = Column::new("age", 2);
+/// let adults: Filter<User> = !AGE.lt(18);
+/// assert_eq!(adults.condition(), AGE.lt(18).not().condition());
+/// ```
+impl<E> std::ops::Not for Filter<E> {
+    type Output = Filter<E>;
+    fn not(self) -> Filter<E> {
+        Filter::not(self)
+    }
+}
+
+/// `a & b`: [`Filter::and`].
+///
+/// ```
+/// # use coherent_core::filter::{Column, Filter};
+/// # struct User;
+/// # const AGE: Column<User, i32> = Column::new("age", 2);
+/// # const NAME: Column<User, String> = Column::new("name", 1);
+/// let f: Filter<User> = AGE.gt(17) & NAME.eq("ada");
+/// assert_eq!(f.condition(), AGE.gt(17).and(NAME.eq("ada")).condition());
+/// ```
+impl<E> std::ops::BitAnd for Filter<E> {
+    type Output = Filter<E>;
+    fn bitand(self, other: Filter<E>) -> Filter<E> {
+        self.and(other)
+    }
+}
+
+/// `a | b`: [`Filter::or`].
+///
+/// ```
+/// # use coherent_core::filter::{Column, Filter};
+/// # struct User;
+/// # const AGE: Column<User, i32> = Column::new("age", 2);
+/// let f: Filter<User> = AGE.lt(18) | AGE.gt(64);
+/// assert_eq!(f.condition(), AGE.lt(18).or(AGE.gt(64)).condition());
+/// ```
+impl<E> std::ops::BitOr for Filter<E> {
+    type Output = Filter<E>;
+    fn bitor(self, other: Filter<E>) -> Filter<E> {
+        self.or(other)
     }
 }
 

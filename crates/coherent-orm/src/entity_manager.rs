@@ -128,9 +128,11 @@ impl EntityManager {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A process-unique id of this EntityManager.
+    /// A process-unique id of the EntityManager that work on this one runs on (resolved
+    /// like every other method: inside a request context, the global EntityManager's `id` is
+    /// the request fork's; see [`EntityManager::resolve`]).
     pub fn id(&self) -> u64 {
-        self.inner.id
+        self.resolve().inner.id
     }
 
     /// Whether this is the Orm's global EntityManager.

@@ -47,6 +47,24 @@ pub enum LoadStrategy {
     Joined,
 }
 
+crate::setters::setters!(FindOptions {
+    /// Sets the sort keys, in order.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// use coherent_orm::FindOptions;
+    /// let page = FindOptions::default().order_by([User::NAME.desc()]).limit(10).offset(20);
+    /// assert_eq!((page.limit, page.offset, page.order_by.len()), (Some(10), Some(20), 1));
+    /// ```
+    order_by: impl IntoIterator<Item = Order> => order_by.into_iter().collect(),
+    /// Sets the most rows returned.
+    limit: u64 => Some(limit),
+    /// Sets how many rows are skipped.
+    offset: u64 => Some(offset),
+    /// Sets this query's flush mode.
+    flush_mode: crate::FlushMode => Some(flush_mode),
+});
+
 impl FindOptions {
     /// Sets the lock mode.
     ///

@@ -34,3 +34,20 @@ impl Default for ForkOptions {
         }
     }
 }
+
+crate::setters::setters!(ForkOptions {
+    /// Sets whether the fork starts with an empty identity map.
+    ///
+    /// ```
+    /// use coherent_orm::{FlushMode, ForkOptions};
+    /// let o = ForkOptions::default().clear(false).flush_mode(FlushMode::Commit);
+    /// assert!(!o.clear && o.flush_mode == Some(FlushMode::Commit));
+    /// ```
+    clear: bool => clear,
+    /// Sets whether the fork resolves to the current request context.
+    use_context: bool => use_context,
+    /// Sets the fork's flush mode.
+    flush_mode: crate::FlushMode => Some(flush_mode),
+    /// Disables (or enables) transactions on the fork.
+    disable_transactions: bool => Some(disable_transactions),
+});

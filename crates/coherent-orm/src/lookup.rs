@@ -1,7 +1,9 @@
 //! [`IntoLookup`]: what `find_one` accepts, a primary key or a filter.
 //!
-//! Integer keys accept any `i64` (so `find_one::<User>(1)` infers); a value outside the key
-//! type's range matches no row rather than wrapping.
+//! Integer keys accept `i16`, `i32` and `i64` and references to them (so
+//! `find_one::<User>(1)` infers, and an `i32` key takes an `i32`); a value outside the key
+//! type's range matches no row rather than wrapping. String keys take `String`, `&String` and
+//! `&str`. [`IntoKey`] is the same for APIs that take a key only (`get_reference`).
 
 use coherent_core::{Entity, Filter};
 
@@ -65,21 +67,43 @@ impl IntegerKey for i16 {
     }
 }
 
-impl<T: Entity> IntoLookup<T> for i64
-where
-    T::Key: IntegerKey,
-{
-    fn into_lookup(self) -> Lookup<T> {
-        match T::Key::from_i64(self) {
-            Some(k) => Lookup::Key(k),
-            None => Lookup::Nothing(self.to_string()),
+/// Any integer width (and a reference to one) looks up an integer key: an `i32` key takes
+/// its own type, and an `i64` that does not fit matches no row.
+macro_rules! integer_lookups {
+    ($($int:ty),*) => {$(
+        impl<T: Entity> IntoLookup<T> for $int
+        where
+            T::Key: IntegerKey,
+        {
+            fn into_lookup(self) -> Lookup<T> {
+                match T::Key::from_i64(i64::from(self)) {
+                    Some(k) => Lookup::Key(k),
+                    None => Lookup::Nothing(self.to_string()),
+                }
+            }
         }
-    }
+
+        impl<T: Entity> IntoLookup<T> for &$int
+        where
+            T::Key: IntegerKey,
+        {
+            fn into_lookup(self) -> Lookup<T> {
+                (*self).into_lookup()
+            }
+        }
+    )*};
 }
+integer_lookups!(i16, i32, i64);
 
 impl<T: Entity<Key = String>> IntoLookup<T> for String {
     fn into_lookup(self) -> Lookup<T> {
         Lookup::Key(self)
+    }
+}
+
+impl<T: Entity<Key = String>> IntoLookup<T> for &String {
+    fn into_lookup(self) -> Lookup<T> {
+        Lookup::Key(self.clone())
     }
 }
 
@@ -93,5 +117,38 @@ impl<T: Entity<Key = String>> IntoLookup<T> for &str {
 impl<T: Entity<Key = uuid::Uuid>> IntoLookup<T> for uuid::Uuid {
     fn into_lookup(self) -> Lookup<T> {
         Lookup::Key(self)
+    }
+}
+
+#[cfg(feature = "uuid")]
+impl<T: Entity<Key = uuid::Uuid>> IntoLookup<T> for &uuid::Uuid {
+    fn into_lookup(self) -> Lookup<T> {
+        Lookup::Key(*self)
+    }
+}
+
+/// A key argument: the key type itself, or a reference to one (cloned).
+///
+/// ```
+/// use coherent_orm::IntoKey;
+/// fn key<K>(k: impl IntoKey<K>) -> K { k.into_key() }
+/// let name = String::from("k");
+/// assert_eq!(key::<String>(&name), "k");
+/// assert_eq!(key::<i32>(7), 7);
+/// ```
+pub trait IntoKey<K> {
+    /// The key.
+    fn into_key(self) -> K;
+}
+
+impl<K> IntoKey<K> for K {
+    fn into_key(self) -> K {
+        self
+    }
+}
+
+impl<K: Clone> IntoKey<K> for &K {
+    fn into_key(self) -> K {
+        self.clone()
     }
 }

@@ -168,7 +168,8 @@ pub(crate) fn unassigned_references<T: Entity>(entity: &T, among: ColumnSet) -> 
 impl crate::EntityManager {
     /// A reference to the `T` with `key`: loaded if the instance is in the identity map,
     /// unloaded otherwise. Never queries (MikroORM's `getReference`).
-    pub fn get_reference<T: Entity>(&self, key: T::Key) -> Result<Ref<T>> {
+    pub fn get_reference<T: Entity>(&self, key: impl crate::IntoKey<T::Key>) -> Result<Ref<T>> {
+        let key = key.into_key();
         let em = self.context()?;
         em.shared().ensure_registered::<T>()?;
         let uow = em.uow();

@@ -99,6 +99,38 @@ pub struct TxOptions {
     pub lock_timeout: Option<std::time::Duration>,
 }
 
+crate::setters::setters!(TxOptions {
+    /// Sets what to do about an open transaction.
+    ///
+    /// ```
+    /// use coherent_orm::{Propagation, TxOptions};
+    /// use coherent_core::IsolationLevel;
+    /// use std::time::Duration;
+    /// let audit = TxOptions::default()
+    ///     .propagation(Propagation::RequiresNew)
+    ///     .isolation(IsolationLevel::Serializable)
+    ///     .retry(3)
+    ///     .lock_timeout(Duration::from_secs(2));
+    /// assert_eq!(audit.retry, 3);
+    /// assert_eq!(audit.isolation, Some(IsolationLevel::Serializable));
+    /// ```
+    propagation: Propagation => propagation,
+    /// Sets the isolation level of a new transaction.
+    isolation: IsolationLevel => Some(isolation),
+    /// Sets whether a new transaction is read-only.
+    read_only: bool => read_only,
+    /// Sets how many more times `transactional_retry` runs the closure.
+    retry: u32 => retry,
+    /// Sets the flush mode inside a new transaction.
+    flush_mode: crate::FlushMode => Some(flush_mode),
+    /// Sets whether a new transaction starts with an empty identity map.
+    clear: bool => clear,
+    /// Sets whether nested scopes inside a new transaction do nothing.
+    ignore_nested: bool => ignore_nested,
+    /// Sets how long each statement of a new transaction waits for a lock.
+    lock_timeout: std::time::Duration => Some(lock_timeout),
+});
+
 impl EntityManager {
     /// Runs `f` in a transaction (a savepoint if one is open) and returns its value; see the
     /// module documentation. `f` receives the scope's EntityManager.

@@ -64,11 +64,11 @@ impl<B: Backend> Drop for Warm<B> {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if let Some((conn, _)) = kept {
-            if tokio::runtime::Handle::try_current().is_err() {
-                // The pool returns connections on a task; without a runtime, close it.
-                drop(conn.detach());
-            }
+        if let Some((conn, _)) = kept
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            // The pool returns connections on a task; without a runtime, close it.
+            drop(conn.detach());
         }
     }
 }

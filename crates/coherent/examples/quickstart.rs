@@ -7,6 +7,7 @@
 //!
 //! Run: `cargo run --example quickstart`
 
+use coherent::Result;
 use coherent::prelude::*;
 
 /// A user of the API.

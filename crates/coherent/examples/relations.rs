@@ -11,6 +11,7 @@
 //! Run: `cargo run -p coherent --example relations`
 
 use coherent::prelude::*;
+use coherent::{Error, Result};
 use std::sync::Mutex;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 

@@ -9,20 +9,41 @@ pub use coherent_core::{
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
-    Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions,
+    Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoKey,
     IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm, OrmBuilder, OrmConfig, Propagation,
     Ref, RequestContext, SchemaManager, TransactionEvent, TransactionEventKind,
     TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 
-/// Everything an application needs, in one import.
+/// Everything an application needs, in one import; not `Result` or `Error`, which stay at
+/// [`coherent::Result`](crate::Result) and [`coherent::Error`](crate::Error) so that the
+/// application's own (`anyhow::Result`, the `std::error::Error` trait) keep their names:
+///
+/// ```
+/// mod app {
+///     pub use std::error::Error;
+///     pub type Result<T> = std::result::Result<T, Box<dyn Error>>;
+/// }
+/// use coherent::prelude::*;
+/// use app::*;
+///
+/// fn run() -> Result<()> {
+///     Err("boom".into())
+/// }
+/// fn cause(e: &dyn Error) -> Option<&dyn Error> {
+///     e.source()
+/// }
+/// let failed = run().unwrap_err();
+/// assert!(cause(failed.as_ref()).is_none());
+/// let _ = Filter::<()>::all(); // and the prelude's names are there
+/// ```
 pub mod prelude {
     pub use crate::{
-        Collection, Column, ConstraintKind, Entity, EntityManager, Error, Filter, FindOptions,
-        FlushMode, ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode, Managed, Order,
-        Orm, OrmConfig, Propagation, Ref, RequestContext, Result, Row, TxOptions, Value,
-        create_request_context, ensure_request_context, transactional,
+        Collection, Column, ConstraintKind, Entity, EntityManager, Filter, FindOptions, FlushMode,
+        ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode, Managed, Order, Orm,
+        OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions, Value, create_request_context,
+        ensure_request_context, transactional,
     };
 }
 

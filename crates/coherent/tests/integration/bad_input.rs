@@ -5,6 +5,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[derive(Entity, Clone, Debug, PartialEq)]

@@ -4,6 +4,7 @@
 //! removal, moves between owners, and memory after a failed flush or a rollback.
 
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[derive(Entity, Clone, Debug)]

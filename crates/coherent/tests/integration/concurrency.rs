@@ -1,6 +1,7 @@
 //! Several tasks, forks and Orms on one database; lock waits; the blog's stale-data story.
 
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@
 
 use crate::common::*;
 use crate::proxy::{Cut, Proxy};
+use coherent::Error;
 use coherent::prelude::*;
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[tokio::test]
@@ -101,6 +102,26 @@ async fn find_with_filters_order_limit_offset_and_count() {
             .await
             .unwrap();
         assert_eq!(either.len(), 2, "{}", b.name);
+        // The operators build the same filters: `!`, `&`, `|`.
+        let neither = em
+            .find(!(User::NAME.eq("a") | User::NAME.eq("b")) & User::AGE.gte(22))
+            .await
+            .unwrap();
+        let mut got = names(&neither);
+        got.sort();
+        assert_eq!(got, ["c", "e"], "{}: !(a | b) & age >= 22", b.name);
+        // The same page through the setters.
+        let page = em
+            .find_with(
+                Filter::all(),
+                FindOptions::default()
+                    .order_by([User::NAME.desc()])
+                    .limit(2)
+                    .offset(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(names(&page), ["d", "c"], "{}: setters", b.name);
         assert_eq!(
             em.count(User::NAME.is_in(["a", "b", "zz"])).await.unwrap(),
             2,

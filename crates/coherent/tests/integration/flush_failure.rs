@@ -5,6 +5,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 /// MikroORM variant A: a later statement of the flush fails after earlier inserts ran.

@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use crate::common::*;
 use crate::each_backend;
 use coherent::prelude::*;
+use coherent::{Error, Result};
 
 const MESSAGE: &str = "Using global EntityManager instance methods for context specific actions is disallowed. If you need to work with the global instance's identity map, use `allowGlobalContext` configuration option or `fork()` instead.";
 

@@ -5,6 +5,7 @@
 
 use crate::collections::{Blog, Comment, Post, seed_blog};
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 use std::time::{Duration, Instant};
 

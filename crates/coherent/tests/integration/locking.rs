@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use coherent::Dialect;
+use coherent::Error;
 use coherent::prelude::*;
 use std::time::{Duration, Instant};
 

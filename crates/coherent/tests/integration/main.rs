@@ -15,6 +15,7 @@ mod flush_mode;
 mod global_context;
 mod identity_map;
 mod joined_loading;
+mod keys;
 mod locking;
 mod many_to_many;
 mod model;

@@ -5,6 +5,7 @@
 //! rollback.
 
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[derive(Entity, Clone, Debug)]

@@ -8,6 +8,7 @@
 //! other writer's `title`. An entity without a version writes only what A changed.
 
 use crate::common::{Backend, StatementLog, backends};
+use coherent::Error;
 use coherent::prelude::*;
 
 #[derive(Entity, Clone, Debug)]

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use crate::each_backend;
-use coherent::prelude::*;
+use coherent::Error;
 
 #[tokio::test]
 async fn refresh_overwrites_local_changes() {

@@ -3,6 +3,7 @@
 //! in dependency order.
 
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 
 #[derive(Entity, Clone, Debug, PartialEq)]

@@ -3,6 +3,7 @@
 use crate::common::*;
 use crate::each_backend;
 use coherent::prelude::*;
+use coherent::{Error, Result};
 
 /// A service as an application writes it: it holds the global EntityManager.
 #[derive(Clone)]
@@ -146,6 +147,25 @@ async fn only_forks_made_with_use_context_resolve() {
         });
         assert!(EntityManager::same(&along.resolve(), &along));
     });
+}
+
+/// Issue 11: `em.id()` resolves like every other method: inside a request context the
+/// global EntityManager answers with the request fork's id, outside with its own.
+#[tokio::test]
+async fn the_global_entity_managers_id_inside_a_request_is_the_requests() {
+    for b in backends() {
+        let orm = b.orm().await;
+        let global = orm.em().id();
+        let orm2 = orm.clone();
+        let (inside, request) = RequestContext::create(orm.em(), async move {
+            let request = RequestContext::current(orm2.em()).unwrap();
+            (orm2.em().id(), request.id())
+        })
+        .await;
+        assert_eq!(inside, request, "{}", b.name);
+        assert_ne!(inside, global, "{}", b.name);
+        assert_eq!(orm.em().id(), global, "{}: outside again", b.name);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

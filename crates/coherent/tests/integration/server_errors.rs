@@ -3,6 +3,7 @@
 //! checks the typed error and what the database holds afterwards.
 
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 use std::time::Duration;
 

@@ -7,6 +7,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 /// The `tags` rows as (code, label), ordered by label, read with raw SQL.

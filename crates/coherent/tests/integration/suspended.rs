@@ -4,6 +4,7 @@
 //! hanging the suite.
 
 use crate::common::*;
+use coherent::Error;
 use coherent::prelude::*;
 use std::time::{Duration, Instant};
 

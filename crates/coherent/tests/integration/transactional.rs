@@ -3,6 +3,7 @@
 use crate::common::*;
 use crate::each_backend;
 use coherent::prelude::*;
+use coherent::{Error, Result};
 use coherent::{TransactionEvent, TransactionListener};
 
 /// An application error type: `transactional` returns the closure's error unchanged.

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 const REQUIRED: &str = "An open transaction is required for this operation";

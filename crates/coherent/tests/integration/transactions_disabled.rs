@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use crate::each_backend;
+use coherent::Error;
 use coherent::prelude::*;
 
 fn kinds(log: Vec<String>) -> Vec<String> {

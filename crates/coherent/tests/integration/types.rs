@@ -15,6 +15,7 @@
 use crate::common::*;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use coherent::prelude::*;
+use coherent::{Error, Result};
 use rust_decimal::Decimal;
 use serde_json::json;
 use uuid::Uuid;

@@ -4,6 +4,7 @@
 
 use super::{Item, builder};
 use crate::common::backends;
+use coherent::Error;
 use coherent::prelude::*;
 
 async fn item_ids(orm: &Orm) -> Vec<i64> {

@@ -9,6 +9,7 @@ use super::{Doc, Item};
 use crate::common::Backend;
 use crate::proxy::{Cut, Proxy};
 use coherent::prelude::*;
+use coherent::{Error, Result};
 
 /// Outcomes seen, by operation (printed with `COHERENT_MODEL_STATS=1`).
 pub static STATS: std::sync::Mutex<std::collections::BTreeMap<String, usize>> =
