@@ -7,10 +7,11 @@
 //!   [`Error::VersionMismatch`]: the client sent a version other than the stored one) →
 //!   **409**; lock contention the database gave up on ([`Error::LockTimeout`],
 //!   [`Error::LockNotAvailable`], [`Error::Deadlock`], [`Error::SerializationFailure`]) →
-//!   **503** with `Retry-After: 1` (the same request may well succeed a moment later);
+//!   **503** with `Retry-After: 1` (the same request may well succeed a moment later), and
+//!   so is [`Error::Closed`] (the service is shutting down: another instance may answer);
 //!   everything else, [`Error::GlobalContext`] included, → **500**.
 //! - Body: JSON, `{"error": "<code>", "message": "<text>"}`, codes `not_found`, `conflict`,
-//!   `optimistic_lock`, `busy`, `global_context`, `internal`. A 4xx carries the error's
+//!   `optimistic_lock`, `busy`, `global_context`, `shutting_down`, `internal`. A 4xx carries the error's
 //!   message (it is about the client's request: for an optimistic lock, that the client
 //!   worked on a version that is no longer current). A 5xx carries no driver detail: the
 //!   global-context one explains the wiring mistake (its message is fixed text), a `busy` one
@@ -79,7 +80,8 @@ pub struct HttpError(pub Error);
 impl HttpError {
     /// The status the error responds with: 404 for `NotFound`; 409 for a unique constraint
     /// violation, `OptimisticLock` and `VersionMismatch`; 503 for `LockTimeout`,
-    /// `LockNotAvailable`, `Deadlock` and `SerializationFailure`; 500 otherwise.
+    /// `LockNotAvailable`, `Deadlock` and `SerializationFailure`, and for `Closed` (the Orm is
+    /// shutting down); 500 otherwise.
     pub fn status(&self) -> StatusCode {
         match &self.0 {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -90,12 +92,13 @@ impl HttpError {
             | Error::OptimisticLock { .. }
             | Error::VersionMismatch { .. } => StatusCode::CONFLICT,
             error if is_busy(error) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Closed => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The `error` field of the body: `not_found`, `conflict`, `optimistic_lock`, `busy`,
-    /// `global_context` or `internal`.
+    /// `global_context`, `shutting_down` or `internal`.
     pub fn code(&self) -> &'static str {
         match &self.0 {
             Error::NotFound { .. } => "not_found",
@@ -106,6 +109,7 @@ impl HttpError {
             Error::OptimisticLock { .. } | Error::VersionMismatch { .. } => "optimistic_lock",
             error if is_busy(error) => "busy",
             Error::GlobalContext => "global_context",
+            Error::Closed => "shutting_down",
             _ => "internal",
         }
     }
@@ -121,6 +125,7 @@ impl HttpError {
             error if is_busy(error) => {
                 "the database is busy (lock contention); retry the request".to_string()
             }
+            Error::Closed => "the service is shutting down; retry the request".to_string(),
             _ if self.status().is_server_error() => "internal server error".to_string(),
             error => error.to_string(),
         }
@@ -292,6 +297,12 @@ mod tests {
                 503,
                 "busy",
                 Some(BUSY),
+            ),
+            (
+                Error::Closed,
+                503,
+                "shutting_down",
+                Some("the service is shutting down; retry the request"),
             ),
             (Error::GlobalContext, 500, "global_context", None),
             (

@@ -344,4 +344,10 @@ pub trait Driver: Send + Sync + 'static {
     fn max_connections(&self) -> Option<usize> {
         None
     }
+    /// Closes the driver: from now on `acquire` fails with [`crate::Error::Closed`]; the
+    /// future ends once every connection checked out before has come back and every
+    /// connection is closed (threads joined, sockets closed). The default does nothing.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }

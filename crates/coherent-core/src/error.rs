@@ -43,11 +43,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A context-specific method was called on the global EntityManager while
-    /// `allow_global_context` is off.
+    /// `allow_global_context` is off. The message starts with MikroORM's sentence (the one
+    /// users search for), followed by the Rust remedy.
     #[error(
-        "Using global EntityManager instance methods for context specific actions is disallowed. If you need to work with the global instance's identity map, use `allowGlobalContext` configuration option or `fork()` instead."
+        "Using global EntityManager instance methods for context specific actions is disallowed. Work on a fork of your own (`em.fork()`, or a request context: `RequestContext::create`), or allow work on the global identity map with `OrmBuilder::allow_global_context(true)`."
     )]
     GlobalContext,
+
+    /// The Orm was closed ([`Orm::close`](../coherent_orm/struct.Orm.html#method.close)):
+    /// no new connection is handed out once closing began, and nothing runs after it ended.
+    #[error("the Orm is closed: Orm::close was called, so no more work runs on it")]
+    Closed,
 
     /// `find_one_or_fail` found nothing.
     #[error("{entity} not found ({key})")]
@@ -60,7 +66,7 @@ pub enum Error {
 
     /// The entity handle does not belong to this EntityManager's identity map.
     #[error(
-        "Entity {entity} is not managed. An entity is managed if its fetched from the database or registered as new through EntityManager.persist()"
+        "Entity {entity} is not managed. An entity is managed if it was loaded from the database or registered as new with `em.persist(..)` on this EntityManager"
     )]
     NotManaged {
         /// The entity type.
@@ -223,11 +229,42 @@ pub enum Error {
         relation: &'static str,
     },
 
-    /// A change to a relation cannot be written: an item removed from a one-to-many
-    /// collection whose reference back to the owner is not nullable and that has no orphan
-    /// removal, or an item of a collection that references another owner.
-    #[error("{0}")]
-    Relation(String),
+    /// An item was removed from a one-to-many collection without orphan removal, and its
+    /// reference back to the owner is not nullable: it can be neither unlinked nor left.
+    /// Raised by the flush before any SQL.
+    #[error(
+        "{item} was removed from {owner_entity}.{field} of {owner}, but {item_entity}.{reference} is not nullable: delete it with em.remove, or declare the collection with orphan_removal"
+    )]
+    RemovedItemNotNullable {
+        /// The item, described (`Post(3)`).
+        item: String,
+        /// The owner's entity type.
+        owner_entity: &'static str,
+        /// The collection field.
+        field: &'static str,
+        /// The owner, described.
+        owner: String,
+        /// The item's entity type.
+        item_entity: &'static str,
+        /// The item's reference back to the owner.
+        reference: &'static str,
+    },
+
+    /// The inverse side of a many-to-many relation was changed: only the owning side's
+    /// changes are written. Raised by the flush before any SQL.
+    #[error(
+        "{field} of {owner} changed, but it is the inverse side of {owning_entity}.{owning_field}: change the owning side"
+    )]
+    InverseSideChanged {
+        /// The inverse collection field.
+        field: &'static str,
+        /// Its owner, described.
+        owner: String,
+        /// The owning side's entity type.
+        owning_entity: &'static str,
+        /// The owning side's field.
+        owning_field: &'static str,
+    },
 
     /// An optimistic lock failed: a versioned or concurrency-checked UPDATE found no row
     /// with the expected version or values (someone else changed or deleted it), or a

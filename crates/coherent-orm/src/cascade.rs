@@ -7,7 +7,7 @@
 //!   reference pointed at the owner (an UPDATE of its foreign key, or part of its INSERT).
 //!   An item removed from it that still references the owner is deleted with
 //!   `orphan_removal`, else its reference is set to NULL; a non-nullable reference without
-//!   orphan removal is [`Error::Relation`], raised before anything changes.
+//!   orphan removal is [`Error::RemovedItemNotNullable`], raised before anything changes.
 //! - **Cycles on delete.** A row to delete whose nullable reference names a row deleted
 //!   before it (a dependency cycle, broken at that reference) gets the reference set to
 //!   NULL, and the flush writes that UPDATE before the deletes (Doctrine's extra update).
@@ -21,7 +21,7 @@
 //! - **Many-to-many**: a change of the owning side's collection becomes link rows to insert
 //!   and delete, written by the flush after its inserts (both keys known then); new items
 //!   are persisted. The collection's baseline is settled only after they are written. A
-//!   change of the inverse side is [`Error::Relation`].
+//!   change of the inverse side is [`Error::InverseSideChanged`].
 //!
 //! The step plans every action first and applies them only if none was refused, and repeats
 //! while it persisted new instances (they may hold collections of their own).
@@ -208,15 +208,15 @@ fn plan<'a>(
                         };
                         removals.push((addr, Ok(unpoint)));
                     } else {
-                        removals.push((addr, Err(Error::Relation(format!(
-                            "{} was removed from {}.{} of {}, but {}.{} is not nullable: delete it with em.remove, or declare the collection with orphan_removal",
-                            item_ops.describe(item),
-                            meta.name,
-                            rel.field,
-                            owner_ops.describe(&owner),
-                            rel.target_meta().name,
-                            rel.mapped_by,
-                        )))));
+                        let stranded = Error::RemovedItemNotNullable {
+                            item: item_ops.describe(item),
+                            owner_entity: meta.name,
+                            field: rel.field,
+                            owner: owner_ops.describe(&owner),
+                            item_entity: rel.target_meta().name,
+                            reference: rel.mapped_by,
+                        };
+                        removals.push((addr, Err(stranded)));
                     }
                 }
                 actions.push(Action::Settle {
@@ -278,7 +278,7 @@ fn plan<'a>(
 }
 
 /// The link rows a change of a many-to-many collection means (owning side); an inverse
-/// side's change is [`Error::Relation`].
+/// side's change is [`Error::InverseSideChanged`].
 fn plan_links<'a>(
     rel: &coherent_core::RelationMeta,
     change: crate::entity_ops::CollectionChange,
@@ -294,13 +294,12 @@ fn plan_links<'a>(
     }
     let link = rel.link_side().expect("checked when the Orm was built");
     if !rel.owns_links() {
-        return Err(Error::Relation(format!(
-            "{} of {} changed, but it is the inverse side of {}.{}: change the owning side",
-            rel.field,
-            owner_ops.describe(owner),
-            rel.target_meta().name,
-            rel.mapped_by
-        )));
+        return Err(Error::InverseSideChanged {
+            field: rel.field,
+            owner: owner_ops.describe(owner),
+            owning_entity: rel.target_meta().name,
+            owning_field: rel.mapped_by,
+        });
     }
     for (items, add) in [(added, true), (removed, false)] {
         for item in items {

@@ -150,6 +150,14 @@ impl EntityManager {
     /// `allow_global_context` is on (MikroORM's message).
     pub fn context(&self) -> Result<EntityManager> {
         let em = self.resolve();
+        if em
+            .inner
+            .orm
+            .closed
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(Error::Closed);
+        }
         if em.inner.global && !em.inner.orm.config.allow_global_context {
             return Err(Error::GlobalContext);
         }

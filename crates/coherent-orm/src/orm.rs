@@ -39,6 +39,10 @@ pub(crate) struct OrmShared {
     /// Whether some entity has a collection or a reference (the flush then runs
     /// [`crate::cascade`]).
     pub has_relations: bool,
+    /// [`Orm::close`] began: no new connection is taken.
+    pub closing: std::sync::atomic::AtomicBool,
+    /// [`Orm::close`] ended: nothing runs any more.
+    pub closed: std::sync::atomic::AtomicBool,
 }
 
 impl OrmShared {
@@ -143,6 +147,41 @@ impl Orm {
     /// The configuration.
     pub fn config(&self) -> &OrmConfig {
         &self.shared.config
+    }
+
+    /// Shuts the Orm down for a clean exit: from the call on, taking a new connection fails
+    /// with [`Error::Closed`] (a transaction already holding one may still commit or roll
+    /// back); the future ends when every connection is closed (SQLite's connection threads
+    /// joined, the server pools closed), after which every call on this Orm and its
+    /// EntityManagers fails with [`Error::Closed`]. Dropping an Orm without closing it closes
+    /// its connections in the background instead.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// use coherent_core::{Error, Filter};
+    /// use coherent_orm::Orm;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let orm = Orm::builder().url("sqlite::memory:").entity::<User>().build().await?;
+    /// orm.schema().create().await?;
+    /// let em = orm.em().fork();
+    /// orm.close().await;
+    /// assert!(matches!(em.count::<User>(Filter::all()).await, Err(Error::Closed)));
+    /// assert!(orm.is_closed());
+    /// # Ok::<(), Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn close(&self) {
+        use std::sync::atomic::Ordering;
+        self.shared.closing.store(true, Ordering::Release);
+        self.shared.driver.close().await;
+        self.shared.closed.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Orm::close`] has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared
+            .closed
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -288,6 +327,8 @@ impl OrmBuilder {
             has_relations,
             statements: StatementCache::new(dialect),
             listeners: self.listeners,
+            closing: Default::default(),
+            closed: Default::default(),
         });
         Ok(Orm {
             global: EntityManager::global(Arc::clone(&shared)),

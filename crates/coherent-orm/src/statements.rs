@@ -75,6 +75,9 @@ impl EntityManager {
         lock_timeout: Option<std::time::Duration>,
     ) -> Result<Box<dyn coherent_core::Connection>> {
         let shared = self.shared();
+        if shared.closing.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(coherent_core::Error::Closed);
+        }
         let suspended = crate::suspended::check_pool(self)?;
         let mut conn = shared.driver.acquire().await?;
         let bound =

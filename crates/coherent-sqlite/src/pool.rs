@@ -22,7 +22,7 @@ use crate::worker::{ConnectSpec, Worker};
 use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Capabilities, Connection, Dialect, Driver, Error,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -64,8 +64,12 @@ struct Pool {
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Worker>>,
     next_id: AtomicU64,
-    /// Keeps an in-memory database alive while the driver lives.
-    _anchor: Option<Mutex<rusqlite::Connection>>,
+    /// Keeps an in-memory database alive while the driver lives (until it is closed).
+    anchor: Mutex<Option<rusqlite::Connection>>,
+    /// The connection threads started, for [`SqliteDriver::close`] to join.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Closing began: a connection coming back is closed instead of kept idle.
+    closed: AtomicBool,
 }
 
 impl Pool {
@@ -78,7 +82,12 @@ impl Pool {
 
     async fn start_worker(&self) -> Result<Worker, Error> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        Worker::start(self.spec.clone(), id).await
+        let (worker, thread) = Worker::start(self.spec.clone(), id).await?;
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        // Threads of connections found broken and dropped have ended: forget them.
+        threads.retain(|t| !t.is_finished());
+        threads.push(thread);
+        Ok(worker)
     }
 }
 
@@ -103,7 +112,7 @@ impl SqliteDriver {
         let spec = ConnectSpec::new(&options);
         // Opening a memdb database takes microseconds: no need to leave the caller's thread.
         let anchor = match options.target {
-            SqliteTarget::Memory => Some(Mutex::new(spec.open()?)),
+            SqliteTarget::Memory => Some(spec.open()?),
             SqliteTarget::File(_) => None,
         };
         let pool = Pool {
@@ -112,7 +121,9 @@ impl SqliteDriver {
             spec,
             idle: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
-            _anchor: anchor,
+            anchor: Mutex::new(anchor),
+            threads: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
         };
         let first = pool.start_worker().await?;
         pool.idle().push(first);
@@ -175,7 +186,7 @@ impl SqliteDriver {
                 options.acquire_timeout, options.max_connections
             ))
         })?
-        .map_err(|_| Error::connection_unavailable("the SQLite pool is closed"))?;
+        .map_err(|_| Error::Closed)?;
         let reused = {
             let mut idle = self.pool.idle();
             loop {
@@ -196,6 +207,54 @@ impl SqliteDriver {
             pool: self.pool.clone(),
             _permit: permit,
         })
+    }
+
+    /// Closes the pool: from now on [`SqliteDriver::connect`] fails with [`Error::Closed`];
+    /// idle connections are closed at once, checked-out ones when they come back; the future
+    /// ends when all of them are closed and their threads have ended (joined), so the
+    /// database file can be removed or reopened safely right after. Dropping the driver
+    /// instead closes everything in the background.
+    ///
+    /// ```
+    /// use coherent_core::Error;
+    /// use coherent_sqlite::{SqliteDriver, SqliteOptions};
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let driver = SqliteDriver::open(SqliteOptions::memory()).await?;
+    /// driver.close().await;
+    /// assert_eq!(driver.open_connections(), 0);
+    /// assert!(matches!(driver.connect().await.unwrap_err(), Error::Closed));
+    /// # Ok::<(), coherent_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn close(&self) {
+        let pool = &self.pool;
+        pool.closed.store(true, Ordering::Release);
+        pool.permits.close();
+        pool.idle().clear();
+        // Checked-out connections close as they come back.
+        while pool.permits.available_permits() < pool.options.max_connections {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // One that came back while closing began may have gone idle: close it too.
+        pool.idle().clear();
+        drop(pool.anchor.lock().unwrap_or_else(|e| e.into_inner()).take());
+        loop {
+            let running = {
+                let mut threads = pool.threads.lock().unwrap_or_else(|e| e.into_inner());
+                let (ended, running): (Vec<_>, Vec<_>) =
+                    threads.drain(..).partition(|t| t.is_finished());
+                for thread in ended {
+                    // A thread that panicked has ended too.
+                    let _ = thread.join();
+                }
+                *threads = running;
+                !threads.is_empty()
+            };
+            if !running {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     /// How many connections are open: idle ones plus checked-out ones.
@@ -232,6 +291,10 @@ impl Driver for SqliteDriver {
 
     fn max_connections(&self) -> Option<usize> {
         Some(self.pool.options.max_connections)
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SqliteDriver::close(self))
     }
 }
 
@@ -408,7 +471,7 @@ impl Drop for SqliteConnection {
             if self.maybe_in_transaction {
                 worker.release();
             }
-            if worker.is_healthy() {
+            if worker.is_healthy() && !self.pool.closed.load(Ordering::Acquire) {
                 self.pool.idle().push(worker);
             }
         }

@@ -156,13 +156,17 @@ impl std::fmt::Debug for Job {
 
 impl Worker {
     /// Starts a thread and opens a connection on it; fails if the connection cannot be opened.
-    pub(crate) async fn start(spec: ConnectSpec, id: u64) -> Result<Worker, Error> {
+    /// The thread ends once the worker (its only sender of jobs) is dropped.
+    pub(crate) async fn start(
+        spec: ConnectSpec,
+        id: u64,
+    ) -> Result<(Worker, std::thread::JoinHandle<()>), Error> {
         let spin = spec.spin;
         let (jobs, inbox) = mpsc::channel::<Job>();
         let (ready, opened) = oneshot::channel::<Result<(), Error>>();
         let healthy = Arc::new(AtomicBool::new(true));
         let flag = healthy.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(format!("coherent-sqlite-{id}"))
             .spawn(move || match spec.open() {
                 Ok(conn) => {
@@ -182,11 +186,14 @@ impl Worker {
         opened.await.map_err(|_| {
             Error::connection_unavailable("the SQLite connection thread stopped while opening")
         })??;
-        Ok(Worker {
-            jobs,
-            healthy,
-            spin,
-        })
+        Ok((
+            Worker {
+                jobs,
+                healthy,
+                spin,
+            },
+            thread,
+        ))
     }
 
     /// Runs a batch on the worker's connection.

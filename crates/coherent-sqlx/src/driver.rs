@@ -102,6 +102,14 @@ impl<B: Backend> Driver for ServerDriver<B> {
     fn max_connections(&self) -> Option<usize> {
         usize::try_from(self.options.max_connections).ok()
     }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // The kept connection first: the pool waits for every connection to come back.
+            self.warm.clear();
+            self.pool.close().await;
+        })
+    }
 }
 
 /// Takes a connection from `pool`; a failure is a connection error with nothing sent.
@@ -110,6 +118,7 @@ pub(crate) async fn checkout<B: Backend>(
     options: &ServerOptions,
 ) -> Result<PoolConnection<B::Db>> {
     pool.acquire().await.map_err(|e| match e {
+        sqlx::Error::PoolClosed => coherent_core::Error::Closed,
         sqlx::Error::PoolTimedOut => crate::error::unavailable(
             format!(
                 "no free connection within {:?} (all {} are in use)",

@@ -12,8 +12,8 @@
 //! - **Idle is idle.** One kept longer than `idle_check` is pinged before it is handed out,
 //!   like any connection idle in the pool ([`crate::options::ServerOptions::idle_check`]);
 //!   one that fails the ping is dropped and the checkout goes to the pool.
-//! - **It leaves with the driver.** Dropping the driver hands it back to the pool (or, with
-//!   no runtime to do that on, closes it).
+//! - **It leaves with the driver.** Closing the driver, or dropping it, hands it back to the
+//!   pool (dropped outside a runtime, it is closed instead); a closed pool keeps none.
 
 use crate::backend::Backend;
 use sqlx::pool::{Pool, PoolConnection};
@@ -37,13 +37,19 @@ impl<B: Backend> Warm<B> {
     /// Keeps `conn` if the slot is free and `pool` has slack; otherwise hands it back to the
     /// pool (dropping it).
     pub fn keep(&self, conn: PoolConnection<B::Db>, pool: &Pool<B::Db>, max: u32) {
-        if pool.num_idle() == 0 && pool.size() >= max {
+        if pool.is_closed() || (pool.num_idle() == 0 && pool.size() >= max) {
             return;
         }
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             *slot = Some((conn, Instant::now()));
         }
+    }
+
+    /// Hands the kept connection, if any, back to the pool.
+    pub fn clear(&self) {
+        let kept = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(kept);
     }
 
     /// The kept connection, if any (pinged first if it sat longer than `idle_check`).

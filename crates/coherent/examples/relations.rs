@@ -208,7 +208,7 @@ async fn main() -> Result<()> {
     println!("\n7. Removing a book from its author without a new one is refused, before any SQL:");
     le_guin.write().books.remove(&earthsea)?;
     match em.flush().await {
-        Err(e @ Error::Relation(_)) => println!("   flush -> Err: {e}"),
+        Err(e @ Error::RemovedItemNotNullable { .. }) => println!("   flush -> Err: {e}"),
         other => unreachable!("unexpected {other:?}"),
     }
     take_sql();

@@ -347,7 +347,16 @@ async fn removing_an_item_whose_reference_is_not_nullable_is_refused_and_changes
         let log = StatementLog::capture();
         let err = em.flush().await.unwrap_err();
         assert!(
-            matches!(&err, Error::Relation(m) if m.contains("Blog.posts") && m.contains("Post.blog is not nullable")),
+            matches!(
+                &err,
+                Error::RemovedItemNotNullable {
+                    owner_entity: "Blog",
+                    field: "posts",
+                    item_entity: "Post",
+                    reference: "blog",
+                    ..
+                }
+            ) && err.to_string().contains("Post.blog is not nullable"),
             "{}: {err:?}",
             b.name
         );

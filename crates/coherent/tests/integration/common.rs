@@ -63,6 +63,11 @@ impl Backend {
         &self.url
     }
 
+    /// The database file of a SQLite file backend.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+
     /// An Orm on this backend with the suite's entities and a fresh schema.
     pub async fn orm(&self) -> Orm {
         self.orm_with(|b| b).await

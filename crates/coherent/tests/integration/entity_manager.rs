@@ -242,7 +242,7 @@ async fn remove_of_an_unmanaged_entity_is_a_typed_error() {
         );
         assert_eq!(
             err.to_string(),
-            "Entity User is not managed. An entity is managed if its fetched from the database or registered as new through EntityManager.persist()"
+            "Entity User is not managed. An entity is managed if it was loaded from the database or registered as new with `em.persist(..)` on this EntityManager"
         );
         em2.flush().await.unwrap();
         assert_eq!(

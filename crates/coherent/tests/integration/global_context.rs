@@ -5,7 +5,7 @@ use crate::each_backend;
 use coherent::prelude::*;
 use coherent::{Error, Result};
 
-const MESSAGE: &str = "Using global EntityManager instance methods for context specific actions is disallowed. If you need to work with the global instance's identity map, use `allowGlobalContext` configuration option or `fork()` instead.";
+const MESSAGE: &str = "Using global EntityManager instance methods for context specific actions is disallowed. Work on a fork of your own (`em.fork()`, or a request context: `RequestContext::create`), or allow work on the global identity map with `OrmBuilder::allow_global_context(true)`.";
 
 fn is_global(r: Result<impl std::fmt::Debug>) -> bool {
     matches!(r, Err(Error::GlobalContext))

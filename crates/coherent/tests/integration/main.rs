@@ -29,6 +29,7 @@ mod relations;
 mod request_context;
 mod schema;
 mod server_errors;
+mod shutdown;
 mod stored_values;
 mod string_keys;
 mod suspended;

@@ -244,7 +244,14 @@ async fn changing_the_inverse_side_is_refused_before_any_sql() {
         let log = StatementLog::capture();
         let err = em.flush().await.unwrap_err();
         assert!(
-            matches!(&err, Error::Relation(m) if m.contains("inverse side of Article.tags")),
+            matches!(
+                &err,
+                Error::InverseSideChanged {
+                    owning_entity: "Article",
+                    owning_field: "tags",
+                    ..
+                }
+            ) && err.to_string().contains("inverse side of Article.tags"),
             "{}: {err:?}",
             b.name
         );
