@@ -180,7 +180,7 @@ pub enum Error {
 
     /// The entity type was not registered with the `Orm`.
     #[error(
-        "entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>()"
+        "entity {entity} is not registered with this Orm; add it with OrmBuilder::entity::<{entity}>(), or register every derived entity with OrmBuilder::all_entities()"
     )]
     UnknownEntity {
         /// The entity type.

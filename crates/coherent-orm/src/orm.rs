@@ -223,6 +223,22 @@ impl OrmBuilder {
         self
     }
 
+    /// Registers every `#[derive(Entity)]` type linked into the program (each derive submits
+    /// a [`crate::Registration`]), as if `.entity::<T>()` were called for each; registering
+    /// one twice is harmless.
+    ///
+    /// ```
+    /// # async fn demo() -> coherent_core::Result<()> {
+    /// let orm = coherent_orm::Orm::builder().url("sqlite::memory:").all_entities().build().await?;
+    /// # let _ = orm; Ok(()) }
+    /// ```
+    pub fn all_entities(mut self) -> Self {
+        for registration in crate::registry::all() {
+            self = registration.register(self);
+        }
+        self
+    }
+
     /// Whether the global EntityManager may be used for context-specific work (default
     /// false).
     pub fn allow_global_context(mut self, allow: bool) -> Self {

@@ -61,7 +61,9 @@ pub mod __private {
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
     pub use coherent_core::version::VersionType;
-    pub use coherent_orm::{Propagation, RelationField, RequestContext, TxOptions};
+    pub use coherent_orm::{
+        Propagation, Registration, RelationField, RequestContext, TxOptions, inventory,
+    };
 
     /// Runs a `#[transactional]` body: the function's return type must be a `Result` whose
     /// error comes from `coherent::Error`.

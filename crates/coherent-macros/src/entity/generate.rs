@@ -437,5 +437,10 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         impl #ident {
             #(#handles)*
         }
+
+        // For `OrmBuilder::all_entities`.
+        #private::inventory::submit! {
+            #private::Registration::of::<#ident>()
+        }
     }
 }
