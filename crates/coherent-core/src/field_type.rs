@@ -311,7 +311,7 @@ mod chrono_fields {
 #[cfg(feature = "chrono")]
 pub use chrono_fields::DATETIME_FORMAT;
 
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 mod decimal_field {
     use super::*;
     use rust_decimal::Decimal;

@@ -47,7 +47,7 @@ pub enum Value {
     #[cfg(feature = "chrono")]
     Date(chrono::NaiveDate),
     /// An exact decimal number.
-    #[cfg(feature = "decimal")]
+    #[cfg(feature = "rust_decimal")]
     Decimal(rust_decimal::Decimal),
     /// A JSON document.
     #[cfg(feature = "json")]
@@ -91,7 +91,7 @@ impl Value {
             Value::DateTime(_) => "timestamp",
             #[cfg(feature = "chrono")]
             Value::Date(_) => "date",
-            #[cfg(feature = "decimal")]
+            #[cfg(feature = "rust_decimal")]
             Value::Decimal(_) => "decimal",
             #[cfg(feature = "json")]
             Value::Json(_) => "json",

@@ -59,6 +59,12 @@ mod type_store;
 mod unit_of_work;
 mod written_rows;
 
+/// The SQLite driver's rusqlite (feature `sqlite`), for tests that open a raw connection
+/// beside the ORM. Not public API.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+pub use coherent_sqlite::rusqlite;
+
 pub use collection::{Collection, RelationField};
 pub use config::{DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED, OrmConfig};
 pub use entity_manager::EntityManager;

@@ -3,7 +3,7 @@
 //!
 //! Policy: entity types are registered up front (`.entity::<User>()`); using an unregistered
 //! type is the typed error [`Error::UnknownEntity`], not a silent default. The URL scheme
-//! picks the driver: `sqlite:`, `postgres:` (feature `postgres`) or `mysql:`/`mariadb:`
+//! picks the driver: `sqlite:` (feature `sqlite`, on by default), `postgres:` (feature `postgres`) or `mysql:`/`mariadb:`
 //! (feature `mysql`).
 
 use crate::commit_order::CommitOrder;
@@ -391,6 +391,7 @@ fn check_relations(entities: &[(TypeId, Registered)]) -> Result<()> {
 }
 
 async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {
+    #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {
         let options = coherent_sqlite::SqliteOptions::from_url(url)?;
         let driver = coherent_sqlite::SqliteDriver::open(options).await?;
@@ -412,6 +413,9 @@ async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {
     let hint = match scheme {
         "postgres" | "postgresql" => " (enable Coherent's `postgres` feature)",
         "mysql" | "mariadb" => " (enable Coherent's `mysql` feature)",
+        "sqlite" => {
+            " (enable Coherent's `sqlite` feature, a default feature this build turned off)"
+        }
         _ => "",
     };
     Err(Error::Config(format!(

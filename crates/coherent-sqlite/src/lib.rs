@@ -56,3 +56,7 @@ mod worker;
 
 pub use options::{SqliteOptions, SqliteTarget};
 pub use pool::{SqliteConnection, SqliteDriver};
+/// The bundled rusqlite this driver is built on, for tests that open a raw connection beside
+/// it. Not public API.
+#[doc(hidden)]
+pub use rusqlite;

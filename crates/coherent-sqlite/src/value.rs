@@ -78,14 +78,14 @@ pub fn to_sql(value: &Value) -> Result<ToSqlOutput<'_>, Error> {
             sortable_year(*d)?;
             text(d.format("%Y-%m-%d").to_string())
         }
-        #[cfg(feature = "decimal")]
+        #[cfg(feature = "rust_decimal")]
         Value::Decimal(d) => text(d.to_string()),
         #[cfg(feature = "json")]
         Value::Json(j) => text(j.to_string()),
     })
 }
 
-#[cfg(any(feature = "chrono", feature = "decimal", feature = "json"))]
+#[cfg(any(feature = "chrono", feature = "rust_decimal", feature = "json"))]
 fn text(s: String) -> ToSqlOutput<'static> {
     ToSqlOutput::Owned(rusqlite::types::Value::Text(s))
 }
@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(NaiveDate::from_value(cell).unwrap(), date);
     }
 
-    #[cfg(feature = "decimal")]
+    #[cfg(feature = "rust_decimal")]
     #[test]
     fn decimal_is_exact_text() {
         let d: rust_decimal::Decimal = "12345678901234567890.1200".parse().unwrap();

@@ -61,6 +61,10 @@ pub mod __private {
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};
     pub use coherent_core::version::VersionType;
+    /// The SQLite driver's rusqlite (feature `sqlite`), for the tests that open a raw
+    /// connection beside the ORM.
+    #[cfg(feature = "sqlite")]
+    pub use coherent_orm::rusqlite;
     pub use coherent_orm::{
         Propagation, Registration, RelationField, RequestContext, TxOptions, inventory,
     };

@@ -2,6 +2,7 @@
 //! program: this test binary's three entities, one of them declared inside a function, with a
 //! relation between two of them, and nothing else.
 #![allow(missing_docs)]
+#![cfg(feature = "sqlite")]
 
 use coherent::prelude::*;
 

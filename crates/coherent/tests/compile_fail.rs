@@ -11,7 +11,7 @@
     not(all(
         feature = "chrono",
         feature = "uuid",
-        feature = "decimal",
+        feature = "rust_decimal",
         feature = "json"
     )),
     ignore = "the snapshots are taken with --all-features"

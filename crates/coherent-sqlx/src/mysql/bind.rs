@@ -29,7 +29,7 @@ where
 }
 
 /// The scale of the `DECIMAL(38, 10)` columns Coherent's schema gives MySQL decimals.
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 const DECIMAL_SCALE: u32 = 10;
 
 /// Adds `value` to `args`.
@@ -55,7 +55,7 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
             in_years(d.and_time(chrono::NaiveTime::MIN))?;
             push(args, *d)
         }
-        #[cfg(feature = "decimal")]
+        #[cfg(feature = "rust_decimal")]
         Value::Decimal(d) => {
             // Coherent's MySQL decimal columns are DECIMAL(38, 10), and MySQL rounds a value
             // with more fractional digits with only a note: refuse it instead of losing digits.

@@ -22,7 +22,7 @@ pub enum Kind {
     /// `DOUBLE`.
     F64,
     /// `DECIMAL`.
-    #[cfg(feature = "decimal")]
+    #[cfg(feature = "rust_decimal")]
     Decimal,
     /// `DATETIME`, `TIMESTAMP`.
     #[cfg(feature = "chrono")]
@@ -49,7 +49,7 @@ pub fn kinds(columns: &[MySqlColumn]) -> Vec<Kind> {
             | "BIGINT UNSIGNED" => Kind::U64,
             "FLOAT" => Kind::F32,
             "DOUBLE" => Kind::F64,
-            #[cfg(feature = "decimal")]
+            #[cfg(feature = "rust_decimal")]
             "DECIMAL" => Kind::Decimal,
             #[cfg(feature = "chrono")]
             "DATETIME" | "TIMESTAMP" => Kind::DateTime,
@@ -93,7 +93,7 @@ pub fn row(row: &MySqlRow, kinds: &[Kind], out: &mut Vec<Value>) -> Result<()> {
             }
             Kind::F32 => get(raw).map(Value::F32),
             Kind::F64 => get(raw).map(Value::F64),
-            #[cfg(feature = "decimal")]
+            #[cfg(feature = "rust_decimal")]
             Kind::Decimal => get(raw).map(Value::Decimal),
             #[cfg(feature = "chrono")]
             Kind::DateTime => get(raw).map(Value::DateTime),

@@ -46,7 +46,7 @@ enum Typed<'v> {
     I64(i64),
     F32(f32),
     F64(f64),
-    #[cfg(feature = "decimal")]
+    #[cfg(feature = "rust_decimal")]
     Numeric(Numeric),
     Text(&'v str),
     Bytes(&'v [u8]),
@@ -99,7 +99,7 @@ fn typed<'v>(value: &'v Value, name: &str, ty: &PgTypeInfo) -> Result<Option<Typ
                 _ => return Err(mismatch(value, ty)),
             },
         },
-        #[cfg(feature = "decimal")]
+        #[cfg(feature = "rust_decimal")]
         "NUMERIC" => match value {
             Value::Decimal(d) => Typed::Numeric(Numeric(*d)),
             _ => match int(value) {
@@ -162,7 +162,7 @@ pub fn add(args: &mut PgArguments, value: &Value, ty: &PgTypeInfo) -> Result<()>
         Some(Typed::I64(v)) => push(args, v),
         Some(Typed::F32(v)) => push(args, v),
         Some(Typed::F64(v)) => push(args, v),
-        #[cfg(feature = "decimal")]
+        #[cfg(feature = "rust_decimal")]
         Some(Typed::Numeric(v)) => push(args, v),
         Some(Typed::Text(v)) => push(args, v),
         Some(Typed::Bytes(v)) => push(args, v),
@@ -213,7 +213,7 @@ pub fn add_array<'v>(
         "INT8" => column!(I64, i64),
         "FLOAT4" => column!(F32, f32),
         "FLOAT8" => column!(F64, f64),
-        #[cfg(feature = "decimal")]
+        #[cfg(feature = "rust_decimal")]
         "NUMERIC" => column!(Numeric, Numeric),
         "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => column!(Text, &str),
         "BYTEA" => column!(Bytes, &[u8]),
@@ -235,24 +235,24 @@ pub fn add_array<'v>(
 
 /// A decimal as a PostgreSQL `NUMERIC`, a zero with its scale (`0.000`): sqlx encodes every
 /// zero as `0`, dropping the scale, which the rest of Coherent keeps.
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 struct Numeric(rust_decimal::Decimal);
 
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 impl sqlx::Type<sqlx::Postgres> for Numeric {
     fn type_info() -> PgTypeInfo {
         <rust_decimal::Decimal as sqlx::Type<sqlx::Postgres>>::type_info()
     }
 }
 
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 impl sqlx::postgres::PgHasArrayType for Numeric {
     fn array_type_info() -> PgTypeInfo {
         <rust_decimal::Decimal as sqlx::postgres::PgHasArrayType>::array_type_info()
     }
 }
 
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 impl sqlx::Encode<'_, sqlx::Postgres> for Numeric {
     fn encode_by_ref(
         &self,

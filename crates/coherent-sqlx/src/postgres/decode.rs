@@ -25,7 +25,7 @@ pub enum Kind {
     /// Text types.
     Text,
     /// `NUMERIC`.
-    #[cfg(feature = "decimal")]
+    #[cfg(feature = "rust_decimal")]
     Decimal,
     /// `UUID`.
     #[cfg(feature = "uuid")]
@@ -57,7 +57,7 @@ pub fn kinds(columns: &[PgColumn]) -> Result<Vec<Kind>> {
                 "FLOAT4" => Kind::F32,
                 "FLOAT8" => Kind::F64,
                 "BYTEA" => Kind::Bytes,
-                #[cfg(feature = "decimal")]
+                #[cfg(feature = "rust_decimal")]
                 "NUMERIC" => Kind::Decimal,
                 #[cfg(feature = "uuid")]
                 "UUID" => Kind::Uuid,
@@ -107,7 +107,7 @@ pub fn row(row: &PgRow, kinds: &[Kind], out: &mut Vec<Value>) -> Result<()> {
             Kind::F64 => get(raw).map(Value::F64),
             Kind::Bytes => get(raw).map(Value::Bytes),
             Kind::Text => get(raw).map(Value::Text),
-            #[cfg(feature = "decimal")]
+            #[cfg(feature = "rust_decimal")]
             Kind::Decimal => match zero_with_scale(&raw) {
                 Some(zero) => Ok(Value::Decimal(zero)),
                 None => get(raw).map(Value::Decimal),
@@ -131,7 +131,7 @@ pub fn row(row: &PgRow, kinds: &[Kind], out: &mut Vec<Value>) -> Result<()> {
 }
 
 /// A binary `NUMERIC` zero with a display scale (`0.000`), which sqlx decodes as `0`.
-#[cfg(feature = "decimal")]
+#[cfg(feature = "rust_decimal")]
 fn zero_with_scale(raw: &sqlx::postgres::PgValueRef<'_>) -> Option<rust_decimal::Decimal> {
     if raw.format() != sqlx::postgres::PgValueFormat::Binary {
         return None;

@@ -322,6 +322,7 @@ fn admin_thread(url: String, statements: Vec<String>, strict: bool) -> std::thre
 
 /// A server backend from `var` (a URL printed by `scripts/<server>.sh`), with a database of
 /// its own for this test; None (with a notice) when `var` is unset, except under `CI=true`.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn server_backend(name: &'static str, var: &str, script: &str) -> Option<Backend> {
     let Ok(url) = std::env::var(var) else {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -414,6 +415,7 @@ pub async fn suite_orm(url: &str) -> Orm {
 }
 
 /// A unique temporary SQLite file path.
+#[cfg(feature = "sqlite")]
 pub fn temp_db_path() -> PathBuf {
     std::env::temp_dir().join(format!(
         "coherent-test-{}-{}.db",
@@ -422,15 +424,21 @@ pub fn temp_db_path() -> PathBuf {
     ))
 }
 
-/// Every backend available here: SQLite in memory and in a file, and the PostgreSQL and
-/// MariaDB servers named by `COHERENT_PG_URL` and `COHERENT_MYSQL_URL`.
+/// Every backend available here, each with its feature on: SQLite in memory and in a file
+/// (`sqlite`), and the PostgreSQL (`postgres`) and MariaDB (`mysql`) servers named by
+/// `COHERENT_PG_URL` and `COHERENT_MYSQL_URL`.
 pub fn backends() -> Vec<Backend> {
-    let mut all = sqlite_backends();
+    #[allow(unused_mut)] // without any backend feature
+    let mut all = Vec::new();
+    #[cfg(feature = "sqlite")]
+    all.extend(sqlite_backends());
+    #[cfg(feature = "postgres")]
     all.extend(server_backend(
         "postgres",
         "COHERENT_PG_URL",
         "scripts/postgres.sh",
     ));
+    #[cfg(feature = "mysql")]
     all.extend(server_backend(
         "mariadb",
         "COHERENT_MYSQL_URL",
@@ -440,6 +448,7 @@ pub fn backends() -> Vec<Backend> {
 }
 
 /// SQLite in memory and in a file.
+#[cfg(feature = "sqlite")]
 pub fn sqlite_backends() -> Vec<Backend> {
     let file = temp_db_path();
     vec![

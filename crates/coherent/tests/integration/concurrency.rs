@@ -86,13 +86,15 @@ async fn a_long_lived_identity_map_serves_stale_data_and_a_fork_per_request_does
 }
 
 /// Another process holds the write lock longer than the busy timeout: the flush fails with
-/// the typed, retryable lock-timeout error and loses nothing.
+/// the typed, retryable lock-timeout error and loses nothing (SQLite: a raw rusqlite
+/// connection holds the lock).
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn a_lock_wait_over_the_timeout_is_a_typed_error() {
     let path = temp_db_path();
     let url = format!("sqlite://{}?busy_timeout_ms=100", path.display());
     let orm = suite_orm(&url).await;
-    let holder = rusqlite::Connection::open(&path).unwrap();
+    let holder = coherent::__private::rusqlite::Connection::open(&path).unwrap();
     holder
         .execute_batch("BEGIN IMMEDIATE; INSERT INTO tags (code, label) VALUES ('h', 'held');")
         .unwrap();

@@ -18,6 +18,7 @@ pub struct Doc {
     pub version: i32,
 }
 
+#[cfg(feature = "chrono")]
 #[derive(Entity, Clone, Debug, PartialEq)]
 #[entity(table = "stamped_docs")]
 pub struct StampedDoc {
@@ -60,10 +61,10 @@ fn doc(title: &str) -> Doc {
 
 async fn orm_for(b: &Backend) -> Orm {
     b.orm_with(|o| {
-        o.entity::<Doc>()
-            .entity::<StampedDoc>()
-            .entity::<Account>()
-            .entity::<Counter>()
+        let o = o.entity::<Doc>();
+        #[cfg(feature = "chrono")]
+        let o = o.entity::<StampedDoc>();
+        o.entity::<Account>().entity::<Counter>()
     })
     .await
 }
@@ -250,6 +251,7 @@ async fn a_conflict_in_a_batch_of_updates_undoes_all_of_them() {
     }
 }
 
+#[cfg(feature = "chrono")]
 #[tokio::test]
 async fn timestamp_versions_have_millisecond_precision_and_compare_by_value() {
     for b in backends() {

@@ -822,6 +822,7 @@ async fn transaction_events_come_in_mikro_orms_order() {
 /// single attempt fails with the retryable lock timeout (first part); `transactional_retry`
 /// tries again until it commits, and the work is applied exactly once (second part). On SQLite
 /// the conflict surfaces at `BEGIN IMMEDIATE`, before the closure runs.
+#[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_reruns_the_whole_closure_after_a_lock_timeout() {
     let path = temp_db_path();
@@ -832,7 +833,7 @@ async fn retry_reruns_the_whole_closure_after_a_lock_timeout() {
     em.flush().await.unwrap();
 
     let hold = |millis: u64| {
-        let holder = rusqlite::Connection::open(&path).unwrap();
+        let holder = coherent::__private::rusqlite::Connection::open(&path).unwrap();
         holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO tags (code, label) VALUES ('h', 'held'); DELETE FROM tags;").unwrap();
         std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(millis));

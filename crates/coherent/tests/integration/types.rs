@@ -3,12 +3,12 @@
 //! text is only ever data, and a cell that does not fit its field is a typed decode error that
 //! leaves the identity map alone.
 //!
-//! The entity uses the optional types, so the module needs the `chrono`, `uuid`, `decimal`
+//! The entity uses the optional types, so the module needs the `chrono`, `uuid`, `rust_decimal`
 //! and `json` features (`cargo test -p coherent --all-features`).
 #![cfg(all(
     feature = "chrono",
     feature = "uuid",
-    feature = "decimal",
+    feature = "rust_decimal",
     feature = "json"
 ))]
 

@@ -198,11 +198,13 @@ fn model_test(name: &str) {
     }
 }
 
+#[cfg(feature = "sqlite")]
 #[test]
 fn model_sqlite_memory() {
     model_test("sqlite-memory");
 }
 
+#[cfg(feature = "sqlite")]
 #[test]
 fn model_sqlite_file() {
     model_test("sqlite-file");

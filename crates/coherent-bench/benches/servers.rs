@@ -17,7 +17,7 @@
 //! check affected rows where Coherent does.
 //!
 //! Run with the servers up (`scripts/postgres.sh`, `scripts/mariadb.sh`):
-//! `COHERENT_PG_URL=.. COHERENT_MYSQL_URL=.. cargo bench -p coherent --features postgres,mysql --bench servers`
+//! `COHERENT_PG_URL=.. COHERENT_MYSQL_URL=.. cargo bench -p coherent-bench --features postgres,mysql --bench servers`
 //! (`BENCH_N`, `BENCH_M` override sizes; a backend whose URL is unset is skipped).
 
 mod harness;

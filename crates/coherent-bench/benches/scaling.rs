@@ -9,7 +9,7 @@
 //! database with WAL and `synchronous=NORMAL`. The summary prints, per size and phase, each
 //! side's median, its time per row, and the ratio.
 //!
-//! Run: `cargo bench -p coherent --bench scaling` (`BENCH_SCALE=10000,100000` picks sizes).
+//! Run: `cargo bench -p coherent-bench --bench scaling` (`BENCH_SCALE=10000,100000` picks sizes).
 
 mod harness;
 

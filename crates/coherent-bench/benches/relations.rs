@@ -16,9 +16,9 @@
 //! Coherent's statements per load are counted from its query log. The bench prints the median
 //! of each side, the ratio, and the statements per backend.
 //!
-//! Run: `cargo bench -p coherent --bench relations` (SQLite), and with the servers up
+//! Run: `cargo bench -p coherent-bench --bench relations` (SQLite), and with the servers up
 //! (`scripts/postgres.sh`, `scripts/mariadb.sh`):
-//! `COHERENT_PG_URL=.. COHERENT_MYSQL_URL=.. cargo bench -p coherent --features postgres,mysql --bench relations`
+//! `COHERENT_PG_URL=.. COHERENT_MYSQL_URL=.. cargo bench -p coherent-bench --features postgres,mysql --bench relations`
 //! (`BENCH_USERS`, `BENCH_POSTS` override the sizes; a server whose URL is unset is skipped).
 
 mod harness;

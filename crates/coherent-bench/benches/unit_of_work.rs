@@ -15,7 +15,7 @@
 //! Criterion measures each phase; at the end the bench prints the median of each side, the
 //! ratio, and the statements Coherent issued per phase (counted from its query log).
 //!
-//! Run: `cargo bench -p coherent --bench unit_of_work` (`BENCH_N`, `BENCH_M` override sizes).
+//! Run: `cargo bench -p coherent-bench --bench unit_of_work` (`BENCH_N`, `BENCH_M` override sizes).
 
 mod harness;
 
