@@ -327,6 +327,10 @@ async fn a_sqlite_url_without_the_sqlite_feature_is_a_typed_error() {
     }
 }
 
+/// An entity used without being registered is `Error::UnknownEntity`, naming it and both
+/// remedies (`OrmBuilder::entity` and `all_entities`), before any SQL; nothing enters the
+/// identity map. (`all_entities` has a test binary of its own, `tests/all_entities.rs`: this
+/// one links several entities per table.)
 #[tokio::test]
 async fn an_unregistered_entity_is_a_typed_error() {
     #[derive(Entity, Clone, Debug)]
@@ -334,25 +338,37 @@ async fn an_unregistered_entity_is_a_typed_error() {
         #[primary_key]
         id: i64,
     }
-    let Some(b) = backends().into_iter().next() else {
-        return;
-    };
-    let orm = Orm::builder()
-        .url(b.url())
-        .entity::<User>()
-        .build()
-        .await
-        .unwrap();
-    let em = orm.em().fork();
-    let err = em.find::<Stray>(Filter::all()).await.unwrap_err();
-    assert!(
-        matches!(err, Error::UnknownEntity { entity: "Stray" }),
-        "{err:?}"
-    );
-    assert!(matches!(
-        em.persist(Stray { id: 0 }),
-        Err(Error::UnknownEntity { .. })
-    ));
+    for b in backends() {
+        let n = b.name;
+        let orm = Orm::builder()
+            .url(b.url())
+            .entity::<User>()
+            .build()
+            .await
+            .unwrap();
+        let em = orm.em().fork();
+        let err = em.find::<Stray>(Filter::all()).await.unwrap_err();
+        assert!(
+            matches!(err, Error::UnknownEntity { entity: "Stray" }),
+            "{n}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("OrmBuilder::entity::<Stray>()") && text.contains("all_entities()"),
+            "{n}: {text}"
+        );
+        let err = em.persist(Stray { id: 0 }).unwrap_err();
+        assert!(
+            matches!(err, Error::UnknownEntity { entity: "Stray" }),
+            "{n}: {err:?}"
+        );
+        let err = em.find_one::<Stray>(1).await.unwrap_err();
+        assert!(
+            matches!(err, Error::UnknownEntity { entity: "Stray" }),
+            "{n}: {err:?}"
+        );
+        assert_eq!(em.len().unwrap(), 0, "{n}: nothing entered the map");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,7 +24,6 @@ mod proxy;
 mod raw_sql;
 mod re_read;
 mod refresh;
-mod registration;
 mod relation_cycles;
 mod relations;
 mod request_context;
