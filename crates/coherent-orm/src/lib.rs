@@ -14,50 +14,26 @@
 //! - [`query_log`]: the `tracing` events every statement emits.
 #![forbid(unsafe_code)]
 
-mod cascade;
-mod change_set;
-mod checkpoint;
-mod collection;
-pub mod commit_order;
-mod config;
-mod cycles;
+// Folders, lowest layer first: a folder imports only from those above it in this list
+// (docs/ARCHITECTURE.md, "Inside coherent-orm"; checked by tests/layers.rs).
+mod context;
+mod entity;
+mod identity;
+mod query;
+mod relations;
+mod transaction;
+mod unit_of_work;
+
+// Crate-wide helpers, importable from every folder.
 #[doc(hidden)]
 pub mod doc_support;
-mod entity_manager;
-mod entity_ops;
-mod find_options;
-mod flush;
-mod flush_mode;
-mod fork;
-mod identity_map;
-mod inverse;
-mod joined;
-mod links;
-pub mod locking;
-mod lookup;
-mod managed;
-mod orm;
-mod pending;
-mod populate;
-mod propagation;
 pub mod query_log;
-mod reads;
-mod reference;
-mod registry;
-mod request_context;
-mod schema;
 mod setters;
-mod statement_cache;
-mod statements;
-mod stored_form;
-mod suspended;
-mod transaction;
-mod transaction_context;
-mod transaction_events;
-mod transactional;
-mod type_store;
-mod unit_of_work;
-mod written_rows;
+
+mod schema;
+
+pub use query::locking;
+pub use unit_of_work::commit_order;
 
 /// The SQLite driver's rusqlite (feature `sqlite`), for tests that open a raw connection
 /// beside the ORM. Not public API.
@@ -65,22 +41,24 @@ mod written_rows;
 #[doc(hidden)]
 pub use coherent_sqlite::rusqlite;
 
-pub use collection::{Collection, RelationField};
-pub use config::{DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED, OrmConfig};
-pub use entity_manager::EntityManager;
-pub use find_options::{FindOptions, LoadStrategy};
-pub use flush_mode::FlushMode;
-pub use fork::ForkOptions;
+pub use context::config::{DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED, OrmConfig};
+pub use context::entity_manager::EntityManager;
+pub use context::flush_mode::FlushMode;
+pub use context::fork::ForkOptions;
+pub use context::orm::{Orm, OrmBuilder};
+pub use context::registry::Registration;
+pub use context::request_context::RequestContext;
+pub use context::transaction_events::{
+    TransactionEvent, TransactionEventKind, TransactionListener,
+};
+pub use entity::lookup::{IntegerKey, IntoKey, IntoLookup, Lookup};
+pub use entity::managed::{EntityMut, EntityRef, Managed};
 #[doc(hidden)]
 pub use inventory;
-pub use inverse::Inverse;
-pub use lookup::{IntegerKey, IntoKey, IntoLookup, Lookup};
-pub use managed::{EntityMut, EntityRef, Managed};
-pub use orm::{Orm, OrmBuilder};
-pub use propagation::Propagation;
-pub use reference::Ref;
-pub use registry::Registration;
-pub use request_context::RequestContext;
+pub use query::find_options::{FindOptions, LoadStrategy};
+pub use relations::collection::{Collection, RelationField};
+pub use relations::inverse::Inverse;
+pub use relations::reference::Ref;
 pub use schema::SchemaManager;
-pub use transaction_events::{TransactionEvent, TransactionEventKind, TransactionListener};
-pub use transactional::TxOptions;
+pub use transaction::propagation::Propagation;
+pub use transaction::transactional::TxOptions;

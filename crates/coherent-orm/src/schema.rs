@@ -6,7 +6,7 @@
 //! added after every table, MySQL's DDL runs with `FOREIGN_KEY_CHECKS = 0`, SQLite checks
 //! references only when rows are written.
 
-use crate::entity_manager::EntityManager;
+use crate::context::entity_manager::EntityManager;
 use coherent_core::{Batch, EntityMeta, Result, Statement, TxMode};
 use coherent_sql::schema;
 
@@ -43,16 +43,21 @@ fn join_tables<'a>(
     })
 }
 
-impl SchemaManager {
-    pub(crate) fn new(em: EntityManager) -> Self {
-        SchemaManager { em }
+impl crate::Orm {
+    /// Schema management from entity metadata.
+    pub fn schema(&self) -> SchemaManager {
+        SchemaManager {
+            em: self.em().clone(),
+        }
     }
+}
 
+impl SchemaManager {
     /// The DDL `create` runs: every table, then the foreign keys that come after the tables
     /// (PostgreSQL), so tables may reference each other.
     pub fn create_sql(&self) -> Vec<String> {
         let shared = self.em.shared();
-        let metas = shared.metas_in_order();
+        let metas = shared.model.metas_in_order();
         let mut sql: Vec<String> = metas
             .iter()
             .flat_map(|m| schema::create_table(m, shared.dialect))
@@ -72,7 +77,7 @@ impl SchemaManager {
     /// The DDL `drop` runs.
     pub fn drop_sql(&self) -> Vec<String> {
         let shared = self.em.shared();
-        let metas = shared.metas_in_order();
+        let metas = shared.model.metas_in_order();
         let mut sql: Vec<String> = join_tables(&metas)
             .map(|(join, ..)| coherent_sql::link::drop_join_table(join, shared.dialect))
             .chain(

@@ -1,0 +1,14 @@
+//! Reading: `find` and friends, relation loading and pessimistic locks.
+//!
+//! Policy: every read flushes first as the flush mode asks, then merges its rows into the
+//! identity map (a clean entity takes the row; a dirty one keeps the application's changes),
+//! never rebasing a dirty versioned entity ([`reads`]). Relations load by path ([`populate`]),
+//! select-in or joined ([`joined`]); [`locking`] takes row locks inside a transaction.
+
+pub(crate) mod find_options;
+pub(crate) mod joined;
+pub(crate) mod load_context;
+pub mod locking;
+pub(crate) mod populate;
+pub(crate) mod reads;
+pub(crate) mod references;

@@ -1,0 +1,297 @@
+//! Reading through an EntityManager: `find`, `find_with`, `find_one`, `find_one_or_fail`,
+//! `count`, `refresh`.
+//!
+//! Policy: `find_one` by key answers from the identity map without a query when the entity is
+//! loaded, and otherwise only with a row whose key is `==` to the one asked for (a loosely
+//! comparing column may match another key's row); every other read queries, after the flush the flush mode asks for
+//! ([`crate::FlushMode`]), and merges its rows into the identity map (a clean entity takes the
+//! row; a dirty one keeps the fields the application changed and its snapshot as read).
+//! Entity queries stream their rows in chunks of 1 024, merged while the driver decodes the
+//! next ones; rows merged before a failure stay merged (they are committed rows, and no pending
+//! change is touched).
+
+use crate::context::entity_manager::EntityManager;
+use crate::entity::decode::decode;
+use crate::entity::lookup::{IntoLookup, Lookup};
+use crate::entity::managed::Managed;
+use crate::query::find_options::FindOptions;
+use coherent_core::{Entity, Error, FieldType, Filter, Result, Rows, Statement};
+use coherent_sql::select::{self, SelectSpec};
+
+/// Rows per chunk of a streamed entity query.
+const LOAD_CHUNK_ROWS: usize = 1024;
+
+impl EntityManager {
+    /// Flushes before a query of `T` as the flush mode says ([`crate::FlushMode`]).
+    async fn flush_before_query<T: Entity>(&self, query: Option<crate::FlushMode>) -> Result<()> {
+        let flush = match query.unwrap_or_else(|| self.flush_mode()) {
+            crate::FlushMode::Commit => false,
+            crate::FlushMode::Always => true,
+            crate::FlushMode::Auto => self
+                .uow()
+                .map
+                .store::<T>()
+                .is_some_and(|s| !s.pending.is_empty() || !s.removed.is_empty()),
+        };
+        if flush {
+            crate::transaction::flush::flush(self).await
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Every `T` matching `filter`. Always queries; rows merge into the identity map.
+    pub async fn find<T: Entity>(&self, filter: Filter<T>) -> Result<Vec<Managed<T>>> {
+        self.find_with(filter, FindOptions::default()).await
+    }
+
+    /// Every `T` matching `filter`, ordered and paged.
+    pub async fn find_with<T: Entity>(
+        &self,
+        filter: Filter<T>,
+        options: FindOptions,
+    ) -> Result<Vec<Managed<T>>> {
+        let em = self.context()?;
+        em.shared().model.ensure_registered::<T>()?;
+        for order in &options.order_by {
+            order.check::<T>()?;
+        }
+        let plan = crate::query::joined::JoinPlan::for_find::<T>(&options)?;
+        let aliases = match &plan {
+            Some(p) => p.lock_aliases(&options.lock_table_aliases, em.shared().dialect)?,
+            None => options.lock_table_aliases.clone(),
+        };
+        let lock = em.lock_clause(options.lock_mode, &aliases).await?;
+        if options.lock_mode == coherent_core::LockMode::Optimistic {
+            T::META.version_column().ok_or(Error::NotVersioned {
+                entity: T::META.name,
+            })?;
+        }
+        em.flush_before_query::<T>(options.flush_mode).await?;
+        let spec = SelectSpec {
+            order_by: &options.order_by,
+            limit: options.limit,
+            offset: options.offset,
+        };
+        let found = match &plan {
+            Some(plan) => {
+                em.find_planned::<T>(plan, filter.condition(), &spec, lock)
+                    .await?
+            }
+            None => {
+                let mut r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
+                if let Some(clause) = lock {
+                    r.sql.push_str(&clause);
+                }
+                em.load_rows::<T>(Statement::query(r.sql, r.params).idempotent())
+                    .await?
+            }
+        };
+        if options.lock_mode.is_pessimistic() {
+            // A pessimistic read: its rows are locked until the transaction ends.
+            em.note_locked::<T>(found.iter().map(Managed::key).collect())
+                .await;
+        }
+        if let (coherent_core::LockMode::Optimistic, Some(expected)) =
+            (options.lock_mode, &options.lock_version)
+        {
+            for m in &found {
+                crate::query::locking::check_version(m, expected)?;
+            }
+        }
+        if !options.populate.is_empty() && !plan.is_some_and(|p| p.loads_relations()) {
+            let inherited = if options.lock_mode.is_pessimistic() {
+                options.lock_mode
+            } else {
+                coherent_core::LockMode::None
+            };
+            em.populate_with_lock(&found, options.populate, inherited)
+                .await?;
+        }
+        Ok(found)
+    }
+
+    /// Runs an entity query, merging its rows chunk by chunk as the driver reads them, so
+    /// decoding (driver) and merging (here) overlap. Rows merged before a failure (a decode
+    /// error) stay merged: they are committed rows, and no pending change is touched.
+    async fn load_rows<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
+        let log = crate::query_log::Pending::of_statement(
+            &statement,
+            self.shared().capabilities.logs_statements,
+        );
+        let mut found = Vec::new();
+        let mut sink = |rows: Rows| -> Result<()> {
+            found.extend(self.merge_rows::<T>(rows)?);
+            Ok(())
+        };
+        let mut tx = if self.may_have_transaction() {
+            Some(self.inner().tx.lock().await)
+        } else {
+            None
+        };
+        let result = match tx.as_mut().and_then(|t| t.as_mut()) {
+            Some(open) => {
+                open.settle(self).await?;
+                let result = open
+                    .conn
+                    .query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
+                    .await;
+                result.inspect_err(|e| open.note_failure(e))
+            }
+            None => {
+                drop(tx);
+                let mut conn = self.acquire_connection(None).await?;
+                conn.query_chunked(statement, LOAD_CHUNK_ROWS, &mut sink)
+                    .await
+            }
+        };
+        log.emit_single(&result);
+        result.map(|_| found)
+    }
+
+    /// The `T` with this key (answered from the identity map when loaded, without a query)
+    /// or the first matching a filter.
+    pub async fn find_one<T: Entity>(
+        &self,
+        lookup: impl IntoLookup<T>,
+    ) -> Result<Option<Managed<T>>> {
+        let em = self.context()?;
+        em.shared().model.ensure_registered::<T>()?;
+        match lookup.into_lookup() {
+            Lookup::Key(key) => {
+                {
+                    let uow = em.uow();
+                    if let Some(store) = uow.map.store::<T>() {
+                        if store.removed.contains(&key) {
+                            return Ok(None);
+                        }
+                        if let Some(m) = store.by_key.get(&key) {
+                            return Ok(Some(m.clone()));
+                        }
+                    }
+                }
+                em.flush_before_query::<T>(None).await?;
+                if let Some(m) = em.uow().map.store::<T>().and_then(|s| s.by_key.get(&key)) {
+                    return Ok(Some(m.clone()));
+                }
+                let Some(fresh) = em.row_by_key::<T>(&key).await? else {
+                    return Ok(None);
+                };
+                if fresh.key() != key {
+                    // A column that compares loosely (a hand-made schema's case-insensitive
+                    // collation) matched another key's row: that row is not the one asked
+                    // for, and the map answers by the key type's `==` only.
+                    return Ok(None);
+                }
+                let mut uow = em.uow();
+                Ok(uow.map.store_mut::<T>().merge_row(fresh))
+            }
+            Lookup::Filter(filter) => {
+                let options = FindOptions {
+                    limit: Some(1),
+                    ..Default::default()
+                };
+                Ok(em.find_with(filter, options).await?.pop())
+            }
+            Lookup::Nothing(_) => Ok(None),
+        }
+    }
+
+    /// Like [`EntityManager::find_one`], but a missing row is [`Error::NotFound`] naming the
+    /// entity and key.
+    pub async fn find_one_or_fail<T: Entity>(
+        &self,
+        lookup: impl IntoLookup<T>,
+    ) -> Result<Managed<T>> {
+        let lookup = lookup.into_lookup();
+        let described = lookup.describe();
+        self.find_one(lookup).await?.ok_or(Error::NotFound {
+            entity: T::META.name,
+            key: described,
+        })
+    }
+
+    /// [`Error::NotManaged`] unless `entity` belongs to this EntityManager's identity map.
+    pub(crate) fn ensure_managed<T: Entity>(&self, entity: &Managed<T>) -> Result<()> {
+        let uow = self.uow();
+        if uow.map.store::<T>().is_some_and(|s| s.contains(entity)) {
+            Ok(())
+        } else {
+            Err(Error::NotManaged {
+                entity: T::META.name,
+            })
+        }
+    }
+
+    /// Number of `T` rows matching `filter`.
+    pub async fn count<T: Entity>(&self, filter: Filter<T>) -> Result<u64> {
+        let em = self.context()?;
+        em.shared().model.ensure_registered::<T>()?;
+        em.flush_before_query::<T>(None).await?;
+        let r = select::count(T::META, filter.condition(), em.shared().dialect);
+        let rows = em
+            .query_rows(Statement::query(r.sql, r.params).idempotent())
+            .await?;
+        let n = rows
+            .values
+            .into_iter()
+            .next()
+            .map(i64::from_value)
+            .transpose()
+            .map_err(|message| Error::Decode {
+                column: "COUNT(*)".into(),
+                message,
+            })?
+            .unwrap_or(0);
+        Ok(n as u64)
+    }
+
+    /// Reloads `entity` from its row, overwriting local changes. If the row is gone, the
+    /// entity is detached and `false` returned.
+    pub async fn refresh<T: Entity>(&self, entity: &Managed<T>) -> Result<bool> {
+        let em = self.context()?;
+        em.ensure_managed(entity)?;
+        if !entity.tracked().loaded {
+            return Err(Error::InvalidArgument(format!(
+                "{} has not been inserted yet: flush it before refreshing it",
+                T::META.name
+            )));
+        }
+        let key = entity.key();
+        let fresh = em.row_by_key::<T>(&key).await?;
+        let mut uow = em.uow();
+        let store = uow.map.store_mut::<T>();
+        match fresh {
+            Some(row) => {
+                entity.tracked_mut().reset(row);
+                Ok(true)
+            }
+            None => {
+                store.detach(entity);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Reads the row with `key` (not merged anywhere).
+    async fn row_by_key<T: Entity>(&self, key: &T::Key) -> Result<Option<T>> {
+        let sql = self
+            .shared()
+            .statements
+            .get::<T>(crate::unit_of_work::statement_cache::Shape::ByKey);
+        let rows = self
+            .query_rows(Statement::query(sql, vec![key.to_value()]).idempotent())
+            .await?;
+        Ok(decode::<T>(rows)?.pop())
+    }
+
+    fn merge_rows<T: Entity>(&self, rows: Rows) -> Result<Vec<Managed<T>>> {
+        let fresh = decode::<T>(rows)?;
+        let mut uow = self.uow();
+        let store = uow.map.store_mut::<T>();
+        Ok(fresh
+            .into_iter()
+            .filter_map(|row| store.merge_row(row))
+            .collect())
+    }
+}
