@@ -9,8 +9,10 @@
 //! - [`Ref<T>`] and [`Collection<T>`]: many-to-one and one-to-many relation fields;
 //!   `populate`, `cascade`: loading them by path and turning their changes into writes.
 //! - [`RequestContext`]: one EntityManager per request through a tokio task-local.
-//! - `identity_map`, `type_store`, `unit_of_work`, `change_set`, [`commit_order`],
-//!   `statement_cache`, `flush`: the machinery of a flush (see `docs/ARCHITECTURE.md`).
+//! - The machinery, one folder per concept, lowest layer first: `entity/`, `identity/`,
+//!   `relations/`, `unit_of_work/`, `context/`, `transaction/`, `query/` (see
+//!   `docs/ARCHITECTURE.md`, "Inside coherent-orm"); [`commit_order`] and [`locking`] are
+//!   public.
 //! - [`query_log`]: the `tracing` events every statement emits.
 #![forbid(unsafe_code)]
 
