@@ -147,6 +147,16 @@ fn folders_import_only_from_layers_below() {
     );
 }
 
+/// The name of the function `line` defines, if it defines one.
+fn defined_fn(line: &str) -> Option<String> {
+    let line = line
+        .trim_start()
+        .trim_start_matches("pub(crate) ")
+        .trim_start_matches("pub ")
+        .trim_start_matches("async ");
+    line.strip_prefix("fn ").map(ident)
+}
+
 /// The methods an `impl EntityManager` block in `code` defines.
 fn entity_manager_methods(code: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -156,16 +166,7 @@ fn entity_manager_methods(code: &str) -> Vec<String> {
         // The block ends at the first line that is a lone `}`.
         let end = rest.find("\n}").unwrap_or(rest.len());
         let block = &rest[..end];
-        for line in block.lines() {
-            let line = line.trim_start();
-            let line = line
-                .trim_start_matches("pub(crate) ")
-                .trim_start_matches("pub ")
-                .trim_start_matches("async ");
-            if let Some(name) = line.strip_prefix("fn ") {
-                out.push(ident(name));
-            }
-        }
+        out.extend(block.lines().filter_map(defined_fn));
         rest = &rest[end..];
     }
     out
@@ -206,16 +207,9 @@ fn no_folder_calls_an_entity_manager_method_of_a_folder_above() {
     // lower folder's).
     let mut lowest_fn: BTreeMap<String, usize> = BTreeMap::new();
     for source in &sources {
-        for line in source.code.lines() {
-            let line = line.trim_start();
-            let line = line
-                .trim_start_matches("pub(crate) ")
-                .trim_start_matches("pub ")
-                .trim_start_matches("async ");
-            if let Some(name) = line.strip_prefix("fn ") {
-                let entry = lowest_fn.entry(ident(name)).or_insert(source.layer);
-                *entry = (*entry).min(source.layer);
-            }
+        for name in source.code.lines().filter_map(defined_fn) {
+            let entry = lowest_fn.entry(name).or_insert(source.layer);
+            *entry = (*entry).min(source.layer);
         }
     }
     let mut violations = BTreeSet::new();
