@@ -243,7 +243,13 @@ mod tests {
         assert_eq!(db.code(), None);
         assert_eq!(db.message(), "m");
         assert_eq!(
-            (db.constraint(), db.table(), db.column(), db.detail(), db.hint()),
+            (
+                db.constraint(),
+                db.table(),
+                db.column(),
+                db.detail(),
+                db.hint()
+            ),
             (None, None, None, None, None)
         );
         assert!(StdError::source(&db).is_none());
@@ -256,6 +262,9 @@ mod tests {
             .with_table(None::<&str>)
             .with_column(Some(String::from("c")))
             .with_hint(Some("h"));
-        assert_eq!((db.table(), db.column(), db.hint()), (None, Some("c"), Some("h")));
+        assert_eq!(
+            (db.table(), db.column(), db.hint()),
+            (None, Some("c"), Some("h"))
+        );
     }
 }

@@ -625,7 +625,10 @@ mod tests {
                 db().with_column(Some("age")),
                 "unique constraint violated on age: m",
             ),
-            (db().with_constraint(Some("uq")), "unique constraint violated (uq): m"),
+            (
+                db().with_constraint(Some("uq")),
+                "unique constraint violated (uq): m",
+            ),
         ];
         for (db, text) in cases {
             assert_eq!(unique(db).to_string(), text);
@@ -661,6 +664,10 @@ mod tests {
     fn the_error_stays_small() {
         // A DatabaseError is one box: the enum stays the size of its largest Coherent-made
         // variant.
-        assert!(std::mem::size_of::<Error>() <= 128, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 }
