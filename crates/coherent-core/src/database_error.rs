@@ -64,10 +64,8 @@ use std::fmt;
 ///     r#"unique constraint violated on users (users_email_key): duplicate key value violates unique constraint "users_email_key""#
 /// );
 /// ```
-#[derive(Debug)]
 pub struct DatabaseError(Box<Fields>);
 
-#[derive(Debug)]
 struct Fields {
     code: Option<String>,
     message: String,
@@ -205,6 +203,31 @@ impl DatabaseError {
     }
 }
 
+impl fmt::Debug for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Fields {
+            code,
+            message,
+            constraint,
+            table,
+            column,
+            detail,
+            hint,
+            source,
+        } = &*self.0;
+        f.debug_struct("DatabaseError")
+            .field("code", code)
+            .field("message", message)
+            .field("constraint", constraint)
+            .field("table", table)
+            .field("column", column)
+            .field("detail", detail)
+            .field("hint", hint)
+            .field("source", source)
+            .finish()
+    }
+}
+
 impl fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.message)
@@ -235,6 +258,15 @@ mod tests {
         assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe);
         let native = db.into_native().unwrap();
         assert!(native.downcast_ref::<std::io::Error>().is_some());
+    }
+
+    #[test]
+    fn debug_shows_every_field() {
+        let db = DatabaseError::new("m").with_code("c").with_hint(Some("h"));
+        assert_eq!(
+            format!("{db:?}"),
+            r#"DatabaseError { code: Some("c"), message: "m", constraint: None, table: None, column: None, detail: None, hint: Some("h"), source: None }"#
+        );
     }
 
     #[test]

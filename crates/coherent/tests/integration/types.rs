@@ -801,8 +801,7 @@ async fn filters_bind_every_type() {
             (f64::INFINITY, f64::NEG_INFINITY)
         };
         if b.is_postgres() {
-            let refused =
-                |e: &Error| matches!(e, Error::InvalidData { source } if source.code() == Some("22021"));
+            let refused = |e: &Error| matches!(e, Error::InvalidData { source } if source.code() == Some("22021"));
             let nul_row = em.persist(Sample::new("a\0b")).unwrap();
             let err = em.flush().await.unwrap_err();
             assert!(refused(&err), "{}: {err:?}", b.name);
