@@ -38,6 +38,16 @@ struct Profile {
     age: i32,
 }
 
+impl Profile {
+    fn new(nick: Option<&str>, age: i32) -> Profile {
+        Profile {
+            id: 0,
+            nick: nick.map(str::to_owned),
+            age,
+        }
+    }
+}
+
 /// Mapped to a table written by hand whose `value` holds no text with a NUL byte: an
 /// integer column on SQLite (a STRICT table) and MariaDB, text on PostgreSQL.
 #[derive(Entity, Clone, Debug)]
@@ -143,8 +153,40 @@ fn database_error<'e>(b: &Backend, err: &'e Error) -> &'e DatabaseError {
 }
 
 /// `(code, table, column, constraint)` of a database error.
-fn fields(db: &DatabaseError) -> (Option<&str>, Option<&str>, Option<&str>, Option<&str>) {
-    (db.code(), db.table(), db.column(), db.constraint())
+type Fields<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+/// The error's [`DatabaseError`] (checked as [`database_error`] does), after checking the
+/// constraint kind (`None`: no constraint violation) and `(code, table, column, constraint)`:
+/// `expected` holds SQLite's, PostgreSQL's and MariaDB's.
+fn refusal<'e>(
+    b: &Backend,
+    err: &'e Error,
+    kind: Option<ConstraintKind>,
+    expected: [Fields<'_>; 3],
+) -> &'e DatabaseError {
+    assert_eq!(err.constraint_kind(), kind, "{}: {err:?}", b.name);
+    let db = database_error(b, err);
+    let [sqlite, postgres, mysql] = expected;
+    assert_eq!(
+        (db.code(), db.table(), db.column(), db.constraint()),
+        per(b, sqlite, postgres, mysql),
+        "{}: {db:?}",
+        b.name
+    );
+    db
+}
+
+/// The number of rows of `table`.
+async fn count(orm: &Orm, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    orm.em().query(&sql, vec![]).await.unwrap()[0]
+        .get("n")
+        .unwrap()
 }
 
 #[tokio::test]
@@ -159,31 +201,25 @@ async fn a_unique_violation_names_its_code_constraint_and_detail() {
         taken.write().name = "renamed".into();
         let twin = em.persist(User::new("b", "a@x.io")).unwrap();
         let err = em.flush().await.unwrap_err();
-        let Error::Constraint {
-            kind: ConstraintKind::Unique,
-            source,
-        } = &err
-        else {
-            panic!("{}: expected a unique violation, got {err:?}", b.name);
-        };
-        let db = database_error(&b, &err);
-        assert!(std::ptr::eq(db, source));
-        assert_eq!(
-            fields(db),
-            per(
-                &b,
+        let db = refusal(
+            &b,
+            &err,
+            Some(ConstraintKind::Unique),
+            [
                 (
                     Some("SQLITE_CONSTRAINT_UNIQUE"),
                     Some("users"),
                     Some("email"),
-                    None
+                    None,
                 ),
                 (Some("23505"), Some("users"), None, Some("uq_users_email")),
                 (Some("1062"), None, None, Some("uq_users_email")),
-            ),
-            "{}: {db:?}",
-            b.name
+            ],
         );
+        let Error::Constraint { source, .. } = &err else {
+            unreachable!()
+        };
+        assert!(std::ptr::eq(db, source), "{}", b.name);
         assert_eq!(
             (db.detail(), db.hint()),
             (
@@ -241,34 +277,25 @@ async fn a_foreign_key_violation_names_its_code_constraint_and_table() {
             })
             .unwrap();
         let err = em.flush().await.unwrap_err();
-        assert_eq!(
-            err.constraint_kind(),
-            Some(ConstraintKind::ForeignKey),
-            "{}: {err:?}",
-            b.name
-        );
-        let db = database_error(&b, &err);
-        assert_eq!(
-            fields(db),
-            per(
-                &b,
+        // Both sides name the constraint's table: notes.
+        let fk = |mysql_code| {
+            [
                 (Some("SQLITE_CONSTRAINT_FOREIGNKEY"), None, None, None),
                 (
                     Some("23503"),
                     Some("notes"),
                     None,
-                    Some("fk_notes_writer_id")
+                    Some("fk_notes_writer_id"),
                 ),
                 (
-                    Some("1452"),
+                    Some(mysql_code),
                     Some("notes"),
                     None,
-                    Some("fk_notes_writer_id")
+                    Some("fk_notes_writer_id"),
                 ),
-            ),
-            "{}: {db:?}",
-            b.name
-        );
+            ]
+        };
+        let db = refusal(&b, &err, Some(ConstraintKind::ForeignKey), fk("1452"));
         assert_eq!(
             db.detail(),
             per(
@@ -280,23 +307,12 @@ async fn a_foreign_key_violation_names_its_code_constraint_and_table() {
             "{}",
             b.name
         );
-        let count = |table: &'static str| {
-            let orm = &orm;
-            async move {
-                orm.em()
-                    .query(&format!("SELECT COUNT(*) AS n FROM {table}"), vec![])
-                    .await
-                    .unwrap()[0]
-                    .get::<i64>("n")
-                    .unwrap()
-            }
-        };
-        assert_eq!(count("notes").await, 0, "{}: nothing written", b.name);
+        assert_eq!(count(&orm, "notes").await, 0, "{}: nothing written", b.name);
         assert_eq!(note.read().id, 0, "{}: no key kept", b.name);
         assert!(em.contains(&note).unwrap(), "{}: still pending", b.name);
         note.write().writer = Ref::to(&writer);
         em.flush().await.unwrap();
-        assert_eq!(count("notes").await, 1, "{}", b.name);
+        assert_eq!(count(&orm, "notes").await, 1, "{}", b.name);
 
         // The other side: deleting the referenced row (raw SQL; the ORM would refuse first).
         let err = orm
@@ -307,39 +323,13 @@ async fn a_foreign_key_violation_names_its_code_constraint_and_table() {
             )
             .await
             .unwrap_err();
-        assert_eq!(err.constraint_kind(), Some(ConstraintKind::ForeignKey));
-        let db = database_error(&b, &err);
-        assert_eq!(
-            fields(db),
-            per(
-                &b,
-                (Some("SQLITE_CONSTRAINT_FOREIGNKEY"), None, None, None),
-                (
-                    Some("23503"),
-                    Some("notes"),
-                    None,
-                    Some("fk_notes_writer_id")
-                ),
-                (
-                    Some("1451"),
-                    Some("notes"),
-                    None,
-                    Some("fk_notes_writer_id")
-                ),
-            ),
-            "{}: {db:?}",
-            b.name
-        );
+        let db = refusal(&b, &err, Some(ConstraintKind::ForeignKey), fk("1451"));
         if b.is_postgres() {
-            assert_eq!(
-                db.detail(),
-                Some(
-                    format!("Key (id)=({writer_id}) is still referenced from table \"notes\".")
-                        .as_str()
-                )
-            );
+            let detail =
+                format!("Key (id)=({writer_id}) is still referenced from table \"notes\".");
+            assert_eq!(db.detail(), Some(detail.as_str()));
         }
-        assert_eq!(count("writers").await, 1, "{}", b.name);
+        assert_eq!(count(&orm, "writers").await, 1, "{}", b.name);
     }
 }
 
@@ -348,36 +338,22 @@ async fn a_not_null_violation_names_the_column() {
     for b in backends() {
         let orm = orm_for(&b).await;
         let em = orm.em().fork();
-        let profile = em
-            .persist(Profile {
-                id: 0,
-                nick: None,
-                age: 30,
-            })
-            .unwrap();
+        let profile = em.persist(Profile::new(None, 30)).unwrap();
         let err = em.flush().await.unwrap_err();
-        assert_eq!(
-            err.constraint_kind(),
+        let db = refusal(
+            &b,
+            &err,
             Some(ConstraintKind::NotNull),
-            "{}: {err:?}",
-            b.name
-        );
-        let db = database_error(&b, &err);
-        assert_eq!(
-            fields(db),
-            per(
-                &b,
+            [
                 (
                     Some("SQLITE_CONSTRAINT_NOTNULL"),
                     Some("profiles"),
                     Some("nick"),
-                    None
+                    None,
                 ),
                 (Some("23502"), Some("profiles"), Some("nick"), None),
                 (Some("1048"), None, Some("nick"), None),
-            ),
-            "{}: {db:?}",
-            b.name
+            ],
         );
         if b.is_postgres() {
             let detail = db.detail().unwrap_or_default();
@@ -385,11 +361,16 @@ async fn a_not_null_violation_names_the_column() {
         } else {
             assert_eq!(db.detail(), None, "{}", b.name);
         }
-        assert_eq!(profile_count(&orm).await, 0, "{}: nothing written", b.name);
+        assert_eq!(
+            count(&orm, "profiles").await,
+            0,
+            "{}: nothing written",
+            b.name
+        );
         assert_eq!(profile.read().id, 0, "{}", b.name);
         profile.write().nick = Some("n".into());
         em.flush().await.unwrap();
-        assert_eq!(profile_count(&orm).await, 1, "{}", b.name);
+        assert_eq!(count(&orm, "profiles").await, 1, "{}", b.name);
     }
 }
 
@@ -398,38 +379,24 @@ async fn a_check_violation_names_the_constraint() {
     for b in backends() {
         let orm = orm_for(&b).await;
         let em = orm.em().fork();
-        let profile = em
-            .persist(Profile {
-                id: 0,
-                nick: Some("n".into()),
-                age: 1,
-            })
-            .unwrap();
+        let profile = em.persist(Profile::new(Some("n"), 1)).unwrap();
         em.flush().await.unwrap();
         profile.write().age = -1;
         let err = em.flush().await.unwrap_err();
-        assert_eq!(
-            err.constraint_kind(),
+        refusal(
+            &b,
+            &err,
             Some(ConstraintKind::Check),
-            "{}: {err:?}",
-            b.name
-        );
-        let db = database_error(&b, &err);
-        assert_eq!(
-            fields(db),
-            per(
-                &b,
+            [
                 (
                     Some("SQLITE_CONSTRAINT_CHECK"),
                     None,
                     None,
-                    Some("positive_age")
+                    Some("positive_age"),
                 ),
                 (Some("23514"), Some("profiles"), None, Some("positive_age")),
                 (Some("4025"), Some("profiles"), None, Some("positive_age")),
-            ),
-            "{}: {db:?}",
-            b.name
+            ],
         );
         let ages: Vec<i32> = orm
             .em()
@@ -443,15 +410,6 @@ async fn a_check_violation_names_the_constraint() {
         assert!(profile.is_dirty(), "{}", b.name);
         assert_eq!(profile.original().unwrap().age, 1, "{}", b.name);
     }
-}
-
-async fn profile_count(orm: &Orm) -> i64 {
-    orm.em()
-        .query("SELECT COUNT(*) AS n FROM profiles", vec![])
-        .await
-        .unwrap()[0]
-        .get("n")
-        .unwrap()
 }
 
 #[tokio::test]
@@ -471,23 +429,21 @@ async fn a_value_the_column_cannot_hold_is_invalid_data() {
             "{}: {err:?}",
             b.name
         );
-        let db = database_error(&b, &err);
-        assert_eq!(
-            fields(db),
-            per(
-                &b,
+        let db = refusal(
+            &b,
+            &err,
+            None,
+            [
                 (
                     Some("SQLITE_CONSTRAINT_DATATYPE"),
                     Some("readings"),
                     Some("value"),
-                    None
+                    None,
                 ),
                 // A NUL byte in text: PostgreSQL names no column.
                 (Some("22021"), None, None, None),
                 (Some("1366"), Some("readings"), Some("value"), None),
-            ),
-            "{}: {db:?}",
-            b.name
+            ],
         );
         assert!(
             err.to_string().starts_with(&format!(
@@ -497,19 +453,16 @@ async fn a_value_the_column_cannot_hold_is_invalid_data() {
             "{}: {err}",
             b.name
         );
-        let count = || async {
-            orm.em()
-                .query("SELECT COUNT(*) AS n FROM readings", vec![])
-                .await
-                .unwrap()[0]
-                .get::<i64>("n")
-                .unwrap()
-        };
-        assert_eq!(count().await, 0, "{}: nothing written", b.name);
+        assert_eq!(
+            count(&orm, "readings").await,
+            0,
+            "{}: nothing written",
+            b.name
+        );
         assert_eq!(reading.read().id, 0, "{}", b.name);
         reading.write().value = "42".into();
         em.flush().await.unwrap();
-        assert_eq!(count().await, 1, "{}", b.name);
+        assert_eq!(count(&orm, "readings").await, 1, "{}", b.name);
     }
 }
 
