@@ -31,7 +31,7 @@ pub type HttpResult<T, E = HttpError> = std::result::Result<T, E>;
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use coherent::Error;
+/// use coherent::{DatabaseError, Error};
 /// use coherent_axum::HttpError;
 ///
 /// let error = HttpError::from(Error::NotFound { entity: "User", key: "7".into() });
@@ -46,9 +46,11 @@ pub type HttpResult<T, E = HttpError> = std::result::Result<T, E>;
 /// assert_eq!(stale.public_message(), "The optimistic lock on entity Book failed");
 ///
 /// // The database gave up waiting for a lock: try again in a second.
-/// let busy = HttpError::from(Error::Deadlock { message: "deadlock detected (40P01)".into() });
+/// let busy = HttpError::from(Error::Deadlock {
+///     source: DatabaseError::new("deadlock detected").with_code("40P01"),
+/// });
 /// assert_eq!((busy.status().as_u16(), busy.code()), (503, "busy"));
-/// assert!(!busy.public_message().contains("40P01"));
+/// assert!(!busy.public_message().contains("deadlock detected"));
 /// assert_eq!(busy.into_response().headers()["retry-after"], "1");
 /// ```
 ///
@@ -203,6 +205,7 @@ pub(crate) fn json_response(status: StatusCode, code: &str, message: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use coherent::DatabaseError;
     use std::sync::{Arc, Mutex};
     use tracing::field::{Field, Visit};
     use tracing::span::{Attributes, Id, Record};
@@ -211,9 +214,10 @@ mod tests {
     fn constraint(kind: ConstraintKind) -> Error {
         Error::Constraint {
             kind,
-            table: Some("users".into()),
-            constraint: Some("users.email".into()),
-            message: "UNIQUE constraint failed: users.email".into(),
+            source: DatabaseError::new("UNIQUE constraint failed: users.email")
+                .with_code("SQLITE_CONSTRAINT_UNIQUE")
+                .with_table(Some("users"))
+                .with_column(Some("email")),
         }
     }
 
@@ -244,7 +248,7 @@ mod tests {
                 409,
                 "conflict",
                 Some(
-                    "unique constraint violated on users (users.email): UNIQUE constraint failed: users.email",
+                    "unique constraint violated on users.email: UNIQUE constraint failed: users.email",
                 ),
             ),
             (
@@ -268,7 +272,7 @@ mod tests {
             ),
             (
                 Error::LockTimeout {
-                    message: "database is locked".into(),
+                    source: DatabaseError::new("database is locked"),
                 },
                 503,
                 "busy",
@@ -276,7 +280,9 @@ mod tests {
             ),
             (
                 Error::LockNotAvailable {
-                    message: "could not obtain lock on row in relation \"books\"".into(),
+                    source: DatabaseError::new(
+                        "could not obtain lock on row in relation \"books\"",
+                    ),
                 },
                 503,
                 "busy",
@@ -284,7 +290,9 @@ mod tests {
             ),
             (
                 Error::Deadlock {
-                    message: "deadlock detected: process 4711 waits for ShareLock".into(),
+                    source: DatabaseError::new(
+                        "deadlock detected: process 4711 waits for ShareLock",
+                    ),
                 },
                 503,
                 "busy",
@@ -292,7 +300,9 @@ mod tests {
             ),
             (
                 Error::SerializationFailure {
-                    message: "could not serialize access due to concurrent update".into(),
+                    source: DatabaseError::new(
+                        "could not serialize access due to concurrent update",
+                    ),
                 },
                 503,
                 "busy",
@@ -313,8 +323,7 @@ mod tests {
             ),
             (
                 Error::Database {
-                    code: Some("1".into()),
-                    message: "secret detail".into(),
+                    source: DatabaseError::new("secret detail").with_code("1"),
                 },
                 500,
                 "internal",
@@ -385,26 +394,20 @@ mod tests {
     fn lock_contention_is_503_busy_without_driver_detail() {
         let errors = [
             Error::LockTimeout {
-                message: "database is locked".into(),
+                source: DatabaseError::new("database is locked"),
             },
             Error::LockNotAvailable {
-                message: "could not obtain lock on row in relation \"books\"".into(),
+                source: DatabaseError::new("could not obtain lock on row in relation \"books\""),
             },
             Error::Deadlock {
-                message: "deadlock detected: process 4711 waits for ShareLock".into(),
+                source: DatabaseError::new("deadlock detected: process 4711 waits for ShareLock"),
             },
             Error::SerializationFailure {
-                message: "could not serialize access due to concurrent update".into(),
+                source: DatabaseError::new("could not serialize access due to concurrent update"),
             },
         ];
         for error in errors {
-            let detail = match &error {
-                Error::LockTimeout { message }
-                | Error::LockNotAvailable { message }
-                | Error::Deadlock { message }
-                | Error::SerializationFailure { message } => message.clone(),
-                other => unreachable!("{other:?}"),
-            };
+            let detail = error.database_error().unwrap().message().to_owned();
             let error = HttpError::from(error);
             assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE, "{error}");
             assert_eq!(error.code(), "busy", "{error}");

@@ -1,9 +1,23 @@
 //! The one error type of Coherent.
 //!
-//! Policy: every failure a user can provoke is a typed variant they can match on, never a
-//! stringly `Other`. Messages that MikroORM users know are kept word for word (see
-//! `mikro-orm-semantics.md` 1.14). Drivers classify their native errors into these variants
-//! (constraint kind, lock timeout, connection lost) and keep the native code and message.
+//! Policy:
+//! - Every failure a user can provoke is a typed variant they can match on, never a
+//!   stringly `Other`. Messages that MikroORM users know are kept word for word (see
+//!   `mikro-orm-semantics.md` 1.14).
+//! - Drivers classify their native errors into these variants (constraint kind, lock
+//!   timeout, deadlock, connection lost) by code, never by message. Every variant a
+//!   database's refusal becomes (`Constraint`, `LockTimeout`, `LockNotAvailable`,
+//!   `Deadlock`, `SerializationFailure`, `TransactionAborted`, `InvalidData`, `Database`)
+//!   carries a [`DatabaseError`] (one pointer wide) as its `#[source]`: the native code (SQLSTATE, MySQL
+//!   error number, SQLite result code name), the message, the constraint, table, column,
+//!   detail and hint where the backend gives them, and the driver's own error (`sqlx::Error`,
+//!   `rusqlite::Error`) as *its* source, so `source()` chains reach it.
+//!   [`Error::database_error`] returns it for any of them. A [`Error::Connection`] carries
+//!   the driver's error as its source directly.
+//! - The texts are Rust-worded sentences saying what failed, with the database's message at
+//!   the end (never its detail, which may hold the row's values).
+
+use crate::DatabaseError;
 
 /// What kind of constraint a statement violated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,24 +201,50 @@ pub enum Error {
         entity: &'static str,
     },
 
-    /// A statement violated a constraint.
-    #[error("{kind} constraint violated{}: {message}", describe(table, constraint))]
+    /// A statement violated a constraint. The constraint's name, table and column are the
+    /// source's [`DatabaseError::constraint`], [`DatabaseError::table`] and
+    /// [`DatabaseError::column`], where the backend gives them.
+    ///
+    /// ```
+    /// use coherent_core::{ConstraintKind, DatabaseError, Error};
+    ///
+    /// fn explain(err: &Error) -> String {
+    ///     match err {
+    ///         Error::Constraint { kind: ConstraintKind::Unique, source } => {
+    ///             format!("{} is taken", source.column().unwrap_or("the value"))
+    ///         }
+    ///         other => other.to_string(),
+    ///     }
+    /// }
+    /// let err = Error::Constraint {
+    ///     kind: ConstraintKind::Unique,
+    ///     source: DatabaseError::new("UNIQUE constraint failed: users.email")
+    ///         .with_code("SQLITE_CONSTRAINT_UNIQUE")
+    ///         .with_table(Some("users"))
+    ///         .with_column(Some("email")),
+    /// };
+    /// assert_eq!(explain(&err), "email is taken");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "unique constraint violated on users.email: UNIQUE constraint failed: users.email"
+    /// );
+    /// ```
+    #[error("{kind} constraint violated{}: {}", describe(source), source.message())]
     Constraint {
         /// Which kind of constraint.
         kind: ConstraintKind,
-        /// The table, where the driver says it.
-        table: Option<String>,
-        /// The constraint name, or the constrained columns, where the driver says it.
-        constraint: Option<String>,
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 
-    /// Waiting for a lock took longer than the configured timeout (SQLite `SQLITE_BUSY`).
-    #[error("lock wait timed out: {message}")]
+    /// Waiting for a lock took longer than the configured timeout (SQLite `SQLITE_BUSY`,
+    /// PostgreSQL 55P03 after `lock_timeout`, MySQL 1205).
+    #[error("lock wait timed out: {}", source.message())]
     LockTimeout {
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 
     /// A reference's entity was read but is not loaded: references never query behind the
@@ -310,45 +350,54 @@ pub enum Error {
 
     /// A `NOWAIT` lock request found the row locked (PostgreSQL 55P03; MariaDB reports it as
     /// 1205, MySQL as 3572).
-    #[error("lock not available: {message}")]
+    #[error("lock not available: {}", source.message())]
     LockNotAvailable {
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 
     /// The database chose this transaction as a deadlock victim and rolled it back
     /// (PostgreSQL 40P01, MySQL 1213). Running the whole transaction again may succeed.
-    #[error("deadlock detected: {message}")]
+    #[error("deadlock detected: {}", source.message())]
     Deadlock {
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 
     /// A serializable transaction could not be serialized (SQLSTATE 40001). Running the whole
     /// transaction again may succeed.
-    #[error("could not serialize access: {message}")]
+    #[error("could not serialize access: {}", source.message())]
     SerializationFailure {
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 
     /// A statement failed inside a transaction the database then refuses to continue
     /// (PostgreSQL aborts a transaction at its first error); COMMIT was turned into ROLLBACK.
-    #[error("the transaction was aborted by an earlier error and has been rolled back: {message}")]
+    /// Its source is PostgreSQL's refusal (25P02) where the server answered; where the driver
+    /// refused the statement itself (it knows the transaction is aborted) the source has no
+    /// code and its message is the error that aborted the transaction, which was returned
+    /// (with its native error) by the statement that failed first.
+    #[error("the transaction was aborted by an earlier error and has been rolled back: {}", source.message())]
     TransactionAborted {
-        /// The error that aborted it.
-        message: String,
+        /// What the database said, or the error that aborted the transaction.
+        #[source]
+        source: DatabaseError,
     },
 
     /// The database refused a bound value: out of range for its column, too long, or not
     /// representable (PostgreSQL SQLSTATE class 22, e.g. a NUL byte in text; MySQL 1264,
-    /// 1366, 1406). Nothing was written by the statement.
-    #[error("invalid value for the database{}: {message}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    /// 1366, 1406; SQLite `SQLITE_CONSTRAINT_DATATYPE` in a STRICT table, `SQLITE_TOOBIG`).
+    /// Nothing was written by the statement. A value Coherent refuses itself before sending
+    /// (a MySQL decimal the column would round) has no code.
+    #[error("invalid value for the database{}: {}", source.code().map(|c| format!(" ({c})")).unwrap_or_default(), source.message())]
     InvalidData {
-        /// The native error code.
-        code: Option<String>,
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 
     /// A statement affected another number of rows than the Unit of Work required.
@@ -429,22 +478,26 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
-    /// Any other database error, with the driver's code.
-    #[error("database error{}: {message}", code.as_ref().map(|c| format!(" {c}")).unwrap_or_default())]
+    /// Any other error the database or its driver reported (a syntax error, a missing
+    /// table), with the native code where there is one.
+    #[error("database error{}: {}", source.code().map(|c| format!(" {c}")).unwrap_or_default(), source.message())]
     Database {
-        /// The native error code.
-        code: Option<String>,
-        /// The driver's message.
-        message: String,
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
     },
 }
 
-fn describe(table: &Option<String>, constraint: &Option<String>) -> String {
-    match (table, constraint) {
-        (Some(t), Some(c)) => format!(" on {t} ({c})"),
-        (Some(t), None) => format!(" on {t}"),
-        (None, Some(c)) => format!(" ({c})"),
+/// ` on table.column (constraint)`, of what the database named.
+fn describe(db: &DatabaseError) -> String {
+    let place = match (db.table(), db.column()) {
+        (Some(t), Some(c)) => format!(" on {t}.{c}"),
+        (Some(x), None) | (None, Some(x)) => format!(" on {x}"),
         (None, None) => String::new(),
+    };
+    match db.constraint() {
+        Some(c) => format!("{place} ({c})"),
+        None => place,
     }
 }
 
@@ -453,6 +506,34 @@ impl Error {
     pub fn constraint_kind(&self) -> Option<ConstraintKind> {
         match self {
             Error::Constraint { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// What the database said, if this is a refusal of the database or its driver: the
+    /// [`DatabaseError`] of `Constraint`, `LockTimeout`, `LockNotAvailable`, `Deadlock`,
+    /// `SerializationFailure`, `TransactionAborted`, `InvalidData` and `Database`.
+    ///
+    /// ```
+    /// use coherent_core::{DatabaseError, Error};
+    ///
+    /// let err = Error::Database {
+    ///     source: DatabaseError::new("no such table: nope").with_code("SQLITE_ERROR"),
+    /// };
+    /// assert_eq!(err.database_error().and_then(|db| db.code()), Some("SQLITE_ERROR"));
+    /// assert_eq!(err.to_string(), "database error SQLITE_ERROR: no such table: nope");
+    /// assert!(Error::Closed.database_error().is_none());
+    /// ```
+    pub fn database_error(&self) -> Option<&DatabaseError> {
+        match self {
+            Error::Constraint { source, .. }
+            | Error::LockTimeout { source }
+            | Error::LockNotAvailable { source }
+            | Error::Deadlock { source }
+            | Error::SerializationFailure { source }
+            | Error::TransactionAborted { source }
+            | Error::InvalidData { source }
+            | Error::Database { source } => Some(source),
             _ => None,
         }
     }
@@ -520,17 +601,73 @@ impl Error {
 mod tests {
     use super::*;
 
-    #[test]
-    fn constraint_message_names_table_and_constraint() {
-        let e = Error::Constraint {
+    fn unique(db: DatabaseError) -> Error {
+        Error::Constraint {
             kind: ConstraintKind::Unique,
-            table: Some("users".into()),
-            constraint: Some("users.email".into()),
-            message: "UNIQUE constraint failed: users.email".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "unique constraint violated on users (users.email): UNIQUE constraint failed: users.email"
+            source: db,
+        }
+    }
+
+    #[test]
+    fn constraint_message_names_what_the_database_named() {
+        let db = || DatabaseError::new("m");
+        let cases = [
+            (db(), "unique constraint violated: m"),
+            (
+                db().with_table(Some("users")).with_constraint(Some("uq")),
+                "unique constraint violated on users (uq): m",
+            ),
+            (
+                db().with_table(Some("users")).with_column(Some("email")),
+                "unique constraint violated on users.email: m",
+            ),
+            (
+                db().with_column(Some("age")),
+                "unique constraint violated on age: m",
+            ),
+            (
+                db().with_constraint(Some("uq")),
+                "unique constraint violated (uq): m",
+            ),
+        ];
+        for (db, text) in cases {
+            assert_eq!(unique(db).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn every_database_variant_exposes_its_database_error_as_source() {
+        use std::error::Error as _;
+        let db = || DatabaseError::new("m").with_code("c");
+        let errors = [
+            unique(DatabaseError::new("m").with_code("c")),
+            Error::LockTimeout { source: db() },
+            Error::LockNotAvailable { source: db() },
+            Error::Deadlock { source: db() },
+            Error::SerializationFailure { source: db() },
+            Error::TransactionAborted { source: db() },
+            Error::InvalidData { source: db() },
+            Error::Database { source: db() },
+        ];
+        for e in errors {
+            assert_eq!(e.database_error().unwrap().code(), Some("c"), "{e}");
+            let source = e.source().unwrap();
+            assert!(source.downcast_ref::<DatabaseError>().is_some(), "{e}");
+            assert!(e.to_string().ends_with(": m"), "{e}");
+        }
+        assert!(Error::Deadlock { source: db() }.is_retryable());
+        assert!(Error::SerializationFailure { source: db() }.dooms_transaction());
+        assert!(!Error::Database { source: db() }.is_retryable());
+    }
+
+    #[test]
+    fn the_error_stays_small() {
+        // A DatabaseError is one box: the enum stays the size of its largest Coherent-made
+        // variant.
+        assert!(
+            std::mem::size_of::<Error>() <= 128,
+            "{}",
+            std::mem::size_of::<Error>()
         );
     }
 }

@@ -17,13 +17,15 @@
 //! - [`row`]: [`Rows`] (a flat result set) and [`RowReader`] (positional decoding).
 //! - [`driver`]: the dialect-neutral driver interface: [`Driver`], [`Connection`],
 //!   [`Statement`], [`Batch`].
-//! - [`error`]: the one typed [`Error`] enum of the whole ORM.
+//! - [`error`]: the one typed [`Error`] enum of the whole ORM, and [`database_error`]:
+//!   [`DatabaseError`], what the database said when it refused a statement.
 //!
 //! Arrows point one way: every other Coherent crate depends on this one, and this one on
 //! none of them.
 #![forbid(unsafe_code)]
 
 pub mod column_set;
+pub mod database_error;
 pub mod driver;
 pub mod entity;
 pub mod error;
@@ -40,6 +42,7 @@ pub mod value;
 pub mod version;
 
 pub use column_set::ColumnSet;
+pub use database_error::DatabaseError;
 pub use driver::{
     Batch, BatchFailure, BatchResult, BatchWriter, BoxFuture, Capabilities, Connection, Control,
     Dialect, Driver, Outcome, RowSink, Statement, TxMode,

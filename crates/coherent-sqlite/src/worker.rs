@@ -73,10 +73,11 @@ impl ConnectSpec {
     pub(crate) fn open(&self) -> Result<Connection, Error> {
         let describe = |e: rusqlite::Error| match crate::error::classify(e) {
             e @ Error::LockTimeout { .. } => e,
-            e => Error::connection_unavailable(format!(
-                "cannot open SQLite database {}: {e}",
-                self.path.display()
-            )),
+            e => Error::Connection {
+                message: format!("cannot open SQLite database {}: {e}", self.path.display()),
+                sent: false,
+                source: Some(Box::new(e)),
+            },
         };
         let conn = Connection::open_with_flags(&self.path, self.flags).map_err(describe)?;
         conn.busy_timeout(self.busy_timeout).map_err(describe)?;
@@ -178,10 +179,10 @@ impl Worker {
                     let _ = ready.send(Err(e));
                 }
             })
-            .map_err(|e| {
-                Error::connection_unavailable(format!(
-                    "cannot start a SQLite connection thread: {e}"
-                ))
+            .map_err(|e| Error::Connection {
+                message: format!("cannot start a SQLite connection thread: {e}"),
+                sent: false,
+                source: Some(Box::new(e)),
             })?;
         opened.await.map_err(|_| {
             Error::connection_unavailable("the SQLite connection thread stopped while opening")

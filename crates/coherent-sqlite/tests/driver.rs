@@ -143,12 +143,11 @@ fn assert_unique_on_t(failure: &BatchFailure, index: usize) {
     match &failure.error {
         Error::Constraint {
             kind: ConstraintKind::Unique,
-            table,
-            constraint,
-            ..
+            source,
         } => {
-            assert_eq!(table.as_deref(), Some("t"));
-            assert_eq!(constraint.as_deref(), Some("t.name"));
+            assert_eq!(source.table(), Some("t"));
+            assert_eq!(source.column(), Some("name"));
+            assert_eq!(source.code(), Some("SQLITE_CONSTRAINT_UNIQUE"));
         }
         other => panic!("expected a unique violation, got {other:?}"),
     }
@@ -272,7 +271,7 @@ async fn memory_connections_share_one_database() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err.error, Error::Database { message, .. } if message.contains("no such table")),
+        matches!(&err.error, Error::Database { source } if source.message().contains("no such table")),
         "{:?}",
         err.error
     );
@@ -513,6 +512,15 @@ async fn open_failures_are_typed() {
         matches!(&err, Error::Connection { message: m, .. } if m.contains("not a database")),
         "{err:?}"
     );
+    // The chain reaches rusqlite's error: Connection -> Database -> DatabaseError -> rusqlite.
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        if s.downcast_ref::<rusqlite::Error>().is_some() {
+            break;
+        }
+        source = s.source();
+    }
+    assert!(source.is_some(), "{err:?}");
 
     let err = SqliteDriver::open_url("sqlite:x.db?max_connections=0")
         .await

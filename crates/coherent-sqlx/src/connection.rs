@@ -35,8 +35,8 @@ use crate::tx_state::{TxControl, TxState};
 use crate::warm::Warm;
 use coherent_core::query_log;
 use coherent_core::{
-    Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, Error, Outcome, Result,
-    Statement, TxMode,
+    Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, DatabaseError, Error,
+    Outcome, Result, Statement, TxMode,
 };
 use sqlx::pool::{Pool, PoolConnection};
 use std::sync::Arc;
@@ -252,9 +252,15 @@ impl<B: Backend> ServerConnection<B> {
                     // COMMIT of an aborted transaction: roll it back and say so.
                     let _ = B::simple(raw(&mut self.conn)?, ROLLBACK).await;
                     self.tx.after(TxControl::Rollback);
-                    return Err(Error::TransactionAborted { message });
+                    return Err(Error::TransactionAborted {
+                        source: DatabaseError::new(message),
+                    });
                 }
-                _ => return Err(Error::TransactionAborted { message }),
+                _ => {
+                    return Err(Error::TransactionAborted {
+                        source: DatabaseError::new(message),
+                    });
+                }
             }
         }
         let lock_wait = crate::session::lock_wait_change(&statement.sql, B::LOCK_WAIT_VARIABLE);
@@ -326,7 +332,9 @@ impl<B: Backend> ServerConnection<B> {
             if let Some(message) = self.tx.aborted.clone() {
                 return Err(BatchFailure {
                     index: None,
-                    error: Error::TransactionAborted { message },
+                    error: Error::TransactionAborted {
+                        source: DatabaseError::new(message),
+                    },
                     executed,
                 });
             }

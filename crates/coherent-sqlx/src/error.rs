@@ -5,9 +5,10 @@
 //! worker are [`Error::Connection`] (the connection, not the statement, failed), with the sqlx
 //! error as their source; they count as sent (the statement may have reached the server)
 //! unless the caller knows better ([`lost`], [`unavailable`]); a bad connect option is
-//! [`Error::Config`]; anything else is [`Error::Database`] without a code.
+//! [`Error::Config`]; anything else (a row that would not decode, a type mismatch) is
+//! [`Error::Database`] without a code, whose [`DatabaseError`] has the sqlx error as source.
 
-use coherent_core::Error;
+use coherent_core::{DatabaseError, Error};
 
 /// Classifies an sqlx error other than `sqlx::Error::Database`.
 ///
@@ -26,8 +27,7 @@ pub fn classify_other(error: sqlx::Error) -> Error {
         | sqlx::Error::WorkerCrashed => lost(error.to_string(), error),
         sqlx::Error::Configuration(e) => Error::Config(e.to_string()),
         other => Error::Database {
-            code: None,
-            message: other.to_string(),
+            source: DatabaseError::new(other.to_string()).with_source(other),
         },
     }
 }

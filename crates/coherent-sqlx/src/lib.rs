@@ -47,3 +47,6 @@ mod warm;
 pub use connection::ServerConnection;
 pub use driver::ServerDriver;
 pub use options::ServerOptions;
+/// The sqlx this driver runs on: the native error of a
+/// [`DatabaseError`](coherent_core::DatabaseError) from these backends is a `sqlx::Error`.
+pub use sqlx;

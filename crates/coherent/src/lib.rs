@@ -4,8 +4,9 @@
 
 pub use coherent_core as core;
 pub use coherent_core::{
-    Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, Dialect, Entity, EntityMeta, Error,
-    FieldType, Filter, IsolationLevel, LockMode, Order, PrimaryKey, Result, Row, Value,
+    Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, DatabaseError, Dialect, Entity,
+    EntityMeta, Error, FieldType, Filter, IsolationLevel, LockMode, Order, PrimaryKey, Result, Row,
+    Value,
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
@@ -68,6 +69,10 @@ pub mod __private {
     pub use coherent_orm::{
         Propagation, Registration, RelationField, RequestContext, TxOptions, inventory,
     };
+    /// The server drivers' sqlx (feature `postgres` or `mysql`), for the tests that downcast
+    /// a [`DatabaseError`](crate::DatabaseError)'s native error.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub use coherent_sqlx::sqlx;
 
     /// Runs a `#[transactional]` body: the function's return type must be a `Result` whose
     /// error comes from `coherent::Error`.

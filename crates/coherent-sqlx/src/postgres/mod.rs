@@ -27,7 +27,9 @@ pub mod error;
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
 use crate::options::ServerOptions;
-use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Rows, Statement};
+use coherent_core::{
+    Capabilities, DatabaseError, Dialect, Error, Outcome, Result, Rows, Statement,
+};
 use sqlx::pool::{Pool, PoolConnection};
 use sqlx::postgres::{PgArguments, PgConnectOptions};
 use sqlx::{AssertSqlSafe, Executor, Row as _, Statement as _};
@@ -154,8 +156,7 @@ impl Backend for Postgres {
             .await
             .map_err(error::classify)?;
         let row = rows.last().ok_or_else(|| Error::Database {
-            code: None,
-            message: "txid_current() returned no row".into(),
+            source: DatabaseError::new("txid_current() returned no row"),
         })?;
         let xid = row.try_get::<i64, _>(0).map_err(|e| Error::Decode {
             column: "txid_current()".into(),

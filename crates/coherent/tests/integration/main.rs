@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod connection_faults;
 mod connection_reuse;
+mod database_errors;
 mod entity_manager;
 mod flush;
 mod flush_failure;

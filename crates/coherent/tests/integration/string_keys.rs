@@ -106,8 +106,8 @@ async fn unique_text_columns_compare_exactly() {
         assert!(
             matches!(
                 &err,
-                Error::Constraint { kind: ConstraintKind::Unique, constraint: Some(c), .. }
-                    if c.contains("email")
+                Error::Constraint { kind: ConstraintKind::Unique, source }
+                    if source.constraint().or(source.column()).is_some_and(|c| c.contains("email"))
             ),
             "{n}: {err:?}"
         );
