@@ -207,6 +207,17 @@ pub enum Error {
         message: String,
     },
 
+    /// A statement ran longer than the configured statement timeout
+    /// ([`crate::ConnectOptions::statement_timeout`]) and was cancelled (PostgreSQL 57014,
+    /// MariaDB 1969, MySQL 3024, an interrupted SQLite statement). Not retryable: the same
+    /// statement would most likely take as long again. Nothing of the statement is written;
+    /// a flush it belonged to is rolled back (memory as before it).
+    #[error("statement timed out: {message}")]
+    StatementTimeout {
+        /// The driver's message.
+        message: String,
+    },
+
     /// A reference's entity was read but is not loaded: references never query behind the
     /// caller's back; load it with `em.load(&reference)` (or populate it).
     #[error("the reference to {entity} {key} is not loaded: load it with em.load(&reference)")]

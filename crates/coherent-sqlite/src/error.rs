@@ -11,7 +11,8 @@
 //!   foreign keys, so their table and constraint are `None`. SQLite's message is kept whole.
 //! - **`SQLITE_BUSY` and `SQLITE_LOCKED` are [`Error::LockTimeout`]**: the busy handler has
 //!   already waited the configured timeout, and the caller may retry.
-//! - **`SQLITE_CANTOPEN` is [`Error::Connection`]**.
+//! - **`SQLITE_CANTOPEN` is [`Error::Connection`]**; **`SQLITE_INTERRUPT` is
+//!   [`Error::StatementTimeout`]** (only the statement timeout interrupts).
 //! - **A value SQLite will not take is [`Error::InvalidData`]**: `SQLITE_TOOBIG`, and a LIKE
 //!   pattern longer than SQLite's limit ("LIKE or GLOB pattern too complex").
 //! - **Everything else is [`Error::Database`]** with the code's name (and the extended code
@@ -97,6 +98,10 @@ fn classify_code(code: ffi::Error, message: String) -> Error {
             Error::LockTimeout { message }
         }
         ffi::ErrorCode::CannotOpen => Error::connection_unavailable(message),
+        // Only the statement timeout's progress handler interrupts a statement.
+        ffi::ErrorCode::OperationInterrupted => Error::StatementTimeout {
+            message: format!("{message} (it ran past the statement timeout)"),
+        },
         // A bound value SQLite will not take: too big for its limits, or a LIKE pattern past
         // SQLITE_LIMIT_LIKE_PATTERN_LENGTH.
         ffi::ErrorCode::TooBig => Error::InvalidData {

@@ -93,7 +93,7 @@ async fn names(conn: &mut Box<dyn Connection>) -> Vec<Value> {
 const CREATE_T: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)";
 
 async fn memory(max_connections: usize) -> SqliteDriver {
-    SqliteDriver::open(SqliteOptions::memory().with_max_connections(max_connections))
+    SqliteDriver::open(SqliteOptions::memory().max_connections(max_connections))
         .await
         .unwrap()
 }
@@ -399,8 +399,8 @@ async fn lock_timeout_file() {
 async fn lock_timeout_memory() {
     let driver = SqliteDriver::open(
         SqliteOptions::memory()
-            .with_busy_timeout(Duration::from_millis(100))
-            .with_max_connections(2),
+            .busy_timeout(Duration::from_millis(100))
+            .max_connections(2),
     )
     .await
     .unwrap();
@@ -441,7 +441,7 @@ async fn dropped_connection_rolls_back_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connection_rolls_back_file() {
     let db = TempDb::new("drop");
-    let driver = SqliteDriver::open(db.options().with_max_connections(1))
+    let driver = SqliteDriver::open(db.options().max_connections(1))
         .await
         .unwrap();
     dropped_transaction_is_rolled_back(driver).await;
@@ -500,7 +500,7 @@ async fn open_failures_are_typed() {
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
 
     let db = TempDb::new("nocreate");
-    let err = SqliteDriver::open(db.options().with_create(false))
+    let err = SqliteDriver::open(db.options().create(false))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
