@@ -57,6 +57,10 @@ pub trait Backend: Send + Sync + 'static {
     /// The session variable that bounds a statement's lock wait (see [`crate::session`]).
     const LOCK_WAIT_VARIABLE: &'static str;
 
+    /// The value [`Backend::LOCK_WAIT_VARIABLE`] goes back to when a connection that changed
+    /// it is released: `None` for `DEFAULT`, when that is the configured value.
+    fn configured_lock_wait(options: &crate::ServerOptions) -> Option<String>;
+
     /// Runs one statement with its bound parameters; checks nothing about affected rows.
     fn execute<'a>(
         conn: &'a mut PoolConnection<Self::Db>,

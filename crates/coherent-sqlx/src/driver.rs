@@ -40,17 +40,26 @@ impl<B: Backend> ServerDriver<B> {
         }
     }
 
-    /// Pool options from Coherent's settings: no ping before every acquire, only for a
-    /// connection idle longer than [`ServerOptions::idle_check`] (one that fails it is
-    /// closed and the pool hands out another).
+    /// Pool options from Coherent's settings: sizes, timeouts and lifetimes as configured; no
+    /// ping before every acquire, only for a connection idle longer than
+    /// [`ServerOptions::idle_check`] (one that fails it is closed and the pool hands out
+    /// another); a connection past [`ServerOptions::max_lifetime`] is closed instead of
+    /// handed out.
     pub(crate) fn pool_options(options: &ServerOptions) -> PoolOptions<B::Db> {
         let idle_check = options.idle_check;
+        let max_lifetime = options.max_lifetime;
         PoolOptions::new()
             .max_connections(options.max_connections)
+            .min_connections(options.min_connections)
             .acquire_timeout(options.acquire_timeout)
+            .idle_timeout(options.idle_timeout)
+            .max_lifetime(options.max_lifetime)
             .test_before_acquire(false)
             .before_acquire(move |conn, meta| {
                 Box::pin(async move {
+                    if max_lifetime.is_some_and(|max| meta.age >= max) {
+                        return Ok(false);
+                    }
                     if meta.idle_for >= idle_check {
                         sqlx::Connection::ping(conn).await?;
                     }
@@ -72,12 +81,13 @@ impl<B: Backend> ServerDriver<B> {
     /// Checks out a connection. Failing to get one is [`Error::Connection`] with nothing
     /// sent.
     pub async fn connect(&self) -> Result<ServerConnection<B>> {
-        let conn = match self.warm.take(self.options.idle_check).await {
-            Some(conn) => conn,
-            None => checkout::<B>(&self.pool, &self.options).await?,
+        let (conn, warm_since) = match self.warm.take(&self.options).await {
+            Some((conn, since)) => (conn, Some(since)),
+            None => (checkout::<B>(&self.pool, &self.options).await?, None),
         };
         Ok(ServerConnection::new(
             conn,
+            warm_since,
             self.pool.clone(),
             self.facts,
             Arc::clone(&self.options),

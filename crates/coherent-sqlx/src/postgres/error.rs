@@ -4,7 +4,8 @@
 //! [`Error::Constraint`] with the server's table and constraint names (a not-null violation
 //! has no constraint name: it names the column as `table.column`, as SQLite does); 55P03 is
 //! [`Error::LockNotAvailable`] for `NOWAIT` and [`Error::LockTimeout`] when `lock_timeout`
-//! expired; 40P01 is [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
+//! expired; 57014 is [`Error::StatementTimeout`] when `statement_timeout` expired (a
+//! cancel request stays [`Error::Database`]); 40P01 is [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
 //! [`Error::TransactionAborted`]; data exceptions (class 22: a NUL byte in text, a value out
 //! of range) are [`Error::InvalidData`]; I/O, protocol and pool failures, connection exceptions (class 08) and the server ending
 //! the session (57P01–57P03) are
@@ -46,6 +47,9 @@ pub fn classify(error: sqlx::Error) -> Error {
                 "23514" => constraint(ConstraintKind::Check),
                 "55P03" if message.contains("lock timeout") => Error::LockTimeout { message },
                 "55P03" => Error::LockNotAvailable { message },
+                "57014" if message.contains("statement timeout") => {
+                    Error::StatementTimeout { message }
+                }
                 "40P01" => Error::Deadlock { message },
                 "40001" => Error::SerializationFailure { message },
                 "25P02" => Error::TransactionAborted { message },
