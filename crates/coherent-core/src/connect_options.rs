@@ -332,11 +332,12 @@ impl ConnectOptions {
     /// assert_eq!(ConnectOptions::new("postgres://h/db").pool_max(), 10);
     /// ```
     pub fn pool_max(&self) -> u32 {
-        self.max_connections.unwrap_or(if self.url.starts_with("sqlite:") {
-            DEFAULT_MAX_CONNECTIONS_SQLITE
-        } else {
-            DEFAULT_MAX_CONNECTIONS_SERVER
-        })
+        self.max_connections
+            .unwrap_or(if self.url.starts_with("sqlite:") {
+                DEFAULT_MAX_CONNECTIONS_SQLITE
+            } else {
+                DEFAULT_MAX_CONNECTIONS_SERVER
+            })
     }
 
     /// Checks the fields: at least one connection, `min_connections` at most the maximum.
@@ -594,7 +595,10 @@ mod tests {
             "postgres://h/db?idle_timeout_ms=0&max_lifetime_ms=0&statement_timeout_ms=0",
         )
         .unwrap();
-        assert_eq!((o.idle_timeout, o.max_lifetime, o.statement_timeout), (None, None, None));
+        assert_eq!(
+            (o.idle_timeout, o.max_lifetime, o.statement_timeout),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -619,7 +623,10 @@ mod tests {
         assert_eq!(o.idle_check, Duration::from_secs(5));
         assert_eq!((o.statement_timeout, o.lock_timeout), (None, None));
         assert_eq!(o.pool_max(), 10);
-        assert_eq!(ConnectOptions::from_url("sqlite:a.db").unwrap().pool_max(), 4);
+        assert_eq!(
+            ConnectOptions::from_url("sqlite:a.db").unwrap().pool_max(),
+            4
+        );
     }
 
     #[test]
@@ -631,7 +638,10 @@ mod tests {
             ("mysql://h/db?idle_timeout_ms=1.5", "idle_timeout_ms"),
             ("mysql://h/db?idle_check_ms=", "idle_check_ms"),
             ("mysql://h/db?max_lifetime_ms=x", "max_lifetime_ms"),
-            ("mysql://h/db?statement_timeout_ms=2s", "statement_timeout_ms"),
+            (
+                "mysql://h/db?statement_timeout_ms=2s",
+                "statement_timeout_ms",
+            ),
             ("mysql://h/db?lock_timeout_ms=-5", "lock_timeout_ms"),
             ("sqlite:a.db?busy_timeout_ms=-1", "busy_timeout_ms"),
             ("sqlite:a.db?journal_mode=fast", "journal_mode"),
@@ -639,9 +649,16 @@ mod tests {
             ("sqlite:a.db?spin_us=x", "spin_us"),
             ("sqlite:a.db?create=maybe", "create"),
             ("sqlite:a.db?create", "create"),
-            ("postgres://h/db?max_connections=99999999999", "max_connections"),
+            (
+                "postgres://h/db?max_connections=99999999999",
+                "max_connections",
+            ),
         ] {
-            assert!(config_message(url).contains(names), "{url}: {}", config_message(url));
+            assert!(
+                config_message(url).contains(names),
+                "{url}: {}",
+                config_message(url)
+            );
         }
         assert!(config_message("sqlite:a.db?max_connections=0").contains("at least 1"));
         assert!(config_message("sqlite:a.db?min_connections=5").contains("at most"));

@@ -38,7 +38,11 @@ pub(crate) fn install(conn: &Connection, limit: Option<Duration>) -> rusqlite::R
     LIMIT.set(Some(limit));
     conn.progress_handler(
         OPS,
-        Some(|| DEADLINE.get().is_some_and(|deadline| Instant::now() >= deadline)),
+        Some(|| {
+            DEADLINE
+                .get()
+                .is_some_and(|deadline| Instant::now() >= deadline)
+        }),
     )
 }
 

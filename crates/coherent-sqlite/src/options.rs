@@ -219,7 +219,9 @@ impl SqliteOptions {
 
     /// The options for `target` from resolved connect options.
     fn resolved(target: SqliteTarget, o: &ConnectOptions) -> SqliteOptions {
-        let max_connections = o.max_connections.map_or(DEFAULT_MAX_CONNECTIONS, |n| n as usize);
+        let max_connections = o
+            .max_connections
+            .map_or(DEFAULT_MAX_CONNECTIONS, |n| n as usize);
         SqliteOptions {
             target,
             busy_timeout: o.lock_timeout.unwrap_or(DEFAULT_BUSY_TIMEOUT),

@@ -110,7 +110,7 @@ impl ConnectSpec {
             String::new()
         };
         conn.execute_batch(&format!("{disk}PRAGMA foreign_keys = ON;"))
-        .map_err(describe)?;
+            .map_err(describe)?;
         Ok(conn)
     }
 }
@@ -208,18 +208,20 @@ impl Worker {
         let flag = healthy.clone();
         let thread = std::thread::Builder::new()
             .name(format!("coherent-sqlite-{id}"))
-            .spawn(move || match spec.open().and_then(|conn| {
-                crate::interrupt::install(&conn, spec.statement_timeout)
-                    .map_err(crate::error::classify)?;
-                Ok(conn)
-            }) {
-                Ok(conn) => {
-                    if ready.send(Ok(())).is_ok() {
-                        serve(&conn, &inbox, &flag, spin);
+            .spawn(move || {
+                match spec.open().and_then(|conn| {
+                    crate::interrupt::install(&conn, spec.statement_timeout)
+                        .map_err(crate::error::classify)?;
+                    Ok(conn)
+                }) {
+                    Ok(conn) => {
+                        if ready.send(Ok(())).is_ok() {
+                            serve(&conn, &inbox, &flag, spin);
+                        }
                     }
-                }
-                Err(e) => {
-                    let _ = ready.send(Err(e));
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
                 }
             })
             .map_err(|e| {

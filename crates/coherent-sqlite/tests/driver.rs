@@ -572,6 +572,212 @@ async fn values_round_trip_through_the_driver() {
     );
 }
 
+/// `min_connections` are opened by `open`; with an idle timeout, idle connections above it
+/// are closed (and the pool opens connections up to it again); a connection past
+/// `max_lifetime` is closed: when idle at once, when checked out as it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_sizes_and_lifetimes() {
+    let driver = SqliteDriver::open(
+        SqliteOptions::memory()
+            .max_connections(4)
+            .min_connections(2)
+            .idle_timeout(Duration::from_millis(100))
+            .max_lifetime(None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(driver.open_connections(), 2);
+    let held: Vec<_> = acquire_all(&driver, 4).await;
+    assert_eq!(driver.open_connections(), 4);
+    drop(held);
+    assert_eq!(driver.open_connections(), 4);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while driver.open_connections() > 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        driver.open_connections(),
+        2,
+        "idle ones above the minimum are closed"
+    );
+
+    // A temporary table is private to its connection: it tells one from another.
+    let driver = SqliteDriver::open(
+        SqliteOptions::memory()
+            .max_connections(1)
+            .max_lifetime(Duration::from_millis(150)),
+    )
+    .await
+    .unwrap();
+    let mut conn = driver.acquire().await.unwrap();
+    run(&mut conn, plain(vec![exec("CREATE TEMP TABLE marker (x)")])).await;
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert!(marked(&mut conn).await, "reused while young");
+    // Checked out past its lifetime: it serves its holder, and is closed when it comes back.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(marked(&mut conn).await, "closed under its holder");
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert!(!marked(&mut conn).await, "reused past its lifetime");
+    drop(conn);
+    // Idle past its lifetime: closed by the upkeep.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(driver.open_connections(), 0);
+    let mut conn = driver.acquire().await.unwrap();
+    assert!(!marked(&mut conn).await);
+}
+
+/// Whether `conn` is the connection that made the temporary table `marker`.
+async fn marked(conn: &mut Box<dyn Connection>) -> bool {
+    query(
+        conn,
+        "SELECT count(*) FROM sqlite_temp_master WHERE name = 'marker'",
+    )
+    .await
+    .values
+        == [Value::I64(1)]
+}
+
+async fn acquire_all(driver: &SqliteDriver, n: usize) -> Vec<Box<dyn Connection>> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(driver.acquire().await.unwrap());
+    }
+    held
+}
+
+/// A statement running past the statement timeout is interrupted with `StatementTimeout`;
+/// control statements and quick statements are not; an interrupted write inside an open
+/// transaction (which SQLite rolls back whole) leaves the connection refusing the
+/// transaction's statements with `TransactionAborted` until its `ROLLBACK` (or `COMMIT`,
+/// refused too), and a connection released in that state is clean for the next holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout() {
+    let db = TempDb::new("timeout");
+    let driver = SqliteDriver::open(
+        db.options()
+            .max_connections(1)
+            .statement_timeout(Duration::from_millis(100)),
+    )
+    .await
+    .unwrap();
+    let mut conn = driver.acquire().await.unwrap();
+    run(&mut conn, plain(vec![exec(CREATE_T), insert("a")])).await;
+    let long = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                SELECT count(*) FROM (SELECT x FROM c LIMIT 1000000000)";
+    let slow_insert = Statement::execute(
+        format!("INSERT INTO t (name) SELECT 'n' || count(*) FROM ({long})"),
+        vec![],
+    );
+    let started = Instant::now();
+    let failure = conn
+        .run(plain(vec![Statement::query(long, vec![])]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StatementTimeout { .. }),
+        "{:?}",
+        failure.error
+    );
+    assert!(!failure.error.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // An atomic batch that hits it writes nothing.
+    let failure = conn
+        .run(atomic(vec![insert("b"), slow_insert.clone()]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StatementTimeout { .. }),
+        "{:?}",
+        failure.error
+    );
+    assert_eq!(failure.index, Some(1));
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+
+    // Inside an open transaction SQLite rolls the whole transaction back.
+    run(&mut conn, plain(vec![exec("BEGIN"), insert("c")])).await;
+    let failure = conn
+        .run(atomic(vec![slow_insert.clone()]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StatementTimeout { .. }),
+        "{:?}",
+        failure.error
+    );
+    let refused = conn.run(plain(vec![insert("d")])).await.unwrap_err();
+    assert!(
+        matches!(refused.error, Error::TransactionAborted { .. }),
+        "{:?}",
+        refused.error
+    );
+    let refused = conn.run(plain(vec![exec("COMMIT")])).await.unwrap_err();
+    assert!(matches!(refused.error, Error::TransactionAborted { .. }));
+    // Ended: the connection runs statements again.
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+
+    run(&mut conn, plain(vec![exec("BEGIN"), insert("e")])).await;
+    conn.run(atomic(vec![slow_insert])).await.unwrap_err();
+    run(&mut conn, plain(vec![exec("ROLLBACK TO SAVEPOINT x")])).await;
+    run(&mut conn, plain(vec![exec("ROLLBACK")])).await;
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+}
+
+/// A connection released while SQLite's rollback of its transaction is not yet ended is
+/// clean for the next holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_sqlite_rolled_back_is_released_clean() {
+    let driver = SqliteDriver::open(
+        SqliteOptions::memory()
+            .max_connections(1)
+            .statement_timeout(Duration::from_millis(50)),
+    )
+    .await
+    .unwrap();
+    let mut conn = driver.acquire().await.unwrap();
+    run(
+        &mut conn,
+        plain(vec![exec(CREATE_T), exec("BEGIN"), insert("x")]),
+    )
+    .await;
+    let slow = "INSERT INTO t (name) SELECT 'n' || count(*) FROM (WITH RECURSIVE c(x) AS \
+                (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 1000000000)";
+    conn.run(plain(vec![exec(slow)])).await.unwrap_err();
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert_eq!(count(&mut conn, "t").await, 0);
+    run(&mut conn, plain(vec![insert("y")])).await;
+    assert_eq!(names(&mut conn).await, [Value::from("y")]);
+}
+
+/// The journal mode and synchronous level of a database file are the configured ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_mode_and_synchronous() {
+    use coherent_core::{ConnectOptions, JournalMode, Synchronous};
+    let db = TempDb::new("pragmas");
+    let driver = SqliteDriver::open_with(
+        &ConnectOptions::new(format!("sqlite://{}", db.0.display()))
+            .journal_mode(JournalMode::Persist)
+            .synchronous(Synchronous::Off),
+    )
+    .await
+    .unwrap();
+    let mut conn = driver.acquire().await.unwrap();
+    assert_eq!(
+        query(&mut conn, "PRAGMA journal_mode").await.values,
+        [Value::from("persist")]
+    );
+    assert_eq!(
+        query(&mut conn, "PRAGMA synchronous").await.values,
+        [Value::I64(0)]
+    );
+}
+
 /// Not a check, a measurement: the cost of one hop to the worker thread and back, as the
 /// difference between a trivial batch through the driver and the same batch run directly.
 /// Run with `cargo test -p coherent-sqlite --release --test driver -- --ignored --nocapture`.

@@ -474,9 +474,12 @@ impl<B: Backend> Drop for ServerConnection<B> {
             return;
         };
         let roll_back = self.tx.open || self.in_flight;
-        let restore = self
-            .lock_wait_changed
-            .then(|| crate::session::restore(B::LOCK_WAIT_VARIABLE, B::configured_lock_wait(&self.options)));
+        let restore = self.lock_wait_changed.then(|| {
+            crate::session::restore(
+                B::LOCK_WAIT_VARIABLE,
+                B::configured_lock_wait(&self.options),
+            )
+        });
         if !roll_back && restore.is_none() {
             self.warm
                 .keep(conn, self.warm_since, &self.pool, &self.options);

@@ -90,7 +90,11 @@ pub fn pg_millis(timeout: Duration) -> String {
 /// assert_eq!(whole_seconds(Duration::from_millis(2001)), "3");
 /// ```
 pub fn whole_seconds(timeout: Duration) -> String {
-    timeout.as_nanos().div_ceil(1_000_000_000).max(1).to_string()
+    timeout
+        .as_nanos()
+        .div_ceil(1_000_000_000)
+        .max(1)
+        .to_string()
 }
 
 /// MariaDB's `max_statement_time`: seconds with microseconds, rounded up, at least 1 µs.

@@ -41,10 +41,10 @@ pub use coherent_orm::{commit_order, query_log};
 /// ```
 pub mod prelude {
     pub use crate::{
-        Collection, Column, ConnectOptions, ConstraintKind, Entity, EntityManager, Filter, FindOptions, FlushMode,
-        ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode, Managed, Order, Orm,
-        OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions, Value, create_request_context,
-        ensure_request_context, transactional,
+        Collection, Column, ConnectOptions, ConstraintKind, Entity, EntityManager, Filter,
+        FindOptions, FlushMode, ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode,
+        Managed, Order, Orm, OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions, Value,
+        create_request_context, ensure_request_context, transactional,
     };
 }
 

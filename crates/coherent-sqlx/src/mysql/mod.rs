@@ -72,7 +72,9 @@ impl MySqlDriver {
             pool_options = pool_options.after_connect(move |conn, _| {
                 let settings = Arc::clone(&settings);
                 Box::pin(async move {
-                    conn.execute(sqlx::raw_sql(AssertSqlSafe(settings))).await.map(drop)
+                    conn.execute(sqlx::raw_sql(AssertSqlSafe(settings)))
+                        .await
+                        .map(drop)
                 })
             });
         }

@@ -118,23 +118,34 @@ async fn a_statement_past_the_statement_timeout_is_cancelled() {
     for b in backends() {
         let name = b.name;
         let timeout = Duration::from_millis(300);
-        let orm =
-            orm_with_options(ConnectOptions::new(b.url()).statement_timeout(timeout)).await;
+        let orm = orm_with_options(ConnectOptions::new(b.url()).statement_timeout(timeout)).await;
         slow_inserts(&b, &orm).await;
         let em = orm.em().fork();
 
         let start = Instant::now();
         assert_statement_timeout(name, em.query(long_query(&b), vec![]).await);
-        assert!(start.elapsed() < Duration::from_secs(3), "{name}: it waited");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{name}: it waited"
+        );
 
         em.persist(User::new("fast", "fast@x.io")).unwrap();
         let slow = em.persist(User::new("slow", "slow@x.io")).unwrap();
         let start = Instant::now();
         assert_statement_timeout(name, em.flush().await);
-        assert!(start.elapsed() < Duration::from_secs(3), "{name}: it waited");
-        assert!(user_rows(&orm).await.is_empty(), "{name}: a row was written");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{name}: it waited"
+        );
+        assert!(
+            user_rows(&orm).await.is_empty(),
+            "{name}: a row was written"
+        );
         assert_eq!(slow.read().id, 0, "{name}: the key was kept");
-        assert!(em.contains(&slow).unwrap(), "{name}: the insert is no longer pending");
+        assert!(
+            em.contains(&slow).unwrap(),
+            "{name}: the insert is no longer pending"
+        );
 
         // The cause gone, the same flush writes both rows once.
         slow.write().name = "patient".into();
@@ -220,7 +231,10 @@ async fn a_lock_wait_past_the_lock_timeout_fails() {
             matches!(err, Error::LockTimeout { .. }) && err.is_retryable(),
             "{name}: {err:?}"
         );
-        assert!(start.elapsed() < Duration::from_secs(5), "{name}: it waited");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{name}: it waited"
+        );
         holder.rollback().await.unwrap();
         assert_eq!(user_rows(&orm).await[0].1, "a", "{name}");
         assert!(mine.is_dirty(), "{name}: the change was dropped");
@@ -284,7 +298,11 @@ async fn min_connections_are_open_from_the_start() {
             pool_free(b.url())
         };
         let orm = Orm::builder()
-            .connect_options(ConnectOptions::new(url).min_connections(3).max_connections(5))
+            .connect_options(
+                ConnectOptions::new(url)
+                    .min_connections(3)
+                    .max_connections(5),
+            )
             .build()
             .await
             .unwrap();
@@ -328,7 +346,11 @@ async fn a_connection_past_its_max_lifetime_is_replaced() {
         let options = ConnectOptions::new(pool_free(b.url()))
             .max_connections(1)
             .max_lifetime(Duration::from_millis(300));
-        let orm = Orm::builder().connect_options(options).build().await.unwrap();
+        let orm = Orm::builder()
+            .connect_options(options)
+            .build()
+            .await
+            .unwrap();
         let em = orm.em();
         if b.is_sqlite() {
             em.execute("CREATE TEMP TABLE marker (x INTEGER)", vec![])
@@ -336,9 +358,17 @@ async fn a_connection_past_its_max_lifetime_is_replaced() {
                 .unwrap();
         }
         let first = connection_marker(&b, em).await;
-        assert_eq!(connection_marker(&b, em).await, first, "{name}: reused at once");
+        assert_eq!(
+            connection_marker(&b, em).await,
+            first,
+            "{name}: reused at once"
+        );
         tokio::time::sleep(Duration::from_millis(700)).await;
-        assert_ne!(connection_marker(&b, em).await, first, "{name}: not replaced");
+        assert_ne!(
+            connection_marker(&b, em).await,
+            first,
+            "{name}: not replaced"
+        );
     }
 }
 
@@ -403,7 +433,10 @@ async fn bad_url_parameters_are_config_errors() {
         let err = Orm::connect(&with_param(b.url(), "min_connections=100"))
             .await
             .unwrap_err();
-        assert!(matches!(&err, Error::Config(m) if m.contains("min_connections")), "{name}: {err:?}");
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("min_connections")),
+            "{name}: {err:?}"
+        );
         if b.is_sqlite() {
             let err = Orm::connect(&with_param(b.url(), "statement_timeout=5"))
                 .await
