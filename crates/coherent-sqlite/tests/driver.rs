@@ -602,13 +602,8 @@ async fn pool_sizes_and_lifetimes() {
     );
 
     // A temporary table is private to its connection: it tells one from another.
-    let driver = SqliteDriver::open(
-        SqliteOptions::memory()
-            .max_connections(1)
-            .max_lifetime(Duration::from_millis(150)),
-    )
-    .await
-    .unwrap();
+    let driver =
+        one_connection(SqliteOptions::memory().max_lifetime(Duration::from_millis(150))).await;
     let mut conn = driver.acquire().await.unwrap();
     run(&mut conn, plain(vec![exec("CREATE TEMP TABLE marker (x)")])).await;
     drop(conn);
@@ -626,6 +621,13 @@ async fn pool_sizes_and_lifetimes() {
     assert_eq!(driver.open_connections(), 0);
     let mut conn = driver.acquire().await.unwrap();
     assert!(!marked(&mut conn).await);
+}
+
+/// A driver of one connection.
+async fn one_connection(options: SqliteOptions) -> SqliteDriver {
+    SqliteDriver::open(options.max_connections(1))
+        .await
+        .unwrap()
 }
 
 /// Whether `conn` is the connection that made the temporary table `marker`.
@@ -655,13 +657,7 @@ async fn acquire_all(driver: &SqliteDriver, n: usize) -> Vec<Box<dyn Connection>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statement_timeout() {
     let db = TempDb::new("timeout");
-    let driver = SqliteDriver::open(
-        db.options()
-            .max_connections(1)
-            .statement_timeout(Duration::from_millis(100)),
-    )
-    .await
-    .unwrap();
+    let driver = one_connection(db.options().statement_timeout(Duration::from_millis(100))).await;
     let mut conn = driver.acquire().await.unwrap();
     run(&mut conn, plain(vec![exec(CREATE_T), insert("a")])).await;
     let long = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
@@ -732,13 +728,8 @@ async fn statement_timeout() {
 /// clean for the next holder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_sqlite_rolled_back_is_released_clean() {
-    let driver = SqliteDriver::open(
-        SqliteOptions::memory()
-            .max_connections(1)
-            .statement_timeout(Duration::from_millis(50)),
-    )
-    .await
-    .unwrap();
+    let driver =
+        one_connection(SqliteOptions::memory().statement_timeout(Duration::from_millis(50))).await;
     let mut conn = driver.acquire().await.unwrap();
     run(
         &mut conn,

@@ -5,6 +5,7 @@
 //! backend only runs one statement, runs parameterless SQL, classifies its errors, and says
 //! (where its server can) what became of a transaction whose connection was lost.
 
+use coherent_core::ConnectOptions;
 use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Statement};
 use sqlx::pool::{Pool, PoolConnection};
 use std::future::Future;
@@ -59,7 +60,7 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The value [`Backend::LOCK_WAIT_VARIABLE`] goes back to when a connection that changed
     /// it is released: `None` for `DEFAULT`, when that is the configured value.
-    fn configured_lock_wait(options: &crate::ServerOptions) -> Option<String>;
+    fn configured_lock_wait(options: &ConnectOptions) -> Option<String>;
 
     /// Runs one statement with its bound parameters; checks nothing about affected rows.
     fn execute<'a>(

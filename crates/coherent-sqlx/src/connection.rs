@@ -30,9 +30,9 @@
 //!   back: the connection error. Otherwise [`Error::CommitOutcomeUnknown`].
 
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
-use crate::options::ServerOptions;
 use crate::tx_state::{TxControl, TxState};
 use crate::warm::Warm;
+use coherent_core::ConnectOptions;
 use coherent_core::query_log;
 use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, Error, Outcome, Result,
@@ -61,7 +61,7 @@ pub struct ServerConnection<B: Backend> {
     pool: Pool<B::Db>,
     /// Where a clean connection goes when it is released (`warm.rs`).
     warm: Arc<Warm<B>>,
-    options: Arc<ServerOptions>,
+    options: Arc<ConnectOptions>,
     tx: TxState,
     facts: ServerFacts,
     /// A statement was sent and its answer not yet read (its future may have been dropped).
@@ -91,7 +91,7 @@ impl<B: Backend> ServerConnection<B> {
         warm_since: Option<Instant>,
         pool: Pool<B::Db>,
         facts: ServerFacts,
-        options: Arc<ServerOptions>,
+        options: Arc<ConnectOptions>,
         warm: Arc<Warm<B>>,
     ) -> Self {
         ServerConnection {
@@ -135,7 +135,7 @@ impl<B: Backend> ServerConnection<B> {
     /// How many times a replayable first round trip is tried: the pool may hold that many
     /// connections the server closed (each failure drops one), and then a new one.
     fn attempts(&self) -> u32 {
-        self.options.max_connections + 1
+        self.options.pool_max() + 1
     }
 
     /// Runs a control statement of an atomic batch and logs it.

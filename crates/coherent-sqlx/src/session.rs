@@ -1,5 +1,5 @@
 //! Session settings: those every connection gets when it opens (the configured statement and
-//! lock timeouts, [`crate::ServerOptions`]), and the one the ORM changes for as long as it
+//! lock timeouts, [`ConnectOptions`]), and the one the ORM changes for as long as it
 //! holds a connection: the lock wait (`SET SESSION lock_timeout` on PostgreSQL, `SET SESSION
 //! innodb_lock_wait_timeout` on MySQL), which bounds how long the statements of a scope
 //! beside a suspended transaction wait for a row lock.
@@ -20,7 +20,7 @@
 //!   anyone else gets the connection, and closes it if that fails: a pooled connection never
 //!   carries one unit of work's lock wait into the next.
 
-use crate::ServerOptions;
+use coherent_core::ConnectOptions;
 use std::time::Duration;
 
 /// The longest setting statement recognised, with room to spare.
@@ -113,12 +113,13 @@ pub fn fractional_seconds(timeout: Duration) -> String {
 /// The startup options that give a PostgreSQL session the configured timeouts.
 ///
 /// ```
-/// use coherent_sqlx::{ServerOptions, session::pg_settings};
-/// let o = ServerOptions::from_url("postgres://h/db?statement_timeout_ms=2500&lock_timeout_ms=100")?;
+/// use coherent_core::ConnectOptions;
+/// use coherent_sqlx::session::pg_settings;
+/// let o = ConnectOptions::from_url("postgres://h/db?statement_timeout_ms=2500&lock_timeout_ms=100")?;
 /// assert_eq!(pg_settings(&o), [("statement_timeout", "2500ms".to_string()), ("lock_timeout", "100ms".to_string())]);
 /// # Ok::<(), coherent_core::Error>(())
 /// ```
-pub fn pg_settings(options: &ServerOptions) -> Vec<(&'static str, String)> {
+pub fn pg_settings(options: &ConnectOptions) -> Vec<(&'static str, String)> {
     [
         ("statement_timeout", options.statement_timeout),
         ("lock_timeout", options.lock_timeout),
@@ -131,16 +132,17 @@ pub fn pg_settings(options: &ServerOptions) -> Vec<(&'static str, String)> {
 /// The statement that gives a MySQL/MariaDB session the configured timeouts, if any is.
 ///
 /// ```
-/// use coherent_sqlx::{ServerOptions, session::mysql_settings};
-/// let o = ServerOptions::from_url("mysql://h/db?statement_timeout_ms=2500&lock_timeout_ms=100")?;
+/// use coherent_core::ConnectOptions;
+/// use coherent_sqlx::session::mysql_settings;
+/// let o = ConnectOptions::from_url("mysql://h/db?statement_timeout_ms=2500&lock_timeout_ms=100")?;
 /// assert_eq!(
 ///     mysql_settings(&o).unwrap(),
 ///     "SET SESSION max_statement_time = 2.500000, innodb_lock_wait_timeout = 1"
 /// );
-/// assert_eq!(mysql_settings(&ServerOptions::from_url("mysql://h/db")?), None);
+/// assert_eq!(mysql_settings(&ConnectOptions::from_url("mysql://h/db")?), None);
 /// # Ok::<(), coherent_core::Error>(())
 /// ```
-pub fn mysql_settings(options: &ServerOptions) -> Option<String> {
+pub fn mysql_settings(options: &ConnectOptions) -> Option<String> {
     let settings: Vec<String> = [
         options
             .statement_timeout

@@ -10,7 +10,7 @@
 //!   one; otherwise it goes back to the pool as usual. Every checkout of the driver looks
 //!   here first.
 //! - **Idle is idle.** One kept longer than `idle_check` is pinged before it is handed out,
-//!   like any connection idle in the pool ([`crate::options::ServerOptions::idle_check`]);
+//!   like any connection idle in the pool ([`coherent_core::ConnectOptions::idle_check`]);
 //!   one that fails the ping is dropped and the checkout goes to the pool.
 //! - **Old is old.** A connection passed from release to checkout through here since
 //!   `max_lifetime` or longer goes back to the pool instead (which closes it once it is past
@@ -20,16 +20,19 @@
 //!   pool (dropped outside a runtime, it is closed instead); a closed pool keeps none.
 
 use crate::backend::Backend;
-use crate::options::ServerOptions;
+use coherent_core::ConnectOptions;
 use sqlx::pool::{Pool, PoolConnection};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// At most one clean connection, with when it was released, and since when it has been
-/// passed on through here.
+/// At most one clean connection.
 pub(crate) struct Warm<B: Backend> {
-    slot: Mutex<Option<(PoolConnection<B::Db>, Instant, Instant)>>,
+    slot: Mutex<Option<Kept<B>>>,
 }
+
+/// The kept connection, when it was released, and since when it has been passed on through
+/// here.
+type Kept<B> = (PoolConnection<<B as Backend>::Db>, Instant, Instant);
 
 impl<B: Backend> Default for Warm<B> {
     fn default() -> Self {
@@ -48,9 +51,9 @@ impl<B: Backend> Warm<B> {
         conn: PoolConnection<B::Db>,
         warm_since: Option<Instant>,
         pool: &Pool<B::Db>,
-        options: &ServerOptions,
+        options: &ConnectOptions,
     ) {
-        if pool.is_closed() || (pool.num_idle() == 0 && pool.size() >= options.max_connections) {
+        if pool.is_closed() || (pool.num_idle() == 0 && pool.size() >= options.pool_max()) {
             return;
         }
         let now = Instant::now();
@@ -76,7 +79,7 @@ impl<B: Backend> Warm<B> {
     /// The kept connection, if any, with since when it has been passed on through here
     /// (pinged first if it sat longer than `idle_check`; handed back to the pool instead if
     /// it sat `idle_timeout` or has been passed on for `max_lifetime`).
-    pub async fn take(&self, options: &ServerOptions) -> Option<(PoolConnection<B::Db>, Instant)> {
+    pub async fn take(&self, options: &ConnectOptions) -> Option<(PoolConnection<B::Db>, Instant)> {
         let (mut conn, kept, since) = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()?;
         let now = Instant::now();
         let idle: Duration = now.duration_since(kept);

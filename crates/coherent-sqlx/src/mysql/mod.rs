@@ -20,7 +20,6 @@ pub mod error;
 
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
-use crate::options::ServerOptions;
 use coherent_core::{
     Capabilities, ConnectOptions, Dialect, Error, Outcome, Result, Rows, Statement, Value,
 };
@@ -62,7 +61,7 @@ impl MySqlDriver {
         if let Some(rest) = options.url.strip_prefix("mariadb:") {
             options.url = format!("mysql:{rest}");
         }
-        let options = ServerOptions::from_connect(&options)?;
+        let options = crate::options::resolve(&options)?;
         let connect = MySqlConnectOptions::from_str(&options.url)
             .map_err(|e| Error::Config(format!("invalid MySQL URL: {e}")))?
             .charset("utf8mb4");
@@ -111,7 +110,7 @@ impl Backend for MySql {
     const ERROR_ABORTS_TRANSACTION: bool = false;
     const LOCK_WAIT_VARIABLE: &'static str = "innodb_lock_wait_timeout";
 
-    fn configured_lock_wait(options: &ServerOptions) -> Option<String> {
+    fn configured_lock_wait(options: &ConnectOptions) -> Option<String> {
         options.lock_timeout.map(crate::session::whole_seconds)
     }
 

@@ -26,7 +26,6 @@ pub mod error;
 
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
-use crate::options::ServerOptions;
 use coherent_core::{
     Capabilities, ConnectOptions, Dialect, Error, Outcome, Result, Rows, Statement,
 };
@@ -76,7 +75,7 @@ impl PgDriver {
     /// # let _ = driver; Ok(()) }
     /// ```
     pub async fn open_with(options: &ConnectOptions) -> Result<PgDriver> {
-        let options = ServerOptions::from_connect(options)?;
+        let options = crate::options::resolve(options)?;
         let mut connect = PgConnectOptions::from_str(&options.url)
             .map_err(|e| Error::Config(format!("invalid PostgreSQL URL: {e}")))?;
         let settings = crate::session::pg_settings(&options);
@@ -110,7 +109,7 @@ impl Backend for Postgres {
     const ERROR_ABORTS_TRANSACTION: bool = true;
     const LOCK_WAIT_VARIABLE: &'static str = "lock_timeout";
 
-    fn configured_lock_wait(_options: &ServerOptions) -> Option<String> {
+    fn configured_lock_wait(_options: &ConnectOptions) -> Option<String> {
         // `DEFAULT` is the startup option's value, if one was given.
         None
     }

@@ -6,15 +6,12 @@
 //! journal mode and synchronous level, and URL parameters (the same fields; a bad value is
 //! `Error::Config` naming the parameter).
 
-use crate::common::{Backend, User, backends, suite_builder, user_rows};
+use crate::common::{
+    Backend, User, backends, lock_wait_setting, suite_builder, user_rows, with_param,
+};
 use coherent::prelude::*;
 use coherent::{Error, JournalMode, Synchronous};
 use std::time::{Duration, Instant};
-
-fn with_param(url: &str, param: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{param}")
-}
 
 /// `url` without its `max_connections` (the suite's MariaDB URLs carry one, and URL
 /// parameters win over the fields).
@@ -241,16 +238,6 @@ async fn a_lock_wait_past_the_lock_timeout_fails() {
         em.flush().await.unwrap();
         assert_eq!(user_rows(&orm).await[0].1, "mine", "{name}");
     }
-}
-
-/// The session's lock wait as the server reports it, as text.
-async fn lock_wait_setting(b: &Backend, em: &EntityManager) -> String {
-    let sql = if b.is_postgres() {
-        "SELECT current_setting('lock_timeout') AS t"
-    } else {
-        "SELECT CAST(@@SESSION.innodb_lock_wait_timeout AS CHAR) AS t"
-    };
-    em.query(sql, vec![]).await.unwrap()[0].get("t").unwrap()
 }
 
 /// A configured lock timeout is every server connection's setting, and what a pooled
