@@ -86,6 +86,10 @@ async fn count(conn: &mut Box<dyn Connection>, table: &str) -> i64 {
     }
 }
 
+async fn pragma(conn: &mut Box<dyn Connection>, name: &str) -> Vec<Value> {
+    query(conn, &format!("PRAGMA {name}")).await.values
+}
+
 async fn names(conn: &mut Box<dyn Connection>) -> Vec<Value> {
     query(conn, "SELECT name FROM t ORDER BY id").await.values
 }
@@ -352,13 +356,10 @@ async fn concurrent_writers_file() {
     // WAL mode is on for files.
     let mut conn = driver.acquire().await.unwrap();
     assert_eq!(
-        query(&mut conn, "PRAGMA journal_mode").await.values,
+        pragma(&mut conn, "journal_mode").await,
         [Value::from("wal")]
     );
-    assert_eq!(
-        query(&mut conn, "PRAGMA foreign_keys").await.values,
-        [Value::I64(1)]
-    );
+    assert_eq!(pragma(&mut conn, "foreign_keys").await, [Value::I64(1)]);
 }
 
 async fn lock_timeout(a_driver: &SqliteDriver, b_driver: &SqliteDriver) {
@@ -623,6 +624,17 @@ async fn pool_sizes_and_lifetimes() {
     assert!(!marked(&mut conn).await);
 }
 
+/// Runs `batch`, which must fail with `StatementTimeout`.
+async fn timed_out(conn: &mut Box<dyn Connection>, batch: Batch) -> BatchFailure {
+    let failure = conn.run(batch).await.unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StatementTimeout { .. }),
+        "{:?}",
+        failure.error
+    );
+    failure
+}
+
 /// A driver of one connection.
 async fn one_connection(options: SqliteOptions) -> SqliteDriver {
     SqliteDriver::open(options.max_connections(1))
@@ -667,42 +679,18 @@ async fn statement_timeout() {
         vec![],
     );
     let started = Instant::now();
-    let failure = conn
-        .run(plain(vec![Statement::query(long, vec![])]))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(failure.error, Error::StatementTimeout { .. }),
-        "{:?}",
-        failure.error
-    );
+    let failure = timed_out(&mut conn, plain(vec![Statement::query(long, vec![])])).await;
     assert!(!failure.error.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // An atomic batch that hits it writes nothing.
-    let failure = conn
-        .run(atomic(vec![insert("b"), slow_insert.clone()]))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(failure.error, Error::StatementTimeout { .. }),
-        "{:?}",
-        failure.error
-    );
+    let failure = timed_out(&mut conn, atomic(vec![insert("b"), slow_insert.clone()])).await;
     assert_eq!(failure.index, Some(1));
     assert_eq!(names(&mut conn).await, [Value::from("a")]);
 
     // Inside an open transaction SQLite rolls the whole transaction back.
     run(&mut conn, plain(vec![exec("BEGIN"), insert("c")])).await;
-    let failure = conn
-        .run(atomic(vec![slow_insert.clone()]))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(failure.error, Error::StatementTimeout { .. }),
-        "{:?}",
-        failure.error
-    );
+    timed_out(&mut conn, atomic(vec![slow_insert.clone()])).await;
     let refused = conn.run(plain(vec![insert("d")])).await.unwrap_err();
     assert!(
         matches!(refused.error, Error::TransactionAborted { .. }),
@@ -760,13 +748,10 @@ async fn journal_mode_and_synchronous() {
     .unwrap();
     let mut conn = driver.acquire().await.unwrap();
     assert_eq!(
-        query(&mut conn, "PRAGMA journal_mode").await.values,
+        pragma(&mut conn, "journal_mode").await,
         [Value::from("persist")]
     );
-    assert_eq!(
-        query(&mut conn, "PRAGMA synchronous").await.values,
-        [Value::I64(0)]
-    );
+    assert_eq!(pragma(&mut conn, "synchronous").await, [Value::I64(0)]);
 }
 
 /// Not a check, a measurement: the cost of one hop to the worker thread and back, as the
