@@ -247,6 +247,18 @@ pub enum Error {
         source: DatabaseError,
     },
 
+    /// A statement ran longer than the configured statement timeout
+    /// ([`crate::ConnectOptions::statement_timeout`]) and was cancelled (PostgreSQL 57014,
+    /// MariaDB 1969, MySQL 3024, an interrupted SQLite statement). Not retryable: the same
+    /// statement would most likely take as long again. Nothing of the statement is written;
+    /// a flush it belonged to is rolled back (memory as before it).
+    #[error("statement timed out: {}", source.message())]
+    StatementTimeout {
+        /// What the database said.
+        #[source]
+        source: DatabaseError,
+    },
+
     /// A reference's entity was read but is not loaded: references never query behind the
     /// caller's back; load it with `em.load(&reference)` (or populate it).
     #[error("the reference to {entity} {key} is not loaded: load it with em.load(&reference)")]
@@ -529,6 +541,7 @@ impl Error {
             Error::Constraint { source, .. }
             | Error::LockTimeout { source }
             | Error::LockNotAvailable { source }
+            | Error::StatementTimeout { source }
             | Error::Deadlock { source }
             | Error::SerializationFailure { source }
             | Error::TransactionAborted { source }

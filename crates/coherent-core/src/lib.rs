@@ -19,12 +19,14 @@
 //!   [`Statement`], [`Batch`].
 //! - [`error`]: the one typed [`Error`] enum of the whole ORM, and [`database_error`]:
 //!   [`DatabaseError`], what the database said when it refused a statement.
+//! - [`connect_options`]: [`ConnectOptions`], how to connect and pool, for every backend.
 //!
 //! Arrows point one way: every other Coherent crate depends on this one, and this one on
 //! none of them.
 #![forbid(unsafe_code)]
 
 pub mod column_set;
+pub mod connect_options;
 pub mod database_error;
 pub mod driver;
 pub mod entity;
@@ -37,11 +39,13 @@ pub mod meta;
 pub mod query_log;
 pub mod relation;
 pub mod row;
+mod setters;
 pub mod stored_form;
 pub mod value;
 pub mod version;
 
 pub use column_set::ColumnSet;
+pub use connect_options::{ConnectOptions, JournalMode, Synchronous};
 pub use database_error::DatabaseError;
 pub use driver::{
     Batch, BatchFailure, BatchResult, BatchWriter, BoxFuture, Capabilities, Connection, Control,

@@ -17,7 +17,9 @@
 //!   CHECK: its expression). SQLite names nothing for foreign keys.
 //! - **`SQLITE_BUSY` and `SQLITE_LOCKED` are [`Error::LockTimeout`]**: the busy handler has
 //!   already waited the configured timeout, and the caller may retry.
-//! - **`SQLITE_CANTOPEN` is [`Error::Connection`]**, with the rusqlite error as its source.
+//! - **`SQLITE_CANTOPEN` is [`Error::Connection`]**, with the rusqlite error as its source;
+//!   **`SQLITE_INTERRUPT` is [`Error::StatementTimeout`]** (only the statement timeout
+//!   interrupts).
 //! - **A value SQLite will not take is [`Error::InvalidData`]**: a value of the wrong type
 //!   for a column of a STRICT table (`SQLITE_CONSTRAINT_DATATYPE`: `cannot store TEXT value
 //!   in INTEGER column t.c` gives table and column), `SQLITE_TOOBIG`, and a LIKE pattern
@@ -124,6 +126,8 @@ fn classify_code(code: ffi::Error, message: String, native: rusqlite::Error) -> 
         (None, ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked) => {
             Error::LockTimeout { source }
         }
+        // Only the statement timeout's progress handler interrupts a statement.
+        (None, ffi::ErrorCode::OperationInterrupted) => Error::StatementTimeout { source },
         // A bound value SQLite will not take: of the wrong type for a STRICT table's column,
         // too big for its limits, or a LIKE pattern past SQLITE_LIMIT_LIKE_PATTERN_LENGTH.
         _ if invalid_data => Error::InvalidData { source },

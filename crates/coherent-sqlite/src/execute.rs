@@ -19,6 +19,8 @@
 //!   SQLite already rolled the transaction back itself.
 //! - **[`TxMode::Plain`]** runs the statements as they come and stops at the first failure.
 //! - Every statement and control statement is timed; the caller logs.
+//! - A statement (not a control statement) runs under the statement timeout, if one is set
+//!   (the private `interrupt` module).
 
 use crate::error::classify;
 use crate::value::{from_sql, to_sql};
@@ -214,6 +216,7 @@ pub fn stream_query(
 ) -> Result<Outcome, Error> {
     let start = Instant::now();
     let chunk_rows = chunk_rows.max(1);
+    let _clock = crate::interrupt::arm();
     let mut stmt = conn.prepare_cached(&statement.sql).map_err(classify)?;
     bind(&mut stmt, statement)?;
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
@@ -255,6 +258,7 @@ fn execute_prepared(
     stmt: &mut rusqlite::Statement<'_>,
     statement: &Statement,
 ) -> Result<Outcome, Error> {
+    let _clock = crate::interrupt::arm();
     bind(stmt, statement)?;
     let (affected, rows) = if statement.returns_rows {
         let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();

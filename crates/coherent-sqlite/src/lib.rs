@@ -11,7 +11,11 @@
 //!   flat [`coherent_core::Rows`]) comes back in one reply. Nothing is sent per row or per
 //!   statement (landscape reference 3.3: the hop costs a few microseconds, rows cost nothing).
 //! - **Files run in WAL mode** with `synchronous=NORMAL`, `foreign_keys=ON` and a busy
-//!   timeout, so readers never block the single writer.
+//!   timeout, so readers never block the single writer (the journal mode and synchronous
+//!   level are options: [`coherent_core::ConnectOptions`]).
+//! - **A statement timeout interrupts a statement** running longer
+//!   ([`coherent_core::Error::StatementTimeout`]), through SQLite's progress handler,
+//!   installed only when a timeout is set.
 //! - **`sqlite::memory:` is one shared database per driver**, on SQLite's `memdb` VFS: every
 //!   connection of one [`SqliteDriver`] sees the same data and real locking applies between
 //!   them, while two drivers get two databases.
@@ -48,6 +52,7 @@
 
 pub mod error;
 pub mod execute;
+mod interrupt;
 pub mod options;
 pub mod pool;
 mod rehome;

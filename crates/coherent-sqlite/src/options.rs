@@ -1,20 +1,26 @@
-//! [`SqliteOptions`]: where the database is and how the pool treats it, parsed from a URL.
+//! [`SqliteOptions`]: where the database is and how the pool treats it: the SQLite driver's
+//! resolved form of a [`ConnectOptions`].
 //!
 //! Policy:
 //! - **URL forms.** `sqlite://path.db` and `sqlite:path.db` name a path relative to the
 //!   working directory (or absolute, if it starts with `/`); `sqlite:///abs/path.db` names an
 //!   absolute path; `sqlite::memory:` (or `sqlite://:memory:`) names a private in-memory
 //!   database shared by all connections of one driver.
-//! - **Query parameters**: `busy_timeout_ms` (default 5000), `spin_us` (default 50),
-//!   `max_connections` (default 4), `acquire_timeout_ms` (default 30 000: how long taking a
-//!   connection from the pool waits while all are checked out; then
+//! - **Query parameters** are [`ConnectOptions`]'s (see its module documentation):
+//!   `max_connections` (default 4), `min_connections`, `acquire_timeout_ms` (default 30 000:
+//!   how long taking a connection from the pool waits while all are checked out; then
 //!   [`Error::Connection`] with nothing sent, retryable, as on the server backends),
-//!   `create` (`true`/`false`, default `true`: create the file if it is missing). Anything
-//!   else, or a value that does not parse, is an [`Error::Config`] naming the culprit: a typo
-//!   in a URL must not be silently ignored.
-//! - Everything the URL can say can also be set with the builder methods.
+//!   `idle_timeout_ms`, `max_lifetime_ms`, `statement_timeout_ms`, `lock_timeout_ms` or its
+//!   old name `busy_timeout_ms` (default 5000), `journal_mode`, `synchronous`, `spin_us`
+//!   (default 50), `create` (`true`/`false`, default `true`: create the file if it is
+//!   missing). Anything else, or a value that does not parse, is an [`Error::Config`] naming
+//!   the culprit: a typo in a URL must not be silently ignored.
+//! - **The lock timeout is the busy timeout.** SQLite has one way to wait for a lock, its
+//!   busy handler, so [`ConnectOptions::lock_timeout`] sets it; there is no separate
+//!   `busy_timeout` option.
+//! - Everything the URL can say can also be set with the chainable setters, one per field.
 
-use coherent_core::Error;
+use coherent_core::{ConnectOptions, Error, JournalMode, Synchronous};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,7 +30,8 @@ use std::time::Duration;
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 /// The default pool size.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4;
+pub const DEFAULT_MAX_CONNECTIONS: usize =
+    coherent_core::connect_options::DEFAULT_MAX_CONNECTIONS_SQLITE as usize;
 
 /// The default acquire timeout: how long taking a connection waits while all are checked out
 /// (the server backends' default too).
@@ -52,7 +59,7 @@ pub enum SqliteTarget {
 /// assert_eq!(o.acquire_timeout, Duration::from_secs(30));
 /// assert!(o.create);
 ///
-/// let m = SqliteOptions::memory().with_max_connections(8);
+/// let m = SqliteOptions::memory().max_connections(8);
 /// assert_eq!(m.target, SqliteTarget::Memory);
 /// assert_eq!(m.max_connections, 8);
 /// # Ok::<(), coherent_core::Error>(())
@@ -61,14 +68,30 @@ pub enum SqliteTarget {
 pub struct SqliteOptions {
     /// The database.
     pub target: SqliteTarget,
-    /// How long a statement waits for a lock before failing with [`Error::LockTimeout`].
+    /// How long a statement waits for a lock before failing with [`Error::LockTimeout`]
+    /// ([`ConnectOptions::lock_timeout`]).
     pub busy_timeout: Duration,
     /// The most connections (worker threads) the driver opens; at least 1.
     pub max_connections: usize,
+    /// How many connections the driver opens at once (at least one) and keeps open; at most
+    /// `max_connections`.
+    pub min_connections: usize,
     /// How long taking a connection waits while all [`SqliteOptions::max_connections`] are
     /// checked out, before [`Error::Connection`] with nothing sent (retryable): a pool
     /// exhausted by pinned transactions is reported, never waited on forever.
     pub acquire_timeout: Duration,
+    /// An idle connection is closed after this long, while more than `min_connections` are
+    /// open (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// A connection open this long is closed when it comes back instead of being reused
+    /// (`None`: never).
+    pub max_lifetime: Option<Duration>,
+    /// A statement running longer is interrupted ([`Error::StatementTimeout`]; `None`: never).
+    pub statement_timeout: Option<Duration>,
+    /// The journal mode of a database file (an in-memory database keeps its own).
+    pub journal_mode: JournalMode,
+    /// The synchronous level of a database file.
+    pub synchronous: Synchronous,
     /// Whether to create the database file if it is missing.
     pub create: bool,
     /// How long a caller polls for a batch's answer, and a connection thread for its next
@@ -81,6 +104,101 @@ pub struct SqliteOptions {
 /// Default of [`SqliteOptions::spin`].
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
+coherent_core::setters!(SqliteOptions {
+    /// Sets the database.
+    ///
+    /// ```
+    /// use coherent_sqlite::{SqliteOptions, SqliteTarget};
+    /// assert_eq!(SqliteOptions::file("a.db").target(SqliteTarget::Memory).target, SqliteTarget::Memory);
+    /// ```
+    target: SqliteTarget => target,
+    /// Sets how long a statement waits for a lock before [`Error::LockTimeout`].
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// use std::time::Duration;
+    /// let o = SqliteOptions::memory().busy_timeout(Duration::from_millis(7));
+    /// assert_eq!(o.busy_timeout, Duration::from_millis(7));
+    /// ```
+    busy_timeout: Duration => busy_timeout,
+    /// Sets the most connections the driver opens (at least 1).
+    max_connections: usize => max_connections,
+    /// Sets how many connections the driver keeps open.
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// assert_eq!(SqliteOptions::memory().min_connections(2).min_connections, 2);
+    /// ```
+    min_connections: usize => min_connections,
+    /// Sets how long taking a connection waits while all are checked out (see
+    /// [`SqliteOptions::acquire_timeout`]).
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// use std::time::Duration;
+    /// let o = SqliteOptions::memory().acquire_timeout(Duration::from_millis(200));
+    /// assert_eq!(o.acquire_timeout, Duration::from_millis(200));
+    /// ```
+    acquire_timeout: Duration => acquire_timeout,
+    /// Sets after how long idle a connection above `min_connections` is closed.
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// assert_eq!(SqliteOptions::memory().idle_timeout(None).idle_timeout, None);
+    /// ```
+    idle_timeout: impl Into<Option<Duration>> => idle_timeout.into(),
+    /// Sets how long a connection may live.
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// use std::time::Duration;
+    /// let o = SqliteOptions::memory().max_lifetime(Duration::from_secs(60));
+    /// assert_eq!(o.max_lifetime, Some(Duration::from_secs(60)));
+    /// ```
+    max_lifetime: impl Into<Option<Duration>> => max_lifetime.into(),
+    /// Sets how long a statement may run.
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// use std::time::Duration;
+    /// let o = SqliteOptions::memory().statement_timeout(Duration::from_secs(1));
+    /// assert_eq!(o.statement_timeout, Some(Duration::from_secs(1)));
+    /// ```
+    statement_timeout: impl Into<Option<Duration>> => statement_timeout.into(),
+    /// Sets the journal mode of a database file.
+    ///
+    /// ```
+    /// use coherent_core::JournalMode;
+    /// use coherent_sqlite::SqliteOptions;
+    /// let o = SqliteOptions::file("a.db").journal_mode(JournalMode::Delete);
+    /// assert_eq!(o.journal_mode, JournalMode::Delete);
+    /// ```
+    journal_mode: JournalMode => journal_mode,
+    /// Sets the synchronous level.
+    ///
+    /// ```
+    /// use coherent_core::Synchronous;
+    /// use coherent_sqlite::SqliteOptions;
+    /// assert_eq!(SqliteOptions::file("a.db").synchronous(Synchronous::Off).synchronous, Synchronous::Off);
+    /// ```
+    synchronous: Synchronous => synchronous,
+    /// Sets whether a missing database file is created.
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// assert!(!SqliteOptions::file("app.db").create(false).create);
+    /// ```
+    create: bool => create,
+    /// Sets how long either side polls before parking.
+    ///
+    /// ```
+    /// use coherent_sqlite::SqliteOptions;
+    /// use std::time::Duration;
+    /// assert_eq!(SqliteOptions::memory().spin(Duration::ZERO).spin, Duration::ZERO);
+    /// ```
+    spin: Duration => spin,
+});
+
 impl SqliteOptions {
     /// Options for the database file at `path`, with the defaults.
     ///
@@ -91,22 +209,70 @@ impl SqliteOptions {
     /// assert_eq!(o.max_connections, 4);
     /// ```
     pub fn file(path: impl Into<PathBuf>) -> SqliteOptions {
-        SqliteOptions {
-            target: SqliteTarget::File(path.into()),
-            busy_timeout: DEFAULT_BUSY_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
-            create: true,
-            spin: DEFAULT_SPIN,
-        }
+        SqliteOptions::resolved(SqliteTarget::File(path.into()), &ConnectOptions::default())
     }
 
     /// Options for a fresh in-memory database, with the defaults.
     pub fn memory() -> SqliteOptions {
+        SqliteOptions::resolved(SqliteTarget::Memory, &ConnectOptions::default())
+    }
+
+    /// The options for `target` from resolved connect options.
+    fn resolved(target: SqliteTarget, o: &ConnectOptions) -> SqliteOptions {
+        let max_connections = o
+            .max_connections
+            .map_or(DEFAULT_MAX_CONNECTIONS, |n| n as usize);
         SqliteOptions {
-            target: SqliteTarget::Memory,
-            ..SqliteOptions::file("")
+            target,
+            busy_timeout: o.lock_timeout.unwrap_or(DEFAULT_BUSY_TIMEOUT),
+            max_connections,
+            min_connections: o.min_connections as usize,
+            acquire_timeout: o.acquire_timeout,
+            idle_timeout: o.idle_timeout,
+            max_lifetime: o.max_lifetime,
+            statement_timeout: o.statement_timeout,
+            journal_mode: o.journal_mode,
+            synchronous: o.synchronous,
+            create: o.create,
+            spin: o.spin,
         }
+    }
+
+    /// The SQLite driver's form of `options` (whose URL must be a `sqlite:` one; its
+    /// parameters are applied first, see [`ConnectOptions::resolve`]).
+    ///
+    /// ```
+    /// use coherent_core::{ConnectOptions, Synchronous};
+    /// use coherent_sqlite::{SqliteOptions, SqliteTarget};
+    /// use std::time::Duration;
+    /// let o = SqliteOptions::from_connect(
+    ///     &ConnectOptions::new("sqlite:app.db").lock_timeout(Duration::from_secs(1)).synchronous(Synchronous::Full),
+    /// )?;
+    /// assert_eq!(o.target, SqliteTarget::File("app.db".into()));
+    /// assert_eq!((o.busy_timeout, o.synchronous), (Duration::from_secs(1), Synchronous::Full));
+    /// # Ok::<(), coherent_core::Error>(())
+    /// ```
+    pub fn from_connect(options: &ConnectOptions) -> Result<SqliteOptions, Error> {
+        let url = options.url.as_str();
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Err(Error::Config(format!(
+                "not a SQLite URL: {url:?} (expected sqlite://path.db, sqlite:path.db, sqlite:///abs/path.db or sqlite::memory:)"
+            )));
+        };
+        let location = rest.split_once('?').map_or(rest, |(location, _)| location);
+        let location = location.strip_prefix("//").unwrap_or(location);
+        let target = match location {
+            ":memory:" => SqliteTarget::Memory,
+            "" => {
+                return Err(Error::Config(format!(
+                    "SQLite URL {url:?} names no database file (use sqlite::memory: for an in-memory database)"
+                )));
+            }
+            path => SqliteTarget::File(path.into()),
+        };
+        let options = SqliteOptions::resolved(target, &options.clone().resolve()?);
+        options.validate()?;
+        Ok(options)
     }
 
     /// Parses a `sqlite:` URL (see the module docs for the forms and parameters).
@@ -120,110 +286,7 @@ impl SqliteOptions {
     /// # Ok::<(), coherent_core::Error>(())
     /// ```
     pub fn from_url(url: &str) -> Result<SqliteOptions, Error> {
-        let rest = url.strip_prefix("sqlite:").ok_or_else(|| {
-            Error::Config(format!(
-                "not a SQLite URL: {url:?} (expected sqlite://path.db, sqlite:path.db, sqlite:///abs/path.db or sqlite::memory:)"
-            ))
-        })?;
-        let (location, query) = match rest.split_once('?') {
-            Some((location, query)) => (location, Some(query)),
-            None => (rest, None),
-        };
-        let location = location.strip_prefix("//").unwrap_or(location);
-        let mut options = match location {
-            ":memory:" => SqliteOptions::memory(),
-            "" => {
-                return Err(Error::Config(format!(
-                    "SQLite URL {url:?} names no database file (use sqlite::memory: for an in-memory database)"
-                )));
-            }
-            path => SqliteOptions::file(path),
-        };
-        for pair in query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').ok_or_else(|| {
-                Error::Config(format!(
-                    "SQLite URL parameter {pair:?} has no value (expected key=value)"
-                ))
-            })?;
-            match key {
-                "spin_us" => {
-                    options.spin = Duration::from_micros(parse_number(key, value)?);
-                }
-                "busy_timeout_ms" => {
-                    options.busy_timeout = Duration::from_millis(parse_number(key, value)?);
-                }
-                "acquire_timeout_ms" => {
-                    options.acquire_timeout = Duration::from_millis(parse_number(key, value)?);
-                }
-                "max_connections" => {
-                    let n = parse_number(key, value)?;
-                    options.max_connections = usize::try_from(n).map_err(|_| {
-                        Error::Config(format!(
-                            "SQLite URL parameter max_connections={value} is too large"
-                        ))
-                    })?;
-                }
-                "create" => {
-                    options.create = match value {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => {
-                            return Err(Error::Config(format!(
-                                "SQLite URL parameter create={value:?} is not a boolean (expected true or false)"
-                            )));
-                        }
-                    };
-                }
-                _ => {
-                    return Err(Error::Config(format!(
-                        "unknown SQLite URL parameter {key:?} (known: busy_timeout_ms, max_connections, acquire_timeout_ms, create, spin_us)"
-                    )));
-                }
-            }
-        }
-        options.validate()?;
-        Ok(options)
-    }
-
-    /// Sets how long a statement waits for a lock before [`Error::LockTimeout`].
-    pub fn with_busy_timeout(mut self, timeout: Duration) -> SqliteOptions {
-        self.busy_timeout = timeout;
-        self
-    }
-
-    /// Sets the most connections the driver opens (at least 1).
-    pub fn with_max_connections(mut self, max: usize) -> SqliteOptions {
-        self.max_connections = max;
-        self
-    }
-
-    /// Sets how long taking a connection waits while all are checked out (see
-    /// [`SqliteOptions::acquire_timeout`]).
-    ///
-    /// ```
-    /// use coherent_sqlite::SqliteOptions;
-    /// use std::time::Duration;
-    /// let o = SqliteOptions::memory().with_acquire_timeout(Duration::from_millis(200));
-    /// assert_eq!(o.acquire_timeout, Duration::from_millis(200));
-    /// ```
-    pub fn with_acquire_timeout(mut self, timeout: Duration) -> SqliteOptions {
-        self.acquire_timeout = timeout;
-        self
-    }
-
-    /// Sets whether a missing database file is created.
-    ///
-    /// ```
-    /// use coherent_sqlite::SqliteOptions;
-    /// assert!(!SqliteOptions::file("app.db").with_create(false).create);
-    /// ```
-    pub fn with_create(mut self, create: bool) -> SqliteOptions {
-        self.create = create;
-        self
+        SqliteOptions::from_connect(&ConnectOptions::new(url))
     }
 
     /// Checks that the options are usable.
@@ -232,6 +295,12 @@ impl SqliteOptions {
             return Err(Error::Config(
                 "SQLite max_connections must be at least 1".into(),
             ));
+        }
+        if self.min_connections > self.max_connections {
+            return Err(Error::Config(format!(
+                "SQLite min_connections ({}) must be at most max_connections ({})",
+                self.min_connections, self.max_connections
+            )));
         }
         if self.target == SqliteTarget::File(PathBuf::new()) {
             return Err(Error::Config("SQLite database path is empty".into()));
@@ -246,14 +315,6 @@ impl FromStr for SqliteOptions {
     fn from_str(url: &str) -> Result<SqliteOptions, Error> {
         SqliteOptions::from_url(url)
     }
-}
-
-fn parse_number(key: &str, value: &str) -> Result<u64, Error> {
-    value.parse().map_err(|_| {
-        Error::Config(format!(
-            "SQLite URL parameter {key}={value:?} is not a non-negative integer"
-        ))
-    })
 }
 
 #[cfg(test)]
@@ -336,17 +397,17 @@ mod tests {
     fn builder_and_from_str() {
         let o: SqliteOptions = "sqlite:x.db".parse().unwrap();
         let o = o
-            .with_busy_timeout(Duration::from_millis(7))
-            .with_max_connections(3)
-            .with_acquire_timeout(Duration::from_millis(9))
-            .with_create(false);
+            .busy_timeout(Duration::from_millis(7))
+            .max_connections(3)
+            .acquire_timeout(Duration::from_millis(9))
+            .create(false);
         assert_eq!(o.busy_timeout, Duration::from_millis(7));
         assert_eq!(o.acquire_timeout, Duration::from_millis(9));
         assert_eq!(o.max_connections, 3);
         assert!(!o.create);
         assert!(
             SqliteOptions::memory()
-                .with_max_connections(0)
+                .max_connections(0)
                 .validate()
                 .is_err()
         );

@@ -8,8 +8,17 @@
 //!   [`SqliteOptions::acquire_timeout`] (30 s) it is [`Error::Connection`] with nothing sent
 //!   (retryable), as on the server backends, so a pool exhausted by pinned transactions is
 //!   reported instead of waited on forever.
-//! - **Opening validates.** [`SqliteDriver::open`] opens one connection eagerly, so a
-//!   database that cannot be opened fails there with a typed error, not on first use.
+//! - **Opening validates.** [`SqliteDriver::open`] opens one connection eagerly (or
+//!   [`SqliteOptions::min_connections`]), so a database that cannot be opened fails there
+//!   with a typed error, not on first use.
+//! - **Upkeep off the hot path.** With an [`SqliteOptions::idle_timeout`] or a
+//!   [`SqliteOptions::max_lifetime`], a task of the driver wakes a few times per the shorter
+//!   of the two (at least every 5 ms, at most every second): it marks connections past
+//!   their lifetime retired (closed when they come back instead of reused; idle ones at
+//!   once), closes connections idle longer than the idle timeout while more than
+//!   `min_connections` are open, and opens connections up to `min_connections` again.
+//!   Checking out and giving back only read a flag and set one. Without a tokio runtime at
+//!   open there is no upkeep.
 //! - **An in-memory database lives as long as its driver**: the driver keeps one connection
 //!   to it open for its whole life, whatever happens to the workers.
 //! - **Dropping a [`SqliteConnection`] returns its worker at once**, and the worker rolls back
@@ -23,7 +32,8 @@ use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Capabilities, Connection, Dialect, Driver, Error,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What SQLite can do, as far as the ORM's planning is concerned.
@@ -44,7 +54,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 /// use coherent_sqlite::{SqliteDriver, SqliteOptions};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let driver = SqliteDriver::open(SqliteOptions::memory().with_max_connections(2)).await?;
+/// let driver = SqliteDriver::open(SqliteOptions::memory().max_connections(2)).await?;
 /// assert_eq!(driver.dialect(), Dialect::Sqlite);
 /// assert!(driver.capabilities().returning);
 /// let _a = driver.connect().await?;
@@ -68,6 +78,8 @@ struct Pool {
     anchor: Mutex<Option<rusqlite::Connection>>,
     /// The connection threads started, for [`SqliteDriver::close`] to join.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Every connection opened, for the upkeep to retire the old ones.
+    lives: Mutex<Vec<Weak<crate::worker::Life>>>,
     /// Closing began: a connection coming back is closed instead of kept idle.
     closed: AtomicBool,
 }
@@ -87,7 +99,84 @@ impl Pool {
         // Threads of connections found broken and dropped have ended: forget them.
         threads.retain(|t| !t.is_finished());
         threads.push(thread);
+        drop(threads);
+        let mut lives = self.lives.lock().unwrap_or_else(|e| e.into_inner());
+        lives.retain(|life| life.strong_count() > 0);
+        lives.push(Arc::downgrade(&worker.life));
         Ok(worker)
+    }
+
+    /// How many connections are open: idle ones plus checked-out ones.
+    fn open_connections(&self) -> usize {
+        let idle = self.idle().len();
+        idle + self.options.max_connections - self.permits.available_permits()
+    }
+
+    /// Opens connections until `min_connections` are open (a failure waits for the next
+    /// round).
+    async fn top_up(&self) {
+        while self.open_connections() < self.options.min_connections
+            && !self.closed.load(Ordering::Acquire)
+        {
+            match self.start_worker().await {
+                Ok(worker) if !self.closed.load(Ordering::Acquire) => self.idle().push(worker),
+                _ => return,
+            }
+        }
+    }
+
+    /// One round of upkeep (module docs); `idle_since` is when each idle connection was
+    /// first seen unused.
+    fn reap(&self, idle_since: &mut std::collections::HashMap<u64, Instant>) {
+        let now = Instant::now();
+        if let Some(max) = self.options.max_lifetime {
+            let lives = self.lives.lock().unwrap_or_else(|e| e.into_inner());
+            for life in lives.iter().filter_map(Weak::upgrade) {
+                if now.duration_since(life.born) >= max {
+                    life.retired.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        let busy = self.options.max_connections - self.permits.available_permits();
+        let mut idle = self.idle();
+        idle.retain(|w| w.is_reusable());
+        idle_since.retain(|id, _| idle.iter().any(|w| w.life.id == *id));
+        for worker in idle.iter() {
+            let since = idle_since.entry(worker.life.id).or_insert(now);
+            if worker.life.used.swap(false, Ordering::Relaxed) {
+                *since = now;
+            }
+        }
+        if let Some(timeout) = self.options.idle_timeout {
+            let keep = self.options.min_connections.saturating_sub(busy);
+            let mut expired = 0;
+            let excess = idle.len().saturating_sub(keep);
+            // The idle list is a stack: the connections idle longest are at its bottom.
+            idle.retain(|w| {
+                let old = idle_since
+                    .get(&w.life.id)
+                    .is_some_and(|since| now.duration_since(*since) >= timeout);
+                let close = old && expired < excess;
+                expired += usize::from(close);
+                !close
+            });
+        }
+    }
+}
+
+/// The driver's upkeep task (module docs): ends with the driver, or when it is closed.
+async fn upkeep(pool: Weak<Pool>, every: Duration) {
+    let mut idle_since = std::collections::HashMap::new();
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        if pool.closed.load(Ordering::Acquire) {
+            return;
+        }
+        pool.reap(&mut idle_since);
+        pool.top_up().await;
     }
 }
 
@@ -123,13 +212,38 @@ impl SqliteDriver {
             next_id: AtomicU64::new(0),
             anchor: Mutex::new(anchor),
             threads: Mutex::new(Vec::new()),
+            lives: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
         };
         let first = pool.start_worker().await?;
         pool.idle().push(first);
-        Ok(SqliteDriver {
-            pool: Arc::new(pool),
-        })
+        pool.top_up().await;
+        let pool = Arc::new(pool);
+        let shortest = [pool.options.idle_timeout, pool.options.max_lifetime]
+            .into_iter()
+            .flatten()
+            .min();
+        if let (Some(shortest), Ok(runtime)) = (shortest, tokio::runtime::Handle::try_current()) {
+            let every = (shortest / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
+            runtime.spawn(upkeep(Arc::downgrade(&pool), every));
+        }
+        Ok(SqliteDriver { pool })
+    }
+
+    /// Opens the database `options` describe (their URL a `sqlite:` one; see
+    /// [`SqliteOptions::from_connect`]).
+    ///
+    /// ```
+    /// use coherent_core::ConnectOptions;
+    /// use coherent_sqlite::SqliteDriver;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let driver = SqliteDriver::open_with(&ConnectOptions::new("sqlite::memory:").min_connections(3)).await?;
+    /// assert_eq!(driver.open_connections(), 3);
+    /// # Ok::<(), coherent_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn open_with(options: &coherent_core::ConnectOptions) -> Result<SqliteDriver, Error> {
+        SqliteDriver::open(SqliteOptions::from_connect(options)?).await
     }
 
     /// Opens the database named by a `sqlite:` URL (see [`SqliteOptions::from_url`]).
@@ -162,8 +276,8 @@ impl SqliteDriver {
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let options = SqliteOptions::memory()
-    ///     .with_max_connections(1)
-    ///     .with_acquire_timeout(Duration::from_millis(50));
+    ///     .max_connections(1)
+    ///     .acquire_timeout(Duration::from_millis(50));
     /// let driver = SqliteDriver::open(options).await?;
     /// let held = driver.connect().await?;
     /// let err = driver.connect().await.unwrap_err();
@@ -191,7 +305,7 @@ impl SqliteDriver {
             let mut idle = self.pool.idle();
             loop {
                 match idle.pop() {
-                    Some(worker) if worker.is_healthy() => break Some(worker),
+                    Some(worker) if worker.is_reusable() => break Some(worker),
                     Some(_broken) => continue,
                     None => break None,
                 }
@@ -259,8 +373,7 @@ impl SqliteDriver {
 
     /// How many connections are open: idle ones plus checked-out ones.
     pub fn open_connections(&self) -> usize {
-        let idle = self.pool.idle().len();
-        idle + self.pool.options.max_connections - self.pool.permits.available_permits()
+        self.pool.open_connections()
     }
 }
 
@@ -471,7 +584,8 @@ impl Drop for SqliteConnection {
             if self.maybe_in_transaction {
                 worker.release();
             }
-            if worker.is_healthy() && !self.pool.closed.load(Ordering::Acquire) {
+            if worker.is_reusable() && !self.pool.closed.load(Ordering::Acquire) {
+                worker.life.used.store(true, Ordering::Relaxed);
                 self.pool.idle().push(worker);
             }
         }

@@ -12,12 +12,22 @@
 //!   transaction they left open before the next holder's first job.
 //! - **A worker that cannot get back to autocommit mode, or whose thread is gone, is marked
 //!   unhealthy** and the pool drops it instead of handing it out.
+//! - **A transaction SQLite rolled back by itself stays failed.** When a job that started
+//!   inside a transaction fails and leaves the connection in autocommit mode (SQLite rolls
+//!   the whole transaction back when it interrupts a writing statement, and after some I/O
+//!   errors), later statements would each commit on their own: until the holder ends the
+//!   transaction, the thread refuses them with [`Error::TransactionAborted`]; a `ROLLBACK`
+//!   (or `ROLLBACK TO`/`RELEASE` of a savepoint) answers success, a `COMMIT` the same error,
+//!   as PostgreSQL's driver does.
 //! - The thread ends when the last sender to it is dropped, closing the connection.
 
 use crate::execute::{BatchRun, STATEMENT_CACHE_CAPACITY, rollback_if_open, run_batch_until};
 use crate::options::{SqliteOptions, SqliteTarget};
-use coherent_core::{Batch, BatchFailure, BatchResult, Error};
+use coherent_core::{
+    Batch, BatchFailure, BatchResult, DatabaseError, Error, JournalMode, Synchronous,
+};
 use rusqlite::{Connection, OpenFlags};
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,6 +46,9 @@ pub(crate) struct ConnectSpec {
     busy_timeout: Duration,
     file: bool,
     spin: Duration,
+    journal_mode: JournalMode,
+    synchronous: Synchronous,
+    pub(crate) statement_timeout: Option<Duration>,
 }
 
 impl ConnectSpec {
@@ -54,6 +67,9 @@ impl ConnectSpec {
                 busy_timeout: options.busy_timeout,
                 file: true,
                 spin: options.spin,
+                journal_mode: options.journal_mode,
+                synchronous: options.synchronous,
+                statement_timeout: options.statement_timeout,
             },
             SqliteTarget::Memory => ConnectSpec {
                 path: PathBuf::from(format!(
@@ -65,6 +81,9 @@ impl ConnectSpec {
                 busy_timeout: options.busy_timeout,
                 file: false,
                 spin: options.spin,
+                journal_mode: options.journal_mode,
+                synchronous: options.synchronous,
+                statement_timeout: options.statement_timeout,
             },
         }
     }
@@ -82,12 +101,19 @@ impl ConnectSpec {
         let conn = Connection::open_with_flags(&self.path, self.flags).map_err(describe)?;
         conn.busy_timeout(self.busy_timeout).map_err(describe)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-        let setup = if self.file {
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+        // An in-memory database keeps its own journal mode, and never syncs (setting it would
+        // wait for another connection's write lock).
+        let disk = if self.file {
+            format!(
+                "PRAGMA journal_mode = {}; PRAGMA synchronous = {}; ",
+                self.journal_mode.as_sql(),
+                self.synchronous.as_sql()
+            )
         } else {
-            "PRAGMA foreign_keys = ON;"
+            String::new()
         };
-        conn.execute_batch(setup).map_err(describe)?;
+        conn.execute_batch(&format!("{disk}PRAGMA foreign_keys = ON;"))
+            .map_err(describe)?;
         Ok(conn)
     }
 }
@@ -142,6 +168,22 @@ pub(crate) struct Worker {
     jobs: mpsc::Sender<Job>,
     healthy: Arc<AtomicBool>,
     spin: Duration,
+    /// What the pool's upkeep knows of the connection.
+    pub(crate) life: Arc<Life>,
+}
+
+/// A connection's age and use, for the pool's upkeep (`pool.rs`): the hot path only reads
+/// `retired` and sets `used`.
+#[derive(Debug)]
+pub(crate) struct Life {
+    /// The connection's number in its driver.
+    pub id: u64,
+    /// When it was opened.
+    pub born: std::time::Instant,
+    /// It outlived the pool's `max_lifetime`: closed instead of reused.
+    pub retired: AtomicBool,
+    /// It went back to the idle list since the upkeep last looked.
+    pub used: AtomicBool,
 }
 
 impl std::fmt::Debug for Job {
@@ -169,14 +211,20 @@ impl Worker {
         let flag = healthy.clone();
         let thread = std::thread::Builder::new()
             .name(format!("coherent-sqlite-{id}"))
-            .spawn(move || match spec.open() {
-                Ok(conn) => {
-                    if ready.send(Ok(())).is_ok() {
-                        serve(&conn, &inbox, &flag, spin);
+            .spawn(move || {
+                match spec.open().and_then(|conn| {
+                    crate::interrupt::install(&conn, spec.statement_timeout)
+                        .map_err(crate::error::classify)?;
+                    Ok(conn)
+                }) {
+                    Ok(conn) => {
+                        if ready.send(Ok(())).is_ok() {
+                            serve(&conn, &inbox, &flag, spin);
+                        }
                     }
-                }
-                Err(e) => {
-                    let _ = ready.send(Err(e));
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                    }
                 }
             })
             .map_err(|e| Error::Connection {
@@ -192,6 +240,12 @@ impl Worker {
                 jobs,
                 healthy,
                 spin,
+                life: Arc::new(Life {
+                    id,
+                    born: std::time::Instant::now(),
+                    retired: AtomicBool::new(false),
+                    used: AtomicBool::new(false),
+                }),
             },
             thread,
         ))
@@ -317,6 +371,12 @@ impl Worker {
         self.healthy.load(Ordering::Acquire)
     }
 
+    /// Whether the worker may be kept for reuse: healthy, and not past the pool's
+    /// `max_lifetime`.
+    pub(crate) fn is_reusable(&self) -> bool {
+        self.is_healthy() && !self.life.retired.load(Ordering::Relaxed)
+    }
+
     fn lost(&self) -> Error {
         self.healthy.store(false, Ordering::Release);
         Error::connection_lost("the SQLite connection thread has stopped")
@@ -360,41 +420,83 @@ fn spin_for<T>(spin: Duration, mut attempt: impl FnMut() -> Option<T>) -> Option
 
 /// The thread's loop: runs jobs until every sender is gone.
 fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, spin: Duration) {
-    let handle = |job: Job| match job {
-        Job::Run { batch, reply } => {
-            let result = run_batch_until(conn, &batch, || !reply.is_closed());
-            // The caller may have stopped waiting; the work is done either way.
-            let _ = reply.send((result, conn.is_autocommit()));
+    // Why SQLite rolled back the transaction the holder still believes open (module docs).
+    let lost: RefCell<Option<String>> = RefCell::new(None);
+    // After a job: notes a transaction SQLite rolled back by itself, and answers whether the
+    // connection is back in autocommit mode (not while a lost transaction awaits its end, so
+    // the pool sends a release if the holder lets go before ending it).
+    let settle = |in_transaction: bool, error: Option<&Error>| {
+        if let Some(error) = error
+            && in_transaction
+            && conn.is_autocommit()
+            && lost.borrow().is_none()
+        {
+            lost.replace(Some(format!(
+                "SQLite rolled the transaction back when a statement failed: {error}"
+            )));
         }
-        Job::StreamBatch {
-            mode,
-            pieces,
-            reply,
-        } => {
-            let mut run = BatchRun::new(conn, mode, 0);
-            let complete = loop {
-                match receive(&pieces, spin) {
-                    Some(Piece::Statements(statements)) => run.feed(&statements),
-                    Some(Piece::End) => break true,
-                    None => break false, // the writer was dropped: abandoned
+        conn.is_autocommit() && lost.borrow().is_none()
+    };
+    let handle = |job: Job| {
+        let in_transaction = !conn.is_autocommit();
+        let refused = lost.borrow().clone();
+        match job {
+            Job::Run { batch, reply } => {
+                let result = match refused {
+                    Some(message) => answer_lost(&batch, message, &lost),
+                    None => run_batch_until(conn, &batch, || !reply.is_closed()),
+                };
+                let autocommit = settle(in_transaction, result.as_ref().err().map(|f| &f.error));
+                // The caller may have stopped waiting; the work is done either way.
+                let _ = reply.send((result, autocommit));
+            }
+            Job::StreamBatch {
+                mode,
+                pieces,
+                reply,
+            } => {
+                let mut run = BatchRun::new(conn, mode, 0);
+                let complete = loop {
+                    match receive(&pieces, spin) {
+                        Some(Piece::Statements(statements)) if refused.is_none() => {
+                            run.feed(&statements)
+                        }
+                        Some(Piece::Statements(_)) => {}
+                        Some(Piece::End) => break true,
+                        None => break false, // the writer was dropped: abandoned
+                    }
+                };
+                let result = match refused {
+                    Some(message) => Err(Error::TransactionAborted {
+                        source: DatabaseError::new(message),
+                    }
+                    .into()),
+                    None => run.end(complete && !reply.is_closed()),
+                };
+                let autocommit = settle(in_transaction, result.as_ref().err().map(|f| &f.error));
+                let _ = reply.send((result, autocommit));
+            }
+            Job::Stream {
+                statement,
+                chunk_rows,
+                out,
+            } => {
+                let result = match refused {
+                    Some(message) => Err(Error::TransactionAborted {
+                        source: DatabaseError::new(message),
+                    }),
+                    None => crate::execute::stream_query(conn, &statement, chunk_rows, |rows| {
+                        out.send(Streamed::Chunk(rows)).is_ok()
+                    }),
+                };
+                let autocommit = settle(in_transaction, result.as_ref().err());
+                let _ = out.send(Streamed::Done(result, autocommit));
+            }
+            Job::Release => {
+                lost.replace(None);
+                if !rollback_if_open(conn) {
+                    healthy.store(false, Ordering::Release);
                 }
-            };
-            let result = run.end(complete && !reply.is_closed());
-            let _ = reply.send((result, conn.is_autocommit()));
-        }
-        Job::Stream {
-            statement,
-            chunk_rows,
-            out,
-        } => {
-            let result = crate::execute::stream_query(conn, &statement, chunk_rows, |rows| {
-                out.send(Streamed::Chunk(rows)).is_ok()
-            });
-            let _ = out.send(Streamed::Done(result, conn.is_autocommit()));
-        }
-        Job::Release => {
-            if !rollback_if_open(conn) {
-                healthy.store(false, Ordering::Release);
             }
         }
     };
@@ -410,4 +512,37 @@ fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, s
             }
         }
     }
+}
+
+/// Answers a batch sent while the transaction its holder believes open is gone (module
+/// docs): a rollback succeeds (and ends the refusal), anything else is refused.
+#[allow(clippy::result_large_err)]
+fn answer_lost(
+    batch: &Batch,
+    message: String,
+    lost: &RefCell<Option<String>>,
+) -> Result<BatchResult, BatchFailure> {
+    let sql = match &batch.statements[..] {
+        [only] => only.sql.trim().to_ascii_uppercase(),
+        _ => String::new(),
+    };
+    let done = || {
+        Ok(BatchResult {
+            outcomes: vec![coherent_core::Outcome::default()],
+            ..BatchResult::default()
+        })
+    };
+    if sql.starts_with("ROLLBACK TO") || sql.starts_with("RELEASE") {
+        return done();
+    }
+    if sql == "ROLLBACK" || sql.starts_with("COMMIT") || sql.starts_with("END") {
+        lost.replace(None);
+        if sql == "ROLLBACK" {
+            return done();
+        }
+    }
+    Err(Error::TransactionAborted {
+        source: DatabaseError::new(message),
+    }
+    .into())
 }

@@ -86,6 +86,10 @@ async fn count(conn: &mut Box<dyn Connection>, table: &str) -> i64 {
     }
 }
 
+async fn pragma(conn: &mut Box<dyn Connection>, name: &str) -> Vec<Value> {
+    query(conn, &format!("PRAGMA {name}")).await.values
+}
+
 async fn names(conn: &mut Box<dyn Connection>) -> Vec<Value> {
     query(conn, "SELECT name FROM t ORDER BY id").await.values
 }
@@ -93,7 +97,7 @@ async fn names(conn: &mut Box<dyn Connection>) -> Vec<Value> {
 const CREATE_T: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)";
 
 async fn memory(max_connections: usize) -> SqliteDriver {
-    SqliteDriver::open(SqliteOptions::memory().with_max_connections(max_connections))
+    SqliteDriver::open(SqliteOptions::memory().max_connections(max_connections))
         .await
         .unwrap()
 }
@@ -351,13 +355,10 @@ async fn concurrent_writers_file() {
     // WAL mode is on for files.
     let mut conn = driver.acquire().await.unwrap();
     assert_eq!(
-        query(&mut conn, "PRAGMA journal_mode").await.values,
+        pragma(&mut conn, "journal_mode").await,
         [Value::from("wal")]
     );
-    assert_eq!(
-        query(&mut conn, "PRAGMA foreign_keys").await.values,
-        [Value::I64(1)]
-    );
+    assert_eq!(pragma(&mut conn, "foreign_keys").await, [Value::I64(1)]);
 }
 
 async fn lock_timeout(a_driver: &SqliteDriver, b_driver: &SqliteDriver) {
@@ -398,8 +399,8 @@ async fn lock_timeout_file() {
 async fn lock_timeout_memory() {
     let driver = SqliteDriver::open(
         SqliteOptions::memory()
-            .with_busy_timeout(Duration::from_millis(100))
-            .with_max_connections(2),
+            .busy_timeout(Duration::from_millis(100))
+            .max_connections(2),
     )
     .await
     .unwrap();
@@ -440,7 +441,7 @@ async fn dropped_connection_rolls_back_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_connection_rolls_back_file() {
     let db = TempDb::new("drop");
-    let driver = SqliteDriver::open(db.options().with_max_connections(1))
+    let driver = SqliteDriver::open(db.options().max_connections(1))
         .await
         .unwrap();
     dropped_transaction_is_rolled_back(driver).await;
@@ -499,7 +500,7 @@ async fn open_failures_are_typed() {
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
 
     let db = TempDb::new("nocreate");
-    let err = SqliteDriver::open(db.options().with_create(false))
+    let err = SqliteDriver::open(db.options().create(false))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Connection { .. }), "{err:?}");
@@ -578,6 +579,187 @@ async fn values_round_trip_through_the_driver() {
         "{:?}",
         failure.error
     );
+}
+
+/// `min_connections` are opened by `open`; with an idle timeout, idle connections above it
+/// are closed (and the pool opens connections up to it again); a connection past
+/// `max_lifetime` is closed: when idle at once, when checked out as it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_sizes_and_lifetimes() {
+    let driver = SqliteDriver::open(
+        SqliteOptions::memory()
+            .max_connections(4)
+            .min_connections(2)
+            .idle_timeout(Duration::from_millis(100))
+            .max_lifetime(None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(driver.open_connections(), 2);
+    let held: Vec<_> = acquire_all(&driver, 4).await;
+    assert_eq!(driver.open_connections(), 4);
+    drop(held);
+    assert_eq!(driver.open_connections(), 4);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while driver.open_connections() > 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        driver.open_connections(),
+        2,
+        "idle ones above the minimum are closed"
+    );
+
+    // A temporary table is private to its connection: it tells one from another.
+    let driver =
+        one_connection(SqliteOptions::memory().max_lifetime(Duration::from_millis(150))).await;
+    let mut conn = driver.acquire().await.unwrap();
+    run(&mut conn, plain(vec![exec("CREATE TEMP TABLE marker (x)")])).await;
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert!(marked(&mut conn).await, "reused while young");
+    // Checked out past its lifetime: it serves its holder, and is closed when it comes back.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(marked(&mut conn).await, "closed under its holder");
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert!(!marked(&mut conn).await, "reused past its lifetime");
+    drop(conn);
+    // Idle past its lifetime: closed by the upkeep.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(driver.open_connections(), 0);
+    let mut conn = driver.acquire().await.unwrap();
+    assert!(!marked(&mut conn).await);
+}
+
+/// Runs `batch`, which must fail with `StatementTimeout`.
+async fn timed_out(conn: &mut Box<dyn Connection>, batch: Batch) -> BatchFailure {
+    let failure = conn.run(batch).await.unwrap_err();
+    assert!(
+        matches!(failure.error, Error::StatementTimeout { .. }),
+        "{:?}",
+        failure.error
+    );
+    failure
+}
+
+/// A driver of one connection.
+async fn one_connection(options: SqliteOptions) -> SqliteDriver {
+    SqliteDriver::open(options.max_connections(1))
+        .await
+        .unwrap()
+}
+
+/// Whether `conn` is the connection that made the temporary table `marker`.
+async fn marked(conn: &mut Box<dyn Connection>) -> bool {
+    query(
+        conn,
+        "SELECT count(*) FROM sqlite_temp_master WHERE name = 'marker'",
+    )
+    .await
+    .values
+        == [Value::I64(1)]
+}
+
+async fn acquire_all(driver: &SqliteDriver, n: usize) -> Vec<Box<dyn Connection>> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        held.push(driver.acquire().await.unwrap());
+    }
+    held
+}
+
+/// A statement running past the statement timeout is interrupted with `StatementTimeout`;
+/// control statements and quick statements are not; an interrupted write inside an open
+/// transaction (which SQLite rolls back whole) leaves the connection refusing the
+/// transaction's statements with `TransactionAborted` until its `ROLLBACK` (or `COMMIT`,
+/// refused too), and a connection released in that state is clean for the next holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout() {
+    let db = TempDb::new("timeout");
+    let driver = one_connection(db.options().statement_timeout(Duration::from_millis(100))).await;
+    let mut conn = driver.acquire().await.unwrap();
+    run(&mut conn, plain(vec![exec(CREATE_T), insert("a")])).await;
+    let long = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+                SELECT count(*) FROM (SELECT x FROM c LIMIT 1000000000)";
+    let slow_insert = Statement::execute(
+        format!("INSERT INTO t (name) SELECT 'n' || count(*) FROM ({long})"),
+        vec![],
+    );
+    let started = Instant::now();
+    let failure = timed_out(&mut conn, plain(vec![Statement::query(long, vec![])])).await;
+    assert!(!failure.error.is_retryable());
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // An atomic batch that hits it writes nothing.
+    let failure = timed_out(&mut conn, atomic(vec![insert("b"), slow_insert.clone()])).await;
+    assert_eq!(failure.index, Some(1));
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+
+    // Inside an open transaction SQLite rolls the whole transaction back.
+    run(&mut conn, plain(vec![exec("BEGIN"), insert("c")])).await;
+    timed_out(&mut conn, atomic(vec![slow_insert.clone()])).await;
+    let refused = conn.run(plain(vec![insert("d")])).await.unwrap_err();
+    assert!(
+        matches!(refused.error, Error::TransactionAborted { .. }),
+        "{:?}",
+        refused.error
+    );
+    let refused = conn.run(plain(vec![exec("COMMIT")])).await.unwrap_err();
+    assert!(matches!(refused.error, Error::TransactionAborted { .. }));
+    // Ended: the connection runs statements again.
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+
+    run(&mut conn, plain(vec![exec("BEGIN"), insert("e")])).await;
+    conn.run(atomic(vec![slow_insert])).await.unwrap_err();
+    run(&mut conn, plain(vec![exec("ROLLBACK TO SAVEPOINT x")])).await;
+    run(&mut conn, plain(vec![exec("ROLLBACK")])).await;
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert_eq!(names(&mut conn).await, [Value::from("a")]);
+}
+
+/// A connection released while SQLite's rollback of its transaction is not yet ended is
+/// clean for the next holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_sqlite_rolled_back_is_released_clean() {
+    let driver =
+        one_connection(SqliteOptions::memory().statement_timeout(Duration::from_millis(50))).await;
+    let mut conn = driver.acquire().await.unwrap();
+    run(
+        &mut conn,
+        plain(vec![exec(CREATE_T), exec("BEGIN"), insert("x")]),
+    )
+    .await;
+    let slow = "INSERT INTO t (name) SELECT 'n' || count(*) FROM (WITH RECURSIVE c(x) AS \
+                (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c LIMIT 1000000000)";
+    conn.run(plain(vec![exec(slow)])).await.unwrap_err();
+    drop(conn);
+    let mut conn = driver.acquire().await.unwrap();
+    assert_eq!(count(&mut conn, "t").await, 0);
+    run(&mut conn, plain(vec![insert("y")])).await;
+    assert_eq!(names(&mut conn).await, [Value::from("y")]);
+}
+
+/// The journal mode and synchronous level of a database file are the configured ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journal_mode_and_synchronous() {
+    use coherent_core::{ConnectOptions, JournalMode, Synchronous};
+    let db = TempDb::new("pragmas");
+    let driver = SqliteDriver::open_with(
+        &ConnectOptions::new(format!("sqlite://{}", db.0.display()))
+            .journal_mode(JournalMode::Persist)
+            .synchronous(Synchronous::Off),
+    )
+    .await
+    .unwrap();
+    let mut conn = driver.acquire().await.unwrap();
+    assert_eq!(
+        pragma(&mut conn, "journal_mode").await,
+        [Value::from("persist")]
+    );
+    assert_eq!(pragma(&mut conn, "synchronous").await, [Value::I64(0)]);
 }
 
 /// Not a check, a measurement: the cost of one hop to the worker thread and back, as the

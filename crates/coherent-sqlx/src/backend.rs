@@ -5,6 +5,7 @@
 //! backend only runs one statement, runs parameterless SQL, classifies its errors, and says
 //! (where its server can) what became of a transaction whose connection was lost.
 
+use coherent_core::ConnectOptions;
 use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Statement};
 use sqlx::pool::{Pool, PoolConnection};
 use std::future::Future;
@@ -56,6 +57,10 @@ pub trait Backend: Send + Sync + 'static {
     const ERROR_ABORTS_TRANSACTION: bool;
     /// The session variable that bounds a statement's lock wait (see [`crate::session`]).
     const LOCK_WAIT_VARIABLE: &'static str;
+
+    /// The value [`Backend::LOCK_WAIT_VARIABLE`] goes back to when a connection that changed
+    /// it is released: `None` for `DEFAULT`, when that is the configured value.
+    fn configured_lock_wait(options: &ConnectOptions) -> Option<String>;
 
     /// Runs one statement with its bound parameters; checks nothing about affected rows.
     fn execute<'a>(

@@ -15,7 +15,7 @@
 //! - A connection dropped inside a transaction is rolled back before it returns to the pool
 //!   (on a spawned task; without a runtime it is closed instead), so a cancelled future
 //!   never leaves a transaction open for the next user; one whose session lock wait was
-//!   changed gets the server's default back the same way ([`crate::session`]).
+//!   changed gets its configured value back the same way ([`crate::session`]).
 //! - **A stale connection is replaced.** If the first round trip on a connection just taken
 //!   from the pool fails with a connection error (the server closed it while it was idle),
 //!   and that round trip cannot have had an effect of its own (an atomic batch's `BEGIN`, a
@@ -30,9 +30,9 @@
 //!   back: the connection error. Otherwise [`Error::CommitOutcomeUnknown`].
 
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
-use crate::options::ServerOptions;
 use crate::tx_state::{TxControl, TxState};
 use crate::warm::Warm;
+use coherent_core::ConnectOptions;
 use coherent_core::query_log;
 use coherent_core::{
     Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, DatabaseError, Error,
@@ -61,7 +61,7 @@ pub struct ServerConnection<B: Backend> {
     pool: Pool<B::Db>,
     /// Where a clean connection goes when it is released (`warm.rs`).
     warm: Arc<Warm<B>>,
-    options: Arc<ServerOptions>,
+    options: Arc<ConnectOptions>,
     tx: TxState,
     facts: ServerFacts,
     /// A statement was sent and its answer not yet read (its future may have been dropped).
@@ -71,6 +71,9 @@ pub struct ServerConnection<B: Backend> {
     /// The session's lock wait was changed ([`crate::session`]): it is restored before the
     /// connection goes back to the pool.
     lock_wait_changed: bool,
+    /// Since when the connection has been passed from release to checkout through the
+    /// driver's kept slot (`warm.rs`); `None` if it came from the pool.
+    warm_since: Option<Instant>,
 }
 
 impl<B: Backend> std::fmt::Debug for ServerConnection<B> {
@@ -85,9 +88,10 @@ impl<B: Backend> std::fmt::Debug for ServerConnection<B> {
 impl<B: Backend> ServerConnection<B> {
     pub(crate) fn new(
         conn: PoolConnection<B::Db>,
+        warm_since: Option<Instant>,
         pool: Pool<B::Db>,
         facts: ServerFacts,
-        options: Arc<ServerOptions>,
+        options: Arc<ConnectOptions>,
         warm: Arc<Warm<B>>,
     ) -> Self {
         ServerConnection {
@@ -100,6 +104,7 @@ impl<B: Backend> ServerConnection<B> {
             in_flight: false,
             fresh: true,
             lock_wait_changed: false,
+            warm_since,
         }
     }
 
@@ -117,6 +122,7 @@ impl<B: Backend> ServerConnection<B> {
         self.in_flight = false;
         self.tx = TxState::default();
         self.lock_wait_changed = false;
+        self.warm_since = None;
     }
 
     /// Replaces a connection whose first round trip failed with another from the pool.
@@ -129,7 +135,7 @@ impl<B: Backend> ServerConnection<B> {
     /// How many times a replayable first round trip is tried: the pool may hold that many
     /// connections the server closed (each failure drops one), and then a new one.
     fn attempts(&self) -> u32 {
-        self.options.max_connections + 1
+        self.options.pool_max() + 1
     }
 
     /// Runs a control statement of an atomic batch and logs it.
@@ -280,7 +286,9 @@ impl<B: Backend> ServerConnection<B> {
             Ok(mut outcome) => {
                 self.tx.after(control);
                 if let Some(changed) = lock_wait {
-                    self.lock_wait_changed = changed;
+                    // `= DEFAULT` is not the configured value where that must be set again.
+                    self.lock_wait_changed =
+                        changed || B::configured_lock_wait(&self.options).is_some();
                 }
                 outcome.elapsed = start.elapsed();
                 if let Some(expected) = statement.expect_rows
@@ -474,10 +482,15 @@ impl<B: Backend> Drop for ServerConnection<B> {
             return;
         };
         let roll_back = self.tx.open || self.in_flight;
-        let restore = self.lock_wait_changed;
-        if !roll_back && !restore {
+        let restore = self.lock_wait_changed.then(|| {
+            crate::session::restore(
+                B::LOCK_WAIT_VARIABLE,
+                B::configured_lock_wait(&self.options),
+            )
+        });
+        if !roll_back && restore.is_none() {
             self.warm
-                .keep(conn, &self.pool, self.options.max_connections);
+                .keep(conn, self.warm_since, &self.pool, &self.options);
             return;
         }
         match tokio::runtime::Handle::try_current() {
@@ -485,13 +498,10 @@ impl<B: Backend> Drop for ServerConnection<B> {
                 handle.spawn(async move {
                     let rolled_back = !roll_back || B::simple(&mut conn, ROLLBACK).await.is_ok();
                     let restored = rolled_back
-                        && (!restore
-                            || B::simple(
-                                &mut conn,
-                                &crate::session::restore(B::LOCK_WAIT_VARIABLE),
-                            )
-                            .await
-                            .is_ok());
+                        && match &restore {
+                            Some(sql) => B::simple(&mut conn, sql).await.is_ok(),
+                            None => true,
+                        };
                     if !restored {
                         // Unknown state: never hand it to someone else.
                         let _ = conn.detach();

@@ -11,7 +11,8 @@
 //!   from the ORM's control statements, aborted transactions refused until rolled back.
 //! - **Per backend**, only what differs ([`backend::Backend`]): binding, decoding, error
 //!   classification, reading back generated keys.
-//! - **A bounded pool** ([`ServerOptions`]): acquiring waits at most a configured time.
+//! - **A bounded pool** ([`options`], a [`coherent_core::ConnectOptions`]): acquiring waits at
+//!   most a configured time; sizes, lifetimes and session timeouts as configured.
 //! - **No round trip to give a connection back** (`warm.rs`): the connection released last
 //!   is kept for the next checkout, where sqlx's pool would ping it on its way back.
 //! - **Session settings come back** ([`session`]): a connection released with a changed lock
@@ -46,7 +47,6 @@ mod warm;
 
 pub use connection::ServerConnection;
 pub use driver::ServerDriver;
-pub use options::ServerOptions;
 /// The sqlx this driver runs on: the native error of a
 /// [`DatabaseError`](coherent_core::DatabaseError) from these backends is a `sqlx::Error`.
 pub use sqlx;

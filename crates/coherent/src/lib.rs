@@ -4,9 +4,9 @@
 
 pub use coherent_core as core;
 pub use coherent_core::{
-    Column, ColumnMeta, ColumnSet, ColumnType, ConstraintKind, DatabaseError, Dialect, Entity,
-    EntityMeta, Error, FieldType, Filter, IsolationLevel, LockMode, Order, PrimaryKey, Result, Row,
-    Value,
+    Column, ColumnMeta, ColumnSet, ColumnType, ConnectOptions, ConstraintKind, DatabaseError,
+    Dialect, Entity, EntityMeta, Error, FieldType, Filter, IsolationLevel, JournalMode, LockMode,
+    Order, PrimaryKey, Result, Row, Synchronous, Value,
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 pub use coherent_orm::{
@@ -41,10 +41,10 @@ pub use coherent_orm::{commit_order, query_log};
 /// ```
 pub mod prelude {
     pub use crate::{
-        Collection, Column, ConstraintKind, Entity, EntityManager, Filter, FindOptions, FlushMode,
-        ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode, Managed, Order, Orm,
-        OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions, Value, create_request_context,
-        ensure_request_context, transactional,
+        Collection, Column, ConnectOptions, ConstraintKind, Entity, EntityManager, Filter,
+        FindOptions, FlushMode, ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode,
+        Managed, Order, Orm, OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions, Value,
+        create_request_context, ensure_request_context, transactional,
     };
 }
 

@@ -4,7 +4,10 @@
 //! Policy: entity types are registered up front (`.entity::<User>()`); using an unregistered
 //! type is the typed error [`Error::UnknownEntity`], not a silent default. The URL scheme
 //! picks the driver: `sqlite:` (feature `sqlite`, on by default), `postgres:` (feature `postgres`) or `mysql:`/`mariadb:`
-//! (feature `mysql`).
+//! (feature `mysql`). How to connect is one [`ConnectOptions`] (pool sizes and timeouts,
+//! statement and lock timeouts, SQLite's journal mode ..): given whole with
+//! [`OrmBuilder::connect_options`], or as a URL whose parameters map onto it
+//! ([`OrmBuilder::url`]).
 
 use crate::context::config::OrmConfig;
 use crate::context::entity_manager::EntityManager;
@@ -12,7 +15,7 @@ use crate::relations::loads::{Loads, loads_of};
 use crate::unit_of_work::commit_order::CommitOrder;
 use crate::unit_of_work::model::{Model, Registered};
 use crate::unit_of_work::statement_cache::StatementCache;
-use coherent_core::{Capabilities, Dialect, Driver, Entity, Error, Result};
+use coherent_core::{Capabilities, ConnectOptions, Dialect, Driver, Entity, Error, Result};
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -164,7 +167,7 @@ impl Orm {
 #[derive(Default)]
 pub struct OrmBuilder {
     listeners: Vec<Arc<dyn crate::TransactionListener>>,
-    url: Option<String>,
+    connect: Option<ConnectOptions>,
     driver: Option<Arc<dyn Driver>>,
     entities: Vec<(TypeId, Registered)>,
     loads: HashMap<TypeId, Arc<dyn Loads<EntityManager>>>,
@@ -172,9 +175,38 @@ pub struct OrmBuilder {
 }
 
 impl OrmBuilder {
-    /// The database URL: `sqlite://path.db`, `sqlite::memory:`.
+    /// The database URL: `sqlite://path.db`, `sqlite::memory:`, `postgres://user@host/db`,
+    /// `mysql://..` (`mariadb://..`), with the options as parameters
+    /// (`?max_connections=20&statement_timeout_ms=5000`; see [`ConnectOptions`]). Sets the
+    /// URL of the [`OrmBuilder::connect_options`] given before, if any.
+    ///
+    /// ```
+    /// # async fn demo() -> coherent_core::Result<()> {
+    /// let orm = coherent_orm::Orm::builder().url("sqlite::memory:?max_connections=2").build().await?;
+    /// # let _ = orm; Ok(()) }
+    /// ```
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+        self.connect.get_or_insert_with(ConnectOptions::default).url = url.into();
+        self
+    }
+
+    /// How to connect, typed: the URL and the pool, timeout and SQLite options beside it
+    /// (URL parameters still in it win over the fields). Replaces an earlier
+    /// [`OrmBuilder::url`].
+    ///
+    /// ```
+    /// use coherent_core::{ConnectOptions, JournalMode};
+    /// use std::time::Duration;
+    /// # async fn demo() -> coherent_core::Result<()> {
+    /// let options = ConnectOptions::new("sqlite://app.db")
+    ///     .max_connections(8)
+    ///     .statement_timeout(Duration::from_secs(10))
+    ///     .journal_mode(JournalMode::Wal);
+    /// let orm = coherent_orm::Orm::builder().connect_options(options).build().await?;
+    /// # let _ = orm; Ok(()) }
+    /// ```
+    pub fn connect_options(mut self, options: ConnectOptions) -> Self {
+        self.connect = Some(options);
         self
     }
 
@@ -264,12 +296,12 @@ impl OrmBuilder {
 
     /// Opens the driver and builds the Orm.
     pub async fn build(self) -> Result<Orm> {
-        let driver: Arc<dyn Driver> = match (self.driver, self.url) {
+        let driver: Arc<dyn Driver> = match (self.driver, self.connect) {
             (Some(d), _) => d,
-            (None, Some(url)) => connect_url(&url).await?,
-            (None, None) => {
+            (None, Some(options)) if !options.url.is_empty() => connect_url(&options).await?,
+            (None, _) => {
                 return Err(Error::Config(
-                    "no database: give OrmBuilder::url or OrmBuilder::driver".into(),
+                    "no database: give OrmBuilder::url, OrmBuilder::connect_options (with a URL) or OrmBuilder::driver".into(),
                 ));
             }
         };
@@ -364,23 +396,24 @@ fn check_relations(entities: &[(TypeId, Registered)]) -> Result<()> {
     Ok(())
 }
 
-async fn connect_url(url: &str) -> Result<Arc<dyn Driver>> {
+async fn connect_url(options: &ConnectOptions) -> Result<Arc<dyn Driver>> {
+    let url = options.url.as_str();
     #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {
-        let options = coherent_sqlite::SqliteOptions::from_url(url)?;
-        let driver = coherent_sqlite::SqliteDriver::open(options).await?;
-        return Ok(Arc::new(driver));
+        return Ok(Arc::new(
+            coherent_sqlite::SqliteDriver::open_with(options).await?,
+        ));
     }
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return Ok(Arc::new(
-            coherent_sqlx::postgres::PgDriver::open(url).await?,
+            coherent_sqlx::postgres::PgDriver::open_with(options).await?,
         ));
     }
     #[cfg(feature = "mysql")]
     if url.starts_with("mysql:") || url.starts_with("mariadb:") {
         return Ok(Arc::new(
-            coherent_sqlx::mysql::MySqlDriver::open(url).await?,
+            coherent_sqlx::mysql::MySqlDriver::open_with(options).await?,
         ));
     }
     let scheme = url.split(':').next().unwrap_or_default();

@@ -7,9 +7,11 @@
 //! violations. 1205 is [`Error::LockTimeout`], except for a statement that asked for
 //! `NOWAIT`, where MariaDB uses it for "lock not available" ([`Error::LockNotAvailable`],
 //! which MySQL reports as 3572). 1213 is [`Error::Deadlock`] (the server has rolled the whole
-//! transaction back). Refused values (1264 out of range, 1265/1292/1366 incorrect value,
-//! 1406 too long, 1690 out of range) are [`Error::InvalidData`]. Lost connections and pool
-//! failures are [`Error::Connection`]; the rest is [`Error::Database`].
+//! transaction back). 1969 (MariaDB's `max_statement_time`) and 3024 (MySQL's
+//! `max_execution_time`) are [`Error::StatementTimeout`]. Refused values (1264 out of range,
+//! 1265/1292/1366 incorrect value, 1406 too long, 1690 out of range) are
+//! [`Error::InvalidData`]. Lost connections and pool failures are [`Error::Connection`]; the
+//! rest is [`Error::Database`].
 //!
 //! The server sends no constraint, table or column fields: the details are read from the
 //! message where it states them in a fixed form ([`names`]), and are `None` otherwise (a
@@ -57,6 +59,7 @@ pub fn classify(error: sqlx::Error, sql: &str) -> Error {
         1205 => Error::LockTimeout { source },
         3572 => Error::LockNotAvailable { source },
         1213 => Error::Deadlock { source },
+        1969 | 3024 => Error::StatementTimeout { source },
         1264 | 1265 | 1292 | 1366 | 1406 | 1690 => Error::InvalidData { source },
         _ => Error::Database { source },
     }

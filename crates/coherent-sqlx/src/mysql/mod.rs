@@ -20,8 +20,9 @@ pub mod error;
 
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
-use crate::options::ServerOptions;
-use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Rows, Statement, Value};
+use coherent_core::{
+    Capabilities, ConnectOptions, Dialect, Error, Outcome, Result, Rows, Statement, Value,
+};
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions};
 use sqlx::pool::{Pool, PoolConnection};
 use sqlx::{AssertSqlSafe, Column, Executor, Row};
@@ -37,17 +38,46 @@ pub type MySqlDriver = ServerDriver<MySql>;
 
 impl MySqlDriver {
     /// Opens a pool for `mysql://user@host:port/db[?max_connections=N&acquire_timeout_ms=N]`
-    /// (`mariadb://` is accepted too).
+    /// (`mariadb://` is accepted too; the parameters: [`coherent_core::connect_options`]).
     pub async fn open(url: &str) -> Result<MySqlDriver> {
-        let url = match url.strip_prefix("mariadb:") {
-            Some(rest) => format!("mysql:{rest}"),
-            None => url.to_owned(),
-        };
-        let options = ServerOptions::from_url(&url)?;
+        Self::open_with(&ConnectOptions::new(url)).await
+    }
+
+    /// Opens a pool as `options` say. A configured statement or lock timeout is set on every
+    /// connection right after it opens ([`crate::session`]; the statement timeout is MariaDB's
+    /// `max_statement_time`, which MySQL lacks: there the connection fails).
+    ///
+    /// ```no_run
+    /// use coherent_core::ConnectOptions;
+    /// use coherent_sqlx::mysql::MySqlDriver;
+    /// use std::time::Duration;
+    /// # async fn demo() -> coherent_core::Result<()> {
+    /// let options = ConnectOptions::new("mariadb://root@127.0.0.1/app").lock_timeout(Duration::from_secs(5));
+    /// let driver = MySqlDriver::open_with(&options).await?;
+    /// # let _ = driver; Ok(()) }
+    /// ```
+    pub async fn open_with(options: &ConnectOptions) -> Result<MySqlDriver> {
+        let mut options = options.clone();
+        if let Some(rest) = options.url.strip_prefix("mariadb:") {
+            options.url = format!("mysql:{rest}");
+        }
+        let options = crate::options::resolve(&options)?;
         let connect = MySqlConnectOptions::from_str(&options.url)
             .map_err(|e| Error::Config(format!("invalid MySQL URL: {e}")))?
             .charset("utf8mb4");
-        let pool = Self::pool_options(&options)
+        let mut pool_options = Self::pool_options(&options);
+        if let Some(settings) = crate::session::mysql_settings(&options) {
+            let settings: Arc<str> = settings.into();
+            pool_options = pool_options.after_connect(move |conn, _| {
+                let settings = Arc::clone(&settings);
+                Box::pin(async move {
+                    conn.execute(sqlx::raw_sql(AssertSqlSafe(settings)))
+                        .await
+                        .map(drop)
+                })
+            });
+        }
+        let pool = pool_options
             .connect_with(connect)
             .await
             .map_err(|e| error::classify(e, ""))?;
@@ -79,6 +109,10 @@ impl Backend for MySql {
     };
     const ERROR_ABORTS_TRANSACTION: bool = false;
     const LOCK_WAIT_VARIABLE: &'static str = "innodb_lock_wait_timeout";
+
+    fn configured_lock_wait(options: &ConnectOptions) -> Option<String> {
+        options.lock_timeout.map(crate::session::whole_seconds)
+    }
 
     async fn execute<'a>(
         conn: &'a mut PoolConnection<sqlx::MySql>,

@@ -5,11 +5,13 @@
 //! hint fields as the server filled them (nothing parsed from text); the `sqlx::Error` is its
 //! source. 23505 unique, 23503 foreign key, 23502 not null and 23514 check violations are
 //! [`Error::Constraint`]; 55P03 is [`Error::LockNotAvailable`] for `NOWAIT` and
-//! [`Error::LockTimeout`] when `lock_timeout` expired; 40P01 is [`Error::Deadlock`], 40001
-//! [`Error::SerializationFailure`], 25P02 [`Error::TransactionAborted`]; data exceptions
-//! (class 22: a NUL byte in text, a value out of range) are [`Error::InvalidData`]; I/O,
-//! protocol and pool failures, connection exceptions (class 08) and the server ending the
-//! session (57P01–57P03) are [`Error::Connection`]; everything else is [`Error::Database`].
+//! [`Error::LockTimeout`] when `lock_timeout` expired; 57014 is [`Error::StatementTimeout`]
+//! when `statement_timeout` expired (a cancel request stays [`Error::Database`]); 40P01 is
+//! [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
+//! [`Error::TransactionAborted`]; data exceptions (class 22: a NUL byte in text, a value out
+//! of range) are [`Error::InvalidData`]; I/O, protocol and pool failures, connection
+//! exceptions (class 08) and the server ending the session (57P01–57P03) are
+//! [`Error::Connection`]; everything else is [`Error::Database`].
 
 use coherent_core::{ConstraintKind, DatabaseError, Error};
 use sqlx::postgres::PgDatabaseError;
@@ -47,6 +49,9 @@ pub fn classify(error: sqlx::Error) -> Error {
     match code.as_str() {
         "55P03" if source.message().contains("lock timeout") => Error::LockTimeout { source },
         "55P03" => Error::LockNotAvailable { source },
+        "57014" if source.message().contains("statement timeout") => {
+            Error::StatementTimeout { source }
+        }
         "40P01" => Error::Deadlock { source },
         "40001" => Error::SerializationFailure { source },
         "25P02" => Error::TransactionAborted { source },

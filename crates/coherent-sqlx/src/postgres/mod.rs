@@ -26,9 +26,8 @@ pub mod error;
 
 use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
-use crate::options::ServerOptions;
 use coherent_core::{
-    Capabilities, DatabaseError, Dialect, Error, Outcome, Result, Rows, Statement,
+    Capabilities, ConnectOptions, DatabaseError, Dialect, Error, Outcome, Result, Rows, Statement,
 };
 use sqlx::pool::{Pool, PoolConnection};
 use sqlx::postgres::{PgArguments, PgConnectOptions};
@@ -54,12 +53,35 @@ pub struct Postgres;
 pub type PgDriver = ServerDriver<Postgres>;
 
 impl PgDriver {
-    /// Opens a pool for `postgres://user@host:port/db[?max_connections=N&acquire_timeout_ms=N]`.
-    /// No connection is opened until the first is needed, except one that checks the URL.
+    /// Opens a pool for `postgres://user@host:port/db[?max_connections=N&acquire_timeout_ms=N]`
+    /// (the parameters: [`coherent_core::connect_options`]). No connection is opened until
+    /// the first is needed, except one that checks the URL (and `min_connections`).
     pub async fn open(url: &str) -> Result<PgDriver> {
-        let options = ServerOptions::from_url(url)?;
-        let connect = PgConnectOptions::from_str(&options.url)
+        Self::open_with(&ConnectOptions::new(url)).await
+    }
+
+    /// Opens a pool as `options` say. The statement and lock timeouts are startup options of
+    /// every connection ([`crate::session`]).
+    ///
+    /// ```no_run
+    /// use coherent_core::ConnectOptions;
+    /// use coherent_sqlx::postgres::PgDriver;
+    /// use std::time::Duration;
+    /// # async fn demo() -> coherent_core::Result<()> {
+    /// let options = ConnectOptions::new("postgres://postgres@127.0.0.1/app")
+    ///     .min_connections(2)
+    ///     .statement_timeout(Duration::from_secs(30));
+    /// let driver = PgDriver::open_with(&options).await?;
+    /// # let _ = driver; Ok(()) }
+    /// ```
+    pub async fn open_with(options: &ConnectOptions) -> Result<PgDriver> {
+        let options = crate::options::resolve(options)?;
+        let mut connect = PgConnectOptions::from_str(&options.url)
             .map_err(|e| Error::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let settings = crate::session::pg_settings(&options);
+        if !settings.is_empty() {
+            connect = connect.options(settings);
+        }
         let pool = Self::pool_options(&options)
             .connect_with(connect)
             .await
@@ -86,6 +108,11 @@ impl Backend for Postgres {
     };
     const ERROR_ABORTS_TRANSACTION: bool = true;
     const LOCK_WAIT_VARIABLE: &'static str = "lock_timeout";
+
+    fn configured_lock_wait(_options: &ConnectOptions) -> Option<String> {
+        // `DEFAULT` is the startup option's value, if one was given.
+        None
+    }
 
     async fn execute<'a>(
         conn: &'a mut PoolConnection<sqlx::Postgres>,

@@ -402,6 +402,22 @@ pub async fn orm_without_spin(b: &Backend) -> Orm {
     suite_orm(&format!("{}{sep}spin_us=0", b.url())).await
 }
 
+/// `url` with one more query parameter.
+pub fn with_param(url: &str, param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{param}")
+}
+
+/// The session's lock wait as the server reports it, as text.
+pub async fn lock_wait_setting(b: &Backend, em: &EntityManager) -> String {
+    let sql = if b.is_postgres() {
+        "SELECT current_setting('lock_timeout') AS t"
+    } else {
+        "SELECT CAST(@@SESSION.innodb_lock_wait_timeout AS CHAR) AS t"
+    };
+    em.query(sql, vec![]).await.unwrap()[0].get("t").unwrap()
+}
+
 /// A builder for `url` with the suite's entities registered.
 pub fn suite_builder(url: &str) -> coherent::OrmBuilder {
     Orm::builder().url(url).entity::<Tag>().entity::<User>()

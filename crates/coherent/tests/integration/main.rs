@@ -6,6 +6,7 @@ mod bad_input;
 mod collections;
 mod common;
 mod concurrency;
+mod connect_options;
 mod connection_faults;
 mod connection_reuse;
 mod database_errors;

@@ -15,12 +15,6 @@ fn propagation(p: Propagation) -> TxOptions {
     }
 }
 
-/// `url` with one more query parameter.
-fn with_param(url: &str, param: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{param}")
-}
-
 /// Runs `fut`, failing the test if it takes longer than a few seconds (it used to hang).
 async fn bounded<F: std::future::Future>(what: &str, fut: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(15), fut)
@@ -391,16 +385,6 @@ async fn a_rolled_back_savepoint_holds_its_rows_only_where_the_backend_keeps_the
         let expected = if keeps_locks { "a" } else { "inner" };
         assert_eq!(user_rows(&orm).await[0].1, expected, "{name}");
     }
-}
-
-/// The session's lock wait as the server reports it, as text.
-async fn lock_wait_setting(b: &Backend, em: &EntityManager) -> String {
-    let sql = if b.is_postgres() {
-        "SELECT current_setting('lock_timeout') AS t"
-    } else {
-        "SELECT CAST(@@SESSION.innodb_lock_wait_timeout AS CHAR) AS t"
-    };
-    em.query(sql, vec![]).await.unwrap()[0].get("t").unwrap()
 }
 
 /// Asserts that every connection of a pool of `size` has the server's lock wait: each is
