@@ -83,7 +83,8 @@ impl HttpError {
     /// The status the error responds with: 404 for `NotFound`; 409 for a unique constraint
     /// violation, `OptimisticLock` and `VersionMismatch`; 503 for `LockTimeout`,
     /// `LockNotAvailable`, `Deadlock` and `SerializationFailure`, and for `Closed` (the Orm is
-    /// shutting down); 500 otherwise.
+    /// shutting down); 504 for `StatementTimeout` (the database did not answer in time:
+    /// retrying at once would take as long again, so no `Retry-After`); 500 otherwise.
     pub fn status(&self) -> StatusCode {
         match &self.0 {
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -95,12 +96,13 @@ impl HttpError {
             | Error::VersionMismatch { .. } => StatusCode::CONFLICT,
             error if is_busy(error) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Closed => StatusCode::SERVICE_UNAVAILABLE,
+            Error::StatementTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The `error` field of the body: `not_found`, `conflict`, `optimistic_lock`, `busy`,
-    /// `global_context`, `shutting_down` or `internal`.
+    /// `global_context`, `shutting_down`, `timeout` or `internal`.
     pub fn code(&self) -> &'static str {
         match &self.0 {
             Error::NotFound { .. } => "not_found",
@@ -112,6 +114,7 @@ impl HttpError {
             error if is_busy(error) => "busy",
             Error::GlobalContext => "global_context",
             Error::Closed => "shutting_down",
+            Error::StatementTimeout { .. } => "timeout",
             _ => "internal",
         }
     }
@@ -128,6 +131,9 @@ impl HttpError {
                 "the database is busy (lock contention); retry the request".to_string()
             }
             Error::Closed => "the service is shutting down; retry the request".to_string(),
+            Error::StatementTimeout { .. } => {
+                "the database did not answer in time (statement timeout)".to_string()
+            }
             _ if self.status().is_server_error() => "internal server error".to_string(),
             error => error.to_string(),
         }
@@ -358,6 +364,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_statement_timeout_is_504_without_retry_after_or_driver_detail() {
+        let error = HttpError::from(Error::StatementTimeout {
+            source: DatabaseError::new("canceling statement due to statement timeout"),
+        });
+        assert_eq!(error.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(error.code(), "timeout");
+        let message = error.public_message();
+        assert!(!message.contains("canceling"), "{message}");
+        let response = error.into_response();
+        assert!(!response.headers().contains_key(header::RETRY_AFTER));
     }
 
     #[test]
