@@ -15,7 +15,7 @@
 //!   | `max_connections`, `min_connections` | [`ConnectOptions::max_connections`], [`ConnectOptions::min_connections`] |
 //!   | `acquire_timeout_ms` | [`ConnectOptions::acquire_timeout`] |
 //!   | `idle_timeout_ms` (0: never) | [`ConnectOptions::idle_timeout`] |
-//!   | `idle_check_ms` | [`ConnectOptions::idle_check`] |
+//!   | `idle_check_ms` (0: ping at every checkout) | [`ConnectOptions::idle_check`] |
 //!   | `max_lifetime_ms` (0: unlimited) | [`ConnectOptions::max_lifetime`] |
 //!   | `statement_timeout_ms` (0: none) | [`ConnectOptions::statement_timeout`] |
 //!   | `lock_timeout_ms`, or its SQLite name `busy_timeout_ms` | [`ConnectOptions::lock_timeout`] |
@@ -24,9 +24,12 @@
 //!   | `spin_us` | [`ConnectOptions::spin`] |
 //!   | `create` (`true`/`false`) | [`ConnectOptions::create`] |
 //!
-//!   A value that does not parse is [`Error::Config`] naming the parameter. On a server URL
-//!   the other parameters stay in the URL for sqlx (`sslmode`, ..); on a `sqlite:` URL an
-//!   unknown parameter is [`Error::Config`] naming it: a typo must not be silently ignored.
+//!   A value that does not parse (or an `acquire_timeout_ms` of 0) is [`Error::Config`]
+//!   naming the parameter. On a server URL the other parameters stay in the URL for sqlx
+//!   (`sslmode`, ..), except one spelled like Coherent's (ending in `_ms` or `_us`, or one
+//!   of its names without the unit, such as `statement_timeout`), which is [`Error::Config`]:
+//!   sqlx ignores what it does not know. On a `sqlite:` URL every unknown parameter is
+//!   [`Error::Config`] naming it: a typo must not be silently ignored.
 //! - **Defaults** are sqlx's where sqlx has one (so a server pool behaves as before): at most
 //!   10 connections on a server and 4 on SQLite, none kept open, 30 s to acquire, idle ones
 //!   closed after 10 min, every one replaced after 30 min; no statement timeout; the server's
@@ -312,6 +315,12 @@ impl ConnectOptions {
                         KNOWN.join(", ")
                     )));
                 }
+                if spelled_like_ours(key) {
+                    return Err(Error::Config(format!(
+                        "unknown URL parameter {key:?}: it is spelled like one of Coherent's ({}), and sqlx would ignore it",
+                        KNOWN.join(", ")
+                    )));
+                }
                 rest.push(pair);
             }
         }
@@ -344,6 +353,12 @@ impl ConnectOptions {
     fn validate(&self) -> Result<()> {
         if self.max_connections == Some(0) {
             return Err(Error::Config("max_connections must be at least 1".into()));
+        }
+        if self.acquire_timeout.is_zero() {
+            return Err(Error::Config(
+                "acquire_timeout (acquire_timeout_ms) must be more than 0: with 0 every checkout that has to wait for a connection fails"
+                    .into(),
+            ));
         }
         if self.min_connections > self.pool_max() {
             return Err(Error::Config(format!(
@@ -407,6 +422,19 @@ const KNOWN: &[&str] = &[
 
 fn is_known(key: &str) -> bool {
     KNOWN.contains(&key)
+}
+
+/// A server URL parameter Coherent does not know but that looks like one of its own (a
+/// duration in `_ms` or `_us`, or a parameter's name without its unit): the rest go to sqlx,
+/// which ignores what it does not know (MySQL) or only logs it (PostgreSQL), so a misspelt
+/// `statement_timeout=5000` would set no timeout without a word. sqlx's own parameters carry
+/// no such suffix.
+fn spelled_like_ours(key: &str) -> bool {
+    key.ends_with("_ms")
+        || key.ends_with("_us")
+        || KNOWN
+            .iter()
+            .any(|known| known.trim_end_matches("_ms").trim_end_matches("_us") == key)
 }
 
 fn number(key: &str, value: &str) -> Result<u64> {
@@ -663,6 +691,8 @@ mod tests {
         assert!(config_message("sqlite:a.db?max_connections=0").contains("at least 1"));
         assert!(config_message("sqlite:a.db?min_connections=5").contains("at most"));
         assert!(config_message("postgres://h/db?min_connections=11").contains("at most"));
+        assert!(config_message("postgres://h/db?acquire_timeout_ms=0").contains("more than 0"));
+        assert!(config_message("sqlite:a.db?acquire_timeout_ms=0").contains("more than 0"));
         assert!(config_message("sqlite:a.db?journal_mode=fast").contains("wal"));
     }
 
@@ -674,5 +704,20 @@ mod tests {
         );
         let o = ConnectOptions::from_url("postgres://h/db?sslmode=disable&flag").unwrap();
         assert_eq!(o.url, "postgres://h/db?sslmode=disable&flag");
+        // Spelled like Coherent's, so a typo of one: refused rather than handed to sqlx.
+        for url in [
+            "mysql://h/db?statement_timeout=5000",
+            "postgres://h/db?lock_timeout_secs_ms=1",
+            "postgres://h/db?idle_timeout=60000",
+            "mysql://h/db?spin=5",
+        ] {
+            let key = url.split_once('?').unwrap().1.split('=').next().unwrap();
+            let message = config_message(url);
+            assert!(
+                message.contains(&format!("unknown URL parameter {key:?}")),
+                "{message}"
+            );
+            assert!(message.contains("statement_timeout_ms"), "{message}");
+        }
     }
 }

@@ -5,7 +5,10 @@
 //! and the folders below it; the crate-wide helpers ([`HELPERS`]) are open to all. A folder
 //! above may add methods to a type of a folder below (`impl EntityManager` in `query/`), so a
 //! method call can hide a dependency no `use` shows: the second test finds calls, in a lower
-//! folder, of `EntityManager` methods that a higher folder defines.
+//! folder, of `EntityManager` methods that a higher folder defines (`em.m(`, `self.m(` in an
+//! `impl EntityManager`, `EntityManager::m(`). A text search: a method whose name a lower
+//! folder also defines is taken to be the lower folder's, and a receiver not named `em` is not
+//! seen; the crate-wide helpers' own imports are not checked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -81,8 +84,10 @@ fn reexports() -> BTreeMap<String, usize> {
     let lib =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let mut out = BTreeMap::new();
-    for line in strip_comments(&lib).lines() {
-        let Some(rest) = line.trim().strip_prefix("pub use ") else {
+    let code = strip_comments(&lib);
+    // One statement at a time, wherever its lines break.
+    for statement in code.split(';') {
+        let Some(rest) = statement.trim().strip_prefix("pub use ") else {
             continue;
         };
         let folder = rest.split("::").next().unwrap_or_default();
@@ -90,8 +95,14 @@ fn reexports() -> BTreeMap<String, usize> {
             continue;
         };
         let names = rest.rsplit("::").next().unwrap_or_default();
-        for name in names.trim_matches(|c| "{};".contains(c)).split(',') {
-            out.insert(name.trim().to_owned(), layer);
+        for name in names
+            .trim_matches(|c: char| "{};".contains(c) || c.is_whitespace())
+            .split(',')
+        {
+            let name = name.trim();
+            if !name.is_empty() {
+                out.insert(name.to_owned(), layer);
+            }
         }
     }
     out
@@ -152,51 +163,54 @@ fn defined_fn(line: &str) -> Option<String> {
     let line = line
         .trim_start()
         .trim_start_matches("pub(crate) ")
+        .trim_start_matches("pub(super) ")
         .trim_start_matches("pub ")
         .trim_start_matches("async ");
     line.strip_prefix("fn ").map(ident)
 }
 
-/// The methods an `impl EntityManager` block in `code` defines.
-fn entity_manager_methods(code: &str) -> Vec<String> {
+/// The `impl EntityManager` blocks of `code` (written with or without `crate::`), each up to
+/// the first line that is a lone `}`.
+fn entity_manager_impls(code: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = code;
-    while let Some(i) = rest.find("impl EntityManager {") {
+    loop {
+        let next = ["impl EntityManager {", "impl crate::EntityManager {"]
+            .iter()
+            .filter_map(|head| rest.find(head))
+            .min();
+        let Some(i) = next else {
+            return out;
+        };
         rest = &rest[i..];
-        // The block ends at the first line that is a lone `}`.
         let end = rest.find("\n}").unwrap_or(rest.len());
-        let block = &rest[..end];
-        out.extend(block.lines().filter_map(defined_fn));
+        out.push(&rest[..end]);
         rest = &rest[end..];
     }
-    out
 }
 
-/// Whether `code` calls `method` on an EntityManager: `em.method(`, or `self.method(` inside
-/// an `impl EntityManager` block.
+/// The methods the `impl EntityManager` blocks of `code` define.
+fn entity_manager_methods(code: &str) -> Vec<String> {
+    entity_manager_impls(code)
+        .into_iter()
+        .flat_map(|block| block.lines().filter_map(defined_fn))
+        .collect()
+}
+
+/// Whether `code` calls `method` on an EntityManager: `em.method(`, `EntityManager::method(`,
+/// or `self.method(` inside an `impl EntityManager` block.
 fn calls_on_entity_manager(code: &str, method: &str) -> bool {
-    let on_em = |text: &str| {
-        text.match_indices(&format!(".{method}(")).any(|(i, _)| {
-            let before = text[..i].trim_end();
-            let receiver = before.trim_end_matches("()?");
-            receiver.ends_with("em")
-                && !receiver[..receiver.len() - 2]
-                    .ends_with(|c: char| c.is_alphanumeric() || c == '_')
-        })
-    };
-    if on_em(code) {
-        return true;
-    }
-    let mut rest = code;
-    while let Some(i) = rest.find("impl EntityManager {") {
-        rest = &rest[i..];
-        let end = rest.find("\n}").unwrap_or(rest.len());
-        if rest[..end].contains(&format!("self.{method}(")) {
-            return true;
-        }
-        rest = &rest[end..];
-    }
-    false
+    let on_em = code.match_indices(&format!(".{method}(")).any(|(i, _)| {
+        let before = code[..i].trim_end();
+        let receiver = before.trim_end_matches("()?");
+        receiver.ends_with("em")
+            && !receiver[..receiver.len() - 2].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+    });
+    on_em
+        || code.contains(&format!("EntityManager::{method}("))
+        || entity_manager_impls(code)
+            .iter()
+            .any(|block| block.contains(&format!("self.{method}(")))
 }
 
 #[test]

@@ -9,8 +9,9 @@
 //!   connection, so its deadline lives in a thread-local: a statement arms it when it starts
 //!   (one clock read), disarms it when it ends; SQLite calls the handler every [`OPS`]
 //!   virtual-machine instructions, and the handler compares the clock with the deadline.
-//!   Control statements (`BEGIN`, `COMMIT`, `ROLLBACK`) are never armed, so they are never
-//!   interrupted.
+//!   The control statements the driver adds around an atomic batch (`BEGIN`, `COMMIT`,
+//!   `ROLLBACK`) are never armed; those the ORM sends as statements (an explicit
+//!   transaction's) are, but run too few instructions to reach the check.
 //! - SQLite rolls back the whole open transaction when it interrupts a statement that writes;
 //!   the connection thread then refuses the transaction's later statements (see the `worker`
 //!   module), as PostgreSQL does after an error.

@@ -118,6 +118,11 @@ impl Pool {
         while self.open_connections() < self.options.min_connections
             && !self.closed.load(Ordering::Acquire)
         {
+            // Open under a permit: a checkout meanwhile cannot open one connection more than
+            // `max_connections`, and `close` waits for this one to be opened and counted.
+            let Ok(_permit) = self.permits.clone().try_acquire_owned() else {
+                return;
+            };
             match self.start_worker().await {
                 Ok(worker) if !self.closed.load(Ordering::Acquire) => self.idle().push(worker),
                 _ => return,
@@ -137,8 +142,9 @@ impl Pool {
                 }
             }
         }
-        let busy = self.options.max_connections - self.permits.available_permits();
         let mut idle = self.idle();
+        // Read under the idle lock: a connection on its way in or out is counted once.
+        let busy = self.options.max_connections - self.permits.available_permits();
         idle.retain(|w| w.is_reusable());
         idle_since.retain(|id, _| idle.iter().any(|w| w.life.id == *id));
         for worker in idle.iter() {

@@ -19,7 +19,9 @@
 //!   SQL, a row lock held by a table lock) ends in [`Error::LockTimeout`] instead of never,
 //!   whatever the propagations nest. PostgreSQL `SET SESSION lock_timeout`, MySQL `SET SESSION
 //!   innodb_lock_wait_timeout` (whole seconds), before the connection's first statement; the
-//!   driver restores the server's default when the connection is released. SQLite has no row
+//!   driver restores the connection's configured lock wait
+//!   ([`coherent_core::ConnectOptions::lock_timeout`], else the server's default) when the
+//!   connection is released. SQLite has no row
 //!   locks (a write waits for the database lock at most its busy timeout).
 //! - **Rows.** A flush that would update, delete or insert (under a key it knows) a row that
 //!   a suspended transaction of this task wrote or locked ([`crate::unit_of_work::written_rows`]) is

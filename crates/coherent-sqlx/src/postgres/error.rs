@@ -6,7 +6,9 @@
 //! source. 23505 unique, 23503 foreign key, 23502 not null and 23514 check violations are
 //! [`Error::Constraint`]; 55P03 is [`Error::LockNotAvailable`] for `NOWAIT` and
 //! [`Error::LockTimeout`] when `lock_timeout` expired; 57014 is [`Error::StatementTimeout`]
-//! when `statement_timeout` expired (a cancel request stays [`Error::Database`]); 40P01 is
+//! when `statement_timeout` expired (a cancel request stays [`Error::Database`]; both 55P03
+//! and 57014 are told apart by the English message, so under another `lc_messages` a lock
+//! timeout is [`Error::LockNotAvailable`] and a statement timeout [`Error::Database`]); 40P01 is
 //! [`Error::Deadlock`], 40001 [`Error::SerializationFailure`], 25P02
 //! [`Error::TransactionAborted`]; data exceptions (class 22: a NUL byte in text, a value out
 //! of range) are [`Error::InvalidData`]; I/O, protocol and pool failures, connection
