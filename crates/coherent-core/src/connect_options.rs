@@ -403,6 +403,33 @@ impl ConnectOptions {
     }
 }
 
+/// A timeout in PostgreSQL's milliseconds (`lock_timeout`, `statement_timeout`): rounded up,
+/// at least 1, since 0 means "no limit" there. The ORM's per-transaction lock wait and the
+/// driver's configured one are stated alike.
+///
+/// ```
+/// use coherent_core::connect_options::postgres_millis;
+/// use std::time::Duration;
+/// assert_eq!(postgres_millis(Duration::from_micros(1500)), 2);
+/// assert_eq!(postgres_millis(Duration::ZERO), 1);
+/// ```
+pub fn postgres_millis(timeout: Duration) -> u128 {
+    timeout.as_nanos().div_ceil(1_000_000).max(1)
+}
+
+/// A timeout in MySQL's whole seconds (`innodb_lock_wait_timeout`): rounded up, at least 1
+/// (a sub-second lock timeout waits a second there).
+///
+/// ```
+/// use coherent_core::connect_options::mysql_seconds;
+/// use std::time::Duration;
+/// assert_eq!(mysql_seconds(Duration::from_millis(200)), 1);
+/// assert_eq!(mysql_seconds(Duration::from_millis(2001)), 3);
+/// ```
+pub fn mysql_seconds(timeout: Duration) -> u128 {
+    timeout.as_nanos().div_ceil(1_000_000_000).max(1)
+}
+
 /// Coherent's URL parameters.
 const KNOWN: &[&str] = &[
     "max_connections",

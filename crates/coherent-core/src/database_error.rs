@@ -2,8 +2,9 @@
 //!
 //! Policy:
 //! - **Every driver-originated [`Error`](crate::Error) variant carries one** as its
-//!   `#[source]` (`Constraint`, `LockTimeout`, `LockNotAvailable`, `Deadlock`,
-//!   `SerializationFailure`, `TransactionAborted`, `InvalidData`, `Database`), reachable with
+//!   `#[source]` (`Constraint`, `LockTimeout`, `LockNotAvailable`, `StatementTimeout`,
+//!   `Deadlock`, `SerializationFailure`, `TransactionAborted`, `InvalidData`, `Database`),
+//!   reachable with
 //!   [`Error::database_error`](crate::Error::database_error) or through
 //!   [`std::error::Error::source`].
 //! - **The native error is its source**: the `sqlx::Error` or `rusqlite::Error` the driver

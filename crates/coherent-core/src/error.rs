@@ -604,6 +604,42 @@ impl Error {
         }
     }
 
+    /// [`Error::connection_lost`], caused by the driver's `source`.
+    ///
+    /// ```
+    /// use coherent_core::Error;
+    /// let e = Error::connection_lost_from("reset", std::io::Error::other("reset by peer"));
+    /// assert!(std::error::Error::source(&e).is_some() && !e.is_retryable());
+    /// ```
+    pub fn connection_lost_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Connection {
+            message: message.into(),
+            sent: true,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// [`Error::connection_unavailable`], caused by the driver's `source`.
+    ///
+    /// ```
+    /// use coherent_core::Error;
+    /// let e = Error::connection_unavailable_from("refused", std::io::Error::other("refused"));
+    /// assert!(std::error::Error::source(&e).is_some() && e.is_retryable());
+    /// ```
+    pub fn connection_unavailable_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Connection {
+            message: message.into(),
+            sent: false,
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// Whether this is a connection error (sent or not).
     pub fn is_connection(&self) -> bool {
         matches!(self, Error::Connection { .. })

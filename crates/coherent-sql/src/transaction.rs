@@ -6,6 +6,7 @@
 //! wait past the busy timeout is a typed error) and read-only ones with a deferred `BEGIN`.
 //! Savepoints are named by depth, `trx1`, `trx2`, ... as MikroORM does.
 
+use coherent_core::connect_options::{mysql_seconds, postgres_millis};
 use coherent_core::{Dialect, Error, IsolationLevel};
 use std::time::Duration;
 
@@ -86,9 +87,11 @@ pub fn begin(
 /// The statement that makes every later statement of the session wait at most `timeout` for
 /// a lock (then the lock-timeout error): PostgreSQL's `lock_timeout` (milliseconds), MySQL's
 /// `innodb_lock_wait_timeout` (whole seconds, rounded up); at least the smallest unit, since
-/// zero means "no limit" on PostgreSQL. SQLite has no session setting for it (its busy timeout
-/// is the connection's): `None`. The driver restores the server's default before the
-/// connection is reused.
+/// zero means "no limit" on PostgreSQL ([`coherent_core::connect_options::postgres_millis`],
+/// [`coherent_core::connect_options::mysql_seconds`], as the drivers state the configured
+/// lock wait). SQLite has no session setting for it (its busy timeout is the connection's):
+/// `None`. The driver restores the connection's configured lock wait before the connection
+/// is reused.
 ///
 /// ```
 /// use coherent_core::Dialect;
@@ -102,14 +105,14 @@ pub fn begin(
 pub fn lock_wait(dialect: Dialect, timeout: Duration) -> Option<String> {
     match dialect {
         Dialect::Sqlite => None,
-        Dialect::Postgres => {
-            let ms = timeout.as_nanos().div_ceil(1_000_000).max(1);
-            Some(format!("SET SESSION lock_timeout = '{ms}ms'"))
-        }
-        Dialect::MySql => {
-            let secs = timeout.as_nanos().div_ceil(1_000_000_000).max(1);
-            Some(format!("SET SESSION innodb_lock_wait_timeout = {secs}"))
-        }
+        Dialect::Postgres => Some(format!(
+            "SET SESSION lock_timeout = '{}ms'",
+            postgres_millis(timeout)
+        )),
+        Dialect::MySql => Some(format!(
+            "SET SESSION innodb_lock_wait_timeout = {}",
+            mysql_seconds(timeout)
+        )),
     }
 }
 

@@ -67,11 +67,10 @@ pub fn classify(err: rusqlite::Error) -> Error {
         rusqlite::Error::MultipleStatement => {
             Error::InvalidArgument("SQL text holds more than one statement".into())
         }
-        rusqlite::Error::InvalidPath(path) => Error::Connection {
-            message: format!("invalid database path {}", path.display()),
-            sent: false,
-            source: Some(Box::new(err)),
-        },
+        rusqlite::Error::InvalidPath(path) => Error::connection_unavailable_from(
+            format!("invalid database path {}", path.display()),
+            err,
+        ),
         _ => Error::Database {
             source: DatabaseError::new(err.to_string()).with_source(err),
         },
@@ -109,11 +108,7 @@ fn classify_code(code: ffi::Error, message: String, native: rusqlite::Error) -> 
         || code.code == ffi::ErrorCode::TooBig
         || (code.code == ffi::ErrorCode::Unknown && message.contains("pattern too complex"));
     if code.code == ffi::ErrorCode::CannotOpen {
-        return Error::Connection {
-            message,
-            sent: false,
-            source: Some(Box::new(native)),
-        };
+        return Error::connection_unavailable_from(message, native);
     }
     let source = DatabaseError::new(message)
         .with_code(code_name(code.extended_code))

@@ -33,10 +33,6 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 pub const DEFAULT_MAX_CONNECTIONS: usize =
     coherent_core::connect_options::DEFAULT_MAX_CONNECTIONS_SQLITE as usize;
 
-/// The default acquire timeout: how long taking a connection waits while all are checked out
-/// (the server backends' default too).
-pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Which database a driver opens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqliteTarget {
@@ -100,9 +96,6 @@ pub struct SqliteOptions {
     /// bounded spin keeps a find-then-flush request off the scheduler's slow path.
     pub spin: Duration,
 }
-
-/// Default of [`SqliteOptions::spin`].
-pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
 coherent_core::setters!(SqliteOptions {
     /// Sets the database.

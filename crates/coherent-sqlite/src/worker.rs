@@ -92,11 +92,10 @@ impl ConnectSpec {
     pub(crate) fn open(&self) -> Result<Connection, Error> {
         let describe = |e: rusqlite::Error| match crate::error::classify(e) {
             e @ Error::LockTimeout { .. } => e,
-            e => Error::Connection {
-                message: format!("cannot open SQLite database {}: {e}", self.path.display()),
-                sent: false,
-                source: Some(Box::new(e)),
-            },
+            e => Error::connection_unavailable_from(
+                format!("cannot open SQLite database {}: {e}", self.path.display()),
+                e,
+            ),
         };
         let conn = Connection::open_with_flags(&self.path, self.flags).map_err(describe)?;
         conn.busy_timeout(self.busy_timeout).map_err(describe)?;
@@ -227,10 +226,11 @@ impl Worker {
                     }
                 }
             })
-            .map_err(|e| Error::Connection {
-                message: format!("cannot start a SQLite connection thread: {e}"),
-                sent: false,
-                source: Some(Box::new(e)),
+            .map_err(|e| {
+                Error::connection_unavailable_from(
+                    format!("cannot start a SQLite connection thread: {e}"),
+                    e,
+                )
             })?;
         opened.await.map_err(|_| {
             Error::connection_unavailable("the SQLite connection thread stopped while opening")
@@ -467,10 +467,7 @@ fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, s
                     }
                 };
                 let result = match refused {
-                    Some(message) => Err(Error::TransactionAborted {
-                        source: DatabaseError::new(message),
-                    }
-                    .into()),
+                    Some(message) => Err(refusal(message).into()),
                     None => run.end(complete && !reply.is_closed()),
                 };
                 let autocommit = settle(in_transaction, result.as_ref().err().map(|f| &f.error));
@@ -482,9 +479,7 @@ fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, s
                 out,
             } => {
                 let result = match refused {
-                    Some(message) => Err(Error::TransactionAborted {
-                        source: DatabaseError::new(message),
-                    }),
+                    Some(message) => Err(refusal(message)),
                     None => crate::execute::stream_query(conn, &statement, chunk_rows, |rows| {
                         out.send(Streamed::Chunk(rows)).is_ok()
                     }),
@@ -541,8 +536,12 @@ fn answer_lost(
             return done();
         }
     }
-    Err(Error::TransactionAborted {
+    Err(refusal(message).into())
+}
+
+/// The error a statement of a transaction SQLite rolled back by itself gets.
+fn refusal(message: String) -> Error {
+    Error::TransactionAborted {
         source: DatabaseError::new(message),
     }
-    .into())
 }

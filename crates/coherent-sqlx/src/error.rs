@@ -34,18 +34,10 @@ pub fn classify_other(error: sqlx::Error) -> Error {
 
 /// A connection error after which the statement may have reached the server.
 pub fn lost(message: String, source: sqlx::Error) -> Error {
-    Error::Connection {
-        message,
-        sent: true,
-        source: Some(Box::new(source)),
-    }
+    Error::connection_lost_from(message, source)
 }
 
 /// A connection error before anything was sent (opening or taking a connection failed).
 pub fn unavailable(message: String, source: sqlx::Error) -> Error {
-    Error::Connection {
-        message,
-        sent: false,
-        source: Some(Box::new(source)),
-    }
+    Error::connection_unavailable_from(message, source)
 }

@@ -21,6 +21,7 @@
 //!   carries one unit of work's lock wait into the next.
 
 use coherent_core::ConnectOptions;
+use coherent_core::connect_options::{mysql_seconds, postgres_millis};
 use std::time::Duration;
 
 /// The longest setting statement recognised, with room to spare.
@@ -69,34 +70,6 @@ pub fn restore(variable: &str, value: Option<String>) -> String {
     )
 }
 
-/// PostgreSQL's form of a timeout: milliseconds, rounded up, at least 1.
-///
-/// ```
-/// use coherent_sqlx::session::pg_millis;
-/// use std::time::Duration;
-/// assert_eq!(pg_millis(Duration::from_micros(1500)), "2ms");
-/// assert_eq!(pg_millis(Duration::ZERO), "1ms");
-/// ```
-pub fn pg_millis(timeout: Duration) -> String {
-    format!("{}ms", timeout.as_nanos().div_ceil(1_000_000).max(1))
-}
-
-/// MySQL's `innodb_lock_wait_timeout`: whole seconds, rounded up, at least 1.
-///
-/// ```
-/// use coherent_sqlx::session::whole_seconds;
-/// use std::time::Duration;
-/// assert_eq!(whole_seconds(Duration::from_millis(200)), "1");
-/// assert_eq!(whole_seconds(Duration::from_millis(2001)), "3");
-/// ```
-pub fn whole_seconds(timeout: Duration) -> String {
-    timeout
-        .as_nanos()
-        .div_ceil(1_000_000_000)
-        .max(1)
-        .to_string()
-}
-
 /// MariaDB's `max_statement_time`: seconds with microseconds, rounded up, at least 1 µs.
 ///
 /// ```
@@ -125,7 +98,7 @@ pub fn pg_settings(options: &ConnectOptions) -> Vec<(&'static str, String)> {
         ("lock_timeout", options.lock_timeout),
     ]
     .into_iter()
-    .filter_map(|(name, timeout)| Some((name, pg_millis(timeout?))))
+    .filter_map(|(name, timeout)| Some((name, format!("{}ms", postgres_millis(timeout?)))))
     .collect()
 }
 
@@ -149,7 +122,7 @@ pub fn mysql_settings(options: &ConnectOptions) -> Option<String> {
             .map(|t| format!("max_statement_time = {}", fractional_seconds(t))),
         options
             .lock_timeout
-            .map(|t| format!("innodb_lock_wait_timeout = {}", whole_seconds(t))),
+            .map(|t| format!("innodb_lock_wait_timeout = {}", mysql_seconds(t))),
     ]
     .into_iter()
     .flatten()

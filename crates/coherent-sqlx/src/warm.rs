@@ -58,10 +58,7 @@ impl<B: Backend> Warm<B> {
         }
         let now = Instant::now();
         let since = warm_since.unwrap_or(now);
-        if options
-            .max_lifetime
-            .is_some_and(|max| now.duration_since(since) >= max)
-        {
+        if past(options.max_lifetime, now.duration_since(since)) {
             return;
         }
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
@@ -83,9 +80,7 @@ impl<B: Backend> Warm<B> {
         let (mut conn, kept, since) = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()?;
         let now = Instant::now();
         let idle: Duration = now.duration_since(kept);
-        let too_old = |limit: Option<Duration>, age: Duration| limit.is_some_and(|l| age >= l);
-        if too_old(options.idle_timeout, idle)
-            || too_old(options.max_lifetime, now.duration_since(since))
+        if past(options.idle_timeout, idle) || past(options.max_lifetime, now.duration_since(since))
         {
             return None;
         }
@@ -111,4 +106,9 @@ impl<B: Backend> Drop for Warm<B> {
             drop(conn.detach());
         }
     }
+}
+
+/// Whether `age` reached `limit` (never without one).
+fn past(limit: Option<Duration>, age: Duration) -> bool {
+    limit.is_some_and(|limit| age >= limit)
 }

@@ -43,8 +43,10 @@ pub(crate) struct OrmShared {
 impl OrmShared {
     /// The relation loads of the registered type `id` (see [`Model::registered`]).
     pub fn loads(&self, id: TypeId, needed_by: &str) -> Result<&dyn Loads<EntityManager>> {
-        self.model.registered(id, needed_by)?;
-        Ok(&*self.loads[&id])
+        match self.loads.get(&id) {
+            Some(loads) => Ok(&**loads),
+            None => Err(Model::unregistered(needed_by)),
+        }
     }
 
     /// What planning a flush needs of the backend and the configuration.

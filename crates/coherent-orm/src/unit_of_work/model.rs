@@ -58,11 +58,16 @@ impl Model {
     /// The registration of the type `id`, or [`Error::Config`] naming the entity that needs
     /// it (a relation to an unregistered type).
     pub fn registered(&self, id: TypeId, needed_by: &str) -> Result<&Registered> {
-        self.entities.get(&id).ok_or_else(|| {
-            Error::Config(format!(
-                "{needed_by} relates to an entity type that is not registered with the Orm"
-            ))
-        })
+        self.entities
+            .get(&id)
+            .ok_or_else(|| Model::unregistered(needed_by))
+    }
+
+    /// The error for a type the model lacks, which `needed_by` relates to.
+    pub fn unregistered(needed_by: &str) -> Error {
+        Error::Config(format!(
+            "{needed_by} relates to an entity type that is not registered with the Orm"
+        ))
     }
 
     /// Registered metadata in commit order.

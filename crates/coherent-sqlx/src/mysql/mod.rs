@@ -111,7 +111,9 @@ impl Backend for MySql {
     const LOCK_WAIT_VARIABLE: &'static str = "innodb_lock_wait_timeout";
 
     fn configured_lock_wait(options: &ConnectOptions) -> Option<String> {
-        options.lock_timeout.map(crate::session::whole_seconds)
+        options
+            .lock_timeout
+            .map(|t| coherent_core::connect_options::mysql_seconds(t).to_string())
     }
 
     async fn execute<'a>(
