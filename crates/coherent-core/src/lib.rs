@@ -5,6 +5,8 @@
 //!
 //! - [`meta`]: static metadata of an entity ([`EntityMeta`], [`ColumnMeta`]), produced by
 //!   `#[derive(Entity)]`.
+//! - [`index_meta`]: composite indexes and unique constraints ([`IndexMeta`]) and foreign-key
+//!   rules ([`OnDelete`]).
 //! - [`relation`]: metadata of collection fields ([`RelationMeta`]).
 //! - [`value`]: the dialect-neutral [`Value`] every parameter and cell travels as, and
 //!   [`ColumnType`].
@@ -33,6 +35,7 @@ pub mod entity;
 pub mod error;
 pub mod field_type;
 pub mod filter;
+pub mod index_meta;
 pub mod isolation;
 pub mod lock_mode;
 pub mod meta;
@@ -55,6 +58,7 @@ pub use entity::{Entity, PrimaryKey};
 pub use error::{ConstraintKind, Error, Result};
 pub use field_type::FieldType;
 pub use filter::{CmpOp, Column, Condition, Filter, Order};
+pub use index_meta::{IndexMeta, OnDelete};
 pub use isolation::IsolationLevel;
 pub use lock_mode::{LockMode, LockWait};
 pub use meta::{ColumnMeta, EntityMeta, Reference};

@@ -53,6 +53,11 @@ pub struct ColumnMeta {
     pub concurrency_check: bool,
     /// The entity this column references (a many-to-one `Ref<T>` field): a foreign key.
     pub references: Option<Reference>,
+    /// What deleting the referenced row does to this row (a reference column's foreign key).
+    pub on_delete: crate::OnDelete,
+    /// The column's previous name (`#[column(renamed_from = "old")]`): a migration renames
+    /// it instead of dropping one column and adding another.
+    pub renamed_from: Option<&'static str>,
 }
 
 impl ColumnMeta {
@@ -78,6 +83,8 @@ impl ColumnMeta {
             version: false,
             concurrency_check: false,
             references: None,
+            on_delete: crate::OnDelete::NoAction,
+            renamed_from: None,
         }
     }
 }
@@ -95,6 +102,12 @@ pub struct EntityMeta {
     pub primary_key: usize,
     /// The relation fields that are not columns (collections), in field order.
     pub relations: &'static [crate::relation::RelationMeta],
+    /// Composite (or named) indexes and unique constraints declared on the entity, beside
+    /// the single-column ones its columns declare.
+    pub indexes: &'static [crate::IndexMeta],
+    /// The table's previous name (`#[entity(renamed_from = "old")]`): a migration renames it
+    /// instead of dropping one table and creating another.
+    pub renamed_from: Option<&'static str>,
 }
 
 impl EntityMeta {
@@ -136,7 +149,7 @@ impl EntityMeta {
     ///     ColumnMeta::new("id", ColumnType::BigInt),
     ///     ColumnMeta { version: true, ..ColumnMeta::new("version", ColumnType::Int) },
     /// ];
-    /// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[] };
+    /// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
     /// assert_eq!(META.version_column(), Some(1));
     /// assert!(META.check_columns().is_empty());
     /// ```

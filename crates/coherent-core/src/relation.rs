@@ -88,7 +88,7 @@ pub struct LinkSide {
 ///
 /// ```
 /// use coherent_core::{EntityMeta, RelationKind, RelationMeta};
-/// # static ITEM: EntityMeta = EntityMeta { name: "Book", table: "book", columns: &[], primary_key: 0, relations: &[] };
+/// # static ITEM: EntityMeta = EntityMeta { name: "Book", table: "book", columns: &[], primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let r = RelationMeta {
 ///     field: "books",
 ///     kind: RelationKind::OneToMany,

@@ -48,6 +48,8 @@ static META: EntityMeta = EntityMeta {
     columns: &COLUMNS,
     primary_key: 0,
     relations: &[],
+    indexes: &[],
+    renamed_from: None,
 };
 
 impl Entity for User {

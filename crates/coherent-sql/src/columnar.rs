@@ -25,7 +25,7 @@ fn array(n: usize, column: &ColumnMeta) -> String {
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, EntityMeta};
 /// use coherent_sql::columnar::insert;
 /// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert_eq!(
 ///     insert(&META, ColumnSet::single(1), true),
 ///     r#"INSERT INTO "users" ("name") SELECT * FROM UNNEST($1::TEXT[]) RETURNING "id""#
@@ -58,7 +58,7 @@ pub fn insert(meta: &EntityMeta, columns: ColumnSet, returning_key: bool) -> Str
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, EntityMeta};
 /// use coherent_sql::columnar::update;
 /// static COLS: [ColumnMeta; 3] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("title", ColumnType::Text), ColumnMeta::new("version", ColumnType::Int)];
-/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let mut set = ColumnSet::single(1); set.insert(2);
 /// assert_eq!(
 ///     update(&META, set, ColumnSet::single(2)),
@@ -114,7 +114,7 @@ pub fn update(meta: &EntityMeta, set: ColumnSet, guard: ColumnSet) -> String {
 /// ```
 /// use coherent_core::{ColumnMeta, ColumnType, EntityMeta};
 /// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert_eq!(coherent_sql::columnar::delete(&META), r#"DELETE FROM "users" WHERE "id" = ANY($1::BIGINT[])"#);
 /// ```
 pub fn delete(meta: &EntityMeta) -> String {

@@ -169,6 +169,8 @@ mod tests {
         columns: &COLS,
         primary_key: 0,
         relations: &[],
+        indexes: &[],
+        renamed_from: None,
     };
 
     fn render(c: Condition, order: &[Order], dialect: Dialect) -> String {

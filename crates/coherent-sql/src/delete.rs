@@ -9,7 +9,7 @@ use sea_query::{Expr, ExprTrait, Query};
 /// ```
 /// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta};
 /// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert_eq!(coherent_sql::delete::delete_by_keys(&META, 2, Dialect::Sqlite), r#"DELETE FROM "users" WHERE "id" IN (?, ?)"#);
 /// ```
 pub fn delete_by_keys(meta: &EntityMeta, keys: usize, dialect: Dialect) -> String {

@@ -26,7 +26,7 @@ pub fn rows_per_statement(batch_size: usize, max_params: usize, columns: usize) 
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::insert::insert_rows;
 /// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let sql = insert_rows(&META, ColumnSet::first(2).without(ColumnSet::first(1)), 2, true, Dialect::Sqlite);
 /// assert_eq!(sql, r#"INSERT INTO "users" ("name") VALUES (?), (?) RETURNING "id""#);
 /// // An entity that is its generated key alone:

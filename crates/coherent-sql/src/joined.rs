@@ -35,9 +35,9 @@ pub struct Join<'a> {
 /// use coherent_sql::joined::{select_joined, Join};
 /// use coherent_sql::select::SelectSpec;
 /// static U: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text)];
-/// static USER: EntityMeta = EntityMeta { name: "User", table: "user", columns: &U, primary_key: 0, relations: &[] };
+/// static USER: EntityMeta = EntityMeta { name: "User", table: "user", columns: &U, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// static I: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("user_id", ColumnType::BigInt)];
-/// static IDENTITY: EntityMeta = EntityMeta { name: "Identity", table: "identity", columns: &I, primary_key: 0, relations: &[] };
+/// static IDENTITY: EntityMeta = EntityMeta { name: "Identity", table: "identity", columns: &I, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let join = Join { meta: &IDENTITY, alias: "i1".into(), parent_alias: "u0".into(), parent_column: "id", column: "user_id" };
 /// let cond = Condition::Compare { column: "name", op: CmpOp::Eq, value: Value::Text("Jon".into()) };
 /// let r = select_joined(&USER, "u0", &[join], &cond, &SelectSpec::default(), Dialect::Postgres);

@@ -21,8 +21,8 @@ use crate::schema::{build, place_index};
 /// ```
 /// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta, JoinTable};
 /// static C: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
-/// static BOOK: EntityMeta = EntityMeta { name: "Book", table: "books", columns: &C, primary_key: 0, relations: &[] };
-/// static TAG: EntityMeta = EntityMeta { name: "Tag", table: "tags", columns: &C, primary_key: 0, relations: &[] };
+/// static BOOK: EntityMeta = EntityMeta { name: "Book", table: "books", columns: &C, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
+/// static TAG: EntityMeta = EntityMeta { name: "Tag", table: "tags", columns: &C, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let join = JoinTable { table: "books_tags", owner_column: "book_id", target_column: "tag_id" };
 /// let ddl = coherent_sql::link::create_join_table(&join, &BOOK, &TAG, Dialect::Sqlite);
 /// assert!(ddl[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "books_tags" ( "book_id" INTEGER NOT NULL, "tag_id" INTEGER NOT NULL"#), "{}", ddl[0]);
@@ -130,7 +130,7 @@ pub fn delete_links(
 /// ```
 /// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta, Value};
 /// static C: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text)];
-/// static TAG: EntityMeta = EntityMeta { name: "Tag", table: "tags", columns: &C, primary_key: 0, relations: &[] };
+/// static TAG: EntityMeta = EntityMeta { name: "Tag", table: "tags", columns: &C, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let r = coherent_sql::link::select_linked("books_tags", "book_id", "tag_id", &TAG, &[Value::I64(1)], Dialect::Sqlite);
 /// assert_eq!(r.sql, r#"SELECT "j"."book_id", "t"."id", "t"."name" FROM "books_tags" AS "j" INNER JOIN "tags" AS "t" ON "t"."id" = "j"."tag_id" WHERE "j"."book_id" IN (?) ORDER BY "j"."book_id" ASC, "t"."id" ASC"#);
 /// ```

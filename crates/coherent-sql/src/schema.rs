@@ -1,5 +1,6 @@
-//! DDL from entity metadata: CREATE TABLE (with UNIQUE constraints and defaults), CREATE
-//! INDEX, DROP TABLE.
+//! DDL from entity metadata: CREATE TABLE (with UNIQUE constraints, defaults and foreign keys
+//! with their ON DELETE rule), CREATE INDEX (single-column and the entity's composite ones),
+//! DROP TABLE.
 //!
 //! Policy: unique constraints are unique indexes with deterministic names
 //! (`uq_<table>_<column>`, and `idx_<table>_<column>` for plain indexes) so constraint errors
@@ -11,7 +12,7 @@
 //! and `AUTO_INCREMENT` on MySQL.
 
 use crate::column_type::sql_type;
-use coherent_core::{Dialect, EntityMeta};
+use coherent_core::{Dialect, EntityMeta, OnDelete};
 use sea_query::{
     ColumnDef, Expr, Index, MysqlQueryBuilder, PostgresQueryBuilder, SchemaStatementBuilder,
     SqliteQueryBuilder, Table,
@@ -33,7 +34,7 @@ pub(crate) fn build(stmt: &impl SchemaStatementBuilder, dialect: Dialect) -> Str
 ///     ColumnMeta { primary_key: true, generated: true, ..ColumnMeta::new("id", ColumnType::BigInt) },
 ///     ColumnMeta { unique: true, ..ColumnMeta::new("email", ColumnType::Text) },
 /// ];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let ddl = coherent_sql::schema::create_table(&META, Dialect::Sqlite);
 /// assert!(ddl[0].starts_with(r#"CREATE TABLE IF NOT EXISTS "users" ( "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"#), "{}", ddl[0]);
 /// assert_eq!(ddl[1], r#"CREATE UNIQUE INDEX IF NOT EXISTS "uq_users_email" ON "users" ("email")"#);
@@ -79,12 +80,14 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         // tables may reference each other.
         if let (Some(reference), false) = (c.references, dialect == Dialect::Postgres) {
             let target = (reference.meta)();
-            table.foreign_key(
-                sea_query::ForeignKey::create()
-                    .name(format!("fk_{}_{}", meta.table, c.name))
-                    .from(meta.table, c.name)
-                    .to(target.table, target.pk().name),
-            );
+            let mut fk = sea_query::ForeignKey::create();
+            fk.name(format!("fk_{}_{}", meta.table, c.name))
+                .from(meta.table, c.name)
+                .to(target.table, target.pk().name);
+            if let Some(action) = foreign_key_action(c.on_delete) {
+                fk.on_delete(action);
+            }
+            table.foreign_key(&mut fk);
         }
     }
     let mut out = Vec::new();
@@ -103,8 +106,29 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         }
         place_index(&mut table, idx, dialect, &mut out);
     }
+    for declared in meta.indexes {
+        let mut idx = Index::create();
+        idx.name(declared.name).table(meta.table);
+        for column in declared.columns {
+            idx.col(*column);
+        }
+        if declared.unique {
+            idx.unique();
+        }
+        place_index(&mut table, idx, dialect, &mut out);
+    }
     out.insert(0, build(&table, dialect));
     out
+}
+
+/// The sea-query action of an ON DELETE rule; None for the SQL default (no clause).
+pub fn foreign_key_action(rule: OnDelete) -> Option<sea_query::ForeignKeyAction> {
+    match rule {
+        OnDelete::NoAction => None,
+        OnDelete::Restrict => Some(sea_query::ForeignKeyAction::Restrict),
+        OnDelete::Cascade => Some(sea_query::ForeignKeyAction::Cascade),
+        OnDelete::SetNull => Some(sea_query::ForeignKeyAction::SetNull),
+    }
 }
 
 /// Puts an index of a table being created where it belongs: inside the CREATE TABLE on MySQL,
@@ -133,7 +157,7 @@ pub(crate) fn place_index(
 /// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::schema::add_foreign_keys;
 /// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
-/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert!(add_foreign_keys(&META, Dialect::Postgres).is_empty());
 /// ```
 pub fn add_foreign_keys(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
@@ -152,8 +176,12 @@ pub fn add_foreign_keys(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         out.push(format!(
             "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}"
         ));
+        let on_delete = match c.on_delete {
+            OnDelete::NoAction => String::new(),
+            rule => format!(" ON DELETE {}", rule.sql()),
+        };
         out.push(format!(
-            "ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({}) REFERENCES {} ({})",
+            "ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY ({}) REFERENCES {} ({}){on_delete}",
             q(c.name),
             q(target.table),
             q(target.pk().name)

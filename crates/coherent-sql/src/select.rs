@@ -32,7 +32,7 @@ fn base(meta: &EntityMeta) -> SelectStatement {
 /// use coherent_core::{ColumnMeta, ColumnType, Condition, CmpOp, Dialect, EntityMeta, Value};
 /// use coherent_sql::select::{select, SelectSpec};
 /// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let cond = Condition::Compare { column: "name", op: CmpOp::Eq, value: Value::Text("x' OR 1=1 --".into()) };
 /// let r = select(&META, &cond, &SelectSpec { limit: Some(5), ..Default::default() }, Dialect::Sqlite);
 /// assert_eq!(r.sql, r#"SELECT "id", "name" FROM "users" WHERE "name" = ? ORDER BY "id" ASC LIMIT ?"#);
@@ -107,7 +107,7 @@ pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> String {
 /// use coherent_core::{ColumnMeta, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::select::lock_row;
 /// static COLS: [ColumnMeta; 1] = [ColumnMeta::new("id", ColumnType::BigInt)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert_eq!(lock_row(&META, "u0", Dialect::Postgres), r#"SELECT 1 FROM "users" AS "u0" WHERE "u0"."id" = $1"#);
 /// ```
 pub fn lock_row(meta: &EntityMeta, alias: &str, dialect: Dialect) -> String {

@@ -18,7 +18,7 @@ use sea_query::{Expr, ExprTrait, Query};
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::update::update_by_key;
 /// static COLS: [ColumnMeta; 3] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("name", ColumnType::Text), ColumnMeta::new("age", ColumnType::Int)];
-/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "User", table: "users", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let mut set = ColumnSet::EMPTY; set.insert(1); set.insert(2);
 /// assert_eq!(update_by_key(&META, set, Dialect::Postgres), r#"UPDATE "users" SET "name" = $1, "age" = $2 WHERE "id" = $3"#);
 /// ```
@@ -44,7 +44,7 @@ pub fn update_by_key(meta: &EntityMeta, columns: ColumnSet, dialect: Dialect) ->
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::update::update_guarded;
 /// static COLS: [ColumnMeta; 3] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("title", ColumnType::Text), ColumnMeta::new("version", ColumnType::Int)];
-/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let mut set = ColumnSet::EMPTY; set.insert(1); set.insert(2);
 /// let sql = update_guarded(&META, set, ColumnSet::single(2), ColumnSet::EMPTY, Dialect::Postgres);
 /// assert_eq!(sql, r#"UPDATE "docs" SET "title" = $1, "version" = $2 WHERE "id" = $3 AND "version" = $4"#);
@@ -93,7 +93,7 @@ pub fn update_guarded(
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::update::update_rows;
 /// static COLS: [ColumnMeta; 3] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("title", ColumnType::Text), ColumnMeta::new("version", ColumnType::Int)];
-/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "Doc", table: "docs", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let mut set = ColumnSet::EMPTY; set.insert(1); set.insert(2);
 /// assert_eq!(
 ///     update_rows(&META, set, ColumnSet::single(2), 2, Dialect::Postgres),
@@ -105,7 +105,7 @@ pub fn update_guarded(
 /// );
 /// // A nullable guard column needs the NULL-safe join.
 /// static NULLABLE: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta { nullable: true, ..ColumnMeta::new("owner", ColumnType::Text) }];
-/// static ACCOUNT: EntityMeta = EntityMeta { name: "A", table: "a", columns: &NULLABLE, primary_key: 0, relations: &[] };
+/// static ACCOUNT: EntityMeta = EntityMeta { name: "A", table: "a", columns: &NULLABLE, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert_eq!(
 ///     update_rows(&ACCOUNT, ColumnSet::single(1), ColumnSet::single(1), 2, Dialect::MySql),
 ///     "UPDATE `a` AS `t` JOIN (SELECT ? AS `k`, ? AS `s1`, ? AS `g1` UNION ALL SELECT ?, ?, ?) AS `v` ON `t`.`id` = `v`.`k` AND `t`.`owner` <=> `v`.`g1` SET `t`.`owner` = `v`.`s1`"
@@ -244,7 +244,7 @@ fn mysql_case_form(meta: &EntityMeta, guard: ColumnSet) -> bool {
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta, Value};
 /// use coherent_sql::update::arrange_rows;
 /// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("n", ColumnType::Int)];
-/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// let rows = vec![Value::I64(1), Value::I32(10), Value::I64(2), Value::I32(20)];
 /// let mysql = arrange_rows(&META, ColumnSet::single(1), ColumnSet::EMPTY, rows.clone(), Dialect::MySql);
 /// assert_eq!(mysql, vec![Value::I64(1), Value::I32(10), Value::I64(2), Value::I32(20), Value::I64(1), Value::I64(2)]);
@@ -284,7 +284,7 @@ pub fn arrange_rows(
 /// use coherent_core::{ColumnMeta, ColumnSet, ColumnType, Dialect, EntityMeta};
 /// use coherent_sql::update::rows_per_update;
 /// static COLS: [ColumnMeta; 2] = [ColumnMeta::new("id", ColumnType::BigInt), ColumnMeta::new("n", ColumnType::Int)];
-/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[] };
+/// static META: EntityMeta = EntityMeta { name: "T", table: "t", columns: &COLS, primary_key: 0, relations: &[], indexes: &[], renamed_from: None };
 /// assert_eq!(rows_per_update(&META, ColumnSet::EMPTY, 300, 65_535, 2, Dialect::MySql), 128);
 /// assert_eq!(rows_per_update(&META, ColumnSet::EMPTY, 300, 65_535, 2, Dialect::Postgres), 300);
 /// ```

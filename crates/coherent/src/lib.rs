@@ -5,10 +5,14 @@
 pub use coherent_core as core;
 pub use coherent_core::{
     Column, ColumnMeta, ColumnSet, ColumnType, ConnectOptions, ConstraintKind, DatabaseError,
-    Dialect, Entity, EntityMeta, Error, FieldType, Filter, IsolationLevel, JournalMode, LockMode,
-    Order, PrimaryKey, Result, Row, Synchronous, Value,
+    Dialect, Entity, EntityMeta, Error, FieldType, Filter, IndexMeta, IsolationLevel, JournalMode,
+    LockMode, OnDelete, Order, PrimaryKey, Result, Row, Synchronous, Value,
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
+/// Schema evolution (feature `migrate`): introspection, diffing, migration files and the
+/// Migrator.
+#[cfg(feature = "migrate")]
+pub use coherent_migrate as migrate;
 pub use coherent_orm::{
     Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoKey,
     IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm, OrmBuilder, OrmConfig, Propagation,
@@ -57,6 +61,7 @@ pub mod __private {
     pub use coherent_core::error::{Error, Result};
     pub use coherent_core::field_type::FieldType;
     pub use coherent_core::filter::Column;
+    pub use coherent_core::index_meta::{IndexMeta, OnDelete};
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
     pub use coherent_core::relation::{JoinTable, RelationKind, RelationMeta, RelationSlot};
     pub use coherent_core::row::RowReader;

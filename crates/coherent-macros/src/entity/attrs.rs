@@ -3,8 +3,8 @@
 //! errors, reported at the option; the meaning of the options is checked in
 //! [`parse`](super::parse).
 
-use darling::FromAttributes;
 use darling::util::Flag;
+use darling::{FromAttributes, FromMeta};
 
 /// `#[entity(...)]` on the struct.
 #[derive(Default, FromAttributes)]
@@ -15,6 +15,24 @@ pub(super) struct EntityAttrs {
     /// The path of the `coherent` crate; default `::coherent`.
     #[darling(rename = "crate")]
     pub(super) krate: Option<syn::Path>,
+    /// The table's previous name, for a migration's `RENAME`.
+    pub(super) renamed_from: Option<String>,
+    /// `index(columns = [..], name = "..")`, any number of times: a composite index.
+    #[darling(multiple)]
+    pub(super) index: Vec<IndexAttrs>,
+    /// `unique(columns = [..], name = "..")`, any number of times: a composite unique
+    /// constraint.
+    #[darling(multiple)]
+    pub(super) unique: Vec<IndexAttrs>,
+}
+
+/// `index(..)` / `unique(..)` inside `#[entity(..)]`.
+#[derive(FromMeta)]
+pub(super) struct IndexAttrs {
+    /// The fields (or column names) indexed, in order.
+    pub(super) columns: Vec<syn::LitStr>,
+    /// The index name; default `idx_<table>_<columns>` / `uq_<table>_<columns>`.
+    pub(super) name: Option<String>,
 }
 
 /// `#[column(...)]` on a field.
@@ -31,6 +49,8 @@ pub(super) struct ColumnAttrs {
     pub(super) nullable: Flag,
     /// A DDL default, as an SQL literal.
     pub(super) default: Option<String>,
+    /// The column's previous name, for a migration's `RENAME`.
+    pub(super) renamed_from: Option<String>,
 }
 
 /// `#[primary_key]` on a field: takes no options.
@@ -38,10 +58,14 @@ pub(super) struct ColumnAttrs {
 #[darling(attributes(primary_key))]
 pub(super) struct PrimaryKeyAttrs {}
 
-/// `#[many_to_one]` on a `Ref<T>` / `Option<Ref<T>>` field: takes no options.
+/// `#[many_to_one]` or `#[many_to_one(on_delete = "cascade")]` on a `Ref<T>` /
+/// `Option<Ref<T>>` field.
 #[derive(Default, FromAttributes)]
 #[darling(attributes(many_to_one))]
-pub(super) struct ManyToOneAttrs {}
+pub(super) struct ManyToOneAttrs {
+    /// The foreign key's ON DELETE rule: `cascade`, `set null`, `restrict` or `no action`.
+    pub(super) on_delete: Option<syn::LitStr>,
+}
 
 /// `#[one_to_many(mapped_by = "..", orphan_removal)]` on a `Collection<T>` field.
 #[derive(Default, FromAttributes)]
@@ -84,6 +108,8 @@ pub(super) struct OneToOneAttrs {
     pub(super) orphan_removal: Flag,
     /// Inverse side: remove the (loaded) item when the owner is removed.
     pub(super) cascade_remove: Flag,
+    /// Owning side: the foreign key's ON DELETE rule.
+    pub(super) on_delete: Option<syn::LitStr>,
 }
 
 /// `#[version]` on a field: takes no options.

@@ -20,6 +20,8 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         relations,
         pk,
         private,
+        renamed_from,
+        indexes,
     } = entity;
     let pk = *pk;
     let pk_col = &columns[pk];
@@ -84,10 +86,9 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         } else {
             quote!(false)
         };
-        let default = match &c.default {
-            Some(d) => quote!(::core::option::Option::Some(#d)),
-            None => quote!(::core::option::Option::None),
-        };
+        let default = optional_str(c.default.as_deref());
+        let renamed_from = optional_str(c.renamed_from.as_deref());
+        let on_delete = syn::Ident::new(c.on_delete, proc_macro2::Span::call_site());
         quote! {
             #private::ColumnMeta {
                 field: #field,
@@ -102,7 +103,16 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 version: #version,
                 concurrency_check: #concurrency_check,
                 references: #field_type::REFERENCES,
+                on_delete: #private::OnDelete::#on_delete,
+                renamed_from: #renamed_from,
             }
+        }
+    });
+
+    let table_renamed_from = optional_str(renamed_from.as_deref());
+    let index_metas = indexes.iter().map(|(name, columns, unique)| {
+        quote! {
+            #private::IndexMeta { name: #name, columns: &[#(#columns),*], unique: #unique }
         }
     });
 
@@ -369,6 +379,8 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
                 columns: &[#(#column_metas),*],
                 primary_key: #pk,
                 relations: &[#(#relation_metas),*],
+                indexes: &[#(#index_metas),*],
+                renamed_from: #table_renamed_from,
             };
 
             #[inline]
@@ -442,5 +454,13 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         #private::inventory::submit! {
             #private::Registration::of::<#ident>()
         }
+    }
+}
+
+/// `Some("..")` or `None`, as an `Option<&'static str>` expression.
+fn optional_str(value: Option<&str>) -> TokenStream {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
     }
 }

@@ -18,6 +18,10 @@ pub(super) struct Entity<'a> {
     pub(super) relations: Vec<Relation<'a>>,
     /// The index of the primary key in `columns`.
     pub(super) pk: usize,
+    /// The table's previous name.
+    pub(super) renamed_from: Option<String>,
+    /// Composite indexes and unique constraints: (name, column names, unique).
+    pub(super) indexes: Vec<(String, Vec<String>, bool)>,
     /// `<crate>::__private`, the path every coherent item is named through.
     pub(super) private: TokenStream,
 }
@@ -39,6 +43,10 @@ pub(super) struct Column<'a> {
     pub(super) concurrency_check: bool,
     /// `#[many_to_one]`: a reference to another entity.
     pub(super) many_to_one: bool,
+    /// The reference's ON DELETE rule, as the `OnDelete` variant's name.
+    pub(super) on_delete: &'static str,
+    /// The column's previous name.
+    pub(super) renamed_from: Option<String>,
 }
 
 /// One relation (collection) field, parsed: not a column.

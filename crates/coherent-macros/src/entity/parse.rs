@@ -5,7 +5,7 @@
 //! and reported together; the field types themselves are checked later, by the compiler.
 
 use super::attrs::{
-    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, ManyToManyAttrs, ManyToOneAttrs,
+    ColumnAttrs, ConcurrencyCheckAttrs, EntityAttrs, IndexAttrs, ManyToManyAttrs, ManyToOneAttrs,
     OneToManyAttrs, OneToOneAttrs, PrimaryKeyAttrs, VersionAttrs,
 };
 use super::errors::Errors;
@@ -93,9 +93,10 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         if let Err(e) = ConcurrencyCheckAttrs::from_attributes(&field.attrs) {
             errors.darling(e);
         }
-        if let Err(e) = ManyToOneAttrs::from_attributes(&field.attrs) {
+        let many_to_one_opts = ManyToOneAttrs::from_attributes(&field.attrs).unwrap_or_else(|e| {
             errors.darling(e);
-        }
+            ManyToOneAttrs::default()
+        });
         let marker = |name: &str| field.attrs.iter().find(|a| a.path().is_ident(name));
         let version_attr = marker("version");
         let check_attr = marker("concurrency_check");
@@ -153,6 +154,19 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         if let (true, Some(pk)) = (many_to_one, marker("primary_key")) {
             errors.spanned(pk, "a many-to-one reference cannot be the primary key");
         }
+        // The owning side's options were checked by `relation_field`.
+        let on_delete_lit = many_to_one_opts.on_delete.or_else(|| {
+            one_to_one
+                .then(|| OneToOneAttrs::from_attributes(&field.attrs).ok())
+                .flatten()
+                .and_then(|o| o.on_delete)
+        });
+        let on_delete = on_delete_rule(on_delete_lit.as_ref(), &field.ty, &mut errors);
+        if let Some(old) = &opts.renamed_from
+            && old.is_empty()
+        {
+            errors.spanned(ident, "#[column(renamed_from = \"..\")] cannot be empty");
+        }
         // A reference's column is `<field>_id` unless named.
         let name = opts.name.unwrap_or_else(|| {
             if many_to_one {
@@ -195,6 +209,8 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
             version: version_attr.is_some(),
             concurrency_check: check_attr.is_some(),
             many_to_one,
+            on_delete,
+            renamed_from: opts.renamed_from,
         });
     }
 
@@ -209,6 +225,36 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         );
     }
 
+    let table = attrs
+        .table
+        .clone()
+        .unwrap_or_else(|| snake_case(&struct_ident.unraw().to_string()));
+    if attrs.renamed_from.as_deref() == Some("") {
+        errors.spanned(
+            struct_ident,
+            "#[entity(renamed_from = \"..\")] cannot be empty",
+        );
+    }
+    let declared = attrs
+        .index
+        .iter()
+        .map(|i| (i, false))
+        .chain(attrs.unique.iter().map(|i| (i, true)));
+    let mut indexes: Vec<(String, Vec<String>, bool)> = Vec::new();
+    for (declared, unique) in declared {
+        if let Some(index) = entity_index(declared, unique, &table, &columns, &mut errors) {
+            if indexes.iter().any(|(name, ..)| *name == index.0) {
+                errors.spanned(
+                    struct_ident,
+                    format!(
+                        "entity `{entity_name}` declares the index `{}` twice",
+                        index.0
+                    ),
+                );
+            }
+            indexes.push(index);
+        }
+    }
     if primary_key.is_none() {
         errors.spanned(
             struct_ident,
@@ -226,10 +272,6 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         .krate
         .map_or_else(|| quote!(::coherent), |path| quote!(#path));
     let private = quote!(#krate::__private);
-    let table = attrs
-        .table
-        .unwrap_or_else(|| snake_case(&struct_ident.unraw().to_string()));
-
     Ok(Entity {
         ident: struct_ident,
         entity_name,
@@ -238,7 +280,96 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
         relations,
         pk,
         private,
+        renamed_from: attrs.renamed_from,
+        indexes,
     })
+}
+
+/// The longest identifier PostgreSQL keeps (it cuts longer ones short, so the catalog would
+/// name the index differently from the entity).
+const MAX_IDENTIFIER: usize = 63;
+
+/// An `index(..)` / `unique(..)` of `#[entity(..)]` resolved to column names: (name,
+/// columns, unique). Each listed name is a field or a column of the entity.
+fn entity_index(
+    declared: &IndexAttrs,
+    unique: bool,
+    table: &str,
+    columns: &[Column<'_>],
+    errors: &mut Errors,
+) -> Option<(String, Vec<String>, bool)> {
+    let kind = if unique { "unique" } else { "index" };
+    let Some(first) = declared.columns.first() else {
+        errors.push(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!("#[entity({kind}(columns = [..]))] needs at least one column"),
+        ));
+        return None;
+    };
+    let mut names: Vec<String> = Vec::with_capacity(declared.columns.len());
+    for lit in &declared.columns {
+        let wanted = lit.value();
+        match columns.iter().find(|c| c.field == wanted || c.name == wanted) {
+            Some(c) if names.contains(&c.name) => {
+                errors.spanned(lit, format!("column `{}` is listed twice", c.name));
+            }
+            Some(c) => names.push(c.name.clone()),
+            None => errors.spanned(
+                lit,
+                format!("no column field named `{wanted}`: {kind} columns name fields (or their columns) of this entity; collections are not columns"),
+            ),
+        }
+    }
+    if names.len() != declared.columns.len() {
+        return None;
+    }
+    let prefix = if unique { "uq" } else { "idx" };
+    let name = declared
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{prefix}_{table}_{}", names.join("_")));
+    if name.is_empty() || name.len() > MAX_IDENTIFIER {
+        errors.spanned(
+            first,
+            format!("the {kind} name `{name}` must be 1 to {MAX_IDENTIFIER} characters; name it with `name = \"..\"`"),
+        );
+        return None;
+    }
+    Some((name, names, unique))
+}
+
+/// The `OnDelete` variant `lit` names (`NoAction` without one); `set null` needs a nullable
+/// reference.
+fn on_delete_rule(lit: Option<&syn::LitStr>, ty: &syn::Type, errors: &mut Errors) -> &'static str {
+    let Some(lit) = lit else {
+        return "NoAction";
+    };
+    let rule = match lit
+        .value()
+        .trim()
+        .to_ascii_lowercase()
+        .replace('_', " ")
+        .as_str()
+    {
+        "no action" => "NoAction",
+        "restrict" => "Restrict",
+        "cascade" => "Cascade",
+        "set null" => "SetNull",
+        other => {
+            errors.spanned(
+                lit,
+                format!("unknown on_delete rule `{other}`: expected \"cascade\", \"set null\", \"restrict\" or \"no action\""),
+            );
+            return "NoAction";
+        }
+    };
+    if rule == "SetNull" && option_inner(ty).is_none() {
+        errors.spanned(
+            lit,
+            "on_delete = \"set null\" needs a nullable reference: declare the field as `Option<Ref<T>>`",
+        );
+    }
+    rule
 }
 
 /// The relation field `field` declares with `#[one_to_many(..)]`, if it does (errors for a
@@ -310,6 +441,12 @@ fn relation_field<'a>(
             }
             return None;
         };
+        if let Some(lit) = &opts.on_delete {
+            errors.spanned(
+                lit,
+                format!("#[one_to_one] field `{field_name}` is the inverse side: on_delete belongs on the owning side's reference"),
+            );
+        }
         reject_column_attrs(field, field_name, "#[one_to_one(mapped_by)]", errors);
         return Some(Relation {
             ident: field.ident.as_ref().expect("named field"),

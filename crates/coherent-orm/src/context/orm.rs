@@ -129,6 +129,27 @@ impl Orm {
         &self.shared.config
     }
 
+    /// The driver: connections outside the Unit of Work, for tools that manage the schema
+    /// (`coherent-migrate`).
+    pub fn driver(&self) -> &Arc<dyn Driver> {
+        &self.shared.driver
+    }
+
+    /// The metadata of every registered entity, referenced entities before those that
+    /// reference them (the commit order).
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let orm = coherent_orm::Orm::builder().url("sqlite::memory:").entity::<User>().build().await?;
+    /// assert_eq!(orm.entity_metas()[0].table, "users");
+    /// # Ok::<(), coherent_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn entity_metas(&self) -> Vec<&'static coherent_core::EntityMeta> {
+        self.shared.model.metas_in_order()
+    }
+
     /// Shuts the Orm down for a clean exit: from the call on, taking a new connection fails
     /// with [`Error::Closed`] (a transaction already holding one may still commit or roll
     /// back); the future ends when every connection is closed (SQLite's connection threads

@@ -1,0 +1,1 @@
+//! Reading the live schema back from the catalog. (Being written.)

@@ -1,0 +1,1 @@
+//! Migration files and Rust migrations. (Being written.)

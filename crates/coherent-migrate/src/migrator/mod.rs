@@ -1,0 +1,1 @@
+//! The Migrator: history table, lock, up/down/status. (Being written.)

@@ -1,0 +1,184 @@
+//! Canonical spellings of column types and defaults, per dialect, so that what the entities
+//! render and what the catalog reports compare equal when they mean the same thing.
+//!
+//! Policy: canonical forms are lowercase with single spaces and no space after a comma.
+//! - PostgreSQL: the catalog's aliases become the DDL's names (`int8` → `bigint`,
+//!   `timestamp with time zone` → `timestamptz`); defaults lose their casts (`'a'::text` →
+//!   `'a'`).
+//! - MySQL/MariaDB: the display width of integers goes (`bigint(20)` → `bigint`),
+//!   `tinyint(1)` is `boolean`, `json` is `longtext` (MariaDB stores JSON as `LONGTEXT`
+//!   with a check), character sets and collations are not part of the type; a `NULL`
+//!   default is no default.
+//! - SQLite: the declared type, lowercased (SQLite keeps it as written).
+
+use coherent_core::Dialect;
+
+/// The canonical spelling of the column type `raw` in `dialect`.
+///
+/// ```
+/// use coherent_core::Dialect;
+/// use coherent_migrate::model::canonical::column_type;
+/// assert_eq!(column_type(Dialect::Postgres, "INT8"), "bigint");
+/// assert_eq!(column_type(Dialect::Postgres, "timestamp with time zone"), "timestamptz");
+/// assert_eq!(column_type(Dialect::MySql, "bigint(20)"), "bigint");
+/// assert_eq!(column_type(Dialect::MySql, "tinyint(1)"), "boolean");
+/// assert_eq!(column_type(Dialect::MySql, "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"), "varchar(255)");
+/// assert_eq!(column_type(Dialect::MySql, "DECIMAL(38, 10)"), "decimal(38,10)");
+/// assert_eq!(column_type(Dialect::Sqlite, "INTEGER"), "integer");
+/// ```
+pub fn column_type(dialect: Dialect, raw: &str) -> String {
+    let t = spaced(&raw.to_ascii_lowercase());
+    match dialect {
+        Dialect::Sqlite => t,
+        Dialect::Postgres => postgres_type(t),
+        Dialect::MySql => mysql_type(t),
+    }
+}
+
+/// Single spaces, none after a comma or before an opening parenthesis.
+fn spaced(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(", ", ",")
+        .replace(" ,", ",")
+        .replace(" (", "(")
+}
+
+fn postgres_type(t: String) -> String {
+    let alias = match t.as_str() {
+        "int2" => "smallint",
+        "int" | "int4" => "integer",
+        "int8" => "bigint",
+        "float4" => "real",
+        "float8" => "double precision",
+        "bool" => "boolean",
+        "timestamp with time zone" => "timestamptz",
+        "timestamp without time zone" => "timestamp",
+        "decimal" => "numeric",
+        "character varying" => "varchar",
+        _ => "",
+    };
+    if !alias.is_empty() {
+        return alias.to_owned();
+    }
+    if let Some(rest) = t.strip_prefix("character varying(") {
+        return format!("varchar({rest}");
+    }
+    if let Some(rest) = t.strip_prefix("decimal(") {
+        return format!("numeric({rest}");
+    }
+    t
+}
+
+fn mysql_type(t: String) -> String {
+    // Character set and collation are not part of the type.
+    let mut t = t;
+    for marker in [" character set ", " collate "] {
+        if let Some(at) = t.find(marker) {
+            t.truncate(at);
+        }
+    }
+    if t == "tinyint(1)" || t == "bool" || t == "boolean" {
+        return "boolean".into();
+    }
+    if t == "json" {
+        return "longtext".into();
+    }
+    if t == "integer" {
+        return "int".into();
+    }
+    for int in ["tinyint", "smallint", "mediumint", "int", "bigint"] {
+        if let Some(rest) = t.strip_prefix(int)
+            && let Some(after) = rest.strip_prefix('(')
+            && let Some(close) = after.find(')')
+        {
+            return format!("{int}{}", &after[close + 1..]);
+        }
+    }
+    t
+}
+
+/// The canonical spelling of the default `raw` in `dialect`; None where it means no default.
+///
+/// ```
+/// use coherent_core::Dialect;
+/// use coherent_migrate::model::canonical::default;
+/// assert_eq!(default(Dialect::Postgres, "'draft'::text").as_deref(), Some("'draft'"));
+/// assert_eq!(default(Dialect::Postgres, "(0)").as_deref(), Some("0"));
+/// assert_eq!(default(Dialect::MySql, "NULL"), None);
+/// assert_eq!(default(Dialect::MySql, "current_timestamp()").as_deref(), Some("current_timestamp"));
+/// assert_eq!(default(Dialect::Sqlite, "CURRENT_TIMESTAMP").as_deref(), Some("current_timestamp"));
+/// ```
+pub fn default(dialect: Dialect, raw: &str) -> Option<String> {
+    let mut d = raw.trim().to_owned();
+    if dialect == Dialect::Postgres {
+        d = strip_casts(&d);
+    }
+    while d.starts_with('(') && d.ends_with(')') && balanced(&d[1..d.len() - 1]) {
+        d = d[1..d.len() - 1].trim().to_owned();
+    }
+    if d.is_empty() || d.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    if d.starts_with('\'') {
+        return Some(d);
+    }
+    let mut d = spaced(&d.to_ascii_lowercase());
+    for function in ["current_timestamp", "current_date", "current_time", "now"] {
+        if d == format!("{function}()") {
+            d = function.to_owned();
+        }
+    }
+    if d == "now" {
+        d = "current_timestamp".into();
+    }
+    Some(d)
+}
+
+/// `'a'::text::varchar` → `'a'`: the PostgreSQL casts at the end of a default, outside quotes.
+fn strip_casts(d: &str) -> String {
+    let mut out = d.to_owned();
+    loop {
+        let Some(at) = last_cast(&out) else {
+            return out;
+        };
+        out.truncate(at);
+        out = out.trim_end().to_owned();
+    }
+}
+
+/// Where the last `::` outside quotes and parentheses starts.
+fn last_cast(d: &str) -> Option<usize> {
+    let (mut quoted, mut depth, mut found) = (false, 0i32, None);
+    let bytes = d.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth -= 1,
+            b':' if !quoted && depth == 0 && bytes.get(i + 1) == Some(&b':') => found = Some(i),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Whether the parentheses of `d` (outside quotes) balance.
+fn balanced(d: &str) -> bool {
+    let (mut quoted, mut depth) = (false, 0i32);
+    for b in d.bytes() {
+        match b {
+            b'\'' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
