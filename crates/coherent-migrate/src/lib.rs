@@ -19,3 +19,7 @@ pub mod migrator;
 pub mod model;
 
 pub use error::{Error, Result};
+
+/// The table the [`Migrator`](migrator) records applied migrations in; introspection and
+/// diffs leave it out.
+pub const HISTORY_TABLE: &str = "coherent_migrations";
