@@ -17,8 +17,10 @@ pub mod introspect;
 pub mod migration;
 pub mod migrator;
 pub mod model;
+pub mod snapshot;
 
 pub use error::{Error, Result};
+pub use snapshot::Snapshot;
 
 /// The table the [`Migrator`](migrator) records applied migrations in; introspection and
 /// diffs leave it out.
