@@ -49,9 +49,9 @@ pub enum Error {
         statement: usize,
         /// The statement.
         sql: String,
-        /// The database's refusal.
+        /// The database's refusal (boxed: it is large, and this error is rare).
         #[source]
-        source: coherent_core::Error,
+        source: Box<coherent_core::Error>,
     },
 
     /// An applied migration's file changed since it was applied.
