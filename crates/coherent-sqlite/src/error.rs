@@ -8,7 +8,9 @@
 //! - **Constraint violations are typed** by SQLite's extended result code, never by matching
 //!   message prefixes: `SQLITE_CONSTRAINT_UNIQUE` and `_PRIMARYKEY` are
 //!   [`ConstraintKind::Unique`], `_NOTNULL` is [`ConstraintKind::NotNull`], `_FOREIGNKEY` is
-//!   [`ConstraintKind::ForeignKey`], `_CHECK` is [`ConstraintKind::Check`]. The message is
+//!   [`ConstraintKind::ForeignKey`] (and so is `_TRIGGER` with the message `FOREIGN KEY
+//!   constraint failed`, how SQLite refuses an `ON DELETE RESTRICT`), `_CHECK` is
+//!   [`ConstraintKind::Check`]. The message is
 //!   only *parsed for details*, which SQLite states the same way in every version this crate
 //!   bundles: `UNIQUE constraint failed: users.email` (and `NOT NULL ..`) gives table `users`
 //!   and column `email` (over several columns, `t.a, t.b`, the table only); `UNIQUE
@@ -101,6 +103,11 @@ fn classify_code(code: ffi::Error, message: String, native: rusqlite::Error) -> 
         }
         ffi::SQLITE_CONSTRAINT_NOTNULL => Some(ConstraintKind::NotNull),
         ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(ConstraintKind::ForeignKey),
+        // An `ON DELETE RESTRICT` action refuses with the trigger code (SQLite runs foreign-key
+        // actions as triggers) and this exact message; a user trigger's RAISE says its own.
+        ffi::SQLITE_CONSTRAINT_TRIGGER if message == "FOREIGN KEY constraint failed" => {
+            Some(ConstraintKind::ForeignKey)
+        }
         ffi::SQLITE_CONSTRAINT_CHECK => Some(ConstraintKind::Check),
         _ => None,
     };
@@ -485,6 +492,27 @@ mod tests {
         assert_eq!(code, "SQLITE_CONSTRAINT_FOREIGNKEY");
         assert_eq!((table, column, name), (None, None, None));
         assert!(message.contains("FOREIGN KEY"), "{message}");
+    }
+
+    #[test]
+    fn on_delete_restrict_is_a_foreign_key_violation() {
+        let conn = db();
+        conn.execute_batch(
+            "CREATE TABLE loans (id INTEGER PRIMARY KEY,
+                 user_id INTEGER REFERENCES users (id) ON DELETE RESTRICT);
+             INSERT INTO loans (user_id) VALUES (1);",
+        )
+        .unwrap();
+        let (kind, code, ..) = constraint(fail(&conn, "DELETE FROM users WHERE id = 1"));
+        assert_eq!(kind, ConstraintKind::ForeignKey);
+        assert_eq!(code, "SQLITE_CONSTRAINT_TRIGGER");
+        // A user trigger's RAISE is not one.
+        conn.execute_batch(
+            "CREATE TRIGGER no_tags BEFORE INSERT ON tags BEGIN SELECT RAISE(ABORT, 'no'); END;",
+        )
+        .unwrap();
+        let err = fail(&conn, "INSERT INTO tags VALUES ('Go')");
+        assert_eq!(err.constraint_kind(), None, "{err}");
     }
 
     #[test]

@@ -428,3 +428,61 @@ fn a_decoded_collection_is_unloaded_and_references_hold_keys() {
     ));
     assert!(book.editor.is_none());
 }
+
+/// The schema attributes: composite indexes and unique constraints, ON DELETE rules and
+/// rename hints.
+#[derive(Entity, Clone, Debug)]
+#[entity(
+    table = "loans",
+    renamed_from = "borrowings",
+    index(columns = ["book", "due"]),
+    unique(columns = ["reader_code", "book"], name = "uq_one_loan_per_reader")
+)]
+pub struct Loan {
+    #[primary_key]
+    pub id: i64,
+    #[many_to_one(on_delete = "cascade")]
+    pub book: Ref<Book>,
+    #[many_to_one(on_delete = "SET_NULL")]
+    pub reader: Option<Ref<Author>>,
+    #[column(renamed_from = "reader_id_text")]
+    pub reader_code: String,
+    #[column(default = "0")]
+    pub due: i64,
+}
+
+#[test]
+fn schema_attributes_reach_the_metadata() {
+    use coherent::{IndexMeta, OnDelete};
+    let meta = Loan::META;
+    assert_eq!(meta.renamed_from, Some("borrowings"));
+    assert_eq!(
+        meta.indexes,
+        [
+            IndexMeta {
+                name: "idx_loans_book_id_due",
+                columns: &["book_id", "due"],
+                unique: false
+            },
+            IndexMeta {
+                name: "uq_one_loan_per_reader",
+                columns: &["reader_code", "book_id"],
+                unique: true
+            },
+        ]
+    );
+    let rules: Vec<_> = meta.columns.iter().map(|c| c.on_delete).collect();
+    assert_eq!(
+        rules,
+        [
+            OnDelete::NoAction,
+            OnDelete::Cascade,
+            OnDelete::SetNull,
+            OnDelete::NoAction,
+            OnDelete::NoAction
+        ]
+    );
+    assert_eq!(meta.columns[3].renamed_from, Some("reader_id_text"));
+    assert_eq!(meta.columns[4].default, Some("0"));
+    assert!(User::META.indexes.is_empty() && User::META.renamed_from.is_none());
+}

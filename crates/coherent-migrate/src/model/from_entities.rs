@@ -8,7 +8,7 @@
 
 use super::{Column, ForeignKey, Index, Schema, Table, canonical};
 use coherent_core::{ColumnMeta, Dialect, EntityMeta, JoinTable, OnDelete};
-use coherent_sql::column_type::sql_type;
+use coherent_sql::column_type::{entity_sql_type, sql_type};
 
 /// The schema `metas` describe in `dialect`.
 ///
@@ -43,7 +43,7 @@ fn entity_table(meta: &EntityMeta, dialect: Dialect) -> Table {
     table.renamed_from = meta.renamed_from.map(str::to_owned);
     table.primary_key = vec![meta.pk().name.to_owned()];
     for c in meta.columns {
-        table.columns.push(column(c, dialect));
+        table.columns.push(column(meta, c, dialect));
         if !c.primary_key && (c.index || c.unique || c.references.is_some()) {
             let prefix = if c.unique { "uq" } else { "idx" };
             table.indexes.push(Index {
@@ -74,12 +74,12 @@ fn entity_table(meta: &EntityMeta, dialect: Dialect) -> Table {
     table
 }
 
-fn column(c: &ColumnMeta, dialect: Dialect) -> Column {
+fn column(meta: &EntityMeta, c: &ColumnMeta, dialect: Dialect) -> Column {
     let auto_increment = c.primary_key && c.generated;
     let ty = if auto_increment && dialect == Dialect::Sqlite {
         "INTEGER"
     } else {
-        sql_type(dialect, c)
+        entity_sql_type(dialect, meta, c)
     };
     Column {
         name: c.name.to_owned(),
