@@ -38,6 +38,18 @@ pub fn schema(metas: &[&'static EntityMeta], dialect: Dialect) -> Schema {
     schema
 }
 
+/// The canonical type of a column declared alone (no entity-level index), as
+/// [`schema`] spells it.
+///
+/// ```
+/// use coherent_core::{ColumnMeta, ColumnType, Dialect};
+/// use coherent_migrate::model::from_entities::column_type;
+/// assert_eq!(column_type(Dialect::Postgres, &ColumnMeta::new("n", ColumnType::Int)), "integer");
+/// ```
+pub fn column_type(dialect: Dialect, column: &ColumnMeta) -> String {
+    canonical::column_type(dialect, sql_type(dialect, column))
+}
+
 fn entity_table(meta: &EntityMeta, dialect: Dialect) -> Table {
     let mut table = Table::new(meta.table);
     table.renamed_from = meta.renamed_from.map(str::to_owned);
