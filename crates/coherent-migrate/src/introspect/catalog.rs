@@ -4,17 +4,19 @@
 //! round trip, no transaction); cells are read by column name and leniently as to their
 //! representation (a driver may hand catalog text over as bytes, a flag as an integer, a
 //! number as text), strictly as to their meaning: a cell that is not what the query
-//! promises is a [`Error::Decode`] naming the column.
+//! promises is a [`Error::Decode`] naming the column (the ORM's error: the cell readers
+//! return it as it is, a caller's `?` makes it a [`crate::Error::Database`]).
 
-use crate::Result;
 use crate::model::canonical;
-use coherent_core::{Batch, Connection, Dialect, Error, OnDelete, Row, Statement, TxMode, Value};
+use coherent_core::{
+    Batch, Connection, Dialect, Error, OnDelete, Result, Row, Statement, TxMode, Value,
+};
 
 /// Runs `queries` as one batch; the rows of each, in order.
 pub(super) async fn query(
     connection: &mut dyn Connection,
     queries: &[&str],
-) -> Result<Vec<Vec<Row>>> {
+) -> crate::Result<Vec<Vec<Row>>> {
     let batch = Batch {
         statements: queries
             .iter()
@@ -40,12 +42,11 @@ fn cell<'r>(row: &'r Row, name: &str) -> Result<&'r Value> {
     Ok(&row.values()[at])
 }
 
-fn decode(column: &str, message: impl Into<String>) -> crate::Error {
+fn decode(column: &str, message: impl Into<String>) -> Error {
     Error::Decode {
         column: column.to_owned(),
         message: message.into(),
     }
-    .into()
 }
 
 /// The text in column `name`, None for NULL.

@@ -113,7 +113,7 @@ pub(super) async fn read(connection: &mut dyn Connection) -> Result<Reading> {
     for row in results.next().unwrap_or_default() {
         let entry = keys
             .entry((text(&row, "table_name")?, int(&row, "key_id")?))
-            .or_insert_with(Default::default);
+            .or_default();
         entry.0 = text(&row, "referenced_table")?;
         entry.1 = opt_text(&row, "on_delete")?.unwrap_or_default();
         entry.2.push((
