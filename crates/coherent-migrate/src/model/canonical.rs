@@ -6,6 +6,8 @@
 //!   `timestamp with time zone` → `timestamptz`, `character(2)` → `char(2)`); defaults lose
 //!   their casts (`'a'::text` → `'a'`), and a number the catalog quotes to cast it is a
 //!   number again (`'-1'::integer` → `-1`).
+//! - Every dialect: a number default loses the zeros that end its fraction (`1.50` → `1.5`;
+//!   MariaDB reports `DEFAULT 0` of a `DECIMAL(38, 10)` as `0.0000000000`).
 //! - MySQL/MariaDB: the display width of integers goes (`bigint(20)` → `bigint`),
 //!   `tinyint(1)` is `boolean`, `json` is `longtext` (MariaDB stores JSON as `LONGTEXT`
 //!   with a check), character sets and collations are not part of the type; a `NULL`
@@ -143,6 +145,8 @@ fn mysql_type(t: String) -> String {
 /// assert_eq!(default(Dialect::MySql, "NULL"), None);
 /// assert_eq!(default(Dialect::MySql, "current_timestamp()").as_deref(), Some("current_timestamp"));
 /// assert_eq!(default(Dialect::MySql, "FALSE").as_deref(), Some("0"));
+/// assert_eq!(default(Dialect::MySql, "0.0000000000").as_deref(), Some("0"));
+/// assert_eq!(default(Dialect::Postgres, "1.50").as_deref(), Some("1.5"));
 /// assert_eq!(default(Dialect::MySql, "'draft'").as_deref(), Some("'draft'"));
 /// assert_eq!(default(Dialect::Sqlite, "CURRENT_TIMESTAMP").as_deref(), Some("current_timestamp"));
 /// assert_eq!(default(Dialect::Sqlite, "'Draft'").as_deref(), Some("'Draft'"));
@@ -162,9 +166,12 @@ pub fn default(dialect: Dialect, raw: &str) -> Option<String> {
     if d.starts_with('\'') {
         // PostgreSQL quotes a negative number to cast it: `'-1'::integer`.
         if numeric_cast && let Some(number) = quoted_number(&d) {
-            return Some(number.to_owned());
+            return Some(number_text(number));
         }
         return Some(d);
+    }
+    if is_number(&d) {
+        return Some(number_text(&d));
     }
     let mut d = spaced(&d.to_ascii_lowercase());
     if dialect == Dialect::MySql {
@@ -219,12 +226,28 @@ fn strip_casts(d: &str) -> (String, bool) {
 /// The number inside a quoted literal (`'-1.5'` → `-1.5`), if that is all it holds.
 fn quoted_number(d: &str) -> Option<&str> {
     let inner = d.strip_prefix('\'')?.strip_suffix('\'')?;
-    let digits = inner.strip_prefix('-').unwrap_or(inner);
-    let number = !digits.is_empty()
-        && digits.bytes().any(|b| b.is_ascii_digit())
+    is_number(inner).then_some(inner)
+}
+
+/// Whether `d` is a decimal number literal (`-12`, `1.50`).
+fn is_number(d: &str) -> bool {
+    let digits = d.strip_prefix('-').unwrap_or(d);
+    digits.bytes().any(|b| b.is_ascii_digit())
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.bytes().filter(|&b| b == b'.').count() <= 1;
-    number.then_some(inner)
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1
+}
+
+/// A number literal without the zeros that end its fraction (`0.0000000000` → `0`, what
+/// MariaDB reports for `DEFAULT 0` on a `DECIMAL(38, 10)`; `1.50` → `1.5`).
+fn number_text(number: &str) -> String {
+    if number.contains('.') {
+        number
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    } else {
+        number.to_owned()
+    }
 }
 
 /// The canonical ON DELETE rule `rule` in `dialect`: on MySQL/MariaDB, `RESTRICT` is

@@ -304,6 +304,8 @@ pub struct Entry {
     pub status: String,
     #[column(default = "false")]
     pub hidden: bool,
+    #[column(default = "0")]
+    pub amount: rust_decimal::Decimal,
     #[many_to_one(on_delete = "cascade")]
     pub owner: Ref<Owner>,
     #[many_to_one(on_delete = "set null")]
@@ -361,6 +363,8 @@ async fn schema_attributes_are_read_as_declared() {
         assert_eq!(default("status").as_deref(), Some("'draft'"), "{n}");
         let no = if b.is_mysql() { "0" } else { "false" };
         assert_eq!(default("hidden").as_deref(), Some(no), "{n}");
+        // MariaDB reports `0.0000000000` for a DECIMAL(38, 10).
+        assert_eq!(default("amount").as_deref(), Some("0"), "{n}");
         assert_eq!(default("a"), None, "{n}");
 
         let id = entries.column("id").expect("id");
@@ -384,6 +388,7 @@ async fn schema_attributes_are_read_as_declared() {
                 "rank",
                 "status",
                 "hidden",
+                "amount",
                 "owner_id",
                 "reviewer_id",
                 "approver_id"
@@ -410,6 +415,17 @@ async fn hand_written_ddl_is_read_back() {
                 b.auto_key()
             ),
             "CREATE UNIQUE INDEX uq_extras_note ON extras (note)".to_owned(),
+            // A key without a sequence of its own, but SERIAL on PostgreSQL; a column
+            // constraint naming its foreign key on SQLite.
+            match b.dialect() {
+                Dialect::Sqlite => {
+                    "CREATE TABLE legacy (id INTEGER PRIMARY KEY, \
+                                    code INTEGER CONSTRAINT legacy_users REFERENCES users (id))"
+                }
+                Dialect::Postgres => "CREATE TABLE legacy (id SERIAL PRIMARY KEY, code INTEGER)",
+                Dialect::MySql => "CREATE TABLE legacy (id INT NOT NULL PRIMARY KEY, code INTEGER)",
+            }
+            .to_owned(),
             "CREATE VIEW user_names AS SELECT id, name FROM users".to_owned(),
             "CREATE TABLE coherent_migrations (version BIGINT PRIMARY KEY)".to_owned(),
         ];
@@ -426,7 +442,7 @@ async fn hand_written_ddl_is_read_back() {
         let tables: Vec<&str> = live.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             tables,
-            ["extras", "tags", "users"],
+            ["extras", "legacy", "tags", "users"],
             "{n}: no view, no history"
         );
 
@@ -488,6 +504,18 @@ async fn hand_written_ddl_is_read_back() {
         }
         assert_eq!(unnamed.on_delete, OnDelete::NoAction, "{n}");
         assert_eq!(extras.foreign_keys.len(), 2, "{n}");
+
+        let legacy = live.table("legacy").unwrap();
+        let id = legacy.column("id").unwrap();
+        assert_eq!(id.auto_increment, b.is_postgres(), "{n}: {id:?}");
+        assert!(!id.nullable && id.default.is_none(), "{n}: {id:?}");
+        assert_eq!(legacy.primary_key, ["id"], "{n}");
+        if b.is_sqlite() {
+            let fk = legacy
+                .foreign_key("legacy_users")
+                .expect("the named column constraint");
+            assert_eq!(fk.columns, ["code"], "{n}");
+        }
         if b.is_mysql() {
             // InnoDB indexes a foreign key's columns itself when nothing else does.
             for column in ["user_id", "reviewer_id"] {
