@@ -17,21 +17,21 @@
 //!   (it may reuse the key of a deleted row); it is never NULL, whatever the catalog says.
 //! - **Indexes left out.** The primary key's own index (SQLite's `sqlite_autoindex_*`
 //!   included, so also the indexes of inline `UNIQUE` constraints there, which have no name
-//!   of their own), and indexes the model cannot describe: partial indexes and indexes on
-//!   expressions. A diff therefore never touches them.
+//!   of their own), and indexes the model cannot describe: partial indexes, indexes on
+//!   expressions and (MariaDB) on a column prefix. A diff therefore never touches them.
 //! - **ON DELETE.** Each rule as the catalog states it, through
 //!   [`canonical::on_delete`](crate::model::canonical::on_delete): on MariaDB `RESTRICT` and
 //!   `NO ACTION` are one rule, read as [`OnDelete::NoAction`](coherent_core::OnDelete) (InnoDB
 //!   checks both at once, and its catalog says `RESTRICT` where no rule was given, so an
-//!   entity without a rule introspects equal). `SET DEFAULT`, which no entity declares, reads
-//!   as `NO ACTION`.
+//!   entity without a rule introspects equal; the entities' side applies the same rule).
+//!   `SET DEFAULT`, which no entity declares, reads as `NO ACTION`.
 //! - **Foreign key names.** PostgreSQL and MariaDB name every constraint. SQLite keeps no
 //!   names in its catalog: the name is the `CONSTRAINT "name"` of the stored `CREATE TABLE`
 //!   where it has one, else `fk_<table>_<column>[_<column>..]`, the name Coherent gives its
 //!   foreign keys (sea-query's SQLite DDL leaves the name out).
 //! - **Round trips.** All catalog queries of a schema go to the database as one [`Batch`]
-//!   (three or four queries over all tables, never one per table or column), as plain
-//!   idempotent reads outside any transaction.
+//!   (three queries over all tables, never one per table or column), as plain idempotent
+//!   reads (inside the connection's transaction if it has one open, else outside any).
 //!
 //! [`Batch`]: coherent_core::Batch
 

@@ -1,7 +1,7 @@
 //! PostgreSQL: `current_schema()` from the system catalogs (`pg_class`, `pg_attribute`,
 //! `pg_attrdef`, `pg_index`, `pg_constraint`), three queries for all tables, one batch.
 //!
-//! Policy: ordinary and partitioned tables (not partitions, views or foreign tables).
+//! Policy: PostgreSQL 12 or later (`attgenerated`). Ordinary and partitioned tables (not partitions, views or foreign tables).
 //! Types are `format_type` of the column (`character varying(255)`, `timestamp with time
 //! zone`), defaults `pg_get_expr` of the stored expression, both made canonical. An identity
 //! column (`GENERATED .. AS IDENTITY`) or a `serial` one (a `nextval(..)` default) is

@@ -1,6 +1,6 @@
 //! SQLite: the `main` schema through the table-valued pragmas, joined to `sqlite_master`
 //! (three queries for all tables, one batch), and each table's stored `CREATE TABLE`
-//! ([`sqlite_ddl`](super::sqlite_ddl)) for what the pragmas leave out.
+//! ([`sqlite_ddl`]) for what the pragmas leave out.
 //!
 //! Policy: `pragma_table_info` gives the columns (declared type, `notnull`, default text,
 //! key position); `pragma_index_list` / `pragma_index_info` the indexes (not the key's,
