@@ -4,7 +4,8 @@
 //! Policy: the same rules as the DDL in `coherent-sql` (types from
 //! `coherent_sql::column_type::sql_type`, index and constraint names `uq_`/`idx_`/`fk_`),
 //! so a database created by `create` or by the generated migrations introspects to exactly
-//! this. Join tables of owning many-to-many relations are tables of their own.
+//! this. ON DELETE rules are canonical too ([`canonical::on_delete`]: `RESTRICT` is
+//! `NO ACTION` on MySQL/MariaDB). Join tables of owning many-to-many relations are tables of their own.
 
 use super::{Column, ForeignKey, Index, Schema, Table, canonical};
 use coherent_core::{ColumnMeta, Dialect, EntityMeta, JoinTable, OnDelete};
@@ -71,7 +72,7 @@ fn entity_table(meta: &EntityMeta, dialect: Dialect) -> Table {
                 columns: vec![c.name.to_owned()],
                 referenced_table: target.table.to_owned(),
                 referenced_columns: vec![target.pk().name.to_owned()],
-                on_delete: c.on_delete,
+                on_delete: canonical::on_delete(dialect, c.on_delete),
             });
         }
     }

@@ -16,6 +16,7 @@ mod flush_failure;
 mod flush_mode;
 mod global_context;
 mod identity_map;
+mod introspection;
 mod joined_loading;
 mod keys;
 mod locking;
