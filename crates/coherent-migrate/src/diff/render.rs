@@ -71,7 +71,13 @@ fn alter_column(dialect: Dialect, table: &str, from: &Column, to: &Column) -> Ve
     if from.auto_increment && !to.auto_increment {
         out.push(format!("{prefix} DROP IDENTITY IF EXISTS"));
     }
-    if from.sql_type != to.sql_type {
+    let retype = from.sql_type != to.sql_type;
+    // A default of the old type may not cast to the new one: it goes first, and comes back
+    // after.
+    if retype && from.default.is_some() {
+        out.push(format!("{prefix} DROP DEFAULT"));
+    }
+    if retype {
         out.push(format!(
             "{prefix} TYPE {ty} USING {}::{ty}",
             q(&to.name),
@@ -84,7 +90,11 @@ fn alter_column(dialect: Dialect, table: &str, from: &Column, to: &Column) -> Ve
             if to.nullable { "DROP" } else { "SET" }
         ));
     }
-    if from.default != to.default {
+    if retype {
+        if let Some(d) = &to.default {
+            out.push(format!("{prefix} SET DEFAULT {d}"));
+        }
+    } else if from.default != to.default {
         out.push(match &to.default {
             Some(d) => format!("{prefix} SET DEFAULT {d}"),
             None => format!("{prefix} DROP DEFAULT"),

@@ -143,6 +143,8 @@ fn mysql_type(t: String) -> String {
 /// assert_eq!(default(Dialect::Postgres, "now()").as_deref(), Some("current_timestamp"));
 /// assert_eq!(default(Dialect::Postgres, "'{}'::jsonb").as_deref(), Some("'{}'"));
 /// assert_eq!(default(Dialect::MySql, "NULL"), None);
+/// assert_eq!(default(Dialect::MySql, r"'it\'s'").as_deref(), Some("'it''s'"));
+/// assert_eq!(default(Dialect::MySql, "'it''s'").as_deref(), Some("'it''s'"));
 /// assert_eq!(default(Dialect::MySql, "current_timestamp()").as_deref(), Some("current_timestamp"));
 /// assert_eq!(default(Dialect::MySql, "FALSE").as_deref(), Some("0"));
 /// assert_eq!(default(Dialect::MySql, "0.0000000000").as_deref(), Some("0"));
@@ -168,6 +170,9 @@ pub fn default(dialect: Dialect, raw: &str) -> Option<String> {
         if numeric_cast && let Some(number) = quoted_number(&d) {
             return Some(number_text(number));
         }
+        if dialect == Dialect::MySql {
+            return Some(standard_quotes(&d));
+        }
         return Some(d);
     }
     if is_number(&d) {
@@ -190,6 +195,36 @@ pub fn default(dialect: Dialect, raw: &str) -> Option<String> {
         d = "current_timestamp".into();
     }
     Some(d)
+}
+
+/// A MySQL string literal in standard SQL quoting: MariaDB reports `'it\'s'` for the
+/// default `'it''s'`. Backslash escapes are read (`\'`, `\\`, `\n`, ..), a doubled quote
+/// stays one quote; the text is quoted again with quotes doubled.
+fn standard_quotes(literal: &str) -> String {
+    let inner = literal
+        .strip_prefix('\'')
+        .and_then(|l| l.strip_suffix('\''))
+        .unwrap_or(literal);
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('n') => text.push('\n'),
+                Some('t') => text.push('\t'),
+                Some('r') => text.push('\r'),
+                Some('0') => text.push('\0'),
+                Some(other) => text.push(other),
+                None => text.push('\\'),
+            },
+            '\'' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                text.push('\'');
+            }
+            c => text.push(c),
+        }
+    }
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// `'a'::text::varchar` → `'a'`: the PostgreSQL casts at the end of a default, outside

@@ -31,6 +31,7 @@ mod relation_cycles;
 mod relations;
 mod request_context;
 mod schema;
+mod schema_shapes;
 mod server_errors;
 mod shutdown;
 mod stored_values;

@@ -132,7 +132,6 @@ fn rule() -> impl Strategy<Value = OnDelete> {
 
 fn table_shape(name: String, others: Vec<String>) -> impl Strategy<Value = TableShape> {
     let columns = (1usize..6).prop_flat_map({
-        let name = name.clone();
         move |n| {
             (0..n)
                 .map(|i| column_shape(format!("c{i}")))
@@ -389,7 +388,9 @@ impl Shape {
                     let t = &mut next.tables[table % n];
                     let c = column % t.columns.len();
                     let in_index = t.indexes.iter().any(|(cols, _)| cols.contains(&c));
-                    if !t.foreign_keys.iter().any(|f| f.0 == c) && !in_index {
+                    // The column becomes a BigInt: only from a type that casts to it.
+                    let castable = t.columns[c].kind.family().contains(&Kind::BigInt);
+                    if !t.foreign_keys.iter().any(|f| f.0 == c) && !in_index && castable {
                         t.foreign_keys.push((c, target, rule));
                         t.fix();
                     }
@@ -470,7 +471,7 @@ impl Shape {
                     columns: vec![column],
                     referenced_table: target.clone(),
                     referenced_columns: vec!["id".into()],
-                    on_delete: *rule,
+                    on_delete: canonical::on_delete(dialect, *rule),
                 });
                 // Coherent indexes every reference column.
                 let name = format!("idx_{}_{}", t.name, t.columns[*c].name);
