@@ -19,6 +19,36 @@ pub mod migrator;
 pub mod model;
 
 pub use error::{Error, Result};
+pub use migration::{Migration, Migrations, RustMigration};
+pub use migrator::Migrator;
+
+/// Not public API: what [`embed_migrations!`] expands to.
+#[doc(hidden)]
+pub mod __private {
+    pub use coherent_macros::embed_migrations;
+}
+
+/// Embeds the migrations of a directory in the binary: `embed_migrations!("migrations")`
+/// reads the directory (relative to the crate's `Cargo.toml`) at compile time and expands
+/// to a `Result<`[`Migrations`]`>` whose files are `include_str!`-ed, so editing a migration
+/// rebuilds the binary. A missing directory, a malformed directory name or a missing
+/// `up.sql` is a compile error; a malformed SQL file is
+/// [`Error::Malformed`] when the expression runs.
+///
+/// A new migration directory is only seen when the crate is compiled again: add a build
+/// script with `println!("cargo:rerun-if-changed=migrations");` so that adding one
+/// rebuilds.
+///
+/// ```ignore
+/// let migrations = coherent_migrate::embed_migrations!("migrations")?;
+/// coherent_migrate::Migrator::new(&orm, migrations).up().await?;
+/// ```
+#[macro_export]
+macro_rules! embed_migrations {
+    ($dir:literal) => {
+        $crate::__private::embed_migrations!($crate, $dir)
+    };
+}
 
 /// The table the [`Migrator`](migrator) records applied migrations in; introspection and
 /// diffs leave it out.
