@@ -3,9 +3,10 @@
 //! Schema evolution for Coherent: the live schema read back from the catalog
 //! ([`introspect`]), compared with what the entities ask for ([`model::from_entities`]) or
 //! with a snapshot file, into an ordered list of changes ([`diff`]) rendered as reviewable
-//! `up` and `down` SQL per dialect; versioned migration files ([`migration`]) and a
-//! [`Migrator`](migrator) that applies them exactly once even when many instances start
-//! at the same time.
+//! `up` and `down` SQL per dialect; versioned migration files and Rust migrations
+//! ([`migration`], embedded in the binary by [`embed_migrations!`]) and a [`Migrator`]
+//! ([`migrator`]) that applies them exactly once even when many instances start at the same
+//! time.
 //!
 //! Layering: above `coherent-orm` (it takes an [`Orm`](coherent_orm::Orm)'s entities and
 //! driver), below `coherent-cli` and the facade's `migrate` feature.
@@ -39,9 +40,15 @@ pub mod __private {
 /// script with `println!("cargo:rerun-if-changed=migrations");` so that adding one
 /// rebuilds.
 ///
-/// ```ignore
-/// let migrations = coherent_migrate::embed_migrations!("migrations")?;
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // An application embeds "migrations"; this example embeds the crate's test fixtures.
+/// let migrations = coherent_migrate::embed_migrations!("tests/fixtures/migrations")?;
+/// assert_eq!(migrations.names().collect::<Vec<_>>(), ["20260101000000_create_notes"]);
+/// let orm = coherent_orm::Orm::connect("sqlite::memory:").await?;
 /// coherent_migrate::Migrator::new(&orm, migrations).up().await?;
+/// # Ok::<(), coherent_migrate::Error>(())
+/// # }).unwrap();
 /// ```
 #[macro_export]
 macro_rules! embed_migrations {

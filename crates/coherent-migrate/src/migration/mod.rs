@@ -22,7 +22,7 @@
 //! - **A set** ([`Migrations`]) gathers them from a directory, from the binary
 //!   ([`embed_migrations!`](crate::embed_migrations)) and from Rust, sorted by name.
 //! - **Checksums** ([`checksum`]) catch an applied migration whose file changed.
-//! - [`write`] creates a new migration directory (`coherent migration generate`).
+//! - [`write()`] creates a new migration directory (`coherent migration generate`).
 //!
 //! [`Error::Malformed`]: crate::Error::Malformed
 

@@ -34,7 +34,7 @@ pub fn write(
     write_at(dir, label, up_sql, down_sql, SystemTime::now())
 }
 
-/// [`write`], timestamped `time` instead of now.
+/// [`write()`], timestamped `time` instead of now.
 pub fn write_at(
     dir: impl AsRef<Path>,
     label: &str,

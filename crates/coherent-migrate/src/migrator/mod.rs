@@ -12,7 +12,7 @@
 //!   halfway cannot be rolled back: its earlier DDL statements stay. The Migrator records
 //!   the migration as `started` *before* it runs and marks it applied only after it
 //!   succeeded; a failure (or a process that died during it) leaves the mark, and from then
-//!   on `up` and `down` refuse with [`Error::HalfApplied`](crate::Error::HalfApplied) until
+//!   on `up` and `down` refuse with [`Error::HalfApplied`] until
 //!   someone has put the schema right by hand and called [`Migrator::resolve`]. Its data
 //!   changes (DML) still run in a transaction, rolled back on failure as far as the last DDL
 //!   statement. Write MariaDB migrations small: one DDL statement each where possible.
@@ -24,16 +24,22 @@
 //!   is dropped. MariaDB's named lock belongs to the connection: dropping a running `up`'s
 //!   future gives the connection back to the pool with the lock still held, until the
 //!   connection closes, so let a Migrator finish.
-//! - **Refusals** ([`Error`](crate::Error)), checked under the lock before anything runs: a
+//! - **Refusals** ([`Error`]), checked under the lock before anything runs: a
 //!   half-applied migration, applied migrations no file describes (the database is ahead of
 //!   the files), an applied migration whose `up.sql` changed, `down` past what is applied,
 //!   a `down` of a migration without `down.sql`. A failing statement is
-//!   [`Error::Failed`](crate::Error::Failed) naming the migration, the file, the statement
+//!   [`Error::Failed`] naming the migration, the file, the statement
 //!   (and its SQL), with the database's error as its source.
 //! - **Logged**: each migration applied or reverted is an INFO event of target
 //!   [`LOG_TARGET`] with its name and time; the statements go to the query log
 //!   ([`coherent_core::query_log`]) like the ORM's.
-//! - Pending migrations older than an applied one (merged from a branch) are applied too.
+//! - Pending migrations older than an applied one (merged from a branch) are applied too
+//!   (with a warning).
+//! - **What a migration cannot do**: control the transaction itself (`BEGIN`, `COMMIT`: such a
+//!   file is [`Error::Malformed`]); on PostgreSQL, run a statement
+//!   that refuses a transaction block (`CREATE INDEX CONCURRENTLY`); on SQLite, switch
+//!   `PRAGMA foreign_keys` (it does nothing inside a transaction: a table rebuild uses
+//!   `PRAGMA defer_foreign_keys = ON` instead).
 
 mod apply;
 mod check;
