@@ -801,3 +801,131 @@ async fn futures_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> 
     }
     out
 }
+
+#[tokio::test]
+async fn routine_and_trigger_bodies_run_whole() {
+    for b in backends() {
+        let orm = b.second_orm().await;
+        let trigger = match b.dialect() {
+            coherent::Dialect::Sqlite => {
+                "CREATE TRIGGER count_events AFTER INSERT ON events BEGIN\n  UPDATE counters SET n = n + 1;\n  UPDATE counters SET n = n + CASE WHEN NEW.id > 1 THEN 10 ELSE 0 END;\nEND;"
+            }
+            coherent::Dialect::Postgres => {
+                "CREATE FUNCTION count_event() RETURNS trigger AS $body$\nBEGIN\n  UPDATE counters SET n = n + 1;\n  UPDATE counters SET n = n + CASE WHEN NEW.id > 1 THEN 10 ELSE 0 END;\n  RETURN NEW;\nEND;\n$body$ LANGUAGE plpgsql;\nCREATE TRIGGER count_events AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION count_event();"
+            }
+            coherent::Dialect::MySql => {
+                "CREATE TRIGGER count_events AFTER INSERT ON events FOR EACH ROW BEGIN\n  UPDATE counters SET n = n + 1;\n  IF NEW.id > 1 THEN UPDATE counters SET n = n + 10; END IF;\nEND;"
+            }
+        };
+        let dir = Dir::new("routines");
+        dir.write(
+            "20260101000000_events",
+            &format!(
+                "CREATE TABLE counters (n BIGINT NOT NULL);\nINSERT INTO counters (n) VALUES (0);\nCREATE TABLE events (id BIGINT NOT NULL);\n{trigger}\nINSERT INTO events (id) VALUES (1);\nINSERT INTO events (id) VALUES (2);\n"
+            ),
+            None,
+        );
+        let migrator = Migrator::new(&orm, dir.migrations());
+        migrator
+            .up()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        let n: i64 = orm
+            .em()
+            .query("SELECT n FROM counters", vec![])
+            .await
+            .unwrap()[0]
+            .get("n")
+            .unwrap();
+        assert_eq!(n, 12, "{}", b.name);
+    }
+}
+
+/// A Rust migration that says when it runs (so the lock is held) and waits to be let go.
+struct Gate {
+    started: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    release: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+const GATE: &str = "20260101000000_gate";
+
+impl RustMigration for Gate {
+    fn name(&self) -> &str {
+        GATE
+    }
+
+    fn up<'a>(&'a self, tx: &'a mut MigrationContext<'_>) -> BoxFuture<'a, coherent::Result<()>> {
+        Box::pin(async move {
+            tx.execute("CREATE TABLE gated (id BIGINT)", vec![]).await?;
+            let started = self.started.lock().unwrap().take();
+            let release = self.release.lock().unwrap().take();
+            if let (Some(started), Some(release)) = (started, release) {
+                started.send(()).unwrap();
+                release.await.unwrap();
+            }
+            Ok(())
+        })
+    }
+
+    fn down<'a>(
+        &'a self,
+        _tx: &'a mut MigrationContext<'_>,
+    ) -> BoxFuture<'a, coherent::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn lock_timeout_bounds_the_wait_for_another_instance() {
+    for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
+        let first_orm = b.second_orm().await;
+        let (started, started_rx) = tokio::sync::oneshot::channel();
+        let (release, release_rx) = tokio::sync::oneshot::channel();
+        let gate = Gate {
+            started: std::sync::Mutex::new(Some(started)),
+            release: std::sync::Mutex::new(Some(release_rx)),
+        };
+        let first = Migrator::new(&first_orm, Migrations::new().rust(gate).unwrap());
+        let first = tokio::spawn(async move { first.up().await });
+        started_rx.await.unwrap(); // the first instance holds the lock, inside its migration
+
+        // SQLite waits in steps of the busy timeout: a short one.
+        let second_orm = if b.is_sqlite() {
+            Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
+                .await
+                .unwrap()
+        } else {
+            b.second_orm().await
+        };
+        let idle = Gate {
+            started: std::sync::Mutex::new(None),
+            release: std::sync::Mutex::new(None),
+        };
+        let second = Migrator::new(&second_orm, Migrations::new().rust(idle).unwrap())
+            .lock_timeout(std::time::Duration::from_millis(200));
+        let waited = std::time::Instant::now();
+        let err = second.up().await.unwrap_err();
+        assert!(
+            matches!(err, Error::Database(coherent::Error::LockTimeout { .. })),
+            "{}: {err}",
+            b.name
+        );
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(5),
+            "{}: {:?}",
+            b.name,
+            waited.elapsed()
+        );
+
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), [GATE], "{}", b.name);
+        assert!(second.up().await.unwrap().is_empty(), "{}", b.name);
+        assert_eq!(
+            history(&b, &second_orm).await,
+            applied(&[GATE]),
+            "{}",
+            b.name
+        );
+        assert!(tables(&b, &second_orm).await.contains(&"gated".to_string()));
+    }
+}
