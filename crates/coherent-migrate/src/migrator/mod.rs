@@ -177,7 +177,9 @@ impl Migrator {
     }
 
     /// Every migration of the files and of the history table, by name, with where it
-    /// stands. Reads without taking the lock, and without creating the table.
+    /// stands. Reads without taking the lock, and without creating the table (so on
+    /// MariaDB a migration another instance is applying at this moment shows as
+    /// [`MigrationState::HalfApplied`]).
     pub async fn status(&self) -> Result<Vec<MigrationStatus>> {
         let mut s = Session::unlocked(&*self.driver).await?;
         let history = Self::history(&mut s, false).await?;
@@ -321,6 +323,9 @@ impl Migrator {
         } else if s.query(history::exists(s.dialect())).await?.is_empty() {
             return Ok(Vec::new());
         }
-        history::decode(s.query(history::select()).await?)
+        let mut records = history::decode(s.query(history::select()).await?)?;
+        // By name as Rust orders it (the files' order), whatever the database's collation.
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(records)
     }
 }

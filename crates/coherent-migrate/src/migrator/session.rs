@@ -35,7 +35,8 @@ pub(crate) struct Session {
     conn: Box<dyn Connection>,
     dialect: Dialect,
     logs_statements: bool,
-    deadline: Option<Instant>,
+    /// How long one wait for the lock may last.
+    lock_timeout: Option<Duration>,
     /// MariaDB's named lock is held.
     named_lock: bool,
 }
@@ -50,7 +51,7 @@ impl Session {
             conn: driver.acquire().await?,
             dialect: driver.dialect(),
             logs_statements: driver.capabilities().logs_statements,
-            deadline: lock_timeout.map(|t| Instant::now() + t),
+            lock_timeout,
             named_lock: false,
         };
         if session.dialect == Dialect::MySql {
@@ -65,7 +66,7 @@ impl Session {
             conn: driver.acquire().await?,
             dialect: driver.dialect(),
             logs_statements: driver.capabilities().logs_statements,
-            deadline: None,
+            lock_timeout: None,
             named_lock: false,
         })
     }
@@ -152,11 +153,12 @@ impl Session {
     /// Opens the step's transaction with `open` and takes the lock, again and again while
     /// the lock is busy and the lock timeout (if any) has not passed.
     async fn retrying(&mut self, open: &[&str]) -> Result<()> {
+        let deadline = self.lock_timeout.map(|t| Instant::now() + t);
         loop {
-            let result = self.try_open(open).await;
+            let result = self.try_open(open, deadline).await;
             match result {
                 Err(Error::Database(coherent_core::Error::LockTimeout { .. }))
-                    if self.deadline.is_none_or(|d| Instant::now() < d) =>
+                    if deadline.is_none_or(|d| Instant::now() < d) =>
                 {
                     self.rollback().await;
                 }
@@ -169,14 +171,14 @@ impl Session {
         }
     }
 
-    async fn try_open(&mut self, open: &[&str]) -> Result<()> {
+    async fn try_open(&mut self, open: &[&str], deadline: Option<Instant>) -> Result<()> {
         for sql in open {
             self.execute(sql).await?;
         }
         if self.dialect != Dialect::Postgres {
             return Ok(());
         }
-        if let Some(deadline) = self.deadline {
+        if let Some(deadline) = deadline {
             let left = deadline.saturating_duration_since(Instant::now());
             let ms = left.as_millis().clamp(1, i32::MAX as u128);
             self.execute(&format!("SET LOCAL lock_timeout = '{ms}ms'"))
@@ -186,7 +188,7 @@ impl Session {
             "SELECT pg_advisory_xact_lock({PG_LOCK_KEY}, hashtext(COALESCE(current_schema(), '')))"
         ))
         .await?;
-        if self.deadline.is_some() {
+        if deadline.is_some() {
             self.execute("SET LOCAL lock_timeout = DEFAULT").await?;
         }
         Ok(())
