@@ -929,3 +929,56 @@ async fn lock_timeout_bounds_the_wait_for_another_instance() {
         assert!(tables(&b, &second_orm).await.contains(&"gated".to_string()));
     }
 }
+
+#[tokio::test]
+async fn a_down_failing_halfway_is_undone_or_reported_half_reverted() {
+    for b in backends() {
+        let orm = b.second_orm().await;
+        let dir = Dir::new("down-halfway");
+        dir.write(
+            A,
+            "CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY);\nCREATE TABLE extras (id BIGINT NOT NULL PRIMARY KEY);",
+            Some("DROP TABLE extras;\nDROP TABLE no_such_table;\nDROP TABLE items;"),
+        );
+        let migrator = Migrator::new(&orm, dir.migrations());
+        migrator.up().await.unwrap();
+
+        let err = migrator.down(1).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Failed { migration, file, statement: 1, .. }
+                if migration == A && file.ends_with("down.sql")),
+            "{}: {err}",
+            b.name
+        );
+        if b.is_mysql() {
+            // `extras` is dropped for good; the migration is marked as being reverted.
+            assert_eq!(tables(&b, &orm).await, [HISTORY_TABLE, "items"]);
+            assert_eq!(
+                history(&b, &orm).await,
+                [(A.to_string(), "reverting".to_string())]
+            );
+            assert!(matches!(
+                migrator.up().await.unwrap_err(),
+                Error::HalfApplied { .. }
+            ));
+            // Put back by hand, then resolved as still applied.
+            orm.em()
+                .execute(
+                    "CREATE TABLE extras (id BIGINT NOT NULL PRIMARY KEY)",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            migrator.resolve(A, Resolution::Applied).await.unwrap();
+        }
+        // Still applied, whole.
+        assert_eq!(
+            tables(&b, &orm).await,
+            [HISTORY_TABLE, "extras", "items"],
+            "{}",
+            b.name
+        );
+        assert_eq!(history(&b, &orm).await, applied(&[A]), "{}", b.name);
+        assert!(migrator.up().await.unwrap().is_empty());
+    }
+}
