@@ -44,11 +44,15 @@
 //! The expansion implements `Entity` and adds one typed column handle per column field
 //! (`User::NAME: Column<User, String>`).
 //!
+//! `embed_migrations!("migrations")` embeds a crate's migration directories; use it as
+//! `coherent::migrate::embed_migrations!` (or `coherent_migrate::embed_migrations!`).
+//!
 //! `#[create_request_context]` and `#[ensure_request_context]` (options: `em = <expr>`,
 //! default `self.em`) run an `async fn` in a request context; `#[transactional]` (options:
 //! `propagation`, `isolation`, `read_only`, `em`) in a transaction scope.
 
 mod async_fn;
+mod embed_migrations;
 mod entity;
 mod request_context;
 mod transactional;
@@ -114,4 +118,16 @@ pub fn ensure_request_context(args: TokenStream, item: TokenStream) -> TokenStre
 #[proc_macro_attribute]
 pub fn transactional(args: TokenStream, item: TokenStream) -> TokenStream {
     transactional::expand(args.into(), item.into()).into()
+}
+
+/// Embeds the migration directories of `dir` (relative to the crate's `Cargo.toml`) as a
+/// `Result<coherent_migrate::Migrations>`. Use it through `coherent_migrate::embed_migrations!`
+/// (or `coherent::migrate::embed_migrations!`), which passes its own path first.
+///
+/// ```ignore
+/// let migrations = coherent::migrate::embed_migrations!("migrations")?;
+/// ```
+#[proc_macro]
+pub fn embed_migrations(input: TokenStream) -> TokenStream {
+    embed_migrations::expand(input.into()).into()
 }

@@ -49,7 +49,8 @@ pub enum Error {
         statement: usize,
         /// The statement.
         sql: String,
-        /// The database's refusal (boxed: it is large, and this error is rare).
+        /// The database's refusal (or the Rust migration's error), boxed to keep this error
+        /// small.
         #[source]
         source: Box<coherent_core::Error>,
     },
@@ -70,6 +71,29 @@ pub enum Error {
     /// `down` was asked for a migration that is not applied.
     #[error("migration {migration} is not applied")]
     NotApplied {
+        /// The migration.
+        migration: String,
+    },
+
+    /// `down(n)` was asked for more migrations than are applied; nothing was reverted.
+    #[error("cannot revert {requested} migrations: only {applied} are applied")]
+    NotEnoughApplied {
+        /// How many were to be reverted.
+        requested: usize,
+        /// How many are applied.
+        applied: usize,
+    },
+
+    /// A migration to revert has no `down.sql`; nothing was reverted.
+    #[error("migration {migration} cannot be reverted: it has no down.sql")]
+    Irreversible {
+        /// The migration.
+        migration: String,
+    },
+
+    /// `resolve` was asked for a migration that is not half-applied.
+    #[error("migration {migration} is not half-applied: there is nothing to resolve")]
+    NotHalfApplied {
         /// The migration.
         migration: String,
     },

@@ -21,6 +21,7 @@ mod joined_loading;
 mod keys;
 mod locking;
 mod many_to_many;
+mod migrator;
 mod model;
 mod one_to_one;
 mod proxy;
