@@ -39,6 +39,7 @@ pub enum MigrationCommand {
     Generate {
         /// The migration's name (`add_users`).
         name: String,
+        /// Where the diff starts and what it may include.
         #[command(flatten)]
         diff: DiffArgs,
     },
@@ -58,7 +59,11 @@ pub enum MigrationCommand {
         /// The migration.
         name: String,
         /// The migration's changes are all in place: record it as applied.
-        #[arg(long, conflicts_with = "rolled_back", required_unless_present = "rolled_back")]
+        #[arg(
+            long,
+            conflicts_with = "rolled_back",
+            required_unless_present = "rolled_back"
+        )]
         applied: bool,
         /// None of its changes are in place: forget it, so `up` runs it again.
         #[arg(long)]
@@ -71,6 +76,7 @@ pub enum MigrationCommand {
 pub enum SchemaCommand {
     /// Prints the SQL that would bring the schema to the entities (runs nothing).
     Diff {
+        /// Where the diff starts and what it may include.
         #[command(flatten)]
         diff: DiffArgs,
     },

@@ -267,6 +267,14 @@ pub trait Connection: Send + 'static {
         })
     }
 
+    /// Closes this connection instead of giving it back to the driver: for a caller that
+    /// changed the connection's session state (a named lock, a pragma) and could not put it
+    /// back, so the next user never sees it. An open transaction is rolled back with the
+    /// connection. The default gives it back, as dropping it does.
+    fn discard(self: Box<Self>) {
+        drop(self);
+    }
+
     /// The default runs the query as a batch and hands over all rows at once.
     fn query_chunked<'a>(
         &'a mut self,

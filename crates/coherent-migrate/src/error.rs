@@ -55,6 +55,17 @@ pub enum Error {
         source: Box<coherent_core::Error>,
     },
 
+    /// After a migration's statements, some rows reference rows that do not exist (SQLite,
+    /// where the Migrator runs with foreign keys off so a table can be rebuilt, and checks
+    /// them all before it commits): the migration was rolled back.
+    #[error("migration {migration} leaves rows with dangling references: {}", violations.join("; "))]
+    ForeignKeysViolated {
+        /// The migration.
+        migration: String,
+        /// One line per violating row.
+        violations: Vec<String>,
+    },
+
     /// An applied migration's file changed since it was applied.
     #[error(
         "migration {migration} was applied with checksum {applied} but its files now have checksum {found}; applied migrations must not change (add a new migration instead)"

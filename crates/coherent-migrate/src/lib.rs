@@ -21,9 +21,9 @@ pub mod model;
 pub mod snapshot;
 
 pub use error::{Error, Result};
-pub use snapshot::Snapshot;
 pub use migration::{Migration, Migrations, RustMigration};
 pub use migrator::Migrator;
+pub use snapshot::Snapshot;
 
 /// Not public API: what [`embed_migrations!`] expands to.
 #[doc(hidden)]

@@ -458,6 +458,17 @@ impl std::fmt::Debug for SqliteConnection {
 }
 
 impl Connection for SqliteConnection {
+    fn discard(mut self: Box<Self>) {
+        // Not back to the idle list: its thread ends and the connection closes (rolling back
+        // what it left open). The pool opens another when it needs one.
+        if let Some(worker) = self.worker.take() {
+            if self.maybe_in_transaction {
+                worker.release();
+            }
+            drop(worker);
+        }
+    }
+
     fn run(&mut self, batch: Batch) -> BoxFuture<'_, Result<BatchResult, BatchFailure>> {
         Box::pin(async move {
             match &self.worker {

@@ -468,6 +468,13 @@ fn unsent(error: Error) -> Error {
 }
 
 impl<B: Backend> Connection for ServerConnection<B> {
+    fn discard(mut self: Box<Self>) {
+        // Closed instead of pooled (its transaction, if any, ends with the session).
+        if let Some(mut conn) = self.conn.take() {
+            conn.close_on_drop();
+        }
+    }
+
     fn run(
         &mut self,
         batch: Batch,

@@ -49,6 +49,7 @@ pub(crate) async fn up(s: &mut Session, migration: &Migration) -> Result<Record>
     } else {
         s.run(history::update(dialect, &record)).await?;
     }
+    s.check_foreign_keys(migration.name()).await?;
     s.commit().await?;
     tracing::info!(
         target: crate::migrator::LOG_TARGET,
@@ -79,6 +80,7 @@ pub(crate) async fn down(s: &mut Session, migration: &Migration) -> Result<()> {
     s.begin_migration().await?;
     run(s, migration, Direction::Down).await?;
     s.run(history::delete(dialect, migration.name())).await?;
+    s.check_foreign_keys(migration.name()).await?;
     s.commit().await?;
     tracing::info!(
         target: crate::migrator::LOG_TARGET,

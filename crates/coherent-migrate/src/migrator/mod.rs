@@ -22,8 +22,7 @@
 //!   A second instance waits, then finds the migrations applied and does nothing. The locks
 //!   are released at the end, also on error; PostgreSQL's and SQLite's also when the future
 //!   is dropped. MariaDB's named lock belongs to the connection: dropping a running `up`'s
-//!   future gives the connection back to the pool with the lock still held, until the
-//!   connection closes, so let a Migrator finish.
+//!   future closes that connection (it is not given back to the pool), which frees the lock.
 //! - **Refusals** ([`Error`]), checked under the lock before anything runs: a
 //!   half-applied migration, applied migrations no file describes (the database is ahead of
 //!   the files), an applied migration whose `up.sql` changed, `down` past what is applied,
@@ -38,8 +37,15 @@
 //! - **What a migration cannot do**: control the transaction itself (`BEGIN`, `COMMIT`: such a
 //!   file is [`Error::Malformed`]); on PostgreSQL, run a statement
 //!   that refuses a transaction block (`CREATE INDEX CONCURRENTLY`); on SQLite, switch
-//!   `PRAGMA foreign_keys` (it does nothing inside a transaction: a table rebuild uses
-//!   `PRAGMA defer_foreign_keys = ON` instead).
+//!   `PRAGMA foreign_keys` (it does nothing inside a transaction).
+//! - **SQLite runs migrations with foreign keys off** (switched off on the Migrator's
+//!   connection before its first transaction, back on at its end), so a table rebuild
+//!   (create new, copy, drop, rename: see [`crate::diff::sqlite_rebuild`]) neither cascades
+//!   to nor is refused by the rows that reference the table; before each migration commits,
+//!   `PRAGMA foreign_key_check` must find nothing, else the migration is rolled back with
+//!   [`Error::ForeignKeysViolated`]. A Migrator dropped before its end closes its connection
+//!   rather than giving it back with foreign keys off (as it does with MariaDB's named
+//!   lock held).
 
 mod apply;
 mod check;

@@ -32,7 +32,12 @@ const MYSQL_FOREVER_SECONDS: i64 = 365 * 24 * 3_600;
 
 /// The Migrator's connection while it works.
 pub(crate) struct Session {
-    conn: Box<dyn Connection>,
+    /// Always `Some` until dropped.
+    conn: Option<Box<dyn Connection>>,
+    /// The connection's session state was changed (MariaDB's named lock, SQLite's foreign
+    /// keys off) and not yet put back: if the session is dropped so, the connection is
+    /// closed rather than pooled.
+    tainted: bool,
     dialect: Dialect,
     logs_statements: bool,
     /// How long one wait for the lock may last.
@@ -48,7 +53,8 @@ impl Session {
         lock_timeout: Option<Duration>,
     ) -> Result<Session> {
         let mut session = Session {
-            conn: driver.acquire().await?,
+            conn: Some(driver.acquire().await?),
+            tainted: false,
             dialect: driver.dialect(),
             logs_statements: driver.capabilities().logs_statements,
             lock_timeout,
@@ -57,13 +63,22 @@ impl Session {
         if session.dialect == Dialect::MySql {
             session.take_named_lock(lock_timeout).await?;
         }
+        if session.dialect == Dialect::Sqlite {
+            // A table rebuild drops and re-creates a table others may reference: with
+            // enforcement on, dropping it would cascade to their rows. Checked before every
+            // commit instead (`check_foreign_keys`). Outside any transaction, where the
+            // pragma takes effect.
+            session.tainted = true;
+            session.execute("PRAGMA foreign_keys = OFF").await?;
+        }
         Ok(session)
     }
 
     /// Takes a connection without any lock (to read the history).
     pub(crate) async fn unlocked(driver: &dyn Driver) -> Result<Session> {
         Ok(Session {
-            conn: driver.acquire().await?,
+            conn: Some(driver.acquire().await?),
+            tainted: false,
             dialect: driver.dialect(),
             logs_statements: driver.capabilities().logs_statements,
             lock_timeout: None,
@@ -71,13 +86,18 @@ impl Session {
         })
     }
 
-    /// Releases MariaDB's named lock and gives the connection back.
+    /// Releases MariaDB's named lock (turns SQLite's foreign keys back on) and gives the
+    /// connection back.
     pub(crate) async fn close(mut self) -> Result<()> {
         if self.named_lock {
             self.named_lock = false;
             self.execute(&format!("SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
                 .await?;
         }
+        if self.tainted && self.dialect == Dialect::Sqlite {
+            self.execute("PRAGMA foreign_keys = ON").await?;
+        }
+        self.tainted = false;
         Ok(())
     }
 
@@ -126,7 +146,8 @@ impl Session {
 
     /// Runs a statement of the Migrator's own (not a migration's).
     pub(crate) async fn run(&mut self, statement: Statement) -> Result<Outcome> {
-        Ok(run_statement(self.conn.as_mut(), self.logs_statements, statement).await?)
+        let logs = self.logs_statements;
+        Ok(run_statement(self.connection(), logs, statement).await?)
     }
 
     /// Runs a query of the Migrator's own.
@@ -145,9 +166,46 @@ impl Session {
             .map(drop)
     }
 
+    fn connection(&mut self) -> &mut dyn Connection {
+        self.conn
+            .as_deref_mut()
+            .expect("a session has its connection until dropped")
+    }
+
+    /// On SQLite, where the Migrator works with foreign keys off: fails unless every foreign
+    /// key of the database holds (`PRAGMA foreign_key_check`), before `migration` commits.
+    pub(crate) async fn check_foreign_keys(&mut self, migration: &str) -> Result<()> {
+        if self.dialect != Dialect::Sqlite {
+            return Ok(());
+        }
+        let rows = self
+            .query(Statement::query("PRAGMA foreign_key_check", Vec::new()))
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let violations = rows
+            .iter()
+            .map(|r| {
+                let table: String = r.get("table").unwrap_or_default();
+                let rowid: Option<i64> = r.get("rowid").unwrap_or_default();
+                let parent: String = r.get("parent").unwrap_or_default();
+                match rowid {
+                    Some(id) => format!("{table} row {id} references a missing {parent} row"),
+                    None => format!("a {table} row references a missing {parent} row"),
+                }
+            })
+            .collect();
+        Err(Error::ForeignKeysViolated {
+            migration: migration.to_owned(),
+            violations,
+        })
+    }
+
     /// A context for a migration's statements, on the step's transaction.
     pub(crate) fn context(&mut self) -> MigrationContext<'_> {
-        MigrationContext::new(self.conn.as_mut(), self.dialect, self.logs_statements)
+        let (dialect, logs) = (self.dialect, self.logs_statements);
+        MigrationContext::new(self.connection(), dialect, logs)
     }
 
     /// Opens the step's transaction with `open` and takes the lock, again and again while
@@ -216,5 +274,15 @@ impl Session {
         }
         self.named_lock = true;
         Ok(())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.tainted
+            && let Some(conn) = self.conn.take()
+        {
+            conn.discard();
+        }
     }
 }

@@ -45,7 +45,12 @@ async fn live(orm: &Orm) -> Result<Schema, String> {
 /// Migrates the database to `target` and checks that it arrived there.
 async fn arrive(orm: &Orm, target: &Schema, what: &str) -> Result<String, String> {
     let from = live(orm).await?;
-    let p = plan(&from, target, orm.dialect(), PlanOptions::default().allow_destructive(true));
+    let p = plan(
+        &from,
+        target,
+        orm.dialect(),
+        PlanOptions::default().allow_destructive(true),
+    );
     execute(orm, &p.up).await?;
     let now = live(orm).await?;
     let left = diff(&now, target);
@@ -64,7 +69,12 @@ async fn run_case(orm: &Orm, start: &Shape, steps: &[Step]) -> Result<(), String
     arrive(orm, &start.schema(d), "create").await?;
     let before = live(orm).await?;
     let next = start.evolve(steps, &mut 0).schema(d);
-    let p = plan(&before, &next, d, PlanOptions::default().allow_destructive(true));
+    let p = plan(
+        &before,
+        &next,
+        d,
+        PlanOptions::default().allow_destructive(true),
+    );
     execute(orm, &p.up).await?;
     let after = live(orm).await?;
     let left = diff(&after, &next);
@@ -118,8 +128,10 @@ fn shapes_test(name: &str) {
         max_shrink_iters: 256,
         ..Config::default()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
     let result = runner.run(&(shapes::shape(), shapes::steps()), |(start, steps)| {
         rt.block_on(run_case(&orm, &start, &steps))
             .map_err(proptest::test_runner::TestCaseError::fail)

@@ -110,15 +110,18 @@ pub struct Shape {
 }
 
 fn column_shape(name: String) -> impl Strategy<Value = ColumnShape> {
-    (select(Kind::ALL.to_vec()), any::<bool>(), proptest::option::of(0usize..2)).prop_map(
-        move |(kind, nullable, default)| ColumnShape {
+    (
+        select(Kind::ALL.to_vec()),
+        any::<bool>(),
+        proptest::option::of(0usize..2),
+    )
+        .prop_map(move |(kind, nullable, default)| ColumnShape {
             name: name.clone(),
             kind,
             nullable,
             default: default.filter(|d| *d < kind.defaults().len()),
             renamed_from: None,
-        },
-    )
+        })
 }
 
 fn rule() -> impl Strategy<Value = OnDelete> {
@@ -222,36 +225,98 @@ pub fn shape() -> impl Strategy<Value = Shape> {
 /// One evolution step applied to a shape.
 #[derive(Debug, Clone)]
 pub enum Step {
-    AddColumn { table: usize, kind: Kind, nullable: bool },
-    DropColumn { table: usize, column: usize },
-    ToggleNullable { table: usize, column: usize },
-    ChangeKind { table: usize, column: usize, pick: usize },
-    ChangeDefault { table: usize, column: usize, pick: Option<usize> },
-    RenameColumn { table: usize, column: usize },
-    RenameTable { table: usize },
-    AddIndex { table: usize, columns: Vec<usize>, unique: bool },
-    DropIndex { table: usize, index: usize },
-    ToggleUnique { table: usize, index: usize },
-    AddForeignKey { table: usize, column: usize, target: usize, rule: OnDelete },
-    DropForeignKey { table: usize, index: usize },
+    AddColumn {
+        table: usize,
+        kind: Kind,
+        nullable: bool,
+    },
+    DropColumn {
+        table: usize,
+        column: usize,
+    },
+    ToggleNullable {
+        table: usize,
+        column: usize,
+    },
+    ChangeKind {
+        table: usize,
+        column: usize,
+        pick: usize,
+    },
+    ChangeDefault {
+        table: usize,
+        column: usize,
+        pick: Option<usize>,
+    },
+    RenameColumn {
+        table: usize,
+        column: usize,
+    },
+    RenameTable {
+        table: usize,
+    },
+    AddIndex {
+        table: usize,
+        columns: Vec<usize>,
+        unique: bool,
+    },
+    DropIndex {
+        table: usize,
+        index: usize,
+    },
+    ToggleUnique {
+        table: usize,
+        index: usize,
+    },
+    AddForeignKey {
+        table: usize,
+        column: usize,
+        target: usize,
+        rule: OnDelete,
+    },
+    DropForeignKey {
+        table: usize,
+        index: usize,
+    },
     AddTable,
-    DropTable { table: usize },
+    DropTable {
+        table: usize,
+    },
 }
 
 pub fn steps() -> impl Strategy<Value = Vec<Step>> {
     let i = || 0usize..8;
     let step = prop_oneof![
-        (i(), select(Kind::ALL.to_vec()), any::<bool>())
-            .prop_map(|(table, kind, nullable)| Step::AddColumn { table, kind, nullable }),
+        (i(), select(Kind::ALL.to_vec()), any::<bool>()).prop_map(|(table, kind, nullable)| {
+            Step::AddColumn {
+                table,
+                kind,
+                nullable,
+            }
+        }),
         (i(), i()).prop_map(|(table, column)| Step::DropColumn { table, column }),
         (i(), i()).prop_map(|(table, column)| Step::ToggleNullable { table, column }),
-        (i(), i(), i()).prop_map(|(table, column, pick)| Step::ChangeKind { table, column, pick }),
-        (i(), i(), proptest::option::of(0usize..2))
-            .prop_map(|(table, column, pick)| Step::ChangeDefault { table, column, pick }),
+        (i(), i(), i()).prop_map(|(table, column, pick)| Step::ChangeKind {
+            table,
+            column,
+            pick
+        }),
+        (i(), i(), proptest::option::of(0usize..2)).prop_map(|(table, column, pick)| {
+            Step::ChangeDefault {
+                table,
+                column,
+                pick,
+            }
+        }),
         (i(), i()).prop_map(|(table, column)| Step::RenameColumn { table, column }),
         i().prop_map(|table| Step::RenameTable { table }),
-        (i(), proptest::collection::vec(i(), 1..3), any::<bool>())
-            .prop_map(|(table, columns, unique)| Step::AddIndex { table, columns, unique }),
+        (i(), proptest::collection::vec(i(), 1..3), any::<bool>()).prop_map(
+            |(table, columns, unique)| Step::AddIndex {
+                table,
+                columns,
+                unique
+            }
+        ),
         (i(), i()).prop_map(|(table, index)| Step::DropIndex { table, index }),
         (i(), i()).prop_map(|(table, index)| Step::ToggleUnique { table, index }),
         (i(), i(), i(), rule()).prop_map(|(table, column, target, rule)| Step::AddForeignKey {
@@ -287,7 +352,11 @@ impl Shape {
                 continue;
             }
             match step.clone() {
-                Step::AddColumn { table, kind, nullable } => {
+                Step::AddColumn {
+                    table,
+                    kind,
+                    nullable,
+                } => {
                     let name = fresh("a");
                     next.tables[table % n].columns.push(ColumnShape {
                         name,
@@ -307,18 +376,28 @@ impl Shape {
                             cols.iter_mut().filter(|x| **x > c).for_each(|x| *x -= 1);
                         }
                         t.foreign_keys.retain(|(fc, ..)| *fc != c);
-                        t.foreign_keys.iter_mut().filter(|f| f.0 > c).for_each(|f| f.0 -= 1);
+                        t.foreign_keys
+                            .iter_mut()
+                            .filter(|f| f.0 > c)
+                            .for_each(|f| f.0 -= 1);
                     }
                 }
                 Step::ToggleNullable { table, column } => {
                     let t = &mut next.tables[table % n];
                     let c = column % t.columns.len();
-                    let set_null = t.foreign_keys.iter().any(|f| f.0 == c && f.2 == OnDelete::SetNull);
+                    let set_null = t
+                        .foreign_keys
+                        .iter()
+                        .any(|f| f.0 == c && f.2 == OnDelete::SetNull);
                     if !set_null {
                         t.columns[c].nullable = !t.columns[c].nullable;
                     }
                 }
-                Step::ChangeKind { table, column, pick } => {
+                Step::ChangeKind {
+                    table,
+                    column,
+                    pick,
+                } => {
                     let t = &mut next.tables[table % n];
                     let c = column % t.columns.len();
                     let in_fk = t.foreign_keys.iter().any(|f| f.0 == c);
@@ -331,7 +410,11 @@ impl Shape {
                         col.default = col.default.filter(|d| *d < kind.defaults().len());
                     }
                 }
-                Step::ChangeDefault { table, column, pick } => {
+                Step::ChangeDefault {
+                    table,
+                    column,
+                    pick,
+                } => {
                     let t = &mut next.tables[table % n];
                     let c = column % t.columns.len();
                     let col = &mut t.columns[c];
@@ -363,10 +446,15 @@ impl Shape {
                         }
                     }
                 }
-                Step::AddIndex { table, columns, unique } => {
+                Step::AddIndex {
+                    table,
+                    columns,
+                    unique,
+                } => {
                     let t = &mut next.tables[table % n];
                     let k = t.columns.len();
-                    t.indexes.push((columns.iter().map(|c| c % k).collect(), unique));
+                    t.indexes
+                        .push((columns.iter().map(|c| c % k).collect(), unique));
                     t.fix();
                 }
                 Step::DropIndex { table, index } => {
@@ -383,7 +471,12 @@ impl Shape {
                         t.indexes[i].1 = !t.indexes[i].1;
                     }
                 }
-                Step::AddForeignKey { table, column, target, rule } => {
+                Step::AddForeignKey {
+                    table,
+                    column,
+                    target,
+                    rule,
+                } => {
                     let target = next.tables[target % n].name.clone();
                     let t = &mut next.tables[table % n];
                     let c = column % t.columns.len();
