@@ -2,6 +2,10 @@
 #![doc = include_str!("../../../README.md")]
 #![forbid(unsafe_code)]
 
+/// The `coherent` command line (feature `migrate`): an application's own schema binary is
+/// `coherent::cli::run(Orm::builder().entity::<User>()..)`.
+#[cfg(feature = "migrate")]
+pub use coherent_cli as cli;
 pub use coherent_core as core;
 pub use coherent_core::{
     Column, ColumnMeta, ColumnSet, ColumnType, ConnectOptions, ConstraintKind, DatabaseError,

@@ -32,6 +32,7 @@ mod relation_cycles;
 mod relations;
 mod request_context;
 mod schema;
+mod schema_evolution;
 mod schema_shapes;
 mod server_errors;
 mod shutdown;

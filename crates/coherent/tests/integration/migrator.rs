@@ -982,3 +982,75 @@ async fn a_down_failing_halfway_is_undone_or_reported_half_reverted() {
         assert!(migrator.up().await.unwrap().is_empty());
     }
 }
+
+/// SQLite: a rebuilt table (create new, copy, drop, rename) keeps the rows that reference
+/// it, even through `ON DELETE CASCADE` (the Migrator runs with foreign keys off); a
+/// migration that leaves a dangling reference is rolled back with `ForeignKeysViolated`;
+/// and the connection has its foreign keys back on afterwards.
+#[tokio::test]
+async fn sqlite_rebuilds_keep_referencing_rows_and_check_foreign_keys() {
+    for b in backends().into_iter().filter(Backend::is_sqlite) {
+        let orm = Orm::connect(b.url()).await.unwrap();
+        let dir = Dir::new("sqlite-rebuild");
+        dir.write(
+            "20260101000000_tables",
+            "CREATE TABLE parents (id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL);
+             CREATE TABLE kids (id INTEGER NOT NULL PRIMARY KEY,
+                 parent_id INTEGER NOT NULL REFERENCES parents (id) ON DELETE CASCADE);
+             INSERT INTO parents VALUES (1, 'p');
+             INSERT INTO kids VALUES (10, 1), (11, 1);",
+            None,
+        );
+        // What the diff renders for a parent whose column becomes nullable.
+        dir.write(
+            "20260102000000_rebuild_parents",
+            "CREATE TABLE \"_coherent_new_parents\" (id INTEGER NOT NULL PRIMARY KEY, name TEXT NULL);
+             INSERT INTO \"_coherent_new_parents\" (id, name) SELECT id, name FROM parents;
+             DROP TABLE parents;
+             ALTER TABLE \"_coherent_new_parents\" RENAME TO parents;",
+            None,
+        );
+        let migrator = Migrator::new(&orm, dir.migrations());
+        migrator.up().await.unwrap();
+        assert_eq!(ids(&orm, "kids").await, [10, 11], "{}: kept", b.name);
+
+        dir.write(
+            "20260103000000_dangling",
+            "CREATE TABLE marker (id INTEGER PRIMARY KEY);
+             INSERT INTO kids VALUES (12, 99);",
+            None,
+        );
+        let err = Migrator::new(&orm, dir.migrations())
+            .up()
+            .await
+            .unwrap_err();
+        match &err {
+            Error::ForeignKeysViolated {
+                migration,
+                violations,
+            } => {
+                assert_eq!(migration, "20260103000000_dangling");
+                assert_eq!(violations.len(), 1, "{violations:?}");
+                assert!(
+                    violations[0].contains("kids") && violations[0].contains("parents"),
+                    "{err}"
+                );
+            }
+            other => panic!("{}: {other}", b.name),
+        }
+        assert_eq!(ids(&orm, "kids").await, [10, 11], "{}: rolled back", b.name);
+        assert!(
+            !tables(&b, &orm).await.contains(&"marker".to_owned()),
+            "{}",
+            b.name
+        );
+        assert_eq!(history(&b, &orm).await.len(), 2, "{}: not recorded", b.name);
+        // Enforcement is back on for the ORM's connections.
+        let err = orm
+            .em()
+            .execute("INSERT INTO kids VALUES (13, 98)", vec![])
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{}: {err}", b.name);
+    }
+}
