@@ -79,6 +79,10 @@ pub enum SchemaCommand {
         /// Where the diff starts and what it may include.
         #[command(flatten)]
         diff: DiffArgs,
+        /// Fail (exit code 1) if there is anything to do: a CI check that no migration is
+        /// missing (with `--from-snapshot`, without a database).
+        #[arg(long)]
+        check: bool,
     },
     /// Prints the live schema.
     Dump {

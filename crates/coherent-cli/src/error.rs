@@ -24,6 +24,14 @@ pub enum CliError {
         /// The pending migrations.
         pending: Vec<String>,
     },
+    /// `schema diff --check` found changes no migration makes yet.
+    #[error(
+        "the entities differ from the schema by {changes} change(s): generate a migration (`coherent migration generate <name>`)"
+    )]
+    SchemaDrift {
+        /// How many changes (destructive ones included).
+        changes: usize,
+    },
     /// Schema evolution refused.
     #[error(transparent)]
     Migrate(#[from] coherent_migrate::Error),

@@ -159,6 +159,22 @@ async fn generate_apply_evolve_and_revert() {
     .await
     .unwrap();
     assert!(out.contains("no migration written"), "{out}");
+    // The CI check: in step with the snapshot; v2 is not.
+    cli(
+        &s,
+        with::<v1::Member>(),
+        &["schema", "diff", "--from-snapshot", "--check"],
+    )
+    .await
+    .unwrap();
+    let err = cli(
+        &s,
+        with::<v2::Member>(),
+        &["schema", "diff", "--from-snapshot", "--check"],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CliError::SchemaDrift { changes: 2 }), "{err}");
 
     // v2: from the snapshot (no database needed), then applied.
     let out = cli(

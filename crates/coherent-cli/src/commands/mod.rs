@@ -23,9 +23,9 @@ pub(crate) async fn run(
     };
     let dir = cli.migrations.as_path();
     match &cli.command {
-        Command::Schema(SchemaCommand::Diff { diff }) => {
+        Command::Schema(SchemaCommand::Diff { diff, check }) => {
             needs_entities("schema diff")?;
-            schema::diff(orm, dir, diff, out).await
+            schema::diff(orm, dir, diff, *check, out).await
         }
         Command::Schema(SchemaCommand::Dump { json }) => schema::dump(orm, *json, out).await,
         Command::Migration(MigrationCommand::Generate { name, diff }) => {

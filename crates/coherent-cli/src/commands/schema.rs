@@ -26,11 +26,13 @@ pub(crate) fn entities(orm: &Orm) -> Schema {
     from_entities::schema(&orm.entity_metas(), orm.dialect())
 }
 
-/// `schema diff`: prints the SQL that would bring the schema to the entities.
+/// `schema diff`: prints the SQL that would bring the schema to the entities; with `check`,
+/// fails if there is any.
 pub(crate) async fn diff(
     orm: &Orm,
     dir: &Path,
     args: &DiffArgs,
+    check: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let from = starting_point(orm, dir, args).await?;
@@ -44,6 +46,11 @@ pub(crate) async fn diff(
         writeln!(out, "-- The schema matches the entities: nothing to do.")?;
     } else {
         write!(out, "{}", p.up)?;
+        if check {
+            return Err(CliError::SchemaDrift {
+                changes: p.changes.len() + p.skipped.len(),
+            });
+        }
     }
     Ok(())
 }

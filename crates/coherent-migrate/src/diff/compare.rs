@@ -11,7 +11,7 @@
 //! only: changing which columns form the key is not supported (it is reported as neither).
 
 use super::change::Change;
-use crate::model::{Column, Schema, Table};
+use crate::model::{Column, ForeignKey, Schema, Table};
 
 /// The changes that turn `from` into `to`, in the order they must run.
 ///
@@ -144,7 +144,13 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         }
     }
 
-    for t in drop_order(&dropped) {
+    for (t, referencing) in drop_order(&dropped) {
+        for (table, fk) in referencing {
+            out.push(Change::DropForeignKey {
+                table: table.to_owned(),
+                foreign_key: fk.clone(),
+            });
+        }
         out.push(Change::DropTable(t.clone()));
     }
 
@@ -184,22 +190,34 @@ fn without_hint(c: &Column) -> Column {
 }
 
 /// Dropped tables, those that reference others first (so no foreign key is left pointing at
-/// a dropped table); tables that reference each other keep their name order.
-fn drop_order<'a>(dropped: &[&'a Table]) -> Vec<&'a Table> {
+/// a dropped table). Where dropped tables reference each other in a cycle, the next one by
+/// name goes after the foreign keys of the others that reference it, which are returned with
+/// it to be dropped first.
+fn drop_order<'a>(dropped: &[&'a Table]) -> Vec<(&'a Table, Vec<(&'a str, &'a ForeignKey)>)> {
     let mut left: Vec<&Table> = dropped.to_vec();
     let mut out = Vec::with_capacity(left.len());
     while !left.is_empty() {
-        // A table no other remaining table references can go now.
-        let free = left.iter().position(|t| {
-            !left.iter().any(|other| {
-                other.name != t.name
-                    && other
+        let referencing = |t: &Table, left: &[&'a Table]| -> Vec<(&'a str, &'a ForeignKey)> {
+            left.iter()
+                .filter(|other| other.name != t.name)
+                .flat_map(|other| {
+                    other
                         .foreign_keys
                         .iter()
-                        .any(|fk| fk.referenced_table == t.name)
-            })
-        });
-        out.push(left.remove(free.unwrap_or(0)));
+                        .filter(|fk| fk.referenced_table == t.name)
+                        .map(|fk| (other.name.as_str(), fk))
+                })
+                .collect()
+        };
+        // A table no other remaining table references can go now.
+        let free = left.iter().position(|t| referencing(t, &left).is_empty());
+        let t = left.remove(free.unwrap_or(0));
+        let blocking = if free.is_some() {
+            Vec::new()
+        } else {
+            referencing(t, &left)
+        };
+        out.push((t, blocking));
     }
     out
 }

@@ -157,6 +157,11 @@ pub fn render(changes: &[Change], from: &Schema, dialect: Dialect) -> String {
     } else {
         HashSet::new()
     };
+    let dropped = if dialect == Dialect::Sqlite {
+        sqlite_rebuild::dropped_tables(changes)
+    } else {
+        HashSet::new()
+    };
     let mut working = from.clone();
     let mut created: HashSet<String> = HashSet::new();
     for (i, change) in changes.iter().enumerate() {
@@ -205,9 +210,13 @@ pub fn render(changes: &[Change], from: &Schema, dialect: Dialect) -> String {
                     .collect();
                 ddl::create_table(dialect, t, &fks)
             }
-            Change::AddForeignKey { table, .. }
-                if dialect == Dialect::Sqlite && created.contains(table) =>
-            {
+            // A foreign key of a new SQLite table is in its CREATE TABLE; one of a table
+            // about to be dropped goes with it.
+            Change::AddForeignKey { table, .. } if created.contains(table) => {
+                change.apply(&mut working);
+                continue;
+            }
+            Change::DropForeignKey { table, .. } if dropped.contains(table) => {
                 change.apply(&mut working);
                 continue;
             }

@@ -22,6 +22,7 @@ pub(crate) const NEW_TABLE_PREFIX: &str = "_coherent_new_";
 
 /// The tables SQLite must rebuild to make `changes` on `from`.
 pub(crate) fn tables_to_rebuild(changes: &[Change], from: &Schema) -> HashSet<String> {
+    let dropped = dropped_tables(changes);
     let mut working = from.clone();
     let mut created: HashSet<&str> = HashSet::new();
     let mut out = HashSet::new();
@@ -31,7 +32,8 @@ pub(crate) fn tables_to_rebuild(changes: &[Change], from: &Schema) -> HashSet<St
                 created.insert(&t.name);
                 false
             }
-            Change::AlterColumn { .. } | Change::DropForeignKey { .. } => true,
+            Change::AlterColumn { .. } => true,
+            Change::DropForeignKey { table, .. } => !dropped.contains(table),
             Change::AddForeignKey { table, .. } => !created.contains(table.as_str()),
             Change::AddColumn { column, .. } => {
                 (!column.nullable && column.default.is_none()) || column.auto_increment
@@ -50,6 +52,18 @@ pub(crate) fn tables_to_rebuild(changes: &[Change], from: &Schema) -> HashSet<St
         change.apply(&mut working);
     }
     out
+}
+
+/// The tables `changes` drop. (A foreign key of a table about to be dropped needs no
+/// rebuild to go: it goes with the table.)
+pub(crate) fn dropped_tables(changes: &[Change]) -> HashSet<String> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::DropTable(t) => Some(t.name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether a change to a rebuilt table is made by the rebuild (renames are made in place,

@@ -190,9 +190,9 @@ fn new_tables_reference_each_other_through_foreign_keys_added_last() {
             .up
             .contains(r#""id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT"#)
     );
-    // Dropping them: every foreign key is a part of its table, so the tables just go.
+    // Dropping them: the foreign key into the first goes first, then both tables.
     let down = plan_of(&to, &Schema::default(), true);
-    assert_eq!(down.changes.len(), 2, "{:?}", down.changes);
+    assert_eq!(down.changes.len(), 3, "{:?}", down.changes);
 }
 
 #[test]
@@ -308,4 +308,39 @@ fn nothing_to_do_is_empty() {
     let s = schema(vec![table("t", vec![key()])]);
     let plan = plan_of(&s, &s, true);
     assert!(plan.is_empty() && plan.up.is_empty() && plan.down.is_empty());
+}
+
+#[test]
+fn tables_referencing_each_other_drop_after_the_foreign_keys_between_them() {
+    let mut teams = table("teams", vec![key(), col("captain_id", "bigint")]);
+    teams
+        .foreign_keys
+        .push(fk("teams", "captain_id", "players"));
+    let mut players = table("players", vec![key(), col("team_id", "bigint")]);
+    players.foreign_keys.push(fk("players", "team_id", "teams"));
+    let from = schema(vec![teams, players]);
+    let pg = plan_of(&from, &Schema::default(), true);
+    let drop_fk = pg
+        .up
+        .find(r#"ALTER TABLE "teams" DROP CONSTRAINT "fk_teams_captain_id""#);
+    let drop_players = pg.up.find(r#"DROP TABLE "players""#);
+    assert!(drop_fk.is_some() && drop_fk < drop_players, "{}", pg.up);
+    assert!(
+        pg.up.find(r#"DROP TABLE "teams""#) > drop_players,
+        "{}",
+        pg.up
+    );
+    // SQLite drops them as they are: no rebuild of a table about to go.
+    let sqlite = plan(
+        &from,
+        &Schema::default(),
+        Dialect::Sqlite,
+        PlanOptions::default().allow_destructive(true),
+    );
+    assert!(
+        !sqlite.up.contains("_coherent_new_") && !sqlite.up.contains("CONSTRAINT"),
+        "{}",
+        sqlite.up
+    );
+    assert_eq!(sqlite.up.matches("DROP TABLE").count(), 2, "{}", sqlite.up);
 }

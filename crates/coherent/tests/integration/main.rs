@@ -16,11 +16,18 @@ mod flush_failure;
 mod flush_mode;
 mod global_context;
 mod identity_map;
+#[cfg(all(
+    feature = "migrate",
+    feature = "chrono",
+    feature = "uuid",
+    feature = "rust_decimal"
+))]
 mod introspection;
 mod joined_loading;
 mod keys;
 mod locking;
 mod many_to_many;
+#[cfg(feature = "migrate")]
 mod migrator;
 mod model;
 mod one_to_one;
@@ -32,7 +39,9 @@ mod relation_cycles;
 mod relations;
 mod request_context;
 mod schema;
+#[cfg(feature = "migrate")]
 mod schema_evolution;
+#[cfg(feature = "migrate")]
 mod schema_shapes;
 mod server_errors;
 mod shutdown;

@@ -8,7 +8,7 @@ use crate::common::backends;
 use coherent::migrate::diff::{PlanOptions, diff, plan};
 use coherent::migrate::model::{Schema, from_entities};
 use coherent::migrate::{Migrations, Migrator, introspect};
-use coherent::{Entity, Orm, OrmBuilder, Value};
+use coherent::{Orm, OrmBuilder, Value};
 use std::path::{Path, PathBuf};
 
 mod v1 {
@@ -117,10 +117,6 @@ async fn rows(orm: &Orm, sql: &str) -> Vec<Vec<Value>> {
         .iter()
         .map(|r| r.values().to_vec())
         .collect()
-}
-
-fn text(v: &str) -> Value {
-    Value::Text(v.into())
 }
 
 #[tokio::test]
