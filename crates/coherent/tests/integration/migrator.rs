@@ -930,6 +930,65 @@ async fn lock_timeout_bounds_the_wait_for_another_instance() {
     }
 }
 
+/// A Migrator dropped while it holds the lock (inside a migration) frees it for the next
+/// instance: PostgreSQL and SQLite roll the step back with the connection; MariaDB's named
+/// lock belongs to the connection, which is closed rather than pooled (the migration stays
+/// marked started: half-applied).
+#[tokio::test]
+async fn a_dropped_up_frees_the_lock() {
+    for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
+        let first_orm = b.second_orm().await;
+        let (started, started_rx) = tokio::sync::oneshot::channel();
+        let (_release, release_rx) = tokio::sync::oneshot::channel();
+        let gate = Gate {
+            started: std::sync::Mutex::new(Some(started)),
+            release: std::sync::Mutex::new(Some(release_rx)),
+        };
+        let first = Migrator::new(&first_orm, Migrations::new().rust(gate).unwrap());
+        let first = tokio::spawn(async move { first.up().await });
+        started_rx.await.unwrap(); // the lock is held, inside the migration
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+
+        // `first_orm` stays open: a connection given back to its pool would keep the lock.
+        let second_orm = if b.is_sqlite() {
+            Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
+                .await
+                .unwrap()
+        } else {
+            b.second_orm().await
+        };
+        let idle = Gate {
+            started: std::sync::Mutex::new(None),
+            release: std::sync::Mutex::new(None),
+        };
+        let second = Migrator::new(&second_orm, Migrations::new().rust(idle).unwrap())
+            .lock_timeout(std::time::Duration::from_secs(10));
+        let result = second.up().await;
+        if b.is_mysql() {
+            assert!(
+                matches!(&result, Err(Error::HalfApplied { migration }) if migration == GATE),
+                "{}: {result:?}",
+                b.name
+            );
+            assert_eq!(
+                history(&b, &second_orm).await,
+                [(GATE.to_string(), "started".to_string())]
+            );
+        } else {
+            assert_eq!(result.unwrap(), [GATE], "{}", b.name);
+            assert_eq!(
+                history(&b, &second_orm).await,
+                applied(&[GATE]),
+                "{}",
+                b.name
+            );
+        }
+        first_orm.close().await;
+        second_orm.close().await;
+    }
+}
+
 #[tokio::test]
 async fn a_down_failing_halfway_is_undone_or_reported_half_reverted() {
     for b in backends() {
