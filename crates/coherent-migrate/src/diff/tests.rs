@@ -256,6 +256,9 @@ fn sqlite_rebuilds_a_table_it_cannot_alter() {
     let steps = [
         r#"CREATE TABLE "_coherent_new_t""#,
         r#"INSERT INTO "_coherent_new_t" ("id", "a", "b") SELECT "id", "a", "b" FROM "t""#,
+        // The AUTOINCREMENT counter goes with the rows.
+        "DELETE FROM sqlite_sequence WHERE name = '_coherent_new_t'",
+        "INSERT INTO sqlite_sequence (name, seq) SELECT '_coherent_new_t', seq FROM sqlite_sequence WHERE name = 't'",
         r#"DROP TABLE "t""#,
         r#"ALTER TABLE "_coherent_new_t" RENAME TO "t""#,
         r#"CREATE INDEX "idx_t_b" ON "t" ("b")"#,
@@ -343,4 +346,55 @@ fn tables_referencing_each_other_drop_after_the_foreign_keys_between_them() {
         sqlite.up
     );
     assert_eq!(sqlite.up.matches("DROP TABLE").count(), 2, "{}", sqlite.up);
+}
+
+#[test]
+fn sqlite_adds_a_column_whose_default_is_not_a_literal_by_rebuilding() {
+    let from = schema(vec![table("t", vec![key(), col("a", "integer")])]);
+    for (default, in_place) in [
+        ("0", true),
+        ("-1.5", true),
+        ("'it''s'", true),
+        ("x'00'", true),
+        ("current_timestamp", false),
+        ("abs(-1)", false),
+        ("'a' || 'b'", false),
+    ] {
+        let mut to = from.clone();
+        to.tables[0].columns.push(Column {
+            default: Some(default.into()),
+            ..col("b", "text")
+        });
+        let plan = plan(&from, &to, Dialect::Sqlite, PlanOptions::default());
+        assert_eq!(
+            !plan.up.contains("_coherent_new_t"),
+            in_place,
+            "{default}: {}",
+            plan.up
+        );
+    }
+    // An expression default is written in parentheses (the canonical spelling has none);
+    // a literal or a CURRENT_* keyword as it is.
+    let mut to = from.clone();
+    to.tables[0].columns.extend([
+        Column {
+            default: Some("abs(-1)".into()),
+            ..col("b", "integer")
+        },
+        Column {
+            default: Some("current_timestamp".into()),
+            ..col("c", "text")
+        },
+    ]);
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+        let up = plan(&from, &to, dialect, PlanOptions::default()).up;
+        assert!(
+            up.contains("NOT NULL DEFAULT (abs(-1))"),
+            "{dialect:?}: {up}"
+        );
+        assert!(
+            up.contains("NOT NULL DEFAULT current_timestamp"),
+            "{dialect:?}: {up}"
+        );
+    }
 }

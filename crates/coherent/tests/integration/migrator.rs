@@ -1113,3 +1113,101 @@ async fn sqlite_rebuilds_keep_referencing_rows_and_check_foreign_keys() {
         assert!(err.to_string().contains("FOREIGN KEY"), "{}: {err}", b.name);
     }
 }
+
+/// SQLite: a generated migration adding columns whose defaults are not literals
+/// (`CURRENT_TIMESTAMP`, an expression), which `ALTER TABLE .. ADD COLUMN` refuses, rebuilds
+/// the table; the rebuild keeps the rows and the AUTOINCREMENT counter (the key of a
+/// deleted row is never given again); `down` rebuilds it back.
+#[tokio::test]
+async fn sqlite_generated_rebuild_keeps_rows_and_the_autoincrement_counter() {
+    use coherent::Dialect;
+    use coherent::migrate::diff::{PlanOptions, diff, plan};
+    use coherent::migrate::introspect;
+    use coherent::migrate::model::Column;
+    for b in backends().into_iter().filter(Backend::is_sqlite) {
+        let orm = Orm::connect(b.url()).await.unwrap();
+        let em = orm.em();
+        em.execute(
+            "CREATE TABLE notes (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        for body in ["a", "b", "c"] {
+            em.execute(
+                &format!("INSERT INTO notes (body) VALUES ('{body}')"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        }
+        em.execute("DELETE FROM notes WHERE id = 3", vec![])
+            .await
+            .unwrap();
+
+        let before = introspect::live(&orm).await.unwrap();
+        let mut wanted = before.clone();
+        wanted.tables[0].columns.extend([
+            Column {
+                name: "created".into(),
+                sql_type: "text".into(),
+                default: Some("current_timestamp".into()),
+                ..Column::default()
+            },
+            Column {
+                name: "rank".into(),
+                sql_type: "integer".into(),
+                default: Some("abs(-2)".into()),
+                ..Column::default()
+            },
+        ]);
+        let p = plan(&before, &wanted, Dialect::Sqlite, PlanOptions::default());
+        assert!(p.up.contains("_coherent_new_notes"), "{}", p.up);
+        let dir = Dir::new("sqlite-generated-rebuild");
+        coherent::migrate::migration::write(dir.path(), "dated_notes", &p.up, Some(&p.down))
+            .unwrap();
+        let migrator = Migrator::new(&orm, dir.migrations());
+        migrator
+            .up()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", b.name, p.up));
+        let live = introspect::live(&orm).await.unwrap();
+        assert!(diff(&live, &wanted).is_empty(), "{}: {live:#?}", b.name);
+
+        em.execute("INSERT INTO notes (body) VALUES ('d')", vec![])
+            .await
+            .unwrap();
+        let rows: Vec<(i64, String, i64, i64)> = em
+            .query(
+                "SELECT id, body, rank, created IS NOT NULL AS dated FROM notes ORDER BY id",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.get("id").unwrap(),
+                    r.get("body").unwrap(),
+                    r.get("rank").unwrap(),
+                    r.get("dated").unwrap(),
+                )
+            })
+            .collect();
+        let expected = [(1, "a", 2, 1), (2, "b", 2, 1), (4, "d", 2, 1)]
+            .map(|(id, body, rank, dated)| (id, body.to_string(), rank, dated));
+        assert_eq!(
+            rows, expected,
+            "{}: kept, and key 3 not given again",
+            b.name
+        );
+
+        migrator.down(1).await.unwrap();
+        let live = introspect::live(&orm).await.unwrap();
+        assert!(diff(&live, &before).is_empty(), "{}: {live:#?}", b.name);
+        em.execute("INSERT INTO notes (body) VALUES ('e')", vec![])
+            .await
+            .unwrap();
+        assert_eq!(ids(&orm, "notes").await, [1, 2, 4, 5], "{}", b.name);
+    }
+}
