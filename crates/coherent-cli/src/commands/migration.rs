@@ -46,10 +46,12 @@ pub(crate) async fn generate(
         )?;
     }
     if p.changes.is_empty() {
-        writeln!(
-            out,
-            "The schema matches the entities: no migration written."
-        )?;
+        let why = if p.skipped.is_empty() {
+            "The schema matches the entities"
+        } else {
+            "Nothing but what was left out"
+        };
+        writeln!(out, "{why}: no migration written.")?;
         return Ok(());
     }
     let path = write(dir, name, &p.up, Some(&p.down))?;

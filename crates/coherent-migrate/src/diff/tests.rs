@@ -398,3 +398,51 @@ fn sqlite_adds_a_column_whose_default_is_not_a_literal_by_rebuilding() {
         );
     }
 }
+
+#[test]
+fn an_index_over_a_column_whose_change_is_left_out_is_left_out_too() {
+    // MySQL: indexing a text column makes it VARCHAR(255), a narrowing left out by default;
+    // the index cannot be made on the LONGTEXT it stays.
+    let from = schema(vec![table("t", vec![key(), col("a", "longtext")])]);
+    let mut to = schema(vec![table("t", vec![key(), col("a", "varchar(255)")])]);
+    to.tables[0].indexes.push(Index {
+        name: "idx_t_a".into(),
+        columns: vec!["a".into()],
+        unique: false,
+    });
+    let held = plan(&from, &to, Dialect::MySql, PlanOptions::default());
+    assert!(held.changes.is_empty(), "{:?}", held.changes);
+    assert_eq!(held.skipped.len(), 2, "{:?}", held.skipped);
+    assert!(
+        held.up
+            .contains("-- Left out: add index idx_t_a on t (it needs the change to t.a left out)"),
+        "{}",
+        held.up
+    );
+    assert!(!held.up.contains("CREATE INDEX"), "{}", held.up);
+    assert_eq!(held.after, from);
+    let allowed = plan(
+        &from,
+        &to,
+        Dialect::MySql,
+        PlanOptions::default().allow_destructive(true),
+    );
+    assert!(
+        matches!(
+            allowed.changes[..],
+            [Change::AlterColumn { .. }, Change::AddIndex { .. }]
+        ),
+        "{:?}",
+        allowed.changes
+    );
+    // A changed index over it is not dropped either.
+    let mut from_indexed = from.clone();
+    from_indexed.tables[0].indexes.push(Index {
+        name: "idx_t_a".into(),
+        columns: vec!["a".into(), "id".into()],
+        unique: false,
+    });
+    let held = plan(&from_indexed, &to, Dialect::MySql, PlanOptions::default());
+    assert!(held.changes.is_empty(), "{:?}", held.changes);
+    assert_eq!(held.after, from_indexed);
+}
