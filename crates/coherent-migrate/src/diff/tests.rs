@@ -446,3 +446,42 @@ fn an_index_over_a_column_whose_change_is_left_out_is_left_out_too() {
     assert!(held.changes.is_empty(), "{:?}", held.changes);
     assert_eq!(held.after, from_indexed);
 }
+
+#[test]
+fn a_foreign_key_over_a_retyped_column_is_dropped_and_added_again() {
+    let int_key = Column {
+        auto_increment: true,
+        ..col("id", "int")
+    };
+    let mut child = table("child", vec![key(), col("parent_id", "int")]);
+    child.foreign_keys.push(fk("child", "parent_id", "parent"));
+    let from = schema(vec![child, table("parent", vec![int_key])]);
+    let mut to = from.clone();
+    for t in &mut to.tables {
+        for c in &mut t.columns {
+            c.sql_type = "bigint".into();
+        }
+    }
+    let plan = plan(&from, &to, Dialect::MySql, PlanOptions::default());
+    let up = &plan.up;
+    let steps = [
+        "ALTER TABLE `child` DROP FOREIGN KEY `fk_child_parent_id`",
+        "ALTER TABLE `child` MODIFY COLUMN `parent_id` bigint NOT NULL",
+        "ALTER TABLE `parent` MODIFY COLUMN `id` bigint NOT NULL AUTO_INCREMENT",
+        "ALTER TABLE `child` ADD CONSTRAINT `fk_child_parent_id`",
+    ];
+    let at: Vec<usize> = steps
+        .iter()
+        .map(|s| up.find(s).unwrap_or_else(|| panic!("{s} in {up}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{up}");
+    assert!(diff(&plan.after, &to).is_empty());
+    // The key's own type kept (only nullability changes): the foreign key stays.
+    let mut nullable = from.clone();
+    nullable.tables[0].columns[1].nullable = true;
+    let changes = diff(&from, &nullable);
+    assert!(
+        matches!(changes[..], [Change::AlterColumn { .. }]),
+        "{changes:?}"
+    );
+}
