@@ -841,6 +841,47 @@ async fn routine_and_trigger_bodies_run_whole() {
     }
 }
 
+/// The first instance: an Orm of `b` whose Migrator's `up` runs [`Gate`], returned once it
+/// holds the lock inside the migration, with its task and what lets the migration finish.
+async fn gated_up(
+    b: &Backend,
+) -> (
+    Orm,
+    tokio::task::JoinHandle<Result<Vec<String>, Error>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let orm = b.second_orm().await;
+    let (started, started_rx) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    let gate = Gate {
+        started: std::sync::Mutex::new(Some(started)),
+        release: std::sync::Mutex::new(Some(release_rx)),
+    };
+    let migrator = Migrator::new(&orm, Migrations::new().rust(gate).unwrap());
+    let task = tokio::spawn(async move { migrator.up().await });
+    started_rx.await.unwrap();
+    (orm, task, release)
+}
+
+/// A second instance on another Orm of `b` (SQLite waits in steps of the busy timeout: a
+/// short one), whose Migrator of the same, idle migration waits at most `lock_timeout`.
+async fn second_instance(b: &Backend, lock_timeout: std::time::Duration) -> (Orm, Migrator) {
+    let orm = if b.is_sqlite() {
+        Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
+            .await
+            .unwrap()
+    } else {
+        b.second_orm().await
+    };
+    let idle = Gate {
+        started: std::sync::Mutex::new(None),
+        release: std::sync::Mutex::new(None),
+    };
+    let migrator =
+        Migrator::new(&orm, Migrations::new().rust(idle).unwrap()).lock_timeout(lock_timeout);
+    (orm, migrator)
+}
+
 /// A Rust migration that says when it runs (so the lock is held) and waits to be let go.
 struct Gate {
     started: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
@@ -878,31 +919,8 @@ impl RustMigration for Gate {
 #[tokio::test]
 async fn lock_timeout_bounds_the_wait_for_another_instance() {
     for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
-        let first_orm = b.second_orm().await;
-        let (started, started_rx) = tokio::sync::oneshot::channel();
-        let (release, release_rx) = tokio::sync::oneshot::channel();
-        let gate = Gate {
-            started: std::sync::Mutex::new(Some(started)),
-            release: std::sync::Mutex::new(Some(release_rx)),
-        };
-        let first = Migrator::new(&first_orm, Migrations::new().rust(gate).unwrap());
-        let first = tokio::spawn(async move { first.up().await });
-        started_rx.await.unwrap(); // the first instance holds the lock, inside its migration
-
-        // SQLite waits in steps of the busy timeout: a short one.
-        let second_orm = if b.is_sqlite() {
-            Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
-                .await
-                .unwrap()
-        } else {
-            b.second_orm().await
-        };
-        let idle = Gate {
-            started: std::sync::Mutex::new(None),
-            release: std::sync::Mutex::new(None),
-        };
-        let second = Migrator::new(&second_orm, Migrations::new().rust(idle).unwrap())
-            .lock_timeout(std::time::Duration::from_millis(200));
+        let (_first_orm, first, release) = gated_up(&b).await;
+        let (second_orm, second) = second_instance(&b, std::time::Duration::from_millis(200)).await;
         let waited = std::time::Instant::now();
         let err = second.up().await.unwrap_err();
         assert!(
@@ -937,33 +955,12 @@ async fn lock_timeout_bounds_the_wait_for_another_instance() {
 #[tokio::test]
 async fn a_dropped_up_frees_the_lock() {
     for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
-        let first_orm = b.second_orm().await;
-        let (started, started_rx) = tokio::sync::oneshot::channel();
-        let (_release, release_rx) = tokio::sync::oneshot::channel();
-        let gate = Gate {
-            started: std::sync::Mutex::new(Some(started)),
-            release: std::sync::Mutex::new(Some(release_rx)),
-        };
-        let first = Migrator::new(&first_orm, Migrations::new().rust(gate).unwrap());
-        let first = tokio::spawn(async move { first.up().await });
-        started_rx.await.unwrap(); // the lock is held, inside the migration
+        let (first_orm, first, _release) = gated_up(&b).await;
         first.abort();
         assert!(first.await.unwrap_err().is_cancelled());
 
         // `first_orm` stays open: a connection given back to its pool would keep the lock.
-        let second_orm = if b.is_sqlite() {
-            Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
-                .await
-                .unwrap()
-        } else {
-            b.second_orm().await
-        };
-        let idle = Gate {
-            started: std::sync::Mutex::new(None),
-            release: std::sync::Mutex::new(None),
-        };
-        let second = Migrator::new(&second_orm, Migrations::new().rust(idle).unwrap())
-            .lock_timeout(std::time::Duration::from_secs(10));
+        let (second_orm, second) = second_instance(&b, std::time::Duration::from_secs(10)).await;
         let result = second.up().await;
         if b.is_mysql() {
             assert!(
