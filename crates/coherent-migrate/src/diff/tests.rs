@@ -485,3 +485,31 @@ fn a_foreign_key_over_a_retyped_column_is_dropped_and_added_again() {
         "{changes:?}"
     );
 }
+
+#[test]
+fn a_renamed_table_keeps_the_foreign_keys_that_reference_it() {
+    let mut child = table("child", vec![key(), col("parent_id", "bigint")]);
+    child.foreign_keys.push(fk("child", "parent_id", "people"));
+    let from = schema(vec![child.clone(), table("people", vec![key()])]);
+    let mut parent = table("persons", vec![key()]);
+    parent.renamed_from = Some("people".into());
+    child.foreign_keys[0].referenced_table = "persons".into();
+    let to = schema(vec![child, parent]);
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+        let plan = plan(&from, &to, dialect, PlanOptions::default());
+        // The database follows the rename: no foreign key dropped and added again (on
+        // SQLite, no rebuild of the referencing table).
+        assert!(
+            matches!(plan.changes[..], [Change::RenameTable { .. }]),
+            "{dialect:?}: {:?}",
+            plan.changes
+        );
+        assert!(!plan.up.contains("_coherent_new_"), "{}", plan.up);
+        assert!(diff(&plan.after, &to).is_empty());
+        assert!(
+            plan.down.contains("RENAME") && !plan.down.contains("FOREIGN"),
+            "{}",
+            plan.down
+        );
+    }
+}
