@@ -42,7 +42,7 @@ impl Snapshot {
 
     /// The snapshot file of `dialect` in the migrations directory `dir`.
     pub fn path(dir: &Path, dialect: Dialect) -> PathBuf {
-        dir.join(format!(".snapshot-{}.json", dialect_name(dialect)))
+        file_in(dir, dialect_name(dialect))
     }
 
     /// The snapshot as pretty-printed JSON.
@@ -87,13 +87,18 @@ impl Snapshot {
 
     /// Writes the snapshot of its dialect into `dir`.
     pub fn save(&self, dir: &Path) -> Result<PathBuf> {
-        let path = dir.join(format!(".snapshot-{}.json", self.dialect));
+        let path = file_in(dir, &self.dialect);
         std::fs::write(&path, self.to_json()).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
         Ok(path)
     }
+}
+
+/// The snapshot file of the dialect named `dialect` in `dir`.
+fn file_in(dir: &Path, dialect: &str) -> PathBuf {
+    dir.join(format!(".snapshot-{dialect}.json"))
 }
 
 /// The dialect's name in file names and snapshots.

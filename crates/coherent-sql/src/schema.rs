@@ -122,7 +122,7 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
 }
 
 /// The sea-query action of an ON DELETE rule; None for the SQL default (no clause).
-pub fn foreign_key_action(rule: OnDelete) -> Option<sea_query::ForeignKeyAction> {
+fn foreign_key_action(rule: OnDelete) -> Option<sea_query::ForeignKeyAction> {
     match rule {
         OnDelete::NoAction => None,
         OnDelete::Restrict => Some(sea_query::ForeignKeyAction::Restrict),

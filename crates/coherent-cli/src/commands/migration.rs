@@ -1,8 +1,7 @@
 //! `migration generate | up | down | status | resolve`.
 
-use super::schema::{entities, starting_point};
+use super::schema::plan_to_entities;
 use crate::{CliError, DiffArgs};
-use coherent_migrate::diff::{PlanOptions, plan};
 use coherent_migrate::migration::write;
 use coherent_migrate::migrator::{MigrationState, Resolution};
 use coherent_migrate::{Migrations, Migrator, Snapshot};
@@ -31,13 +30,7 @@ pub(crate) async fn generate(
             return Err(CliError::PendingMigrations { pending });
         }
     }
-    let from = starting_point(orm, dir, args).await?;
-    let p = plan(
-        &from,
-        &entities(orm),
-        orm.dialect(),
-        PlanOptions::default().allow_destructive(args.allow_destructive),
-    );
+    let p = plan_to_entities(orm, dir, args).await?;
     for (change, why) in &p.skipped {
         writeln!(
             out,
@@ -46,10 +39,12 @@ pub(crate) async fn generate(
         )?;
     }
     if p.changes.is_empty() {
-        writeln!(
-            out,
-            "The schema matches the entities: no migration written."
-        )?;
+        let why = if p.skipped.is_empty() {
+            "The schema matches the entities"
+        } else {
+            "Nothing but what was left out"
+        };
+        writeln!(out, "{why}: no migration written.")?;
         return Ok(());
     }
     let path = write(dir, name, &p.up, Some(&p.down))?;

@@ -1,29 +1,31 @@
 //! `schema diff` and `schema dump`.
 
 use crate::{CliError, DiffArgs};
-use coherent_migrate::diff::{PlanOptions, plan};
+use coherent_migrate::diff::{MigrationPlan, PlanOptions, plan};
 use coherent_migrate::model::{Schema, from_entities};
 use coherent_migrate::{Snapshot, introspect};
 use coherent_orm::Orm;
 use std::io::Write;
 use std::path::Path;
 
-/// Where a diff starts: the snapshot in `dir`, or the live database.
-pub(crate) async fn starting_point(
+/// The migration from where a diff starts (the snapshot in `dir`, or the live database) to
+/// the schema the entities ask for, as `args` say.
+pub(crate) async fn plan_to_entities(
     orm: &Orm,
     dir: &Path,
     args: &DiffArgs,
-) -> Result<Schema, CliError> {
-    Ok(if args.from_snapshot {
+) -> Result<MigrationPlan, CliError> {
+    let from = if args.from_snapshot {
         Snapshot::load(dir, orm.dialect())?.schema
     } else {
         introspect::live(orm).await?
-    })
-}
-
-/// The schema the entities ask for.
-pub(crate) fn entities(orm: &Orm) -> Schema {
-    from_entities::schema(&orm.entity_metas(), orm.dialect())
+    };
+    Ok(plan(
+        &from,
+        &from_entities::schema(&orm.entity_metas(), orm.dialect()),
+        orm.dialect(),
+        PlanOptions::default().allow_destructive(args.allow_destructive),
+    ))
 }
 
 /// `schema diff`: prints the SQL that would bring the schema to the entities; with `check`,
@@ -35,13 +37,7 @@ pub(crate) async fn diff(
     check: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let from = starting_point(orm, dir, args).await?;
-    let p = plan(
-        &from,
-        &entities(orm),
-        orm.dialect(),
-        PlanOptions::default().allow_destructive(args.allow_destructive),
-    );
+    let p = plan_to_entities(orm, dir, args).await?;
     if p.is_empty() {
         writeln!(out, "-- The schema matches the entities: nothing to do.")?;
     } else {

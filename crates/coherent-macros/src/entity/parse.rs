@@ -252,6 +252,22 @@ pub(super) fn parse(input: &DeriveInput) -> syn::Result<Entity<'_>> {
                     ),
                 );
             }
+            // The name a column's own index has (`#[column(unique | index)]`, a reference).
+            let clash = columns.iter().enumerate().find(|&(i, c)| {
+                Some(i) != primary_key
+                    && (c.unique || c.index || c.many_to_one)
+                    && index.0
+                        == format!("{}_{table}_{}", if c.unique { "uq" } else { "idx" }, c.name)
+            });
+            if let Some((_, c)) = clash {
+                errors.spanned(
+                    struct_ident,
+                    format!(
+                        "entity `{entity_name}` declares the index `{}`, the name of the index of column `{}` already: drop one, or name it with `name = \"..\"`",
+                        index.0, c.name
+                    ),
+                );
+            }
             indexes.push(index);
         }
     }

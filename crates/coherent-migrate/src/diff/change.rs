@@ -176,6 +176,16 @@ impl Change {
                 t.name.clone_from(to);
                 schema.insert(t);
             }
+            // Every dialect points the foreign keys that reference the table at its new name
+            // (PostgreSQL and InnoDB by identity, SQLite by rewriting their DDL).
+            for fk in schema
+                .tables
+                .iter_mut()
+                .flat_map(|t| t.foreign_keys.iter_mut())
+                .filter(|f| f.referenced_table == *from)
+            {
+                fk.referenced_table.clone_from(to);
+            }
             return;
         }
         let Some(i) = schema.tables.iter().position(|t| t.name == self.table()) else {

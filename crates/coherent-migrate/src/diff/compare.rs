@@ -7,8 +7,10 @@
 //! things goes (foreign keys, then indexes), tables are created, columns added, altered and
 //! dropped, tables dropped (referencing ones first), and last indexes and
 //! foreign keys are added (so tables may reference each other). A changed index or foreign
-//! key is dropped and added again. Primary keys are compared by their columns' definitions
-//! only: changing which columns form the key is not supported (it is reported as neither).
+//! key is dropped and added again, and so is a foreign key over a column whose type changes
+//! (MySQL/MariaDB cannot change it under the key). Primary keys are compared by their
+//! columns' definitions only: changing which columns form the key is not supported (it is
+//! reported as neither).
 
 use super::change::Change;
 use crate::model::{Column, ForeignKey, Schema, Table};
@@ -88,10 +90,36 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     // Renames first, so every later statement names the table and columns as they are then.
     out.extend(renames);
 
+    // A foreign key over a column whose type changes, on either side, is dropped before
+    // and added again after: MySQL/MariaDB refuse to change the type of a column in a
+    // foreign key, whose two sides must keep one type.
+    let retyped: Vec<(&str, &str)> = kept
+        .iter()
+        .flat_map(|&(live, wanted)| {
+            wanted
+                .columns
+                .iter()
+                .filter(move |c| {
+                    live.column(&c.name)
+                        .is_some_and(|old| old.sql_type != c.sql_type)
+                })
+                .map(move |c| (wanted.name.as_str(), c.name.as_str()))
+        })
+        .collect();
+    let is_retyped =
+        |table: &str, column: &str| retyped.iter().any(|&(t, c)| t == table && c == column);
+    let over_retyped = |table: &str, fk: &ForeignKey| {
+        fk.columns.iter().any(|c| is_retyped(table, c))
+            || fk
+                .referenced_columns
+                .iter()
+                .any(|c| is_retyped(&fk.referenced_table, c))
+    };
+
     // What depends on other things goes next: foreign keys, then indexes.
     for (live, wanted) in &kept {
         for fk in &live.foreign_keys {
-            if wanted.foreign_key(&fk.name) != Some(fk) {
+            if wanted.foreign_key(&fk.name) != Some(fk) || over_retyped(&live.name, fk) {
                 out.push(Change::DropForeignKey {
                     table: live.name.clone(),
                     foreign_key: fk.clone(),
@@ -170,7 +198,9 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         .chain(created.iter().map(|t| (None, *t)));
     for (live, wanted) in wanted_fks {
         for fk in &wanted.foreign_keys {
-            if live.and_then(|l| l.foreign_key(&fk.name)) != Some(fk) {
+            if live.and_then(|l| l.foreign_key(&fk.name)) != Some(fk)
+                || over_retyped(&wanted.name, fk)
+            {
                 out.push(Change::AddForeignKey {
                     table: wanted.name.clone(),
                     foreign_key: fk.clone(),

@@ -7,7 +7,7 @@
 //! by `create` introspect the same. Generated keys are SQLite `INTEGER PRIMARY KEY
 //! AUTOINCREMENT`, PostgreSQL identity columns and MySQL `AUTO_INCREMENT`.
 
-use crate::model::{Column, ForeignKey, Index, Table};
+use crate::model::{Column, ForeignKey, Index, Table, canonical};
 use coherent_core::{Dialect, OnDelete};
 
 /// `ident` quoted for `dialect`: `"name"`, or `` `name` `` on MySQL.
@@ -64,9 +64,54 @@ pub(crate) fn column_def(dialect: Dialect, c: &Column) -> String {
     def.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
     if let Some(d) = &c.default {
         def.push_str(" DEFAULT ");
-        def.push_str(d);
+        def.push_str(&default_sql(d));
     }
     def
+}
+
+/// A canonical default as DDL writes it: a literal or a `CURRENT_*` keyword (with its
+/// precision, `current_timestamp(3)`) as it is, any other expression in parentheses (the
+/// canonical spelling drops them, and SQLite and MariaDB take an expression default only in
+/// parentheses: `DEFAULT (abs(-1))`).
+pub(crate) fn default_sql(d: &str) -> String {
+    let lower = d.to_ascii_lowercase();
+    let keyword = ["current_timestamp", "current_date", "current_time"]
+        .iter()
+        .filter_map(|k| lower.strip_prefix(k))
+        .any(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        });
+    if is_literal(d) || keyword {
+        d.to_owned()
+    } else {
+        format!("({d})")
+    }
+}
+
+/// Whether a canonical default is a literal: a string (`'x'`), a blob (`x'00'`), a number
+/// (`-1.5`), `NULL`, `TRUE` or `FALSE`. (SQLite adds a column in place only with such a
+/// default: see [`sqlite_rebuild`](super::sqlite_rebuild).)
+pub(crate) fn is_literal(d: &str) -> bool {
+    let number = canonical::is_number(d.strip_prefix('+').unwrap_or(d));
+    // One quoted string: no quote inside but doubled ones (`'a' || 'b'` is an expression).
+    let quoted = |text: &str| {
+        text.strip_prefix('\'')
+            .and_then(|t| t.strip_suffix('\''))
+            .is_some_and(|inner| !inner.replace("''", "").contains('\''))
+    };
+    let blob = d
+        .strip_prefix(['x', 'X'])
+        .is_some_and(|rest| rest.starts_with('\'') && quoted(rest));
+    number
+        || quoted(d)
+        || blob
+        || ["null", "true", "false"]
+            .iter()
+            .any(|k| d.eq_ignore_ascii_case(k))
 }
 
 /// `CREATE TABLE` with its primary key (and, where given, foreign keys inline), then its

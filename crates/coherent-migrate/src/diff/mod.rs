@@ -89,6 +89,7 @@ pub fn plan(from: &Schema, to: &Schema, dialect: Dialect, options: PlanOptions) 
             _ => changes.push(change),
         }
     }
+    let changes = hold_dependents(changes, &mut skipped);
     let mut after = from.clone();
     for c in &changes {
         c.apply(&mut after);
@@ -135,6 +136,83 @@ pub fn plan(from: &Schema, to: &Schema, dialect: Dialect, options: PlanOptions) 
         down,
         after,
     }
+}
+
+/// `changes` without the indexes and foreign keys over a column whose change `skipped`
+/// left out, which join `skipped`: made on the column as it stays, they could fail (MySQL
+/// cannot index the `LONGTEXT` a `VARCHAR(255)` stays, nor join columns of two types in a
+/// foreign key). An index or foreign key held back is not dropped either, when it is one
+/// being changed.
+fn hold_dependents(changes: Vec<Change>, skipped: &mut Vec<(Change, String)>) -> Vec<Change> {
+    let held: HashSet<(String, String)> = skipped
+        .iter()
+        .filter_map(|(c, _)| match c {
+            Change::AlterColumn { table, to, .. } => Some((table.clone(), to.name.clone())),
+            _ => None,
+        })
+        .collect();
+    if held.is_empty() {
+        return changes;
+    }
+    let held_column = |change: &Change| -> Option<String> {
+        let find = |table: &str, columns: &[String]| {
+            columns
+                .iter()
+                .find(|c| held.contains(&(table.to_owned(), (*c).clone())))
+                .map(|c| format!("{table}.{c}"))
+        };
+        match change {
+            Change::AddIndex { table, index } => find(table, &index.columns),
+            Change::AddForeignKey { table, foreign_key } => find(table, &foreign_key.columns)
+                .or_else(|| {
+                    find(
+                        &foreign_key.referenced_table,
+                        &foreign_key.referenced_columns,
+                    )
+                }),
+            _ => None,
+        }
+    };
+    let mut waiting: Vec<(Change, String)> = Vec::new();
+    let mut kept = Vec::with_capacity(changes.len());
+    for change in changes {
+        match held_column(&change) {
+            Some(column) => waiting.push((change, column)),
+            None => kept.push(change),
+        }
+    }
+    // The drop half of a changed index or foreign key waits with its add half.
+    let same = |a: &Change, b: &Change| match (a, b) {
+        (Change::DropIndex { table, index }, Change::AddIndex { table: t, index: i }) => {
+            table == t && index.name == i.name
+        }
+        (
+            Change::DropForeignKey { table, foreign_key },
+            Change::AddForeignKey {
+                table: t,
+                foreign_key: f,
+            },
+        ) => table == t && foreign_key.name == f.name,
+        _ => false,
+    };
+    let (dropped_too, kept): (Vec<Change>, Vec<Change>) = kept
+        .into_iter()
+        .partition(|c| waiting.iter().any(|(w, _)| same(c, w)));
+    for change in dropped_too {
+        let column = waiting
+            .iter()
+            .find(|(w, _)| same(&change, w))
+            .map(|(_, column)| column.clone())
+            .unwrap_or_default();
+        skipped.push((
+            change,
+            format!("it goes with the change to {column} left out"),
+        ));
+    }
+    for (change, column) in waiting {
+        skipped.push((change, format!("it needs the change to {column} left out")));
+    }
+    kept
 }
 
 /// The name `table` had before the renames in `changes`.

@@ -2,7 +2,9 @@
 //! can change the table in place (see [`sqlite_rebuild`](super::sqlite_rebuild) for the rest).
 
 use super::change::Change;
-use super::ddl::{column_def, create_index, create_table, drop_index, foreign_key_clause, quote};
+use super::ddl::{
+    column_def, create_index, create_table, default_sql, drop_index, foreign_key_clause, quote,
+};
 use crate::model::Column;
 use coherent_core::Dialect;
 
@@ -92,11 +94,11 @@ fn alter_column(dialect: Dialect, table: &str, from: &Column, to: &Column) -> Ve
     }
     if retype {
         if let Some(d) = &to.default {
-            out.push(format!("{prefix} SET DEFAULT {d}"));
+            out.push(format!("{prefix} SET DEFAULT {}", default_sql(d)));
         }
     } else if from.default != to.default {
         out.push(match &to.default {
-            Some(d) => format!("{prefix} SET DEFAULT {d}"),
+            Some(d) => format!("{prefix} SET DEFAULT {}", default_sql(d)),
             None => format!("{prefix} DROP DEFAULT"),
         });
     }

@@ -1,8 +1,9 @@
 //! SQLite's table rebuild: the changes SQLite cannot make with `ALTER TABLE` (changing a
-//! column, adding or dropping a foreign key, adding a `NOT NULL` column without a default,
-//! dropping a key column) are made by creating the table anew, copying its rows, dropping
-//! the old one and renaming the new one, then creating its indexes again, inside the
-//! migration's transaction.
+//! column, adding or dropping a foreign key, adding a `NOT NULL` column without a default or
+//! a column whose default is not a literal, dropping a key column) are made by creating the
+//! table anew, copying its rows (and its `AUTOINCREMENT` counter), dropping the old one and
+//! renaming the new one, then creating its indexes again, inside the migration's
+//! transaction.
 //!
 //! Policy: a table is rebuilt once per migration, after the other changes to it (renames
 //! run before, in place), from its state at that point to its final state; the columns both
@@ -12,7 +13,7 @@
 //! that leaves a dangling reference fails the migration.
 
 use super::change::Change;
-use super::ddl::{create_index, create_table_named, quote, quote_list};
+use super::ddl::{create_index, create_table_named, is_literal, quote, quote_list};
 use crate::model::{Schema, Table};
 use coherent_core::Dialect;
 use std::collections::HashSet;
@@ -35,9 +36,13 @@ pub(crate) fn tables_to_rebuild(changes: &[Change], from: &Schema) -> HashSet<St
             Change::AlterColumn { .. } => true,
             Change::DropForeignKey { table, .. } => !dropped.contains(table),
             Change::AddForeignKey { table, .. } => !created.contains(table.as_str()),
-            Change::AddColumn { column, .. } => {
-                (!column.nullable && column.default.is_none()) || column.auto_increment
-            }
+            // SQLite adds a column in place only with a literal default (not
+            // `CURRENT_TIMESTAMP`, not an expression), and a `NOT NULL` one only with one.
+            Change::AddColumn { column, .. } => match &column.default {
+                _ if column.auto_increment => true,
+                None => !column.nullable,
+                Some(d) => !is_literal(d),
+            },
             Change::DropColumn { table, column } => working.table(table).is_some_and(|t| {
                 t.primary_key.contains(&column.name)
                     || t.foreign_keys
@@ -97,6 +102,16 @@ pub(crate) fn rebuild(before: &Table, after: &Table) -> Vec<String> {
             quote(d, &before.name)
         ));
     }
+    if after.columns.iter().any(|c| c.auto_increment) {
+        // AUTOINCREMENT never reuses the key of a deleted row: the new table takes the old
+        // one's counter (copying rows only carries their highest key). Creating the new
+        // table made sure `sqlite_sequence` exists.
+        let (old, new) = (text_literal(&before.name), text_literal(&new_name));
+        out.push(format!("DELETE FROM sqlite_sequence WHERE name = {new}"));
+        out.push(format!(
+            "INSERT INTO sqlite_sequence (name, seq) SELECT {new}, seq FROM sqlite_sequence WHERE name = {old}"
+        ));
+    }
     out.push(format!("DROP TABLE {}", quote(d, &before.name)));
     out.push(format!(
         "ALTER TABLE {} RENAME TO {}",
@@ -110,4 +125,9 @@ pub(crate) fn rebuild(before: &Table, after: &Table) -> Vec<String> {
             .map(|i| create_index(d, &after.name, i)),
     );
     out
+}
+
+/// `text` as an SQL string literal.
+fn text_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }

@@ -258,6 +258,10 @@ impl Session {
             i64::try_from(t.as_secs() + u64::from(t.subsec_nanos() > 0)).unwrap_or(i64::MAX)
         });
         let sql = format!("SELECT GET_LOCK({MYSQL_LOCK_NAME}, ?) AS got");
+        // The lock belongs to the connection from the moment GET_LOCK may have taken it (a
+        // future dropped while it waits included): a session dropped from here on closes
+        // the connection rather than pooling it with the lock held.
+        self.tainted = true;
         let rows = self
             .query(Statement::query(sql, vec![Value::I64(seconds)]))
             .await?;
@@ -266,6 +270,8 @@ impl Session {
             None => None,
         };
         if got != Some(1) {
+            // GET_LOCK answered: the lock was not taken, the connection is as it was.
+            self.tainted = false;
             return Err(Error::Database(coherent_core::Error::LockTimeout {
                 source: DatabaseError::new(format!(
                     "another Migrator held the migration lock for longer than {seconds} s"

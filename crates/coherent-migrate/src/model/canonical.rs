@@ -265,7 +265,7 @@ fn quoted_number(d: &str) -> Option<&str> {
 }
 
 /// Whether `d` is a decimal number literal (`-12`, `1.50`).
-fn is_number(d: &str) -> bool {
+pub(crate) fn is_number(d: &str) -> bool {
     let digits = d.strip_prefix('-').unwrap_or(d);
     digits.bytes().any(|b| b.is_ascii_digit())
         && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')

@@ -841,6 +841,47 @@ async fn routine_and_trigger_bodies_run_whole() {
     }
 }
 
+/// The first instance: an Orm of `b` whose Migrator's `up` runs [`Gate`], returned once it
+/// holds the lock inside the migration, with its task and what lets the migration finish.
+async fn gated_up(
+    b: &Backend,
+) -> (
+    Orm,
+    tokio::task::JoinHandle<Result<Vec<String>, Error>>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let orm = b.second_orm().await;
+    let (started, started_rx) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    let gate = Gate {
+        started: std::sync::Mutex::new(Some(started)),
+        release: std::sync::Mutex::new(Some(release_rx)),
+    };
+    let migrator = Migrator::new(&orm, Migrations::new().rust(gate).unwrap());
+    let task = tokio::spawn(async move { migrator.up().await });
+    started_rx.await.unwrap();
+    (orm, task, release)
+}
+
+/// A second instance on another Orm of `b` (SQLite waits in steps of the busy timeout: a
+/// short one), whose Migrator of the same, idle migration waits at most `lock_timeout`.
+async fn second_instance(b: &Backend, lock_timeout: std::time::Duration) -> (Orm, Migrator) {
+    let orm = if b.is_sqlite() {
+        Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
+            .await
+            .unwrap()
+    } else {
+        b.second_orm().await
+    };
+    let idle = Gate {
+        started: std::sync::Mutex::new(None),
+        release: std::sync::Mutex::new(None),
+    };
+    let migrator =
+        Migrator::new(&orm, Migrations::new().rust(idle).unwrap()).lock_timeout(lock_timeout);
+    (orm, migrator)
+}
+
 /// A Rust migration that says when it runs (so the lock is held) and waits to be let go.
 struct Gate {
     started: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
@@ -878,31 +919,8 @@ impl RustMigration for Gate {
 #[tokio::test]
 async fn lock_timeout_bounds_the_wait_for_another_instance() {
     for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
-        let first_orm = b.second_orm().await;
-        let (started, started_rx) = tokio::sync::oneshot::channel();
-        let (release, release_rx) = tokio::sync::oneshot::channel();
-        let gate = Gate {
-            started: std::sync::Mutex::new(Some(started)),
-            release: std::sync::Mutex::new(Some(release_rx)),
-        };
-        let first = Migrator::new(&first_orm, Migrations::new().rust(gate).unwrap());
-        let first = tokio::spawn(async move { first.up().await });
-        started_rx.await.unwrap(); // the first instance holds the lock, inside its migration
-
-        // SQLite waits in steps of the busy timeout: a short one.
-        let second_orm = if b.is_sqlite() {
-            Orm::connect(&with_param(b.url(), "lock_timeout_ms=100"))
-                .await
-                .unwrap()
-        } else {
-            b.second_orm().await
-        };
-        let idle = Gate {
-            started: std::sync::Mutex::new(None),
-            release: std::sync::Mutex::new(None),
-        };
-        let second = Migrator::new(&second_orm, Migrations::new().rust(idle).unwrap())
-            .lock_timeout(std::time::Duration::from_millis(200));
+        let (_first_orm, first, release) = gated_up(&b).await;
+        let (second_orm, second) = second_instance(&b, std::time::Duration::from_millis(200)).await;
         let waited = std::time::Instant::now();
         let err = second.up().await.unwrap_err();
         assert!(
@@ -927,6 +945,44 @@ async fn lock_timeout_bounds_the_wait_for_another_instance() {
             b.name
         );
         assert!(tables(&b, &second_orm).await.contains(&"gated".to_string()));
+    }
+}
+
+/// A Migrator dropped while it holds the lock (inside a migration) frees it for the next
+/// instance: PostgreSQL and SQLite roll the step back with the connection; MariaDB's named
+/// lock belongs to the connection, which is closed rather than pooled (the migration stays
+/// marked started: half-applied).
+#[tokio::test]
+async fn a_dropped_up_frees_the_lock() {
+    for b in backends().into_iter().filter(|b| b.shared_between_orms()) {
+        let (first_orm, first, _release) = gated_up(&b).await;
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+
+        // `first_orm` stays open: a connection given back to its pool would keep the lock.
+        let (second_orm, second) = second_instance(&b, std::time::Duration::from_secs(10)).await;
+        let result = second.up().await;
+        if b.is_mysql() {
+            assert!(
+                matches!(&result, Err(Error::HalfApplied { migration }) if migration == GATE),
+                "{}: {result:?}",
+                b.name
+            );
+            assert_eq!(
+                history(&b, &second_orm).await,
+                [(GATE.to_string(), "started".to_string())]
+            );
+        } else {
+            assert_eq!(result.unwrap(), [GATE], "{}", b.name);
+            assert_eq!(
+                history(&b, &second_orm).await,
+                applied(&[GATE]),
+                "{}",
+                b.name
+            );
+        }
+        first_orm.close().await;
+        second_orm.close().await;
     }
 }
 
@@ -1052,5 +1108,103 @@ async fn sqlite_rebuilds_keep_referencing_rows_and_check_foreign_keys() {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("FOREIGN KEY"), "{}: {err}", b.name);
+    }
+}
+
+/// SQLite: a generated migration adding columns whose defaults are not literals
+/// (`CURRENT_TIMESTAMP`, an expression), which `ALTER TABLE .. ADD COLUMN` refuses, rebuilds
+/// the table; the rebuild keeps the rows and the AUTOINCREMENT counter (the key of a
+/// deleted row is never given again); `down` rebuilds it back.
+#[tokio::test]
+async fn sqlite_generated_rebuild_keeps_rows_and_the_autoincrement_counter() {
+    use coherent::Dialect;
+    use coherent::migrate::diff::{PlanOptions, diff, plan};
+    use coherent::migrate::introspect;
+    use coherent::migrate::model::Column;
+    for b in backends().into_iter().filter(Backend::is_sqlite) {
+        let orm = Orm::connect(b.url()).await.unwrap();
+        let em = orm.em();
+        em.execute(
+            "CREATE TABLE notes (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)",
+            vec![],
+        )
+        .await
+        .unwrap();
+        for body in ["a", "b", "c"] {
+            em.execute(
+                &format!("INSERT INTO notes (body) VALUES ('{body}')"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        }
+        em.execute("DELETE FROM notes WHERE id = 3", vec![])
+            .await
+            .unwrap();
+
+        let before = introspect::live(&orm).await.unwrap();
+        let mut wanted = before.clone();
+        wanted.tables[0].columns.extend([
+            Column {
+                name: "created".into(),
+                sql_type: "text".into(),
+                default: Some("current_timestamp".into()),
+                ..Column::default()
+            },
+            Column {
+                name: "rank".into(),
+                sql_type: "integer".into(),
+                default: Some("abs(-2)".into()),
+                ..Column::default()
+            },
+        ]);
+        let p = plan(&before, &wanted, Dialect::Sqlite, PlanOptions::default());
+        assert!(p.up.contains("_coherent_new_notes"), "{}", p.up);
+        let dir = Dir::new("sqlite-generated-rebuild");
+        coherent::migrate::migration::write(dir.path(), "dated_notes", &p.up, Some(&p.down))
+            .unwrap();
+        let migrator = Migrator::new(&orm, dir.migrations());
+        migrator
+            .up()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", b.name, p.up));
+        let live = introspect::live(&orm).await.unwrap();
+        assert!(diff(&live, &wanted).is_empty(), "{}: {live:#?}", b.name);
+
+        em.execute("INSERT INTO notes (body) VALUES ('d')", vec![])
+            .await
+            .unwrap();
+        let rows: Vec<(i64, String, i64, i64)> = em
+            .query(
+                "SELECT id, body, rank, created IS NOT NULL AS dated FROM notes ORDER BY id",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.get("id").unwrap(),
+                    r.get("body").unwrap(),
+                    r.get("rank").unwrap(),
+                    r.get("dated").unwrap(),
+                )
+            })
+            .collect();
+        let expected = [(1, "a", 2, 1), (2, "b", 2, 1), (4, "d", 2, 1)]
+            .map(|(id, body, rank, dated)| (id, body.to_string(), rank, dated));
+        assert_eq!(
+            rows, expected,
+            "{}: kept, and key 3 not given again",
+            b.name
+        );
+
+        migrator.down(1).await.unwrap();
+        let live = introspect::live(&orm).await.unwrap();
+        assert!(diff(&live, &before).is_empty(), "{}: {live:#?}", b.name);
+        em.execute("INSERT INTO notes (body) VALUES ('e')", vec![])
+            .await
+            .unwrap();
+        assert_eq!(ids(&orm, "notes").await, [1, 2, 4, 5], "{}", b.name);
     }
 }

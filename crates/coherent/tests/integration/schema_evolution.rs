@@ -220,9 +220,11 @@ async fn generate_apply_evolve_revert_and_reapply_on_every_backend() {
             a.writer = Some(coherent::Ref::to(&writer));
             a.slug = "same".into();
         }
-        assert!(
-            em.flush().await.is_err(),
-            "{name}: the composite unique constraint holds"
+        let err = em.flush().await.unwrap_err();
+        assert_eq!(
+            err.constraint_kind(),
+            Some(coherent::ConstraintKind::Unique),
+            "{name}: the composite unique constraint holds: {err}"
         );
         let em = orm2.em().fork();
         let first = em
