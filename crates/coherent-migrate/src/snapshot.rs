@@ -41,6 +41,13 @@ impl Snapshot {
     }
 
     /// The snapshot file of `dialect` in the migrations directory `dir`.
+    ///
+    /// ```
+    /// use coherent_core::Dialect;
+    /// use coherent_migrate::Snapshot;
+    /// let path = Snapshot::path("migrations".as_ref(), Dialect::Postgres);
+    /// assert_eq!(path, std::path::Path::new("migrations/.snapshot-postgres.json"));
+    /// ```
     pub fn path(dir: &Path, dialect: Dialect) -> PathBuf {
         file_in(dir, dialect_name(dialect))
     }
@@ -60,7 +67,25 @@ impl Snapshot {
         })
     }
 
-    /// Reads the snapshot of `dialect` in `dir`; an empty schema if there is none yet.
+    /// Reads the snapshot of `dialect` in `dir`; an empty schema if there is none yet. A
+    /// snapshot of another dialect, or a file that is not one, is [`Error::Snapshot`].
+    ///
+    /// ```
+    /// use coherent_core::Dialect;
+    /// use coherent_migrate::Snapshot;
+    /// use coherent_migrate::model::{Schema, Table};
+    /// let dir = std::env::temp_dir().join(format!("coherent-doc-snapshot-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// assert!(Snapshot::load(&dir, Dialect::Sqlite)?.schema.tables.is_empty()); // none yet
+    /// let mut schema = Schema::default();
+    /// schema.insert(Table::new("users"));
+    /// Snapshot::new(Dialect::Sqlite, schema.clone()).save(&dir)?;
+    /// assert_eq!(Snapshot::load(&dir, Dialect::Sqlite)?.schema, schema);
+    /// std::fs::copy(Snapshot::path(&dir, Dialect::Sqlite), Snapshot::path(&dir, Dialect::MySql)).unwrap();
+    /// assert!(matches!(Snapshot::load(&dir, Dialect::MySql), Err(coherent_migrate::Error::Snapshot { .. })));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), coherent_migrate::Error>(())
+    /// ```
     pub fn load(dir: &Path, dialect: Dialect) -> Result<Snapshot> {
         let path = Snapshot::path(dir, dialect);
         match std::fs::read_to_string(&path) {
@@ -85,7 +110,8 @@ impl Snapshot {
         }
     }
 
-    /// Writes the snapshot of its dialect into `dir`.
+    /// Writes the snapshot of its dialect into `dir` (see [`Snapshot::load`] for an
+    /// example); returns the file.
     pub fn save(&self, dir: &Path) -> Result<PathBuf> {
         let path = file_in(dir, &self.dialect);
         std::fs::write(&path, self.to_json()).map_err(|source| Error::Io {

@@ -82,6 +82,12 @@ pub enum Change {
 
 impl Change {
     /// The table the change is about (the new name of a renamed table).
+    ///
+    /// ```
+    /// use coherent_migrate::diff::Change;
+    /// let rename = Change::RenameTable { from: "authors".into(), to: "writers".into() };
+    /// assert_eq!(rename.table(), "writers");
+    /// ```
     pub fn table(&self) -> &str {
         match self {
             Change::CreateTable(t) | Change::DropTable(t) => &t.name,
@@ -133,6 +139,12 @@ impl Change {
     }
 
     /// What the change does, in a few words (for comments and the CLI).
+    ///
+    /// ```
+    /// use coherent_migrate::diff::Change;
+    /// let rename = Change::RenameColumn { table: "posts".into(), from: "body".into(), to: "content".into() };
+    /// assert_eq!(rename.describe(), "rename column posts.body to content");
+    /// ```
     pub fn describe(&self) -> String {
         match self {
             Change::CreateTable(t) => format!("create table {}", t.name),
@@ -162,6 +174,15 @@ impl Change {
     }
 
     /// Applies the change to `schema` (as the database will look after it).
+    ///
+    /// ```
+    /// use coherent_migrate::diff::Change;
+    /// use coherent_migrate::model::{Schema, Table};
+    /// let mut schema = Schema::default();
+    /// Change::CreateTable(Table::new("authors")).apply(&mut schema);
+    /// Change::RenameTable { from: "authors".into(), to: "writers".into() }.apply(&mut schema);
+    /// assert!(schema.table("authors").is_none() && schema.table("writers").is_some());
+    /// ```
     pub fn apply(&self, schema: &mut Schema) {
         if let Change::CreateTable(t) = self {
             schema.insert(t.clone());

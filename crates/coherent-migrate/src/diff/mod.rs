@@ -62,6 +62,14 @@ pub struct MigrationPlan {
 
 impl MigrationPlan {
     /// Whether there is nothing to do (no change, none left out).
+    ///
+    /// ```
+    /// use coherent_core::Dialect;
+    /// use coherent_migrate::diff::{PlanOptions, plan};
+    /// use coherent_migrate::model::Schema;
+    /// let same = Schema::default();
+    /// assert!(plan(&same, &same, Dialect::Sqlite, PlanOptions::default()).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.skipped.is_empty()
     }
