@@ -11,7 +11,7 @@ use crate::column_type::sql_type;
 use coherent_core::{ColumnMeta, ColumnSet, Dialect, EntityMeta};
 
 fn q(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    crate::ident::quote(Dialect::Postgres, name)
 }
 
 fn array(n: usize, column: &ColumnMeta) -> String {

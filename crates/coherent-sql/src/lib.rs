@@ -20,6 +20,7 @@ pub mod column_type;
 pub mod columnar;
 pub mod condition;
 pub mod delete;
+pub mod ident;
 pub mod insert;
 pub mod joined;
 pub mod link;

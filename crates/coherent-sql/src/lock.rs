@@ -46,7 +46,7 @@ pub fn lock_clause(dialect: Dialect, mode: LockMode, aliases: &[&str]) -> Result
                 sql.push_str(" OF ");
                 let quoted: Vec<String> = aliases
                     .iter()
-                    .map(|a| format!("\"{}\"", a.replace('"', "\"\"")))
+                    .map(|a| crate::ident::quote(dialect, a))
                     .collect();
                 sql.push_str(&quoted.join(", "));
             }

@@ -164,7 +164,7 @@ pub fn add_foreign_keys(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
     if dialect != Dialect::Postgres {
         return Vec::new();
     }
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let q = |s: &str| crate::ident::quote(dialect, s);
     let mut out = Vec::new();
     for c in meta.columns {
         let Some(reference) = c.references else {

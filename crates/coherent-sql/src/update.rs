@@ -118,10 +118,7 @@ pub fn update_rows(
     rows: usize,
     dialect: Dialect,
 ) -> String {
-    let q = |name: &str| match dialect {
-        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    };
+    let q = |name: &str| crate::ident::quote(dialect, name);
     let pk = meta.pk();
     // Derived-table columns: the key, then s<i> per set column, g<i> per guard column.
     let mut aliases = vec![("k".to_string(), pk)];

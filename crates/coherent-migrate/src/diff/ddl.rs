@@ -10,13 +10,7 @@
 use crate::model::{Column, ForeignKey, Index, Table, canonical};
 use coherent_core::{Dialect, OnDelete};
 
-/// `ident` quoted for `dialect`: `"name"`, or `` `name` `` on MySQL.
-pub(crate) fn quote(dialect: Dialect, ident: &str) -> String {
-    match dialect {
-        Dialect::MySql => format!("`{}`", ident.replace('`', "``")),
-        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
-    }
-}
+pub(crate) use coherent_sql::ident::quote;
 
 /// Quoted names, comma-separated.
 pub(crate) fn quote_list(dialect: Dialect, idents: &[String]) -> String {
