@@ -45,7 +45,7 @@ pub fn create_join_table(
         );
         table.foreign_key(
             ForeignKey::create()
-                .name(format!("fk_{}_{}", join.table, column))
+                .name(crate::schema::foreign_key_name(join.table, column))
                 .from(join.table, column)
                 .to(meta.table, meta.pk().name)
                 .on_delete(ForeignKeyAction::Cascade),
@@ -57,9 +57,13 @@ pub fn create_join_table(
             .col(join.target_column),
     );
     let mut idx = Index::create();
-    idx.name(format!("idx_{}_{}", join.table, join.target_column))
-        .table(join.table)
-        .col(join.target_column);
+    idx.name(crate::schema::index_name(
+        join.table,
+        join.target_column,
+        false,
+    ))
+    .table(join.table)
+    .col(join.target_column);
     let mut out = Vec::new();
     place_index(&mut table, idx, dialect, &mut out);
     out.insert(0, build(&table, dialect));

@@ -12,7 +12,7 @@
 //! and `AUTO_INCREMENT` on MySQL.
 
 use crate::column_type::entity_sql_type;
-use coherent_core::{Dialect, EntityMeta, OnDelete};
+use coherent_core::{ColumnMeta, Dialect, EntityMeta, OnDelete};
 use sea_query::{
     ColumnDef, Expr, Index, MysqlQueryBuilder, PostgresQueryBuilder, SchemaStatementBuilder,
     SqliteQueryBuilder, Table,
@@ -81,7 +81,7 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         if let (Some(reference), false) = (c.references, dialect == Dialect::Postgres) {
             let target = (reference.meta)();
             let mut fk = sea_query::ForeignKey::create();
-            fk.name(format!("fk_{}_{}", meta.table, c.name))
+            fk.name(foreign_key_name(meta.table, c.name))
                 .from(meta.table, c.name)
                 .to(target.table, target.pk().name);
             if let Some(action) = foreign_key_action(c.on_delete) {
@@ -91,14 +91,9 @@ pub fn create_table(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    for c in meta
-        .columns
-        .iter()
-        .filter(|c| (c.index || c.unique || c.references.is_some()) && !c.primary_key)
-    {
-        let prefix = if c.unique { "uq" } else { "idx" };
+    for c in meta.columns.iter().filter(|c| has_own_index(c)) {
         let mut idx = Index::create();
-        idx.name(format!("{prefix}_{}_{}", meta.table, c.name))
+        idx.name(index_name(meta.table, c.name, c.unique))
             .table(meta.table)
             .col(c.name);
         if c.unique {
@@ -129,6 +124,33 @@ fn foreign_key_action(rule: OnDelete) -> Option<sea_query::ForeignKeyAction> {
         OnDelete::Cascade => Some(sea_query::ForeignKeyAction::Cascade),
         OnDelete::SetNull => Some(sea_query::ForeignKeyAction::SetNull),
     }
+}
+
+/// Whether `column` gets a single-column index of its own: a unique constraint, an
+/// `#[column(index)]`, or a reference (not the primary key, which has its own).
+pub fn has_own_index(column: &ColumnMeta) -> bool {
+    !column.primary_key && (column.index || column.unique || column.references.is_some())
+}
+
+/// The name of the single-column index on `table.column`: `uq_<table>_<column>` for a
+/// unique constraint, else `idx_<table>_<column>`.
+///
+/// ```
+/// assert_eq!(coherent_sql::schema::index_name("users", "email", true), "uq_users_email");
+/// assert_eq!(coherent_sql::schema::index_name("books", "author_id", false), "idx_books_author_id");
+/// ```
+pub fn index_name(table: &str, column: &str, unique: bool) -> String {
+    let prefix = if unique { "uq" } else { "idx" };
+    format!("{prefix}_{table}_{column}")
+}
+
+/// The name of the foreign key of `table.column`: `fk_<table>_<column>`.
+///
+/// ```
+/// assert_eq!(coherent_sql::schema::foreign_key_name("books", "author_id"), "fk_books_author_id");
+/// ```
+pub fn foreign_key_name(table: &str, column: &str) -> String {
+    format!("fk_{table}_{column}")
 }
 
 /// Puts an index of a table being created where it belongs: inside the CREATE TABLE on MySQL,
@@ -171,7 +193,7 @@ pub fn add_foreign_keys(meta: &EntityMeta, dialect: Dialect) -> Vec<String> {
             continue;
         };
         let target = (reference.meta)();
-        let name = q(&format!("fk_{}_{}", meta.table, c.name));
+        let name = q(&foreign_key_name(meta.table, c.name));
         let table = q(meta.table);
         out.push(format!(
             "ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}"

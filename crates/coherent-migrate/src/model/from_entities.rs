@@ -10,6 +10,7 @@
 use super::{Column, ForeignKey, Index, Schema, Table, canonical};
 use coherent_core::{ColumnMeta, Dialect, EntityMeta, JoinTable, OnDelete};
 use coherent_sql::column_type::{entity_sql_type, sql_type};
+use coherent_sql::schema::{foreign_key_name, has_own_index, index_name};
 
 /// The schema `metas` describe in `dialect`.
 ///
@@ -57,10 +58,9 @@ fn entity_table(meta: &EntityMeta, dialect: Dialect) -> Table {
     table.primary_key = vec![meta.pk().name.to_owned()];
     for c in meta.columns {
         table.columns.push(column(meta, c, dialect));
-        if !c.primary_key && (c.index || c.unique || c.references.is_some()) {
-            let prefix = if c.unique { "uq" } else { "idx" };
+        if has_own_index(c) {
             table.indexes.push(Index {
-                name: format!("{prefix}_{}_{}", meta.table, c.name),
+                name: index_name(meta.table, c.name, c.unique),
                 columns: vec![c.name.to_owned()],
                 unique: c.unique,
             });
@@ -68,7 +68,7 @@ fn entity_table(meta: &EntityMeta, dialect: Dialect) -> Table {
         if let Some(reference) = c.references {
             let target = (reference.meta)();
             table.foreign_keys.push(ForeignKey {
-                name: format!("fk_{}_{}", meta.table, c.name),
+                name: foreign_key_name(meta.table, c.name),
                 columns: vec![c.name.to_owned()],
                 referenced_table: target.table.to_owned(),
                 referenced_columns: vec![target.pk().name.to_owned()],
@@ -119,7 +119,7 @@ fn join_table(
             ..Column::default()
         });
         table.foreign_keys.push(ForeignKey {
-            name: format!("fk_{}_{}", join.table, name),
+            name: foreign_key_name(join.table, name),
             columns: vec![name.to_owned()],
             referenced_table: meta.table.to_owned(),
             referenced_columns: vec![meta.pk().name.to_owned()],
@@ -128,7 +128,7 @@ fn join_table(
     }
     table.primary_key = vec![join.owner_column.to_owned(), join.target_column.to_owned()];
     table.indexes.push(Index {
-        name: format!("idx_{}_{}", join.table, join.target_column),
+        name: index_name(join.table, join.target_column, false),
         columns: vec![join.target_column.to_owned()],
         unique: false,
     });
