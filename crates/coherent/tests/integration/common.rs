@@ -607,3 +607,35 @@ macro_rules! each_backend {
         }
     };
 }
+
+/// A number from the environment variable `var`, if set (a panic if it is not a number).
+pub fn env_u64(var: &str) -> Option<u64> {
+    std::env::var(var).ok().map(|v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{var} must be a number: {v}"))
+    })
+}
+
+/// A seeded proptest runner, the same cases on every run: `cases` cases (or the number in
+/// `cases_var`) from `seed` (or the number in `seed_var`), failures not persisted, shrinking
+/// bounded by `max_shrink_iters`. Returns the runner and the seed it uses.
+pub fn seeded_runner(
+    (cases_var, cases): (&str, u32),
+    (seed_var, seed): (&str, u64),
+    max_shrink_iters: u32,
+) -> (proptest::test_runner::TestRunner, u64) {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let cases = env_u64(cases_var).map_or(cases, |n| n as u32);
+    let seed = env_u64(seed_var).unwrap_or(seed);
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        rng_algorithm: RngAlgorithm::ChaCha,
+        max_shrink_iters,
+        ..Config::default()
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
+    (TestRunner::new_with_rng(config, rng), seed)
+}

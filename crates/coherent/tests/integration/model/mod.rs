@@ -58,9 +58,9 @@ pub mod ops;
 pub mod runner;
 pub mod state;
 
-use crate::common::backends;
+use crate::common::{backends, seeded_runner};
 use coherent::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+use proptest::test_runner::TestError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A client-assigned key (from 1 to 4), no version.
@@ -96,13 +96,6 @@ pub const DEFAULT_CASES: u32 = 300;
 pub const MAX_STEPS: usize = 30;
 /// The default seed.
 const SEED: u64 = 0x000c_0e4e_4710;
-
-fn env_u64(var: &str) -> Option<u64> {
-    std::env::var(var).ok().map(|v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{var} must be a number: {v}"))
-    })
-}
 
 /// Runs one sequence (the tables emptied first).
 pub async fn run_sequence(env: &runner::Env, ops: &[ops::Op]) -> Result<usize, String> {
@@ -148,20 +141,10 @@ fn model_test(name: &str) {
         .build()
         .expect("runtime");
     let env = rt.block_on(runner::Env::new(backend));
-    let cases = env_u64("COHERENT_MODEL_CASES").map_or(DEFAULT_CASES, |n| n as u32);
-    let seed = env_u64("COHERENT_MODEL_SEED").unwrap_or(SEED);
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        max_shrink_iters: 4096,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    let (mut runner, seed) = seeded_runner(
+        ("COHERENT_MODEL_CASES", DEFAULT_CASES),
+        ("COHERENT_MODEL_SEED", SEED),
+        4096,
     );
     let (sequences, steps) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let started = std::time::Instant::now();

@@ -8,12 +8,12 @@
 
 mod shapes;
 
-use crate::common::backends;
+use crate::common::{backends, seeded_runner};
 use coherent::Orm;
 use coherent::migrate::diff::{PlanOptions, diff, plan};
 use coherent::migrate::introspect;
 use coherent::migrate::model::Schema;
-use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+use proptest::test_runner::TestError;
 use shapes::{Shape, Step};
 
 const DEFAULT_CASES: u32 = 24;
@@ -100,13 +100,6 @@ async fn run_case(orm: &Orm, start: &Shape, steps: &[Step]) -> Result<(), String
     Ok(())
 }
 
-fn env_u64(var: &str) -> Option<u64> {
-    std::env::var(var).ok().map(|v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{var} must be a number: {v}"))
-    })
-}
-
 fn shapes_test(name: &str) {
     let Some(backend) = backends().into_iter().find(|b| b.name == name) else {
         return;
@@ -117,20 +110,10 @@ fn shapes_test(name: &str) {
         .build()
         .expect("runtime");
     let orm = rt.block_on(async { Orm::connect(backend.url()).await.expect("connect") });
-    let cases = env_u64("COHERENT_SHAPE_CASES").map_or(DEFAULT_CASES, |n| n as u32);
-    let seed = env_u64("COHERENT_SHAPE_SEED").unwrap_or(SEED);
-    let mut seed_bytes = [0u8; 32];
-    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        rng_algorithm: RngAlgorithm::ChaCha,
-        max_shrink_iters: 256,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    let (mut runner, seed) = seeded_runner(
+        ("COHERENT_SHAPE_CASES", DEFAULT_CASES),
+        ("COHERENT_SHAPE_SEED", SEED),
+        256,
     );
     let result = runner.run(&(shapes::shape(), shapes::steps()), |(start, steps)| {
         rt.block_on(run_case(&orm, &start, &steps))
@@ -139,7 +122,9 @@ fn shapes_test(name: &str) {
     match result {
         Ok(()) => {}
         Err(TestError::Fail(why, (start, steps))) => {
-            panic!("schema shapes {name}: minimal failing case:\n{start:#?}\n{steps:#?}\n{why}")
+            panic!(
+                "schema shapes {name} (seed {seed}): minimal failing case:\n{start:#?}\n{steps:#?}\n{why}"
+            )
         }
         Err(TestError::Abort(why)) => panic!("schema shapes {name}: aborted: {why}"),
     }
