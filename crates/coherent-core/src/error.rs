@@ -490,6 +490,56 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A query that cannot be rendered as asked, refused before any SQL: an aggregate in a
+    /// filter, `having` without `group_by`, a raw fragment whose `?` count does not match its
+    /// parameters, an order or path that does not lead to a column.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+
+    /// A field name given by the caller (`fields([..])`, a column mapping of `find_by_sql`)
+    /// that the entity does not have.
+    #[error("{entity} has no field {field:?} (its fields: {known})")]
+    UnknownField {
+        /// The entity type.
+        entity: &'static str,
+        /// The name asked for.
+        field: String,
+        /// The entity's field names, comma-separated.
+        known: String,
+    },
+
+    /// A row handed to `find_by_sql` lacks a column the entity needs.
+    #[error(
+        "the rows of this query have no column {column:?}, which {entity}.{field} needs; select it (or alias it with `AS {column}`)"
+    )]
+    MissingColumn {
+        /// The entity type.
+        entity: &'static str,
+        /// Its field.
+        field: &'static str,
+        /// The column name expected in the result.
+        column: String,
+    },
+
+    /// A cursor token that cannot be used: malformed, tampered with, or made by another
+    /// query (another entity, order or filter).
+    #[error("invalid cursor: {reason}")]
+    InvalidCursor {
+        /// Why.
+        reason: String,
+    },
+
+    /// A field of a partially loaded entity that was not loaded was read.
+    #[error(
+        "{entity}.{field} was not loaded (the entity was loaded with `fields([..])`): load it in full first"
+    )]
+    FieldNotLoaded {
+        /// The entity type.
+        entity: &'static str,
+        /// The field.
+        field: &'static str,
+    },
+
     /// Any other error the database or its driver reported (a syntax error, a missing
     /// table), with the native code where there is one.
     #[error("database error{}: {}", source.code().map(|c| format!(" {c}")).unwrap_or_default(), source.message())]

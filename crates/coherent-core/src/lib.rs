@@ -15,7 +15,8 @@
 //!   microsecond, the sign of a float zero), so memory can hold exactly that.
 //! - [`entity`]: the [`Entity`] trait the derive implements, and [`PrimaryKey`].
 //! - [`column_set`]: [`ColumnSet`], the bit set change detection produces.
-//! - [`filter`]: typed column handles ([`Column`]) and the [`Filter`] / [`Condition`] tree.
+//! - [`query`]: typed column handles ([`Column`]), the [`Filter`] / [`Condition`] tree, sort
+//!   keys ([`Order`]), relation paths ([`Related`], [`ToOne`]), LIKE patterns and raw SQL.
 //! - [`row`]: [`Rows`] (a flat result set) and [`RowReader`] (positional decoding).
 //! - [`driver`]: the dialect-neutral driver interface: [`Driver`], [`Connection`],
 //!   [`Statement`], [`Batch`].
@@ -34,11 +35,11 @@ pub mod driver;
 pub mod entity;
 pub mod error;
 pub mod field_type;
-pub mod filter;
 pub mod index_meta;
 pub mod isolation;
 pub mod lock_mode;
 pub mod meta;
+pub mod query;
 pub mod query_log;
 pub mod relation;
 pub mod row;
@@ -57,11 +58,14 @@ pub use driver::{
 pub use entity::{Entity, PrimaryKey};
 pub use error::{ConstraintKind, Error, Result};
 pub use field_type::FieldType;
-pub use filter::{CmpOp, Column, Condition, Filter, Order};
 pub use index_meta::{IndexMeta, OnDelete};
 pub use isolation::IsolationLevel;
 pub use lock_mode::{LockMode, LockWait};
 pub use meta::{ColumnMeta, EntityMeta, Reference};
+pub use query::{
+    AggregateFn, Clause, CmpOp, Column, Condition, Filter, Nulls, Order, Path, PathColumn,
+    Quantifier, Related, SelectExpr, ToOne,
+};
 pub use relation::{JoinTable, LinkSide, RelationHolder, RelationKind, RelationMeta, RelationSlot};
 pub use row::{Row, RowReader, Rows};
 pub use value::{ColumnType, Value};

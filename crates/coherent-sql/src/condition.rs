@@ -1,28 +1,46 @@
-//! [`Condition`] trees to sea-query expressions, every value through a [`Slots`] table.
+//! [`Condition`] trees to sea-query expressions, every value through the statement's
+//! [`RenderState`].
 //!
 //! Policy: comparisons compare values the way the Rust type does. On SQLite a decimal is
 //! stored as exact text, which would compare as text (`'10' < '9'`); there, comparisons and
 //! ordering of decimal columns go through `CAST(.. AS REAL)`: by value, exactly for up to 15
-//! significant digits (SQLite has no exact numeric type to compare in). `LIKE` stays textual:
-//! `%` and `_` are its wildcards and every other character, `\` included, is literal on every
-//! backend.
+//! significant digits (SQLite has no exact numeric type to compare in). LIKE patterns are
+//! rendered by [`crate::like`], raw fragments by [`crate::raw`], to-one paths through the
+//! [`JoinTree`] and to-many paths as subqueries ([`crate::subquery`]).
 
-use crate::params::Slots;
+use crate::joins::JoinTree;
+use crate::render::RenderState;
 use coherent_core::{CmpOp, ColumnType, Condition, Dialect, EntityMeta};
 use sea_query::{Expr, ExprTrait};
 
-/// Where a condition is rendered: the entity's columns, its table alias and the dialect.
+/// Where a condition is rendered: the entity's columns, its table alias, the dialect, and
+/// the joins of the (sub)query it belongs to.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
-    /// The entity queried.
-    pub meta: &'a EntityMeta,
+    /// The entity whose columns the condition names.
+    pub meta: &'static EntityMeta,
     /// The dialect rendered for.
     pub dialect: Dialect,
     /// The entity's table alias, if the query has several tables: columns are qualified.
     pub alias: Option<&'a str>,
+    /// The (sub)query's to-one joins.
+    pub joins: Option<&'a JoinTree>,
+    /// The join node this scope's table is (None: the (sub)query's root).
+    pub node: Option<usize>,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    /// The scope of a query's root table.
+    pub fn root(meta: &'static EntityMeta, dialect: Dialect, alias: Option<&'a str>) -> Self {
+        Scope {
+            meta,
+            dialect,
+            alias,
+            joins: None,
+            node: None,
+        }
+    }
+
     /// The column, qualified by the alias if there is one.
     pub fn col(&self, column: &'static str) -> Expr {
         match self.alias {
@@ -50,7 +68,9 @@ impl Scope<'_> {
         }
     }
 
-    fn value(&self, column: &str, v: sea_query::Value) -> Expr {
+    /// A bound value compared with `column`.
+    pub fn value(&self, column: &str, v: coherent_core::Value, state: &mut RenderState) -> Expr {
+        let v = state.slots.slot(v);
         if self.numeric_text(column) {
             Expr::val(v).cast_as("REAL")
         } else {
@@ -59,43 +79,48 @@ impl Scope<'_> {
     }
 }
 
+/// `left <op> right`.
+pub(crate) fn compare(left: Expr, op: CmpOp, right: Expr) -> Expr {
+    match op {
+        CmpOp::Eq => left.eq(right),
+        CmpOp::Ne => left.ne(right),
+        CmpOp::Lt => left.lt(right),
+        CmpOp::Lte => left.lte(right),
+        CmpOp::Gt => left.gt(right),
+        CmpOp::Gte => left.gte(right),
+    }
+}
+
 /// Converts `condition` into a sea-query expression; `None` means "every row".
-pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Option<Expr> {
+pub fn to_expr(condition: &Condition, scope: Scope<'_>, state: &mut RenderState) -> Option<Expr> {
     Some(match condition {
         Condition::All => return None,
-        Condition::Compare {
-            column,
-            op: CmpOp::Like,
-            value,
-        } => {
-            // `%` and `_` are the only wildcards, everything else is literal. PostgreSQL and
-            // MySQL treat `\` as LIKE's escape character by default, so there it is doubled
-            // (SQLite has no default escape character).
-            let pattern = match (scope.dialect, value) {
-                (Dialect::Postgres | Dialect::MySql, coherent_core::Value::Text(p))
-                    if p.contains('\\') =>
-                {
-                    coherent_core::Value::Text(p.replace('\\', "\\\\"))
-                }
-                _ => value.clone(),
-            };
-            scope
-                .col(column)
-                .binary(sea_query::BinOper::Like, slots.slot(pattern))
-        }
         Condition::Compare { column, op, value } => {
-            let col = scope.column(column);
-            let v = scope.value(column, slots.slot(value.clone()));
-            match op {
-                CmpOp::Eq => col.eq(v),
-                CmpOp::Ne => col.ne(v),
-                CmpOp::Lt => col.lt(v),
-                CmpOp::Lte => col.lte(v),
-                CmpOp::Gt => col.gt(v),
-                CmpOp::Gte => col.gte(v),
-                CmpOp::Like => unreachable!("handled above"),
+            let v = scope.value(column, value.clone(), state);
+            compare(scope.column(column), *op, v)
+        }
+        Condition::Columns { left, op, right } => {
+            compare(scope.column(left), *op, scope.column(right))
+        }
+        Condition::Between {
+            column,
+            low,
+            high,
+            negated,
+        } => {
+            let low = scope.value(column, low.clone(), state);
+            let high = scope.value(column, high.clone(), state);
+            if *negated {
+                scope.column(column).not_between(low, high)
+            } else {
+                scope.column(column).between(low, high)
             }
         }
+        Condition::Like {
+            column,
+            pattern,
+            ignore_case,
+        } => crate::like::like(scope, column, pattern, *ignore_case, state),
         Condition::In {
             column,
             values,
@@ -107,7 +132,7 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Op
             }
             let vals: Vec<Expr> = values
                 .iter()
-                .map(|v| scope.value(column, slots.slot(v.clone())))
+                .map(|v| scope.value(column, v.clone(), state))
                 .collect();
             if *negated {
                 scope.column(column).is_not_in(vals)
@@ -122,19 +147,65 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, slots: &mut Slots) -> Op
                 scope.col(column).is_null()
             }
         }
-        Condition::And(parts) => fold(parts, scope, slots, true)?,
-        Condition::Or(parts) => fold(parts, scope, slots, false)?,
-        Condition::Not(inner) => match to_expr(inner, scope, slots) {
+        Condition::Raw { sql, params } => crate::raw::fragment(scope.dialect, sql, params, state),
+        Condition::Related { column, condition } => related(scope, column, condition, state)?,
+        Condition::Collection {
+            relation,
+            quantifier,
+            condition,
+        } => crate::subquery::collection(scope, relation, *quantifier, condition, state)?,
+        Condition::Aggregate { expr, op, value } => {
+            let left = crate::expr::select_expr(expr, scope);
+            let v = state.slots.slot(value.clone());
+            compare(left, *op, Expr::val(v))
+        }
+        Condition::And(parts) => fold(parts, scope, state, true)?,
+        Condition::Or(parts) => fold(parts, scope, state, false)?,
+        Condition::Not(inner) => match to_expr(inner, scope, state) {
             Some(e) => e.not(),
             None => Expr::cust("1 = 0"),
         },
     })
 }
 
-fn fold(parts: &[Condition], scope: Scope<'_>, slots: &mut Slots, all: bool) -> Option<Expr> {
+/// `Ref.is(condition)`: the condition in the scope of the joined table, guarded on a left
+/// join (see [`crate::joins`]); None for "every row" (an inner join's `is(all)`).
+fn related(
+    scope: Scope<'_>,
+    column: &'static str,
+    condition: &Condition,
+    state: &mut RenderState,
+) -> Option<Expr> {
+    let joins = scope.joins.expect("planned: a query with paths has joins");
+    let node = joins
+        .child(scope.node, column)
+        .expect("planned: every path has its join");
+    let n = joins.get(node);
+    let inner = to_expr(
+        condition,
+        Scope {
+            meta: n.meta,
+            dialect: scope.dialect,
+            alias: Some(&n.alias),
+            joins: Some(joins),
+            node: Some(node),
+        },
+        state,
+    );
+    if n.inner {
+        return inner;
+    }
+    let present = Expr::col((sea_query::Alias::new(&n.alias), n.meta.pk().name)).is_not_null();
+    Some(match inner {
+        Some(e) => present.and(e),
+        None => present,
+    })
+}
+
+fn fold(parts: &[Condition], scope: Scope<'_>, state: &mut RenderState, all: bool) -> Option<Expr> {
     let mut acc: Option<Expr> = None;
     for part in parts {
-        let Some(e) = to_expr(part, scope, slots) else {
+        let Some(e) = to_expr(part, scope, state) else {
             if all {
                 continue; // `x AND true` is `x`
             }
@@ -220,5 +291,26 @@ mod tests {
                 .ends_with(r#"WHERE "id" = ? AND ("id" = ? OR "id" = ?)"#)
         );
         assert!(render(Condition::Or(vec![]), &[], Dialect::Sqlite).ends_with("WHERE 1 = 0"));
+    }
+
+    #[test]
+    fn between_and_column_comparisons() {
+        let c = Condition::And(vec![
+            Condition::Between {
+                column: "id",
+                low: Value::I64(1),
+                high: Value::I64(9),
+                negated: true,
+            },
+            Condition::Columns {
+                left: "amount",
+                op: CmpOp::Lt,
+                right: "id",
+            },
+        ]);
+        assert_eq!(
+            render(c, &[], Dialect::Postgres),
+            r#"SELECT "id", "amount", "name" FROM "t" WHERE ("id" NOT BETWEEN $1 AND $2) AND "amount" < "id""#
+        );
     }
 }

@@ -5,13 +5,13 @@
 //! table by table in the order given (the root, then each join), each table's in column
 //! order, so a row is decoded positionally, table after table. The filter, ORDER BY and
 //! paging apply to the root table; each joined table's key follows the root's sort keys, so
-//! the rows of one root are adjacent and its items come in key order.
+//! the rows of one root are adjacent and its items come in key order. A filter's or an
+//! order's relation paths get joins of their own ([`crate::joins`]), aliased after these.
 
-use crate::condition::{Scope, to_expr};
-use crate::params::{Rendered, Slots};
-use crate::select::{SelectSpec, order_and_page};
+use crate::params::Rendered;
+use crate::select::{Planned, SelectSpec};
 use coherent_core::{Condition, Dialect, EntityMeta};
-use sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+use sea_query::{Alias, Expr, ExprTrait, JoinType};
 
 /// One LEFT JOIN: `LEFT JOIN meta.table AS alias ON alias.column = <parent>.parent_column`.
 #[derive(Debug, Clone)]
@@ -44,30 +44,39 @@ pub struct Join<'a> {
 /// assert_eq!(r.sql, r#"SELECT "u0"."id", "u0"."name", "i1"."id", "i1"."user_id" FROM "user" AS "u0" LEFT JOIN "identity" AS "i1" ON "i1"."user_id" = "u0"."id" WHERE "u0"."name" = $1 ORDER BY "u0"."id" ASC, "i1"."id" ASC"#);
 /// ```
 pub fn select_joined(
-    root: &EntityMeta,
+    root: &'static EntityMeta,
     root_alias: &str,
     joins: &[Join<'_>],
     condition: &Condition,
     spec: &SelectSpec<'_>,
     dialect: Dialect,
 ) -> Rendered {
-    let mut slots = Slots::new();
-    let scope = Scope {
-        meta: root,
+    // The root's key after its sort keys keeps each root's rows together.
+    let mut order = spec.order_by.to_vec();
+    if !order
+        .iter()
+        .any(|o| o.column() == root.pk().name && o.path().is_empty())
+    {
+        order.push(coherent_core::Order::of(root, root.primary_key));
+    }
+    let mut planned = Planned::new(
+        root,
+        condition,
+        &order,
+        &[],
         dialect,
-        alias: Some(root_alias),
-    };
-    let mut stmt = Query::select();
+        Some(root_alias.to_owned()),
+        joins.len() + 1,
+    );
     let tables =
         std::iter::once((root, root_alias)).chain(joins.iter().map(|j| (j.meta, j.alias.as_str())));
     for (meta, alias) in tables {
         for c in meta.columns {
-            stmt.column((Alias::new(alias), c.name));
+            planned.stmt.column((Alias::new(alias), c.name));
         }
     }
-    stmt.from_as(root.table, Alias::new(root_alias));
     for j in joins {
-        stmt.join_as(
+        planned.stmt.join_as(
             JoinType::LeftJoin,
             j.meta.table,
             Alias::new(&j.alias),
@@ -75,27 +84,15 @@ pub fn select_joined(
                 .equals((Alias::new(&j.parent_alias), j.parent_column)),
         );
     }
-    if let Some(e) = to_expr(condition, scope, &mut slots) {
-        stmt.and_where(e);
-    }
-    // The root's key after its sort keys keeps each root's rows together.
-    let mut order = spec.order_by.to_vec();
-    if !order.iter().any(|o| o.column() == root.pk().name) {
-        order.push(coherent_core::Order::of(root, root.primary_key));
-    }
-    order_and_page(
-        &mut stmt,
-        scope,
-        &SelectSpec {
-            order_by: &order,
-            ..spec.clone()
-        },
-    );
+    planned.order_and_page(&SelectSpec {
+        order_by: &order,
+        ..spec.clone()
+    });
     for j in joins {
-        stmt.order_by_expr(
+        planned.stmt.order_by_expr(
             Expr::col((Alias::new(&j.alias), j.meta.pk().name)),
             sea_query::Order::Asc,
         );
     }
-    slots.render(&stmt, dialect)
+    planned.render()
 }

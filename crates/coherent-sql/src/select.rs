@@ -1,11 +1,15 @@
-//! SELECT statements: by filter (with order, limit, offset), by key, and COUNT.
+//! SELECT statements: by filter (with order, limit, offset), by key, and COUNT, on
+//! [`Planned`] (FROM, joins and WHERE of a query rooted at one entity).
 //!
 //! Policy: entity SELECTs list every column explicitly, in column order, because rows are
-//! decoded positionally.
+//! decoded positionally. A query that stays on its table is rendered without aliases (its
+//! text is the same as ever); one that reaches related tables aliases every table.
 
 use crate::condition::{Scope, to_expr};
+use crate::joins::JoinTree;
 use crate::params::{Rendered, Slots};
-use coherent_core::{Condition, Dialect, EntityMeta, Order, Value};
+use crate::render::RenderState;
+use coherent_core::{Condition, Dialect, EntityMeta, Order, Path, Value};
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 
 /// What a SELECT asks for besides its filter.
@@ -26,7 +30,120 @@ fn base(meta: &EntityMeta) -> SelectStatement {
         .to_owned()
 }
 
-/// `SELECT <all columns> FROM t WHERE <condition> [ORDER BY ..] [LIMIT ..] [OFFSET ..]`.
+/// A query's FROM and WHERE, planned: its statement so far, its rendering state, the root's
+/// alias (when the query needs aliases) and its to-one joins.
+pub struct Planned {
+    /// The statement: FROM, joins and WHERE; no columns yet.
+    pub stmt: SelectStatement,
+    /// Parameters and alias numbering.
+    pub state: RenderState,
+    /// The root table's alias, if the query has several tables.
+    pub alias: Option<String>,
+    /// The to-one joins of the filter, the orders and `paths`.
+    pub joins: JoinTree,
+    /// The root entity.
+    pub meta: &'static EntityMeta,
+    /// The dialect.
+    pub dialect: Dialect,
+}
+
+impl Planned {
+    /// Plans `FROM root [joins] WHERE condition` for `orders` and `paths` too. The root is
+    /// aliased `root_alias` if given, else (as MikroORM does) `<t>0` when the query reaches
+    /// other tables; `first_alias` is the next alias number free for joins.
+    pub fn new(
+        meta: &'static EntityMeta,
+        condition: &Condition,
+        orders: &[Order],
+        paths: &[Path],
+        dialect: Dialect,
+        root_alias: Option<String>,
+        first_alias: usize,
+    ) -> Planned {
+        let needs_aliases = root_alias.is_some()
+            || condition.needs_aliases()
+            || orders.iter().any(|o| !o.path().is_empty())
+            || paths.iter().any(|p| !p.is_empty());
+        let alias = if needs_aliases {
+            Some(root_alias.unwrap_or_else(|| crate::render::alias(meta, 0)))
+        } else {
+            None
+        };
+        let mut state = RenderState::new(first_alias.max(1));
+        let joins = JoinTree::plan(meta, condition, orders, paths, &mut state);
+        let mut stmt = Query::select();
+        match &alias {
+            Some(a) => {
+                stmt.from_as(meta.table, Alias::new(a));
+                joins.apply(&mut stmt, a);
+            }
+            None => {
+                stmt.from(meta.table);
+            }
+        }
+        let mut planned = Planned {
+            stmt,
+            state,
+            alias,
+            joins,
+            meta,
+            dialect,
+        };
+        let scope = Scope {
+            meta,
+            dialect,
+            alias: planned.alias.as_deref(),
+            joins: Some(&planned.joins),
+            node: None,
+        };
+        if let Some(e) = to_expr(condition, scope, &mut planned.state) {
+            planned.stmt.and_where(e);
+        }
+        planned
+    }
+
+    /// The root's scope.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            meta: self.meta,
+            dialect: self.dialect,
+            alias: self.alias.as_deref(),
+            joins: Some(&self.joins),
+            node: None,
+        }
+    }
+
+    /// Selects every column of the root entity, in column order.
+    pub fn select_entity(&mut self) {
+        for c in self.meta.columns {
+            match &self.alias {
+                Some(a) => self.stmt.column((Alias::new(a), c.name)),
+                None => self.stmt.column(c.name),
+            };
+        }
+    }
+
+    /// Adds ORDER BY, LIMIT and OFFSET.
+    pub fn order_and_page(&mut self, spec: &SelectSpec<'_>) {
+        let scope = Scope {
+            meta: self.meta,
+            dialect: self.dialect,
+            alias: self.alias.as_deref(),
+            joins: Some(&self.joins),
+            node: None,
+        };
+        crate::order::order_and_page(&mut self.stmt, scope, spec);
+    }
+
+    /// Renders the statement.
+    pub fn render(self) -> Rendered {
+        self.state.slots.render(&self.stmt, self.dialect)
+    }
+}
+
+/// `SELECT <all columns> FROM t WHERE <condition> [ORDER BY ..] [LIMIT ..] [OFFSET ..]`; with
+/// relation paths in the condition or the order, every table is aliased and the to-one
+/// paths joined.
 ///
 /// ```
 /// use coherent_core::{ColumnMeta, ColumnType, Condition, CmpOp, Dialect, EntityMeta, Value};
@@ -39,55 +156,15 @@ fn base(meta: &EntityMeta) -> SelectStatement {
 /// assert_eq!(r.params, vec![Value::Text("x' OR 1=1 --".into()), Value::I64(5)]);
 /// ```
 pub fn select(
-    meta: &EntityMeta,
+    meta: &'static EntityMeta,
     condition: &Condition,
     spec: &SelectSpec<'_>,
     dialect: Dialect,
 ) -> Rendered {
-    let mut slots = Slots::new();
-    let scope = Scope {
-        meta,
-        dialect,
-        alias: None,
-    };
-    let mut stmt = base(meta);
-    if let Some(e) = to_expr(condition, scope, &mut slots) {
-        stmt.and_where(e);
-    }
-    order_and_page(&mut stmt, scope, spec);
-    slots.render(&stmt, dialect)
-}
-
-/// Adds `spec`'s ORDER BY, LIMIT and OFFSET, in `scope` (the root entity of the query).
-pub(crate) fn order_and_page(stmt: &mut SelectStatement, scope: Scope<'_>, spec: &SelectSpec<'_>) {
-    for o in spec.order_by {
-        let order = if o.is_descending() {
-            sea_query::Order::Desc
-        } else {
-            sea_query::Order::Asc
-        };
-        stmt.order_by_expr(scope.column(o.column()), order);
-    }
-    // Deterministic pagination: order by key last when a limit or offset is given.
-    let pk = scope.meta.pk().name;
-    if (spec.limit.is_some() || spec.offset.is_some())
-        && !spec.order_by.iter().any(|o| o.column() == pk)
-    {
-        stmt.order_by_expr(scope.col(pk), sea_query::Order::Asc);
-    }
-    match (spec.limit, spec.offset) {
-        (Some(l), _) => {
-            stmt.limit(l);
-        }
-        // SQLite and MySQL need a LIMIT for an OFFSET.
-        (None, Some(_)) if scope.dialect != Dialect::Postgres => {
-            stmt.limit(i64::MAX as u64);
-        }
-        _ => {}
-    }
-    if let Some(o) = spec.offset {
-        stmt.offset(o);
-    }
+    let mut planned = Planned::new(meta, condition, spec.order_by, &[], dialect, None, 1);
+    planned.select_entity();
+    planned.order_and_page(spec);
+    planned.render()
 }
 
 /// `SELECT <all columns> FROM t WHERE pk = ?`: a cacheable shape, rendered without values.
@@ -122,22 +199,8 @@ pub fn lock_row(meta: &EntityMeta, alias: &str, dialect: Dialect) -> String {
 }
 
 /// `SELECT COUNT(*) FROM t WHERE <condition>`.
-pub fn count(meta: &EntityMeta, condition: &Condition, dialect: Dialect) -> Rendered {
-    let mut slots = Slots::new();
-    let mut stmt = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from(meta.table)
-        .to_owned();
-    if let Some(e) = to_expr(
-        condition,
-        Scope {
-            meta,
-            dialect,
-            alias: None,
-        },
-        &mut slots,
-    ) {
-        stmt.and_where(e);
-    }
-    slots.render(&stmt, dialect)
+pub fn count(meta: &'static EntityMeta, condition: &Condition, dialect: Dialect) -> Rendered {
+    let mut planned = Planned::new(meta, condition, &[], &[], dialect, None, 1);
+    planned.stmt.expr(Expr::cust("COUNT(*)"));
+    planned.render()
 }

@@ -8,9 +8,10 @@
 pub use coherent_cli as cli;
 pub use coherent_core as core;
 pub use coherent_core::{
-    Column, ColumnMeta, ColumnSet, ColumnType, ConnectOptions, ConstraintKind, DatabaseError,
-    Dialect, Entity, EntityMeta, Error, FieldType, Filter, IndexMeta, IsolationLevel, JournalMode,
-    LockMode, OnDelete, Order, PrimaryKey, Result, Row, Synchronous, Value,
+    Column, ColumnMeta, ColumnSet, ColumnType, Condition, ConnectOptions, ConstraintKind,
+    DatabaseError, Dialect, Entity, EntityMeta, Error, FieldType, Filter, IndexMeta,
+    IsolationLevel, JournalMode, LockMode, Nulls, OnDelete, Order, PathColumn, PrimaryKey, Related,
+    Result, Row, Synchronous, Value,
 };
 pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
 /// Schema evolution (feature `migrate`): introspection, diffing, migration files and the
@@ -64,9 +65,9 @@ pub mod __private {
     pub use coherent_core::entity::{Entity, PrimaryKey};
     pub use coherent_core::error::{Error, Result};
     pub use coherent_core::field_type::FieldType;
-    pub use coherent_core::filter::Column;
     pub use coherent_core::index_meta::{IndexMeta, OnDelete};
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
+    pub use coherent_core::query::{Column, Related};
     pub use coherent_core::relation::{JoinTable, RelationKind, RelationMeta, RelationSlot};
     pub use coherent_core::row::RowReader;
     pub use coherent_core::value::{ColumnType, Value};

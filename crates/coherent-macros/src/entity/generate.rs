@@ -9,6 +9,7 @@ use super::spans::{end_span, respan};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
+use syn::spanned::Spanned;
 
 /// The two impls for `entity`.
 pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
@@ -361,6 +362,26 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         }
     });
 
+    let relation_handles = relations.iter().map(|r| {
+        let ty = r.ty;
+        let field = &r.field;
+        let const_ident = Ident::new(&screaming_snake_case(&r.field), r.ident.span());
+        let doc = format!(
+            " Relation `{field}` of `{entity_name}`, for filters on its items (`any`, `none`, `all`)."
+        );
+        // The item type as written (`Collection<Book>` → `Book`), so a field that is not a
+        // collection is reported once, by the derive's own check; a type without generic
+        // arguments (an alias) asks the trait.
+        let item = match item_type(ty) {
+            Some(item) => quote!(#item),
+            None => quote_spanned!(ty.span()=> <#ty as #private::RelationField>::Item),
+        };
+        quote! {
+            #[doc = #doc]
+            pub const #const_ident: #private::Related<#ident, #item> = #private::Related::new(#field);
+        }
+    });
+
     quote! {
         #(#reference_checks)*
 
@@ -448,6 +469,7 @@ pub(super) fn generate(entity: &Entity<'_>) -> TokenStream {
         #[automatically_derived]
         impl #ident {
             #(#handles)*
+            #(#relation_handles)*
         }
 
         // For `OrmBuilder::all_entities`.
@@ -463,4 +485,20 @@ fn optional_str(value: Option<&str>) -> TokenStream {
         Some(v) => quote!(::core::option::Option::Some(#v)),
         None => quote!(::core::option::Option::None),
     }
+}
+
+/// The one generic type argument of a path type's last segment (`Collection<Book>` → `Book`).
+fn item_type(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        syn::GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let first = types.next()?;
+    types.next().is_none().then_some(first)
 }

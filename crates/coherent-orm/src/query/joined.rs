@@ -41,15 +41,7 @@ pub(crate) struct JoinPlan {
     nodes: Vec<Node>,
 }
 
-pub(crate) fn alias(meta: &EntityMeta, index: usize) -> String {
-    let first = meta
-        .table
-        .chars()
-        .find(|c| c.is_ascii_alphabetic())
-        .unwrap_or('t')
-        .to_ascii_lowercase();
-    format!("{first}{index}")
-}
+use coherent_sql::render::alias;
 
 impl JoinPlan {
     /// The plan of a `find_with` of `T`, if it needs aliases: a joined populate, or lock

@@ -106,7 +106,7 @@ impl EntityManager {
                 });
         }
         let meta = T::META;
-        let alias = crate::query::joined::alias(meta, 0);
+        let alias = coherent_sql::render::alias(meta, 0);
         let aliases: Vec<String> = aliases.into_iter().map(Into::into).collect();
         if let Some(other) = aliases.iter().find(|a| **a != alias) {
             return Err(Error::InvalidArgument(format!(

@@ -15,7 +15,7 @@ use crate::entity::decode::decode;
 use crate::entity::lookup::{IntoLookup, Lookup};
 use crate::entity::managed::Managed;
 use crate::query::find_options::FindOptions;
-use coherent_core::{Entity, Error, FieldType, Filter, Result, Rows, Statement};
+use coherent_core::{Clause, Entity, Error, FieldType, Filter, Result, Rows, Statement};
 use coherent_sql::select::{self, SelectSpec};
 
 /// Rows per chunk of a streamed entity query.
@@ -56,9 +56,18 @@ impl EntityManager {
         for order in &options.order_by {
             order.check::<T>()?;
         }
+        filter.condition().check(T::META, Clause::Where)?;
         let plan = crate::query::joined::JoinPlan::for_find::<T>(&options)?;
         let aliases = match &plan {
             Some(p) => p.lock_aliases(&options.lock_table_aliases, em.shared().dialect)?,
+            // Relation paths join other tables: on PostgreSQL the lock takes the root's rows
+            // only (it cannot lock the nullable side of a left join).
+            None if em.shared().dialect == coherent_core::Dialect::Postgres
+                && (filter.condition().needs_aliases()
+                    || options.order_by.iter().any(|o| !o.path().is_empty())) =>
+            {
+                vec![coherent_sql::render::alias(T::META, 0)]
+            }
             None => options.lock_table_aliases.clone(),
         };
         let lock = em.lock_clause(options.lock_mode, &aliases).await?;
@@ -227,6 +236,7 @@ impl EntityManager {
     pub async fn count<T: Entity>(&self, filter: Filter<T>) -> Result<u64> {
         let em = self.context()?;
         em.shared().model.ensure_registered::<T>()?;
+        filter.condition().check(T::META, Clause::Where)?;
         em.flush_before_query::<T>(None).await?;
         let r = select::count(T::META, filter.condition(), em.shared().dialect);
         let rows = em

@@ -241,6 +241,8 @@ impl<T: Entity> coherent_core::RelationSlot for Collection<T> {
 )]
 pub trait RelationField {
     /// The item entity.
+    type Item: Entity;
+    /// The item entity's metadata, for the relation's metadata.
     const TARGET: Reference;
     /// The value of field `relation` (`Owner.field`) decoded from a row: not loaded.
     fn unloaded(relation: &'static str) -> Self;
@@ -253,6 +255,7 @@ pub trait RelationField {
 }
 
 impl<T: Entity> RelationField for Collection<T> {
+    type Item = T;
     const TARGET: Reference = Reference {
         meta: || T::META,
         type_id: std::any::TypeId::of::<T>,

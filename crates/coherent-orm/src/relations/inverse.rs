@@ -108,6 +108,7 @@ impl<T: Entity> coherent_core::RelationSlot for Inverse<T> {
 }
 
 impl<T: Entity> RelationField for Inverse<T> {
+    type Item = T;
     const TARGET: Reference = <Collection<T> as RelationField>::TARGET;
 
     fn unloaded(relation: &'static str) -> Self {

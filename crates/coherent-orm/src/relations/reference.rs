@@ -101,6 +101,11 @@ impl<T: Entity> PartialEq for Ref<T> {
     }
 }
 
+/// `Book::AUTHOR.is(..)` and `Book::AUTHOR.then(..)`: a reference is a to-one path.
+impl<T: Entity> coherent_core::ToOne for Ref<T> {
+    type Target = T;
+}
+
 impl<T: Entity> FieldType for Ref<T> {
     const COLUMN_TYPE: ColumnType = <T::Key as FieldType>::COLUMN_TYPE;
     const REFERENCES: Option<Reference> = Some(Reference {

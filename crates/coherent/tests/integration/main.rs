@@ -32,6 +32,7 @@ mod migrator;
 mod model;
 mod one_to_one;
 mod proxy;
+mod queries;
 mod raw_sql;
 mod re_read;
 mod refresh;
