@@ -57,7 +57,9 @@ pub use entity::lookup::{IntegerKey, IntoKey, IntoLookup, Lookup};
 pub use entity::managed::{EntityMut, EntityRef, Managed};
 #[doc(hidden)]
 pub use inventory;
+pub use query::cursor::CursorKey;
 pub use query::find_options::{FindOptions, LoadStrategy};
+pub use query::pages::{Page, PageRequest};
 pub use relations::collection::{Collection, RelationField};
 pub use relations::inverse::Inverse;
 pub use relations::reference::Ref;

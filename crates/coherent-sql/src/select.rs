@@ -21,6 +21,9 @@ pub struct SelectSpec<'a> {
     pub limit: Option<u64>,
     /// Rows skipped.
     pub offset: Option<u64>,
+    /// Adds `COUNT(*) OVER ()` as a last column: every row carries the number of rows the
+    /// query matches without its limit and offset (`find_and_count` in one statement).
+    pub total: bool,
 }
 
 fn base(meta: &EntityMeta) -> SelectStatement {
@@ -163,7 +166,18 @@ pub fn select(
 ) -> Rendered {
     let mut planned = Planned::new(meta, condition, spec.order_by, &[], dialect, None, 1);
     planned.select_entity();
+    if spec.total {
+        planned.stmt.expr(Expr::cust("COUNT(*) OVER ()"));
+    }
     planned.order_and_page(spec);
+    planned.render()
+}
+
+/// `SELECT 1 FROM t WHERE <condition> LIMIT 1`: whether any row matches.
+pub fn probe(meta: &'static EntityMeta, condition: &Condition, dialect: Dialect) -> Rendered {
+    let mut planned = Planned::new(meta, condition, &[], &[], dialect, None, 1);
+    planned.stmt.expr(Expr::cust("1"));
+    crate::order::page(&mut planned.stmt, dialect, Some(1), None);
     planned.render()
 }
 

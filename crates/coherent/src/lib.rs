@@ -19,10 +19,10 @@ pub use coherent_macros::{Entity, create_request_context, ensure_request_context
 #[cfg(feature = "migrate")]
 pub use coherent_migrate as migrate;
 pub use coherent_orm::{
-    Collection, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode, ForkOptions, IntoKey,
-    IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm, OrmBuilder, OrmConfig, Propagation,
-    Ref, RequestContext, SchemaManager, TransactionEvent, TransactionEventKind,
-    TransactionListener, TxOptions,
+    Collection, CursorKey, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode,
+    ForkOptions, IntoKey, IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm, OrmBuilder,
+    OrmConfig, Page, PageRequest, Propagation, Ref, RequestContext, SchemaManager,
+    TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 

@@ -8,6 +8,7 @@
 pub mod column;
 pub mod condition;
 pub mod filter;
+pub mod keyset;
 pub mod order;
 pub mod pattern;
 pub mod raw;

@@ -32,6 +32,10 @@ pub struct OrmConfig {
     /// `RequiresNew` scope's [`crate::TxOptions::lock_timeout`] overrides it for that scope's
     /// transaction. PostgreSQL and MySQL only: SQLite waits at most its busy timeout.
     pub lock_timeout_while_suspended: Option<std::time::Duration>,
+    /// The key cursor tokens are signed with ([`crate::EntityManager::find_page`]). `None`
+    /// (the default) takes a random key when the Orm is built: tokens then work only with
+    /// the Orm that made them, so give every instance of a service the same key.
+    pub cursor_key: Option<crate::CursorKey>,
 }
 
 impl Default for OrmConfig {
@@ -42,6 +46,7 @@ impl Default for OrmConfig {
             flush_mode: crate::FlushMode::Auto,
             disable_transactions: false,
             lock_timeout_while_suspended: Some(DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED),
+            cursor_key: None,
         }
     }
 }

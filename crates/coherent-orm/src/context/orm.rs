@@ -305,6 +305,19 @@ impl OrmBuilder {
         self
     }
 
+    /// Sets the key cursor tokens are signed with (see [`OrmConfig::cursor_key`]); every
+    /// instance of a service that hands out cursors needs the same one.
+    ///
+    /// ```
+    /// use coherent_orm::{CursorKey, Orm};
+    /// let builder = Orm::builder().cursor_key(CursorKey::new(*b"0123456789abcdef0123456789abcdef"));
+    /// # let _ = builder;
+    /// ```
+    pub fn cursor_key(mut self, key: crate::CursorKey) -> Self {
+        self.config.cursor_key = Some(key);
+        self
+    }
+
     /// Adds a listener of transaction events (see [`crate::TransactionListener`]).
     pub fn transaction_listener(mut self, listener: impl crate::TransactionListener) -> Self {
         self.listeners.push(Arc::new(listener));
@@ -357,13 +370,17 @@ impl OrmBuilder {
             .collect();
         let has_relations = self.entities.iter().any(|(_, r)| r.meta.has_relations());
         let dialect = driver.dialect();
+        let mut config = self.config;
+        if config.cursor_key.is_none() {
+            config.cursor_key = Some(crate::CursorKey::random()?);
+        }
         static NEXT_ORM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let shared = Arc::new(OrmShared {
             id: NEXT_ORM.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             capabilities: driver.capabilities(),
             dialect,
             driver,
-            config: self.config,
+            config,
             loads: self.loads,
             model: Model {
                 entities: self.entities.into_iter().collect(),

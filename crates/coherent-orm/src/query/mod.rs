@@ -5,10 +5,12 @@
 //! never rebasing a dirty versioned entity ([`reads`]). Relations load by path ([`populate`]),
 //! select-in or joined ([`joined`]); [`locking`] takes row locks inside a transaction.
 
+pub(crate) mod cursor;
 pub(crate) mod find_options;
 pub(crate) mod joined;
 pub(crate) mod load_context;
 pub mod locking;
+pub(crate) mod pages;
 pub(crate) mod populate;
 pub(crate) mod reads;
 pub(crate) mod references;

@@ -51,6 +51,19 @@ impl EntityManager {
         filter: Filter<T>,
         options: FindOptions,
     ) -> Result<Vec<Managed<T>>> {
+        Ok(self.find_counting(filter, options, false).await?.0)
+    }
+
+    /// [`EntityManager::find_with`], and with `total` the number of rows the query matches
+    /// without its limit and offset, when one statement could tell (`COUNT(*) OVER ()`): not
+    /// with joined loading (it would count joined rows) or a pessimistic lock (PostgreSQL
+    /// refuses window functions under `FOR UPDATE`), nor from an empty page past the first.
+    pub(crate) async fn find_counting<T: Entity>(
+        &self,
+        filter: Filter<T>,
+        options: FindOptions,
+        total: bool,
+    ) -> Result<(Vec<Managed<T>>, Option<u64>)> {
         let em = self.context()?;
         em.shared().model.ensure_registered::<T>()?;
         for order in &options.order_by {
@@ -77,11 +90,14 @@ impl EntityManager {
             })?;
         }
         em.flush_before_query::<T>(options.flush_mode).await?;
+        let total = total && plan.is_none() && !options.lock_mode.is_pessimistic();
         let spec = SelectSpec {
             order_by: &options.order_by,
             limit: options.limit,
             offset: options.offset,
+            total,
         };
+        let mut counted = None;
         let found = match &plan {
             Some(plan) => {
                 em.find_planned::<T>(plan, filter.condition(), &spec, lock)
@@ -92,8 +108,11 @@ impl EntityManager {
                 if let Some(clause) = lock {
                     r.sql.push_str(&clause);
                 }
-                em.load_rows::<T>(Statement::query(r.sql, r.params).idempotent())
-                    .await?
+                let (found, n) = em
+                    .load_rows::<T>(Statement::query(r.sql, r.params).idempotent(), total)
+                    .await?;
+                counted = n;
+                found
             }
         };
         if options.lock_mode.is_pessimistic() {
@@ -117,19 +136,33 @@ impl EntityManager {
             em.populate_with_lock(&found, options.populate, inherited)
                 .await?;
         }
-        Ok(found)
+        Ok((found, counted))
     }
 
     /// Runs an entity query, merging its rows chunk by chunk as the driver reads them, so
     /// decoding (driver) and merging (here) overlap. Rows merged before a failure (a decode
     /// error) stay merged: they are committed rows, and no pending change is touched.
-    async fn load_rows<T: Entity>(&self, statement: Statement) -> Result<Vec<Managed<T>>> {
+    /// With `total`, each row ends with a `COUNT(*) OVER ()` cell, taken off before decoding
+    /// and returned (None if there was no row).
+    async fn load_rows<T: Entity>(
+        &self,
+        statement: Statement,
+        total: bool,
+    ) -> Result<(Vec<Managed<T>>, Option<u64>)> {
         let log = crate::query_log::Pending::of_statement(
             &statement,
             self.shared().capabilities.logs_statements,
         );
         let mut found = Vec::new();
+        let mut counted = None;
         let mut sink = |rows: Rows| -> Result<()> {
+            let rows = if total {
+                let (rows, n) = split_total(rows)?;
+                counted = counted.or(n);
+                rows
+            } else {
+                rows
+            };
             found.extend(self.merge_rows::<T>(rows)?);
             Ok(())
         };
@@ -155,7 +188,7 @@ impl EntityManager {
             }
         };
         log.emit_single(&result);
-        result.map(|_| found)
+        result.map(|_| (found, counted))
     }
 
     /// The `T` with this key (answered from the identity map when loaded, without a query)
@@ -304,4 +337,28 @@ impl EntityManager {
             .filter_map(|row| store.merge_row(row))
             .collect())
     }
+}
+
+/// Takes the last column (a `COUNT(*) OVER ()`) off every row: the rows without it, and the
+/// count (None without rows).
+fn split_total(rows: Rows) -> Result<(Rows, Option<u64>)> {
+    let width = rows.width();
+    if width == 0 || rows.is_empty() {
+        return Ok((rows, None));
+    }
+    let count_at = width - 1;
+    let n = rows.values[count_at].clone();
+    let n = i64::from_value(n).map_err(|message| Error::Decode {
+        column: "COUNT(*) OVER ()".into(),
+        message,
+    })?;
+    let columns: std::sync::Arc<[String]> = rows.columns[..count_at].into();
+    let len = rows.len();
+    let mut values = Vec::with_capacity(len * count_at);
+    let mut cells = rows.values.into_iter();
+    for _ in 0..len {
+        values.extend(cells.by_ref().take(count_at));
+        cells.next();
+    }
+    Ok((Rows { columns, values }, Some(n as u64)))
 }

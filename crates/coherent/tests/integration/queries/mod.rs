@@ -3,6 +3,7 @@
 //! against one small library ([`seed`]).
 
 mod operators;
+mod pagination;
 mod relation_filters;
 
 use crate::common::*;
