@@ -18,7 +18,7 @@ pub mod bind;
 pub mod decode;
 pub mod error;
 
-use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
+use crate::backend::{Backend, CommitStatus, RowChunks, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
 use coherent_core::{
     Capabilities, ConnectOptions, Dialect, Error, Outcome, Result, Rows, Statement, Value,
@@ -164,6 +164,46 @@ impl Backend for MySql {
             rows,
             elapsed: Default::default(),
         })
+    }
+
+    async fn fetch_chunks<'a>(
+        conn: &'a mut PoolConnection<sqlx::MySql>,
+        statement: &'a Statement,
+        chunks: &'a mut RowChunks,
+    ) -> Result<()> {
+        let mut args = MySqlArguments::default();
+        for value in &statement.params {
+            bind::add(&mut args, value)?;
+        }
+        let sql = AssertSqlSafe(Arc::clone(&statement.sql));
+        let mut rows = sqlx::query_with(sql, args).fetch(&mut **conn);
+        // The columns and their kinds come with the first row.
+        let mut shape: Option<(Arc<[String]>, Vec<decode::Kind>)> = None;
+        let mut values = Vec::new();
+        let mut in_chunk = 0;
+        while let Some(row) = coherent_core::stream::next(&mut rows).await {
+            let row = row.map_err(|e| error::classify(e, &statement.sql))?;
+            let (columns, kinds) = shape.get_or_insert_with(|| {
+                let columns: Arc<[String]> =
+                    row.columns().iter().map(|c| c.name().to_owned()).collect();
+                (columns, decode::kinds(row.columns()))
+            });
+            if values.capacity() == 0 {
+                values.reserve(chunks.chunk_rows * columns.len());
+            }
+            decode::row(&row, kinds, &mut values)?;
+            in_chunk += 1;
+            if in_chunk == chunks.chunk_rows {
+                in_chunk = 0;
+                let values = std::mem::take(&mut values);
+                let columns = Arc::clone(columns);
+                chunks.give(Rows { columns, values }).await;
+            }
+        }
+        if let (Some((columns, _)), true) = (shape, in_chunk > 0) {
+            chunks.give(Rows { columns, values }).await;
+        }
+        Ok(())
     }
 
     async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::MySql>, sql: &'a str) -> Result<()> {
