@@ -181,8 +181,12 @@ impl Backend for MySql {
         let mut shape: Option<(Arc<[String]>, Vec<decode::Kind>)> = None;
         let mut values = Vec::new();
         let mut in_chunk = 0;
-        while let Some(row) = coherent_core::stream::next(&mut rows).await {
-            let row = row.map_err(|e| error::classify(e, &statement.sql))?;
+        let failure = loop {
+            let row = match coherent_core::stream::next(&mut rows).await {
+                None => break None,
+                Some(Err(e)) => break Some(error::classify(e, &statement.sql)),
+                Some(Ok(row)) => row,
+            };
             let (columns, kinds) = shape.get_or_insert_with(|| {
                 let columns: Arc<[String]> =
                     row.columns().iter().map(|c| c.name().to_owned()).collect();
@@ -191,7 +195,10 @@ impl Backend for MySql {
             if values.capacity() == 0 {
                 values.reserve(chunks.chunk_rows * columns.len());
             }
-            decode::row(&row, kinds, &mut values)?;
+            if let Err(e) = decode::row(&row, kinds, &mut values) {
+                values.truncate(in_chunk * columns.len()); // the failed row's cells
+                break Some(e);
+            }
             in_chunk += 1;
             if in_chunk == chunks.chunk_rows {
                 in_chunk = 0;
@@ -199,11 +206,12 @@ impl Backend for MySql {
                 let columns = Arc::clone(columns);
                 chunks.give(Rows { columns, values }).await;
             }
-        }
+        };
+        // The rows before the end, or before a failure, go out first.
         if let (Some((columns, _)), true) = (shape, in_chunk > 0) {
             chunks.give(Rows { columns, values }).await;
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::MySql>, sql: &'a str) -> Result<()> {

@@ -139,8 +139,16 @@ impl Backend for Postgres {
         let mut rows = prepared.query_with(args).fetch(&mut **conn);
         let mut values = Vec::with_capacity(size);
         let mut in_chunk = 0;
-        while let Some(row) = coherent_core::stream::next(&mut rows).await {
-            decode::row(&row.map_err(error::classify)?, &kinds, &mut values)?;
+        let failure = loop {
+            let row = match coherent_core::stream::next(&mut rows).await {
+                None => break None,
+                Some(Err(e)) => break Some(error::classify(e)),
+                Some(Ok(row)) => row,
+            };
+            if let Err(e) = decode::row(&row, &kinds, &mut values) {
+                values.truncate(in_chunk * columns.len()); // the failed row's cells
+                break Some(e);
+            }
             in_chunk += 1;
             if in_chunk == chunks.chunk_rows {
                 in_chunk = 0;
@@ -148,11 +156,12 @@ impl Backend for Postgres {
                 let columns = Arc::clone(&columns);
                 chunks.give(Rows { columns, values }).await;
             }
-        }
+        };
+        // The rows before the end, or before a failure, go out first.
         if in_chunk > 0 {
             chunks.give(Rows { columns, values }).await;
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::Postgres>, sql: &'a str) -> Result<()> {
