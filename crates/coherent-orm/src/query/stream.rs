@@ -39,7 +39,8 @@
 //! - **Dropping the stream abandons the query** and releases the connection (the pooled one
 //!   goes back to the pool; the transaction's stays the transaction's, which goes on).
 //! - **The query log**: one `coherent::sql` event for the query when the stream ends (or is
-//!   dropped: with the rows read until then), as `find` emits one.
+//!   dropped: with the rows read until then), as `find` emits one; its time is the stream's
+//!   life, the reader's pauses included.
 
 use crate::context::entity_manager::EntityManager;
 use crate::entity::decode::decode_prefix;
