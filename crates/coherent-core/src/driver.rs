@@ -11,11 +11,14 @@
 //!   [`Statement::expect_rows`] check does not hold. The check runs inside the transaction,
 //!   so there is no check-then-act window.
 //! - **Errors are classified** into [`crate::Error`] variants by the driver.
+//! - **Large results stream** ([`Connection::query_stream`]): chunks of rows, read ahead of
+//!   the caller by a small fixed number of chunks at most, so memory stays bounded.
 //! - **Timing is reported, not logged**, in [`Outcome::elapsed`]: the ORM emits the `tracing`
 //!   events on the caller's task, inside the caller's span.
 
 use crate::error::{Error, Result};
 use crate::row::Rows;
+use crate::stream::BoxStream;
 use crate::value::Value;
 use std::future::Future;
 use std::pin::Pin;
@@ -240,12 +243,6 @@ pub trait Connection: Send + 'static {
         batch: Batch,
     ) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>>;
 
-    /// Runs one query and hands its rows to `sink` in chunks of about `chunk_rows` rows as
-    /// the driver reads them, so the caller processes one chunk while the driver reads the
-    /// next (on a machine with two cores, decoding and merging overlap). Still one job: the
-    /// statement runs once, as a whole. If `sink` fails, the query is abandoned and its error
-    /// returned. The returned [`Outcome`] has no rows (they went to the sink).
-    ///
     /// Starts a batch whose statements are handed over piece by piece
     /// ([`BatchWriter::push`]) while the driver already runs the first ones, so planning a
     /// large flush overlaps executing it. Still one job with one transaction: nothing is sent
@@ -275,6 +272,12 @@ pub trait Connection: Send + 'static {
         drop(self);
     }
 
+    /// Runs one query and hands its rows to `sink` in chunks of about `chunk_rows` rows as
+    /// the driver reads them, so the caller processes one chunk while the driver reads the
+    /// next (on a machine with two cores, decoding and merging overlap). Still one job: the
+    /// statement runs once, as a whole. If `sink` fails, the query is abandoned and its error
+    /// returned. The returned [`Outcome`] has no rows (they went to the sink).
+    ///
     /// The default runs the query as a batch and hands over all rows at once.
     fn query_chunked<'a>(
         &'a mut self,
@@ -295,6 +298,75 @@ pub trait Connection: Send + 'static {
             }
             Ok(outcome)
         })
+    }
+
+    /// Runs one query and returns its rows as a stream of chunks of about `chunk_rows` rows,
+    /// read as the caller asks for them: a result of any size in bounded memory.
+    ///
+    /// The policy every driver follows:
+    /// - **Backpressure.** The driver reads ahead of the caller by at most a small, fixed
+    ///   number of chunks (SQLite: two, then its connection thread waits; the servers: what
+    ///   the socket buffers hold, then the server waits), so memory does not grow with the
+    ///   result while the caller is slower than the database.
+    /// - **Nothing runs until the stream is first polled**; the statement then runs once. An
+    ///   error (of the statement, or of a row read mid-way) is the stream's last item,
+    ///   classified as [`Connection::run`] classifies it.
+    /// - **Dropping the stream abandons the query** (at the driver's next chunk, or by
+    ///   reading and discarding the rest of the server's answer before the connection's next
+    ///   statement) and leaves the connection usable: inside a transaction the transaction
+    ///   goes on; outside one the connection may go back to the pool.
+    /// - The connection is borrowed for the stream's life: nothing else runs on it meanwhile.
+    ///
+    /// The default runs the statement as one batch and yields all its rows as one chunk (no
+    /// bound on memory: drivers override it).
+    ///
+    /// ```
+    /// use coherent_core::stream::{generate, next};
+    /// use coherent_core::{
+    ///     Batch, BatchFailure, BatchResult, BoxFuture, Connection, Outcome, Rows, Statement, Value,
+    /// };
+    /// use std::sync::Arc;
+    ///
+    /// /// A connection whose every query answers the numbers 1 to 3.
+    /// struct Counting;
+    /// impl Connection for Counting {
+    ///     fn run(&mut self, _: Batch) -> BoxFuture<'_, Result<BatchResult, BatchFailure>> {
+    ///         let rows = Rows { columns: Arc::from(vec!["n".to_string()]), values: (1..=3).map(Value::I64).collect() };
+    ///         let outcome = Outcome { affected: 3, rows: Some(rows), ..Outcome::default() };
+    ///         Box::pin(async move { Ok(BatchResult { outcomes: vec![outcome], ..BatchResult::default() }) })
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let mut conn = Counting;
+    /// let mut chunks = conn.query_stream(Statement::query("SELECT n FROM t", vec![]), 1024);
+    /// let only = next(&mut chunks).await.unwrap()?;
+    /// assert_eq!(only.len(), 3);
+    /// assert!(next(&mut chunks).await.is_none());
+    /// # Ok::<(), coherent_core::Error>(())
+    /// # }).unwrap();
+    /// ```
+    fn query_stream<'a>(
+        &'a mut self,
+        statement: Statement,
+        chunk_rows: usize,
+    ) -> BoxStream<'a, Result<Rows>> {
+        let _ = chunk_rows;
+        Box::pin(crate::stream::generate(move |y| async move {
+            let batch = Batch {
+                statements: vec![statement],
+                mode: TxMode::Plain,
+            };
+            match self.run(batch).await {
+                Ok(mut result) => {
+                    let rows = result.outcomes.pop().and_then(|o| o.rows);
+                    if let Some(rows) = rows.filter(|r| !r.is_empty()) {
+                        y.give(Ok(rows)).await;
+                    }
+                }
+                Err(failure) => y.give(Err(failure.error)).await,
+            }
+        }))
     }
 }
 

@@ -154,6 +154,19 @@ pub enum Error {
         max_connections: usize,
     },
 
+    /// A statement of an EntityManager whose open transaction's connection is reading a
+    /// stream (`EntityManager::stream` inside the transaction): the connection can run one
+    /// query at a time, and the stream goes on only while the application reads it, so
+    /// waiting for it here would wait forever. Refused at once, before any SQL; read the
+    /// stream to its end or drop it first.
+    #[error(
+        "the transaction's connection is reading a stream of {entity}: nothing else can run on it until the stream ends, and the stream only moves while it is read, so waiting would wait forever; read the stream to its end or drop it first"
+    )]
+    StreamOpen {
+        /// The entity the stream reads.
+        entity: &'static str,
+    },
+
     /// The backend has no such isolation level.
     #[error("{backend} has no isolation level {level}")]
     IsolationUnsupported {

@@ -23,6 +23,8 @@
 //! - [`error`]: the one typed [`Error`] enum of the whole ORM, and [`database_error`]:
 //!   [`DatabaseError`], what the database said when it refused a statement.
 //! - [`connect_options`]: [`ConnectOptions`], how to connect and pool, for every backend.
+//! - [`stream`]: the [`Stream`] trait of `futures-core`, [`BoxStream`], and [`stream::generate`]
+//!   (a stream from an async producer), for [`Connection::query_stream`] and the ORM's streams.
 //!
 //! Arrows point one way: every other Coherent crate depends on this one, and this one on
 //! none of them.
@@ -45,6 +47,7 @@ pub mod relation;
 pub mod row;
 mod setters;
 pub mod stored_form;
+pub mod stream;
 pub mod value;
 pub mod version;
 
@@ -68,4 +71,5 @@ pub use query::{
 };
 pub use relation::{JoinTable, LinkSide, RelationHolder, RelationKind, RelationMeta, RelationSlot};
 pub use row::{Row, RowReader, Rows};
+pub use stream::{BoxStream, Stream};
 pub use value::{ColumnType, Value};

@@ -73,6 +73,19 @@ impl Pending {
         }
     }
 
+    /// Emits the event of a streamed query when it ends: the rows it read (all of them, or
+    /// those read before the stream was dropped), or the error that ended it.
+    pub fn emit_stream(self, rows: u64, elapsed: Duration, error: Option<&coherent_core::Error>) {
+        let Some(statements) = self.0 else { return };
+        let Some((sql, params, _)) = statements.first() else {
+            return;
+        };
+        match error {
+            None => ran(sql, *params, rows, elapsed),
+            Some(error) => failed(sql, *params, error),
+        }
+    }
+
     /// Emits one event per executed statement, in the order they ran: the opening control
     /// statement, the statements, the failed one (`failure` names it) and its probe if the
     /// driver ran it, then the closing control statement.

@@ -207,7 +207,8 @@ fn bind(stmt: &mut rusqlite::Statement<'_>, statement: &Statement) -> Result<(),
 }
 
 /// Runs a query and hands its rows to `send` in chunks of `chunk_rows` rows as they are
-/// read; `send` returning false abandons the query. The outcome counts the rows read.
+/// read; `send` returning false abandons the query. The outcome counts the rows read; a
+/// failure mid-way is returned after the rows before it were sent.
 pub fn stream_query(
     conn: &Connection,
     statement: &Statement,
@@ -225,9 +226,19 @@ pub fn stream_query(
     let mut count = 0u64;
     let mut in_chunk = 0usize;
     let mut cursor = stmt.raw_query();
-    while let Some(row) = cursor.next().map_err(classify)? {
-        for (i, column) in columns.iter().enumerate() {
+    let failure = loop {
+        let row = match cursor.next() {
+            Ok(Some(row)) => row,
+            Ok(None) => break None,
+            Err(e) => break Some(classify(e)),
+        };
+        let read = columns.iter().enumerate().try_for_each(|(i, column)| {
             values.push(from_sql(row.get_ref(i).map_err(classify)?, column)?);
+            Ok::<(), Error>(())
+        });
+        if let Err(e) = read {
+            values.truncate(in_chunk * width); // the failed row's cells
+            break Some(e);
         }
         count += 1;
         in_chunk += 1;
@@ -238,18 +249,22 @@ pub fn stream_query(
                 columns: columns.clone(),
                 values: chunk,
             }) {
-                break;
+                break None;
             }
         }
-    }
+    };
+    // The rows read before the end (or before a failure: they were read) go out first.
     if !values.is_empty() {
         send(Rows { columns, values });
     }
-    Ok(Outcome {
-        affected: count,
-        rows: None,
-        elapsed: start.elapsed(),
-    })
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(Outcome {
+            affected: count,
+            rows: None,
+            elapsed: start.elapsed(),
+        }),
+    }
 }
 
 /// Binds and executes an already prepared statement (its `elapsed` is left zero).

@@ -10,6 +10,10 @@
 //!   one job crossing the async boundary, and its result (every row of every statement, in
 //!   flat [`coherent_core::Rows`]) comes back in one reply. Nothing is sent per row or per
 //!   statement (landscape reference 3.3: the hop costs a few microseconds, rows cost nothing).
+//! - **Streamed queries read ahead by at most two chunks**
+//!   ([`coherent_core::Connection::query_stream`]): the connection thread waits for a slow
+//!   reader, so a result of any size takes bounded memory; a stream dropped early stops the
+//!   query at the thread's next chunk, and the connection's next job runs after it.
 //! - **Files run in WAL mode** with `synchronous=NORMAL`, `foreign_keys=ON` and a busy
 //!   timeout, so readers never block the single writer (the journal mode and synchronous
 //!   level are options: [`coherent_core::ConnectOptions`]).

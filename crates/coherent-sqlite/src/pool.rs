@@ -504,6 +504,77 @@ impl Connection for SqliteConnection {
     ) -> BoxFuture<'a, Result<coherent_core::Outcome, Error>> {
         Box::pin(self.stream(statement, chunk_rows, sink))
     }
+
+    fn query_stream<'a>(
+        &'a mut self,
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+    ) -> coherent_core::BoxStream<'a, Result<coherent_core::Rows, Error>> {
+        Box::pin(self.rows(statement, chunk_rows))
+    }
+}
+
+/// The rows of a streamed query on a [`SqliteConnection`] ([`Connection::query_stream`]), in
+/// chunks, read ahead by the connection thread at most [`crate::worker::STREAM_AHEAD`] chunks.
+/// Dropping it stops the query at the thread's next chunk; the connection stays usable (the
+/// thread's next job runs once the query has stopped).
+pub(crate) struct RowStream<'a> {
+    connection: &'a mut SqliteConnection,
+    /// `None` once the query ended (or could not start).
+    inbox: Option<tokio::sync::mpsc::Receiver<crate::worker::Streamed>>,
+    /// An error to yield before ending: the query could not start.
+    failed: Option<Error>,
+    /// Chunks the connection thread has sent (read by the read-ahead test).
+    #[cfg_attr(not(test), allow(dead_code))]
+    sent: Arc<AtomicU64>,
+}
+
+impl RowStream<'_> {
+    /// How many chunks the connection thread has sent so far (those read, and those waiting
+    /// to be read).
+    #[cfg(test)]
+    pub(crate) fn chunks_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+impl coherent_core::Stream for RowStream<'_> {
+    type Item = Result<coherent_core::Rows, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use crate::worker::Streamed;
+        use std::task::Poll;
+        let this = self.get_mut();
+        if let Some(error) = this.failed.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
+        let (Some(inbox), Some(worker)) = (this.inbox.as_mut(), this.connection.worker.as_ref())
+        else {
+            return Poll::Ready(None);
+        };
+        let message = match worker.poll_streamed(inbox, cx) {
+            Poll::Ready(message) => message,
+            Poll::Pending => return Poll::Pending,
+        };
+        match message {
+            Some(Streamed::Chunk(mut rows)) => {
+                crate::rehome::rows(&mut rows);
+                Poll::Ready(Some(Ok(rows)))
+            }
+            Some(Streamed::Done(result, autocommit)) => {
+                this.inbox = None;
+                this.connection.settle(autocommit);
+                Poll::Ready(result.err().map(Err))
+            }
+            None => {
+                this.inbox = None;
+                Poll::Ready(Some(Err(worker.lost())))
+            }
+        }
+    }
 }
 
 /// The writer of a streamed batch on a [`SqliteConnection`]. The first piece is held back:
@@ -579,6 +650,36 @@ impl SqliteConnection {
         self.maybe_in_transaction = !autocommit;
     }
 
+    /// Starts a streamed query (see [`RowStream`]).
+    pub(crate) fn rows(
+        &mut self,
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+    ) -> RowStream<'_> {
+        let started = match &self.worker {
+            Some(worker) => {
+                // Stays true if the stream is dropped before the query ends.
+                self.maybe_in_transaction = true;
+                worker.open_stream(statement, chunk_rows)
+            }
+            None => Err(Error::connection_unavailable("the connection was released")),
+        };
+        match started {
+            Ok((inbox, sent)) => RowStream {
+                connection: self,
+                inbox: Some(inbox),
+                failed: None,
+                sent,
+            },
+            Err(error) => RowStream {
+                connection: self,
+                inbox: None,
+                failed: Some(error),
+                sent: Arc::new(AtomicU64::new(0)),
+            },
+        }
+    }
+
     async fn stream(
         &mut self,
         statement: coherent_core::Statement,
@@ -605,6 +706,103 @@ impl Drop for SqliteConnection {
                 worker.life.used.store(true, Ordering::Relaxed);
                 self.pool.idle().push(worker);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coherent_core::stream::next;
+    use coherent_core::{Statement, TxMode};
+
+    /// A one-connection memory database with `n` rows in `t`.
+    async fn numbers(n: usize) -> (SqliteDriver, SqliteConnection) {
+        let driver = SqliteDriver::open(SqliteOptions::memory().max_connections(1))
+            .await
+            .unwrap();
+        let mut conn = driver.connect().await.unwrap();
+        let sql = format!(
+            "CREATE TABLE t (n INTEGER PRIMARY KEY); \
+             WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {n}) \
+             INSERT INTO t SELECT n FROM c"
+        );
+        let statements = sql
+            .split("; ")
+            .map(|s| Statement::execute(s.to_owned(), vec![]))
+            .collect();
+        conn.run(Batch {
+            statements,
+            mode: TxMode::Atomic,
+        })
+        .await
+        .map_err(|f| f.error)
+        .unwrap();
+        (driver, conn)
+    }
+
+    /// The connection thread reads ahead of a reader that stopped by at most `STREAM_AHEAD`
+    /// chunks, and no more. The pause only gives an unbounded thread time to run away (it
+    /// would send all 1 000 chunks in about a millisecond); what is asserted is the bound,
+    /// so a slow machine can make the test weaker, never make it fail.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_reads_ahead_of_its_reader_by_a_bounded_number_of_chunks() {
+        let (_driver, mut conn) = numbers(10_000).await;
+        let statement = Statement::query("SELECT n FROM t ORDER BY n", vec![]);
+        let mut rows = conn.rows(statement, 10);
+        let first = next(&mut rows).await.unwrap().unwrap();
+        assert_eq!(first.len(), 10);
+        let bound = 1 + crate::worker::STREAM_AHEAD as u64;
+        // The thread fills the channel (a wait without a deadline: it will).
+        while rows.chunks_sent() < bound {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(rows.chunks_sent(), bound, "read ahead beyond the bound");
+        // Reading on lets it go on, in order, to the end.
+        let mut seen = 10;
+        while let Some(chunk) = next(&mut rows).await {
+            let chunk = chunk.unwrap();
+            assert_eq!(chunk.values[0], coherent_core::Value::I64(seen + 1));
+            seen += chunk.len() as i64;
+        }
+        assert_eq!(seen, 10_000);
+        assert_eq!(rows.chunks_sent(), 1_000);
+    }
+
+    /// A stream dropped while its thread waits for room stops the query; the connection's
+    /// next job runs, outside a transaction and inside one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_stream_frees_its_connection_thread() {
+        let (_driver, mut conn) = numbers(10_000).await;
+        for in_transaction in [false, true] {
+            if in_transaction {
+                conn.run(Batch {
+                    statements: vec![Statement::execute("BEGIN", vec![])],
+                    mode: TxMode::Plain,
+                })
+                .await
+                .map_err(|f| f.error)
+                .unwrap();
+            }
+            let statement = Statement::query("SELECT n FROM t ORDER BY n", vec![]);
+            let mut rows = conn.rows(statement, 10);
+            next(&mut rows).await.unwrap().unwrap();
+            while rows.chunks_sent() < 3 {
+                tokio::task::yield_now().await;
+            }
+            drop(rows);
+            let result = conn
+                .run(Batch {
+                    statements: vec![Statement::query("SELECT count(*) FROM t", vec![])],
+                    mode: TxMode::Plain,
+                })
+                .await
+                .map_err(|f| f.error)
+                .unwrap();
+            let count = &result.outcomes[0].rows.as_ref().unwrap().values;
+            assert_eq!(count, &[coherent_core::Value::I64(10_000)]);
+            assert_eq!(conn.maybe_in_transaction, in_transaction);
         }
     }
 }

@@ -6,6 +6,10 @@
 //! - **One message per batch.** A job carries a whole [`Batch`] and its reply carries the whole
 //!   [`BatchResult`] (all rows, flat): the hop costs a few microseconds per flush, nothing per
 //!   row or statement.
+//! - **A streamed query reads ahead by at most [`STREAM_AHEAD`] chunks**
+//!   ([`Worker::open_stream`]: a bounded channel the thread waits on), and stops at its next
+//!   chunk once its reader is gone. A `find` (`Worker::stream`) is not bounded: it keeps every
+//!   row anyway, and the thread never waits for it.
 //! - **Jobs run in order, to completion.** A caller that stops waiting (a dropped future) does
 //!   not stop its job; jobs sent after it wait their turn. So a *release* sent when a
 //!   connection is dropped runs after everything the holder sent, and rolls back any
@@ -34,6 +38,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::oneshot;
+
+/// How many messages of a streamed query ([`Worker::open_stream`]) may wait unread before
+/// the connection thread waits for its reader: the bound on a stream's read-ahead.
+pub(crate) const STREAM_AHEAD: usize = 2;
 
 /// Distinguishes the in-memory databases of several drivers in one process.
 static NEXT_MEMORY_DB: AtomicU64 = AtomicU64::new(0);
@@ -135,11 +143,12 @@ enum Job {
         pieces: mpsc::Receiver<Piece>,
         reply: oneshot::Sender<Reply>,
     },
-    /// A query whose rows go out in chunks as they are read.
+    /// A query whose rows go out in chunks as they are read: `out` sends a message and says
+    /// whether the receiver is still there (a `false` stops the query at that chunk).
     Stream {
         statement: coherent_core::Statement,
         chunk_rows: usize,
-        out: tokio::sync::mpsc::UnboundedSender<Streamed>,
+        out: Box<dyn FnMut(Streamed) -> bool + Send>,
     },
     Release,
 }
@@ -323,7 +332,7 @@ impl Worker {
         let job = Job::Stream {
             statement,
             chunk_rows,
-            out,
+            out: Box::new(move |message| out.send(message).is_ok()),
         };
         if self.jobs.send(job).is_err() {
             return (Err(self.lost()), false);
@@ -344,6 +353,55 @@ impl Worker {
                 Some(Streamed::Done(result, autocommit)) => return (result, autocommit),
                 None => return (Err(self.lost()), false),
             }
+        }
+    }
+
+    /// Starts a query whose rows come back in chunks over a channel of [`STREAM_AHEAD`]
+    /// messages: once that many wait unread, the connection thread waits too
+    /// (`blocking_send` on its own thread), so a slow reader bounds the memory. Returns the
+    /// receiving end and the count of chunks sent so far. Dropping the receiver stops the
+    /// query at the thread's next chunk (its send fails, also while it waits for room).
+    pub(crate) fn open_stream(
+        &self,
+        statement: coherent_core::Statement,
+        chunk_rows: usize,
+    ) -> Result<(tokio::sync::mpsc::Receiver<Streamed>, Arc<AtomicU64>), Error> {
+        let (out, inbox) = tokio::sync::mpsc::channel(STREAM_AHEAD);
+        let sent = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&sent);
+        let job = Job::Stream {
+            statement,
+            chunk_rows,
+            out: Box::new(move |message| {
+                let chunk = matches!(message, Streamed::Chunk(_));
+                let delivered = out.blocking_send(message).is_ok();
+                if delivered && chunk {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+                delivered
+            }),
+        };
+        if self.jobs.send(job).is_err() {
+            return Err(self.lost());
+        }
+        Ok((inbox, sent))
+    }
+
+    /// Receives a streamed query's next message, polling for up to `spin` first (see
+    /// [`Worker::run`]); `Ready(None)` when the thread is gone.
+    pub(crate) fn poll_streamed(
+        &self,
+        inbox: &mut tokio::sync::mpsc::Receiver<Streamed>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Streamed>> {
+        let quick = spin_for(self.spin, || match inbox.try_recv() {
+            Ok(m) => Some(Some(m)),
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => Some(None),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => None,
+        });
+        match quick {
+            Some(message) => std::task::Poll::Ready(message),
+            None => inbox.poll_recv(cx),
         }
     }
 
@@ -377,7 +435,8 @@ impl Worker {
         self.is_healthy() && !self.life.retired.load(Ordering::Relaxed)
     }
 
-    fn lost(&self) -> Error {
+    /// The error of a connection whose thread is gone (and marks it unhealthy).
+    pub(crate) fn lost(&self) -> Error {
         self.healthy.store(false, Ordering::Release);
         Error::connection_lost("the SQLite connection thread has stopped")
     }
@@ -476,16 +535,16 @@ fn serve(conn: &Connection, inbox: &mpsc::Receiver<Job>, healthy: &AtomicBool, s
             Job::Stream {
                 statement,
                 chunk_rows,
-                out,
+                mut out,
             } => {
                 let result = match refused {
                     Some(message) => Err(refusal(message)),
                     None => crate::execute::stream_query(conn, &statement, chunk_rows, |rows| {
-                        out.send(Streamed::Chunk(rows)).is_ok()
+                        out(Streamed::Chunk(rows))
                     }),
                 };
                 let autocommit = settle(in_transaction, result.as_ref().err());
-                let _ = out.send(Streamed::Done(result, autocommit));
+                let _ = out(Streamed::Done(result, autocommit));
             }
             Job::Release => {
                 lost.replace(None);

@@ -797,3 +797,116 @@ async fn hop_latency() {
     );
     assert!(driver_each > Duration::ZERO);
 }
+
+/// Every row of a streamed query, in chunks, or the error that ended it (after the rows
+/// before it).
+async fn stream_all(
+    conn: &mut Box<dyn Connection>,
+    sql: &str,
+    chunk_rows: usize,
+) -> (Vec<Value>, Vec<usize>, Option<Error>) {
+    let mut chunks = conn.query_stream(Statement::query(sql, vec![]), chunk_rows);
+    let (mut values, mut sizes) = (Vec::new(), Vec::new());
+    while let Some(chunk) = coherent_core::stream::next(&mut chunks).await {
+        match chunk {
+            Ok(rows) => {
+                sizes.push(rows.len());
+                values.extend(rows.values);
+            }
+            Err(error) => {
+                assert!(coherent_core::stream::next(&mut chunks).await.is_none());
+                return (values, sizes, Some(error));
+            }
+        }
+    }
+    (values, sizes, None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_stream_yields_every_row_in_chunks_and_errors_last() {
+    let driver = memory(1).await;
+    let mut conn = driver.acquire().await.unwrap();
+    run(
+        &mut conn,
+        plain(vec![
+            exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"),
+            exec(
+                "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 2500) \
+                 INSERT INTO t (id, name) SELECT n, 'n' || n FROM c",
+            ),
+        ]),
+    )
+    .await;
+    let (values, sizes, error) = stream_all(&mut conn, "SELECT id FROM t ORDER BY id", 1000).await;
+    assert!(error.is_none());
+    assert_eq!(sizes, [1000, 1000, 500]);
+    assert_eq!(values, (1..=2500).map(Value::I64).collect::<Vec<_>>());
+
+    let (values, sizes, error) = stream_all(&mut conn, "SELECT id FROM t WHERE id < 0", 10).await;
+    assert!(values.is_empty() && sizes.is_empty() && error.is_none());
+
+    // A statement SQLite refuses: the error is the only item.
+    let (values, _, error) = stream_all(&mut conn, "SELECT nope FROM t", 10).await;
+    assert!(values.is_empty());
+    assert!(matches!(error, Some(Error::Database { .. })), "{error:?}");
+
+    // A row that fails mid-way (integer overflow at id 25): the rows before it, then the
+    // error, classified as a batch's would be.
+    let sql = "SELECT CASE WHEN id < 25 THEN id ELSE abs(-9223372036854775807 - 1) END \
+               FROM t ORDER BY id";
+    let (values, sizes, error) = stream_all(&mut conn, sql, 10).await;
+    assert_eq!(sizes, [10, 10, 4]);
+    assert_eq!(values, (1..=24).map(Value::I64).collect::<Vec<_>>());
+    let batch_error = conn
+        .run(plain(vec![Statement::query(sql, vec![])]))
+        .await
+        .unwrap_err()
+        .error;
+    assert_eq!(
+        format!("{error:?}"),
+        format!("{:?}", Some(batch_error)),
+        "classified as in a batch"
+    );
+    // The connection still works.
+    assert_eq!(count(&mut conn, "t").await, 2500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_stream_inside_a_transaction_sees_its_rows_and_an_early_drop_keeps_it() {
+    let db = TempDb::new("stream-tx");
+    let driver = SqliteDriver::open(db.options().max_connections(1))
+        .await
+        .unwrap();
+    let mut conn = driver.acquire().await.unwrap();
+    run(
+        &mut conn,
+        plain(vec![exec(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)",
+        )]),
+    )
+    .await;
+    run(&mut conn, plain(vec![exec("BEGIN")])).await;
+    run(
+        &mut conn,
+        plain(vec![exec(
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5000) \
+             INSERT INTO t (id, name) SELECT n, 'n' || n FROM c",
+        )]),
+    )
+    .await;
+    {
+        let mut chunks = conn.query_stream(
+            Statement::query("SELECT id FROM t ORDER BY id", vec![]),
+            100,
+        );
+        let first = coherent_core::stream::next(&mut chunks)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.values[0], Value::I64(1));
+        // Dropped after one chunk of fifty.
+    }
+    run(&mut conn, plain(vec![insert("after")])).await;
+    run(&mut conn, plain(vec![exec("ROLLBACK")])).await;
+    assert_eq!(count(&mut conn, "t").await, 0);
+}

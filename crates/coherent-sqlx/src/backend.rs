@@ -6,9 +6,83 @@
 //! (where its server can) what became of a transaction whose connection was lost.
 
 use coherent_core::ConnectOptions;
-use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Statement};
+use coherent_core::query_log;
+use coherent_core::stream::Yielder;
+use coherent_core::{Capabilities, Dialect, Error, Outcome, Result, Rows, Statement};
 use sqlx::pool::{Pool, PoolConnection};
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a streamed query's rows go ([`Backend::fetch_chunks`]): handed to the stream's
+/// reader chunk by chunk, and counted. It logs the statement ([`coherent_core::query_log`])
+/// when the query ends, or, if the stream is dropped first, when it is dropped (with the rows
+/// handed over until then).
+pub struct RowChunks {
+    yielder: Yielder<Result<Rows>>,
+    /// Rows per chunk.
+    pub chunk_rows: usize,
+    /// Rows handed over so far.
+    pub rows: u64,
+    /// The statement's SQL, parameter count and start, until it is logged.
+    log: Option<(Arc<str>, usize, Instant)>,
+}
+
+impl std::fmt::Debug for RowChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowChunks")
+            .field("chunk_rows", &self.chunk_rows)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RowChunks {
+    pub(crate) fn new(
+        yielder: Yielder<Result<Rows>>,
+        statement: &Statement,
+        chunk_rows: usize,
+    ) -> RowChunks {
+        RowChunks {
+            yielder,
+            chunk_rows: chunk_rows.max(1),
+            rows: 0,
+            log: Some((
+                Arc::clone(&statement.sql),
+                statement.params.len(),
+                Instant::now(),
+            )),
+        }
+    }
+
+    /// Hands a chunk to the stream's reader; returns when the reader asks for the next one.
+    pub async fn give(&mut self, rows: Rows) {
+        self.rows += rows.len() as u64;
+        self.yielder.give(Ok(rows)).await;
+    }
+
+    /// Logs the query's end and hands its error, if any, to the reader as the last item.
+    pub(crate) async fn end(mut self, result: Result<()>) {
+        if let Some((sql, params, start)) = self.log.take() {
+            match &result {
+                Ok(()) => query_log::ran(&sql, params, self.rows, start.elapsed()),
+                Err(e) => query_log::failed(&sql, params, e),
+            }
+        }
+        if let Err(e) = result {
+            self.yielder.give(Err(e)).await;
+        }
+    }
+}
+
+impl Drop for RowChunks {
+    fn drop(&mut self) {
+        // The stream was dropped before the query ended: it ran, for the rows read.
+        if let Some((sql, params, start)) = self.log.take() {
+            query_log::ran(&sql, params, self.rows, start.elapsed());
+        }
+    }
+}
 
 /// What names a transaction after its connection is gone, learnt in the round trip that
 /// opened it (PostgreSQL: its 64-bit transaction id).
@@ -68,6 +142,17 @@ pub trait Backend: Send + Sync + 'static {
         statement: &'a Statement,
         facts: ServerFacts,
     ) -> impl Future<Output = Result<Outcome>> + Send + 'a;
+
+    /// Runs a query with its bound parameters and hands its rows, decoded as
+    /// [`Backend::execute`] decodes them, to `chunks` in chunks of `chunks.chunk_rows` as
+    /// they arrive (sqlx's row stream: what the socket buffers hold is the read-ahead). Ends
+    /// with the query: `Ok` after the last row, or the error, classified as
+    /// [`Backend::execute`] classifies it (the rows before it were handed over).
+    fn fetch_chunks<'a>(
+        conn: &'a mut PoolConnection<Self::Db>,
+        statement: &'a Statement,
+        chunks: &'a mut RowChunks,
+    ) -> impl Future<Output = Result<()>> + Send + 'a;
 
     /// Runs SQL without parameters and without rows (transaction control, DDL).
     fn simple<'a>(

@@ -24,19 +24,24 @@
 //!   runs again on another, up to `max_connections + 1` times (the pool may hold that many
 //!   closed connections). If the last try fails too, the error says nothing was sent. Any other connection error is
 //!   reported as sent: the statement may have run.
+//! - **Streamed queries** ([`Connection::query_stream`]) read sqlx's row stream and hand
+//!   the rows over in chunks as they arrive: the read-ahead is what the socket buffers hold,
+//!   and the server waits while they are full. Errors are classified and logged as a batch
+//!   statement's are; a stream dropped early leaves the rest of the answer to be read and
+//!   discarded before the connection's next statement.
 //! - **A COMMIT cut short is resolved, not guessed.** A connection error during an atomic
 //!   batch's COMMIT, or a transaction's, leaves the outcome open: the backend is asked on a
 //!   new connection ([`Backend::commit_status`]). Committed: the batch succeeded. Rolled
 //!   back: the connection error. Otherwise [`Error::CommitOutcomeUnknown`].
 
-use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
+use crate::backend::{Backend, CommitStatus, RowChunks, ServerFacts, TxToken};
 use crate::tx_state::{TxControl, TxState};
 use crate::warm::Warm;
 use coherent_core::ConnectOptions;
 use coherent_core::query_log;
 use coherent_core::{
-    Batch, BatchFailure, BatchResult, BoxFuture, Connection, Control, DatabaseError, Error,
-    Outcome, Result, Statement, TxMode,
+    Batch, BatchFailure, BatchResult, BoxFuture, BoxStream, Connection, Control, DatabaseError,
+    Error, Outcome, Result, Rows, Statement, TxMode,
 };
 use sqlx::pool::{Pool, PoolConnection};
 use std::sync::Arc;
@@ -212,6 +217,45 @@ impl<B: Backend> ServerConnection<B> {
             match self.statement(statement).await {
                 Err(error) if left > 0 && error.is_connection() => self.replace().await?,
                 other => return other.map_err(unsent),
+            }
+        }
+    }
+
+    /// Runs a streamed query ([`Connection::query_stream`]), handing its rows to `chunks`.
+    /// Refused in an aborted transaction, as any statement; on a fresh connection an
+    /// idempotent read that meets a broken connection before its first row runs again on a
+    /// new one, as [`ServerConnection::first_statement`] does. The connection is in flight
+    /// until the last row is read: a stream dropped before that leaves the rest of the answer
+    /// to sqlx, which reads and discards it before the connection's next statement (or the
+    /// rollback of its release).
+    async fn stream_rows(&mut self, statement: &Statement, chunks: &mut RowChunks) -> Result<()> {
+        if let Some(message) = self.tx.aborted.clone() {
+            return Err(Error::TransactionAborted {
+                source: DatabaseError::new(message),
+            });
+        }
+        let replayable = self.fresh && !self.tx.open && statement.idempotent;
+        let mut left = if replayable { self.attempts() } else { 1 };
+        loop {
+            left -= 1;
+            self.fresh = false;
+            let conn = raw(&mut self.conn)?;
+            self.in_flight = true;
+            let result = B::fetch_chunks(conn, statement, chunks).await;
+            self.in_flight = false;
+            match result {
+                Ok(()) => return Ok(()),
+                Err(error) if chunks.rows == 0 && left > 0 && error.is_connection() => {
+                    self.replace().await?
+                }
+                Err(error) => {
+                    self.note_failure(TxControl::Other, &error);
+                    return Err(if replayable && chunks.rows == 0 {
+                        unsent(error)
+                    } else {
+                        error
+                    });
+                }
             }
         }
     }
@@ -480,6 +524,18 @@ impl<B: Backend> Connection for ServerConnection<B> {
         batch: Batch,
     ) -> BoxFuture<'_, std::result::Result<BatchResult, BatchFailure>> {
         Box::pin(self.run_batch(batch))
+    }
+
+    fn query_stream<'a>(
+        &'a mut self,
+        statement: Statement,
+        chunk_rows: usize,
+    ) -> BoxStream<'a, Result<Rows>> {
+        Box::pin(coherent_core::stream::generate(move |yielder| async move {
+            let mut chunks = RowChunks::new(yielder, &statement, chunk_rows);
+            let result = self.stream_rows(&statement, &mut chunks).await;
+            chunks.end(result).await;
+        }))
     }
 }
 

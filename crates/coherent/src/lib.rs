@@ -7,6 +7,10 @@
 #[cfg(feature = "migrate")]
 pub use coherent_cli as cli;
 pub use coherent_core as core;
+/// The stream trait ([`futures_core::Stream`](https://docs.rs/futures-core)) that
+/// [`EntityStream`] implements: use `futures::StreamExt` (or [`EntityStream::next`]) to read
+/// one.
+pub use coherent_core::stream::Stream;
 pub use coherent_core::{
     Column, ColumnMeta, ColumnSet, ColumnType, Condition, ConnectOptions, ConstraintKind,
     DatabaseError, Dialect, Entity, EntityMeta, Error, FieldType, Filter, IndexMeta,
@@ -19,9 +23,9 @@ pub use coherent_macros::{Entity, create_request_context, ensure_request_context
 #[cfg(feature = "migrate")]
 pub use coherent_migrate as migrate;
 pub use coherent_orm::{
-    Collection, CursorKey, EntityManager, EntityMut, EntityRef, FindOptions, FlushMode,
-    ForkOptions, IntoKey, IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm, OrmBuilder,
-    OrmConfig, Page, PageRequest, Propagation, Ref, RequestContext, SchemaManager,
+    Collection, CursorKey, EntityManager, EntityMut, EntityRef, EntityStream, FindOptions,
+    FlushMode, ForkOptions, IntoKey, IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm,
+    OrmBuilder, OrmConfig, Page, PageRequest, Propagation, Ref, RequestContext, SchemaManager,
     TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};

@@ -40,6 +40,24 @@ pub(crate) struct EmInner {
     /// Whether `tx` may hold a transaction: set before one is stored, cleared after it is
     /// taken, so statements of an EntityManager without one skip the async lock.
     pub tx_open: std::sync::atomic::AtomicBool,
+    /// The entity of the stream that holds `tx` while it reads on the transaction's
+    /// connection (`query/stream.rs`): every other wait for `tx` is refused meanwhile
+    /// ([`EntityManager::lock_tx`]).
+    pub tx_stream: Mutex<Option<&'static str>>,
+}
+
+/// Marks the open transaction's connection as held by a stream of an entity, until dropped
+/// ([`EntityManager::hold_for_stream`]).
+pub(crate) struct StreamHold<'a>(&'a EmInner);
+
+impl Drop for StreamHold<'_> {
+    fn drop(&mut self) {
+        *self
+            .0
+            .tx_stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }
 
 /// A unit of work: an identity map, change tracking, and the operations on them. Cloning
@@ -109,6 +127,7 @@ impl EntityManager {
                 flush_lock: Arc::new(tokio::sync::Mutex::new(())),
                 tx: tokio::sync::Mutex::new(None),
                 tx_open: std::sync::atomic::AtomicBool::new(false),
+                tx_stream: Mutex::new(None),
             }),
         }
     }
@@ -246,6 +265,40 @@ impl EntityManager {
         self.inner
             .tx_open
             .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Locks the open transaction's state (its pinned connection), or refuses at once with
+    /// [`Error::StreamOpen`] while a stream of this EntityManager reads on that connection: the
+    /// stream holds the lock until it ends, and it ends only while the application reads it,
+    /// so a wait here could never end.
+    pub(crate) async fn lock_tx(
+        &self,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<crate::context::open_transaction::Transaction>>>
+    {
+        if let Some(entity) = self.streaming() {
+            return Err(Error::StreamOpen { entity });
+        }
+        Ok(self.inner.tx.lock().await)
+    }
+
+    /// The entity of the stream reading on the open transaction's connection, if one is.
+    pub(crate) fn streaming(&self) -> Option<&'static str> {
+        *self
+            .inner
+            .tx_stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks the open transaction's connection (whose lock the caller holds) as read by a
+    /// stream of `entity` until the returned mark is dropped.
+    pub(crate) fn hold_for_stream(&self, entity: &'static str) -> StreamHold<'_> {
+        *self
+            .inner
+            .tx_stream
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(entity);
+        StreamHold(&self.inner)
     }
 
     /// Records whether `tx` holds a transaction.

@@ -4,16 +4,30 @@
 //! another width is [`coherent_core::Error::Decode`] naming the entity, before any cell is
 //! read.
 
-use coherent_core::{Entity, Result, RowReader, Rows};
+use coherent_core::{Entity, Error, Result, RowReader, Rows};
 
 /// Decodes entity rows (all columns, in column order).
 pub(crate) fn decode<T: Entity>(rows: Rows) -> Result<Vec<T>> {
-    rows.expect_width(T::META.columns.len(), T::META.name)?;
+    match decode_prefix::<T>(rows) {
+        (values, None) => Ok(values),
+        (_, Some(error)) => Err(error),
+    }
+}
+
+/// Decodes entity rows up to the first that does not decode: the values before it, and its
+/// error (a streamed read hands the values over before the error).
+pub(crate) fn decode_prefix<T: Entity>(rows: Rows) -> (Vec<T>, Option<Error>) {
+    if let Err(error) = rows.expect_width(T::META.columns.len(), T::META.name) {
+        return (Vec::new(), Some(error));
+    }
     let n = rows.len();
     let mut cells = rows.values.into_iter();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(T::from_row(&mut RowReader::new(&mut cells, T::META.name))?);
+        match T::from_row(&mut RowReader::new(&mut cells, T::META.name)) {
+            Ok(value) => out.push(value),
+            Err(error) => return (out, Some(error)),
+        }
     }
-    Ok(out)
+    (out, None)
 }

@@ -35,7 +35,7 @@ impl EntityManager {
         let dialect = self.shared().dialect;
         {
             let owner = self.resolve();
-            let tx = owner.inner().tx.lock().await;
+            let tx = owner.lock_tx().await?;
             let Some(open) = tx.as_ref() else {
                 return Err(Error::TransactionRequired);
             };
@@ -144,7 +144,10 @@ impl EntityManager {
     /// (see [`crate::unit_of_work::written_rows`]).
     pub(crate) async fn note_locked<T: Entity>(&self, keys: Vec<T::Key>) {
         let owner = self.resolve();
-        if let Some(open) = owner.inner().tx.lock().await.as_ref() {
+        // (A stream holding the transaction's connection would have refused the read.)
+        if let Ok(tx) = owner.lock_tx().await
+            && let Some(open) = tx.as_ref()
+        {
             open.written().extend::<T>(keys);
         }
     }

@@ -4,6 +4,7 @@
 //! identity map (a clean entity takes the row; a dirty one keeps the application's changes),
 //! never rebasing a dirty versioned entity ([`reads`]). Relations load by path ([`populate`]),
 //! select-in or joined ([`joined`]); [`locking`] takes row locks inside a transaction.
+//! [`stream`] is the exception to merging: detached values, in bounded memory.
 
 pub(crate) mod cursor;
 pub(crate) mod find_options;
@@ -14,3 +15,4 @@ pub(crate) mod pages;
 pub(crate) mod populate;
 pub(crate) mod reads;
 pub(crate) mod references;
+pub(crate) mod stream;

@@ -52,7 +52,9 @@ impl Transaction {
 impl EntityManager {
     /// Whether this EntityManager (or the one it resolves to) has an open transaction.
     pub async fn in_transaction(&self) -> bool {
-        self.resolve().inner().tx.lock().await.is_some()
+        let em = self.resolve();
+        // A stream reads on the transaction's connection only while a transaction is open.
+        em.streaming().is_some() || em.inner().tx.lock().await.is_some()
     }
 
     /// Opens a transaction, or a savepoint inside the open one.
@@ -85,7 +87,7 @@ impl EntityManager {
         let em = self.context()?;
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;
-        let mut tx = inner.tx.lock().await;
+        let mut tx = em.lock_tx().await?;
         let scope = Scope::new(Checkpoint::take(&em.uow()));
         match tx.as_mut() {
             Some(open) => {
@@ -135,7 +137,7 @@ impl EntityManager {
     /// Commits the innermost scope, whether transactions are disabled or not.
     pub(crate) async fn commit_scope(&self) -> Result<()> {
         let em = self.context()?;
-        let doomed = match em.inner().tx.lock().await.as_ref() {
+        let doomed = match em.lock_tx().await?.as_ref() {
             None => return Err(Error::TransactionRequired),
             Some(open) => open.rollback_only && open.scopes.len() == 1,
         };
@@ -150,7 +152,7 @@ impl EntityManager {
         let em = self.context()?;
         let inner = em.inner();
         let serial = inner.flush_lock.lock().await;
-        let mut tx = inner.tx.lock().await;
+        let mut tx = em.lock_tx().await?;
         let Some(open) = tx.as_mut() else {
             return Err(Error::TransactionRequired);
         };
@@ -213,7 +215,7 @@ impl EntityManager {
         let em = self.context()?;
         let inner = em.inner();
         let _serial = inner.flush_lock.lock().await;
-        let mut tx = inner.tx.lock().await;
+        let mut tx = em.lock_tx().await?;
         let Some(open) = tx.as_mut() else {
             return Err(Error::TransactionRequired);
         };
@@ -260,7 +262,7 @@ impl EntityManager {
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let em = self.context()?;
-        let mut tx = em.inner().tx.lock().await;
+        let mut tx = em.lock_tx().await?;
         let open = tx.as_mut().ok_or(Error::TransactionRequired)?;
         let scope = open
             .scopes

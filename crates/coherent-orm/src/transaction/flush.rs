@@ -68,7 +68,7 @@ pub(crate) async fn flush(em: &EntityManager) -> Result<()> {
         return staged(em, &cascaded).instrument(span).await;
     }
     if em.may_have_transaction() {
-        let mut tx = inner.tx.lock().await;
+        let mut tx = em.lock_tx().await?;
         if let Some(open) = tx.as_mut() {
             return in_transaction(em, open, order, ALL_PHASES)
                 .instrument(span)
@@ -170,7 +170,7 @@ impl EntityManager {
     async fn flush_part(&self, order: &[TypeId], phases: &[Phase]) -> Result<()> {
         let inner = self.inner();
         let _serial = inner.flush_lock.lock().await;
-        let mut tx = inner.tx.lock().await;
+        let mut tx = self.lock_tx().await?;
         let open = tx
             .as_mut()
             .ok_or(coherent_core::Error::TransactionRequired)?;

@@ -54,7 +54,7 @@ impl EntityManager {
         batch: Batch,
     ) -> std::result::Result<BatchResult, BatchFailure> {
         if self.may_have_transaction() {
-            let mut tx = self.inner().tx.lock().await;
+            let mut tx = self.lock_tx().await?;
             if let Some(open) = tx.as_mut() {
                 open.settle(self).await?;
                 let result = self.run_on(open.conn.as_mut(), batch).await;

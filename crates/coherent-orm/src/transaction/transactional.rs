@@ -345,7 +345,7 @@ where
     E: From<Error>,
 {
     em.begin().await?;
-    let depth = match em.inner().tx.lock().await.as_ref() {
+    let depth = match em.lock_tx().await?.as_ref() {
         Some(open) => open.scopes.len() - 1,
         None => return Err(Error::TransactionRequired.into()),
     };
@@ -405,6 +405,9 @@ where
     E: From<Error>,
 {
     let outcome = crate::context::transaction_context::scope(em.clone(), f(em.clone())).await;
+    // Not `lock_tx`: the mark must not be lost. A stream the closure opened on the
+    // transaction's connection ended with the closure's future, unless the closure moved it
+    // out; then this waits for it.
     if outcome.is_err()
         && let Some(open) = em.inner().tx.lock().await.as_mut()
     {

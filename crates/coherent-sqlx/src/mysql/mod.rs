@@ -18,7 +18,7 @@ pub mod bind;
 pub mod decode;
 pub mod error;
 
-use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
+use crate::backend::{Backend, CommitStatus, RowChunks, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
 use coherent_core::{
     Capabilities, ConnectOptions, Dialect, Error, Outcome, Result, Rows, Statement, Value,
@@ -164,6 +164,54 @@ impl Backend for MySql {
             rows,
             elapsed: Default::default(),
         })
+    }
+
+    async fn fetch_chunks<'a>(
+        conn: &'a mut PoolConnection<sqlx::MySql>,
+        statement: &'a Statement,
+        chunks: &'a mut RowChunks,
+    ) -> Result<()> {
+        let mut args = MySqlArguments::default();
+        for value in &statement.params {
+            bind::add(&mut args, value)?;
+        }
+        let sql = AssertSqlSafe(Arc::clone(&statement.sql));
+        let mut rows = sqlx::query_with(sql, args).fetch(&mut **conn);
+        // The columns and their kinds come with the first row.
+        let mut shape: Option<(Arc<[String]>, Vec<decode::Kind>)> = None;
+        let mut values = Vec::new();
+        let mut in_chunk = 0;
+        let failure = loop {
+            let row = match coherent_core::stream::next(&mut rows).await {
+                None => break None,
+                Some(Err(e)) => break Some(error::classify(e, &statement.sql)),
+                Some(Ok(row)) => row,
+            };
+            let (columns, kinds) = shape.get_or_insert_with(|| {
+                let columns: Arc<[String]> =
+                    row.columns().iter().map(|c| c.name().to_owned()).collect();
+                (columns, decode::kinds(row.columns()))
+            });
+            if values.capacity() == 0 {
+                values.reserve(chunks.chunk_rows * columns.len());
+            }
+            if let Err(e) = decode::row(&row, kinds, &mut values) {
+                values.truncate(in_chunk * columns.len()); // the failed row's cells
+                break Some(e);
+            }
+            in_chunk += 1;
+            if in_chunk == chunks.chunk_rows {
+                in_chunk = 0;
+                let values = std::mem::take(&mut values);
+                let columns = Arc::clone(columns);
+                chunks.give(Rows { columns, values }).await;
+            }
+        };
+        // The rows before the end, or before a failure, go out first.
+        if let (Some((columns, _)), true) = (shape, in_chunk > 0) {
+            chunks.give(Rows { columns, values }).await;
+        }
+        failure.map_or(Ok(()), Err)
     }
 
     async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::MySql>, sql: &'a str) -> Result<()> {

@@ -24,7 +24,7 @@ pub mod bind;
 pub mod decode;
 pub mod error;
 
-use crate::backend::{Backend, CommitStatus, ServerFacts, TxToken};
+use crate::backend::{Backend, CommitStatus, RowChunks, ServerFacts, TxToken};
 use crate::driver::ServerDriver;
 use coherent_core::{
     Capabilities, ConnectOptions, DatabaseError, Dialect, Error, Outcome, Result, Rows, Statement,
@@ -119,46 +119,49 @@ impl Backend for Postgres {
         statement: &'a Statement,
         _facts: ServerFacts,
     ) -> Result<Outcome> {
-        let sql = sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(Arc::clone(&statement.sql)));
-        let prepared = (&mut **conn)
-            .prepare_with(sql, &[])
-            .await
-            .map_err(error::classify)?;
-        let types = prepared.parameters();
-        let types = match types {
-            Some(sqlx::Either::Left(types)) => types,
-            _ => &[],
-        };
-        let mut args = PgArguments::default();
-        if let Some(width) = statement.columnar {
-            if types.len() != width || width == 0 || !statement.params.len().is_multiple_of(width) {
-                return Err(Error::InvalidArgument(format!(
-                    "a columnar statement of {} column(s) got {} value(s) for {} parameter(s)",
-                    width,
-                    statement.params.len(),
-                    types.len()
-                )));
-            }
-            for (column, ty) in types.iter().enumerate() {
-                bind::add_array(
-                    &mut args,
-                    statement.params.iter().skip(column).step_by(width),
-                    ty,
-                )?;
-            }
-            return run(conn, statement, prepared, args).await;
-        }
-        if types.len() != statement.params.len() {
-            return Err(Error::InvalidArgument(format!(
-                "statement has {} parameter(s) but {} value(s) were bound",
-                types.len(),
-                statement.params.len()
-            )));
-        }
-        for (value, ty) in statement.params.iter().zip(types) {
-            bind::add(&mut args, value, ty)?;
-        }
+        let (prepared, args) = prepare_bound(conn, statement).await?;
         run(conn, statement, prepared, args).await
+    }
+
+    async fn fetch_chunks<'a>(
+        conn: &'a mut PoolConnection<sqlx::Postgres>,
+        statement: &'a Statement,
+        chunks: &'a mut RowChunks,
+    ) -> Result<()> {
+        let (prepared, args) = prepare_bound(conn, statement).await?;
+        let columns: Arc<[String]> = prepared
+            .columns()
+            .iter()
+            .map(|c| sqlx::Column::name(c).to_owned())
+            .collect();
+        let kinds = decode::kinds(prepared.columns())?;
+        let size = chunks.chunk_rows * columns.len();
+        let mut rows = prepared.query_with(args).fetch(&mut **conn);
+        let mut values = Vec::with_capacity(size);
+        let mut in_chunk = 0;
+        let failure = loop {
+            let row = match coherent_core::stream::next(&mut rows).await {
+                None => break None,
+                Some(Err(e)) => break Some(error::classify(e)),
+                Some(Ok(row)) => row,
+            };
+            if let Err(e) = decode::row(&row, &kinds, &mut values) {
+                values.truncate(in_chunk * columns.len()); // the failed row's cells
+                break Some(e);
+            }
+            in_chunk += 1;
+            if in_chunk == chunks.chunk_rows {
+                in_chunk = 0;
+                let values = std::mem::replace(&mut values, Vec::with_capacity(size));
+                let columns = Arc::clone(&columns);
+                chunks.give(Rows { columns, values }).await;
+            }
+        };
+        // The rows before the end, or before a failure, go out first.
+        if in_chunk > 0 {
+            chunks.give(Rows { columns, values }).await;
+        }
+        failure.map_or(Ok(()), Err)
     }
 
     async fn simple<'a>(conn: &'a mut PoolConnection<sqlx::Postgres>, sql: &'a str) -> Result<()> {
@@ -247,6 +250,54 @@ impl Backend for Postgres {
             }
         }
     }
+}
+
+/// Prepares `statement` (sqlx caches it per connection) and binds its values to the types
+/// the server inferred; a value that cannot become its type, or a count that does not match,
+/// is [`Error::InvalidArgument`] before anything runs.
+async fn prepare_bound(
+    conn: &mut PoolConnection<sqlx::Postgres>,
+    statement: &Statement,
+) -> Result<(sqlx::postgres::PgStatement, PgArguments)> {
+    let sql = sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(Arc::clone(&statement.sql)));
+    let prepared = (&mut **conn)
+        .prepare_with(sql, &[])
+        .await
+        .map_err(error::classify)?;
+    let types = match prepared.parameters() {
+        Some(sqlx::Either::Left(types)) => types,
+        _ => &[],
+    };
+    let mut args = PgArguments::default();
+    if let Some(width) = statement.columnar {
+        if types.len() != width || width == 0 || !statement.params.len().is_multiple_of(width) {
+            return Err(Error::InvalidArgument(format!(
+                "a columnar statement of {} column(s) got {} value(s) for {} parameter(s)",
+                width,
+                statement.params.len(),
+                types.len()
+            )));
+        }
+        for (column, ty) in types.iter().enumerate() {
+            bind::add_array(
+                &mut args,
+                statement.params.iter().skip(column).step_by(width),
+                ty,
+            )?;
+        }
+        return Ok((prepared, args));
+    }
+    if types.len() != statement.params.len() {
+        return Err(Error::InvalidArgument(format!(
+            "statement has {} parameter(s) but {} value(s) were bound",
+            types.len(),
+            statement.params.len()
+        )));
+    }
+    for (value, ty) in statement.params.iter().zip(types) {
+        bind::add(&mut args, value, ty)?;
+    }
+    Ok((prepared, args))
 }
 
 /// Runs a prepared statement with its bound arguments.

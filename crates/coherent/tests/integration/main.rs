@@ -47,6 +47,7 @@ mod schema_shapes;
 mod server_errors;
 mod shutdown;
 mod stored_values;
+mod stream;
 mod string_keys;
 mod suspended;
 mod transactional;
