@@ -4,6 +4,7 @@
 //! identity map (a clean entity takes the row; a dirty one keeps the application's changes),
 //! never rebasing a dirty versioned entity ([`reads`]). Relations load by path ([`populate`]),
 //! select-in or joined ([`joined`]); [`locking`] takes row locks inside a transaction.
+//! [`select`] reads typed values instead (projections, aggregates, `exists`).
 
 pub(crate) mod find_options;
 pub(crate) mod joined;
@@ -12,3 +13,4 @@ pub mod locking;
 pub(crate) mod populate;
 pub(crate) mod reads;
 pub(crate) mod references;
+pub(crate) mod select;

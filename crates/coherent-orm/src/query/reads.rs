@@ -23,7 +23,10 @@ const LOAD_CHUNK_ROWS: usize = 1024;
 
 impl EntityManager {
     /// Flushes before a query of `T` as the flush mode says ([`crate::FlushMode`]).
-    async fn flush_before_query<T: Entity>(&self, query: Option<crate::FlushMode>) -> Result<()> {
+    pub(crate) async fn flush_before_query<T: Entity>(
+        &self,
+        query: Option<crate::FlushMode>,
+    ) -> Result<()> {
         let flush = match query.unwrap_or_else(|| self.flush_mode()) {
             crate::FlushMode::Commit => false,
             crate::FlushMode::Always => true,
