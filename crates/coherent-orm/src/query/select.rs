@@ -297,3 +297,42 @@ fn decode_rows<R: FromRow>(rows: Rows, what: &'static str) -> Result<Vec<R>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc_support::User;
+    use coherent_core::count_all;
+
+    /// A select's builder and its futures can cross threads (an axum handler's future must).
+    #[allow(dead_code)]
+    fn selects_are_send(em: &EntityManager) {
+        fn send<T: Send>(_: &T) {}
+        let select = em
+            .select((User::NAME, count_all::<User>()))
+            .group_by(User::NAME);
+        send(&select);
+        send(&select.all());
+        send(&em.select(User::EMAIL.max()).one());
+        send(&em.exists(User::NAME.eq("Ann")));
+    }
+
+    #[test]
+    fn rows_decode_positionally_and_check_their_width() {
+        let rows = Rows {
+            columns: vec!["name".to_string(), "n".to_string()].into(),
+            values: vec![
+                coherent_core::Value::Text("Ann".into()),
+                coherent_core::Value::I64(2),
+                coherent_core::Value::Text("Bob".into()),
+                coherent_core::Value::I64(1),
+            ],
+        };
+        let decoded: Vec<(String, i64)> = decode_rows(rows.clone(), "User").unwrap();
+        assert_eq!(decoded, [("Ann".to_string(), 2), ("Bob".to_string(), 1)]);
+        assert!(matches!(
+            decode_rows::<(String, i64, i64)>(rows, "User"),
+            Err(Error::Decode { column, .. }) if column == "User"
+        ));
+    }
+}
