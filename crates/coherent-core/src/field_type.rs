@@ -60,6 +60,47 @@ pub trait FieldType: Sized + Clone + Send + Sync + 'static {
 )]
 pub trait NotNull: FieldType {}
 
+/// A field type as SQL sees its values: a non-NULL base type (`Base`) that may or may not be
+/// NULL. Implemented for every [`NotNull`] type `T` (`Output = T`), for `Option<T>` and for
+/// `Option<Option<T>>` (`Output = Option<T>`): the last is what a column reached through a
+/// nullable reference is typed as when the column is nullable itself (both mean NULL in SQL).
+///
+/// Aggregates and projections use it: `MAX` of an `Option<i32>` column is an `Option<i32>`,
+/// a comparison in a `having` takes an `i32`.
+///
+/// ```
+/// use coherent_core::field_type::Nullable;
+/// fn base<V: Nullable>() -> &'static str { std::any::type_name::<V::Base>() }
+/// assert_eq!(base::<Option<i32>>(), "i32");
+/// assert_eq!(base::<Option<Option<String>>>(), std::any::type_name::<String>());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a column type with a non-NULL base type",
+    label = "not `T`, `Option<T>` or `Option<Option<T>>` of a column type `T`",
+    note = "a custom field type takes part in aggregates and relation-path projections once it implements `NotNull` too"
+)]
+pub trait Nullable {
+    /// The type without NULL.
+    type Base: NotNull;
+    /// The type a cell of it decodes to: `Base`, or `Option<Base>` when NULL is possible.
+    type Output: FieldType;
+}
+
+impl<T: NotNull> Nullable for T {
+    type Base = T;
+    type Output = T;
+}
+
+impl<T: NotNull> Nullable for Option<T> {
+    type Base = T;
+    type Output = Option<T>;
+}
+
+impl<T: NotNull> Nullable for Option<Option<T>> {
+    type Base = T;
+    type Output = Option<T>;
+}
+
 fn mismatch<T>(expected: &str, got: &Value) -> DecodeResult<T> {
     Err(format!("expected {expected}, got {}", got.kind()))
 }
@@ -323,7 +364,12 @@ mod decimal_field {
         fn from_value(value: Value) -> DecodeResult<Self> {
             match value {
                 Value::Decimal(d) => Ok(d),
-                Value::Text(s) => s.parse().map_err(|e| format!("bad decimal {s:?}: {e}")),
+                // SQLite prints a large or small REAL in scientific notation (`1.0e+20`):
+                // an aggregate of decimals read there back as text.
+                Value::Text(s) => s
+                    .parse()
+                    .or_else(|e| Decimal::from_scientific(&s).map_err(|_| e))
+                    .map_err(|e| format!("bad decimal {s:?}: {e}")),
                 Value::I64(i) => Ok(Decimal::from(i)),
                 other => mismatch("decimal", &other),
             }
@@ -386,6 +432,15 @@ mod tests {
             f64::from_value(Value::I64(1 << 40)).unwrap(),
             (1u64 << 40) as f64
         );
+    }
+
+    #[cfg(feature = "rust_decimal")]
+    #[test]
+    fn decimals_read_scientific_text() {
+        use rust_decimal::Decimal;
+        let d = Decimal::from_value(Value::Text("1.5e+20".into())).unwrap();
+        assert_eq!(d, Decimal::from(150_000_000_000_000_000_000i128));
+        assert!(Decimal::from_value(Value::Text("x".into())).is_err());
     }
 
     #[test]

@@ -16,8 +16,10 @@
 //! - [`entity`]: the [`Entity`] trait the derive implements, and [`PrimaryKey`].
 //! - [`column_set`]: [`ColumnSet`], the bit set change detection produces.
 //! - [`query`]: typed column handles ([`Column`]), the [`Filter`] / [`Condition`] tree, sort
-//!   keys ([`Order`]), relation paths ([`Related`], [`ToOne`]), LIKE patterns and raw SQL.
-//! - [`row`]: [`Rows`] (a flat result set) and [`RowReader`] (positional decoding).
+//!   keys ([`Order`]), relation paths ([`Related`], [`ToOne`]), LIKE patterns and raw SQL;
+//!   aggregates ([`Aggregate`]), projections ([`Projection`]) and their [`SelectQuery`].
+//! - [`row`]: [`Rows`] (a flat result set), [`RowReader`] (positional decoding) and
+//!   [`FromRow`] (what a row of a select decodes into).
 //! - [`driver`]: the dialect-neutral driver interface: [`Driver`], [`Connection`],
 //!   [`Statement`], [`Batch`].
 //! - [`error`]: the one typed [`Error`] enum of the whole ORM, and [`database_error`]:
@@ -66,10 +68,11 @@ pub use isolation::IsolationLevel;
 pub use lock_mode::{LockMode, LockWait};
 pub use meta::{ColumnMeta, EntityMeta, Reference};
 pub use query::{
-    AggregateFn, Clause, CmpOp, Column, Condition, Filter, Nulls, Order, Path, PathColumn,
-    Quantifier, Related, SelectExpr, ToOne,
+    Aggregate, AggregateFn, Clause, CmpOp, Column, Condition, Filter, GroupBy, Nulls, Order, Path,
+    PathColumn, Projection, Quantifier, Related, SelectExpr, SelectItem, SelectQuery, ToOne,
+    count_all,
 };
 pub use relation::{JoinTable, LinkSide, RelationHolder, RelationKind, RelationMeta, RelationSlot};
-pub use row::{Row, RowReader, Rows};
+pub use row::{FromRow, Row, RowReader, Rows};
 pub use stream::{BoxStream, Stream};
 pub use value::{ColumnType, Value};

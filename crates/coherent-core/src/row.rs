@@ -1,9 +1,10 @@
 //! Result sets: [`Rows`] (flat, one allocation per result set) and [`RowReader`]
-//! (positional decoding into an entity), plus [`Row`] for raw queries.
+//! (positional decoding into an entity or a [`FromRow`] type), plus [`Row`] for raw queries.
 //!
 //! Policy: a driver returns all cells of a result in one flat `Vec<Value>`, so loading N rows
-//! costs no per-row allocation beyond the cells themselves; entities decode by moving cells
-//! out, never by cloning them.
+//! costs no per-row allocation beyond the cells themselves; entities and projections decode
+//! by moving cells out, never by cloning them. A [`FromRow`] type states its width, so a
+//! projection whose width differs is refused before any SQL.
 
 use crate::error::{Error, Result};
 use crate::field_type::FieldType;
@@ -133,27 +134,111 @@ impl Row {
     }
 }
 
-/// Positional reader over one row's cells, used by [`crate::Entity::from_row`].
+/// Positional reader over one row's cells, used by [`crate::Entity::from_row`] and
+/// [`FromRow::from_row`].
 pub struct RowReader<'a> {
     cells: &'a mut std::vec::IntoIter<Value>,
     entity: &'static str,
+    position: usize,
 }
 
 impl<'a> RowReader<'a> {
-    /// A reader taking cells from `cells` for an entity named `entity`.
+    /// A reader taking cells from `cells` for an entity (or a select) named `entity`.
     pub fn new(cells: &'a mut std::vec::IntoIter<Value>, entity: &'static str) -> Self {
-        RowReader { cells, entity }
+        RowReader {
+            cells,
+            entity,
+            position: 0,
+        }
     }
 
     /// Decodes the next cell as column `column` (named for the error message).
     pub fn read<T: FieldType>(&mut self, column: &'static str) -> Result<T> {
+        self.read_as(self.entity, column)
+    }
+
+    /// Decodes the next cell as field `field` of `owner` (named for the error message:
+    /// `owner.field`), for a [`FromRow`] struct.
+    pub fn read_as<T: FieldType>(&mut self, owner: &str, field: &str) -> Result<T> {
+        self.decode(|| format!("{owner}.{field}"))
+    }
+
+    /// Decodes the next cell, named by its position for the error message
+    /// (`<entity>[<position>]`).
+    pub fn read_next<T: FieldType>(&mut self) -> Result<T> {
+        let (entity, position) = (self.entity, self.position);
+        self.decode(|| format!("{entity}[{position}]"))
+    }
+
+    fn decode<T: FieldType>(&mut self, name: impl Fn() -> String) -> Result<T> {
         let cell = self.cells.next().ok_or_else(|| Error::Decode {
-            column: format!("{}.{column}", self.entity),
+            column: name(),
             message: "row ended early".into(),
         })?;
+        self.position += 1;
         T::from_value(cell).map_err(|message| Error::Decode {
-            column: format!("{}.{column}", self.entity),
+            column: name(),
             message,
         })
     }
 }
+
+/// A type one row of a select decodes into, cell by cell in order: every [`FieldType`]
+/// (one cell), tuples of up to 12 `FromRow` types, and structs with
+/// `#[derive(FromRow)]` (one cell per field, in field order).
+///
+/// `WIDTH` is the number of cells; a select whose projection has another width is refused
+/// before any SQL ([`crate::Error::InvalidQuery`]).
+///
+/// ```
+/// use coherent_core::{RowReader, Value};
+/// use coherent_core::row::FromRow;
+/// assert_eq!(<(i64, Option<String>, (bool, f64))>::WIDTH, 4);
+/// let mut cells = vec![Value::I64(3), Value::Null].into_iter();
+/// let row = <(i64, Option<String>)>::from_row(&mut RowReader::new(&mut cells, "Book")).unwrap();
+/// assert_eq!(row, (3, None));
+/// let mut cells = vec![Value::Text("x".into())].into_iter();
+/// let err = i64::from_row(&mut RowReader::new(&mut cells, "Book")).unwrap_err();
+/// assert!(err.to_string().contains("Book[0]"));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be decoded from a row",
+    label = "not a column type, a tuple of up to 12, or a `#[derive(FromRow)]` struct",
+    note = "derive `FromRow` on a struct with named fields to decode a select into it"
+)]
+pub trait FromRow: Sized {
+    /// The number of cells one value takes.
+    const WIDTH: usize;
+    /// Decodes one value from the reader's next `WIDTH` cells.
+    fn from_row(row: &mut RowReader<'_>) -> Result<Self>;
+}
+
+impl<T: FieldType> FromRow for T {
+    const WIDTH: usize = 1;
+    fn from_row(row: &mut RowReader<'_>) -> Result<Self> {
+        row.read_next()
+    }
+}
+
+macro_rules! from_row_tuples {
+    ($($t:ident),+) => {
+        impl<$($t: FromRow),+> FromRow for ($($t,)+) {
+            const WIDTH: usize = 0 $(+ $t::WIDTH)+;
+            fn from_row(row: &mut RowReader<'_>) -> Result<Self> {
+                Ok(($($t::from_row(row)?,)+))
+            }
+        }
+    };
+}
+from_row_tuples!(A);
+from_row_tuples!(A, B);
+from_row_tuples!(A, B, C);
+from_row_tuples!(A, B, C, D);
+from_row_tuples!(A, B, C, D, F);
+from_row_tuples!(A, B, C, D, F, G);
+from_row_tuples!(A, B, C, D, F, G, H);
+from_row_tuples!(A, B, C, D, F, G, H, I);
+from_row_tuples!(A, B, C, D, F, G, H, I, J);
+from_row_tuples!(A, B, C, D, F, G, H, I, J, K);
+from_row_tuples!(A, B, C, D, F, G, H, I, J, K, L);
+from_row_tuples!(A, B, C, D, F, G, H, I, J, K, L, M);

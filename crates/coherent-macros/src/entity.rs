@@ -30,7 +30,7 @@ mod generate;
 mod model;
 mod names;
 mod parse;
-mod spans;
+pub(crate) mod spans;
 mod types;
 
 use proc_macro2::TokenStream;

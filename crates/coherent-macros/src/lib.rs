@@ -44,6 +44,9 @@
 //! The expansion implements `Entity` and adds one typed column handle per column field
 //! (`User::NAME: Column<User, String>`).
 //!
+//! `#[derive(FromRow)]` decodes a select's row into a struct with named fields, one cell per
+//! field in order (`#[from_row(crate = "..")]` as for entities).
+//!
 //! `embed_migrations!("migrations")` embeds a crate's migration directories; use it as
 //! `coherent::migrate::embed_migrations!` (or `coherent_migrate::embed_migrations!`).
 //!
@@ -54,6 +57,7 @@
 mod async_fn;
 mod embed_migrations;
 mod entity;
+mod from_row;
 mod request_context;
 mod transactional;
 
@@ -78,6 +82,32 @@ use proc_macro::TokenStream;
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     entity::expand(&input).into()
+}
+
+/// Derives `coherent::FromRow` for a struct with named fields: a select's row decodes into
+/// it one cell per field, in field order (`em.select(..).rows_as::<Stats>()`). Every field
+/// type must be a column type (`FieldType`); a projection of another width is refused before
+/// any SQL. `#[from_row(crate = "path::to::coherent")]` names the `coherent` crate (default
+/// `::coherent`).
+///
+/// ```ignore
+/// #[derive(FromRow)]
+/// struct AuthorStats {
+///     author: Ref<Author>,
+///     books: i64,
+///     last_published: Option<DateTime<Utc>>,
+/// }
+/// let stats: Vec<AuthorStats> = em
+///     .select((Book::AUTHOR, count_all::<Book>(), Book::PUBLISHED.max()))
+///     .group_by(Book::AUTHOR)
+///     .rows_as::<AuthorStats>()
+///     .all()
+///     .await?;
+/// ```
+#[proc_macro_derive(FromRow, attributes(from_row))]
+pub fn derive_from_row(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    from_row::expand(&input).into()
 }
 
 /// Runs an `async fn` in a new request context: a fresh fork of the Orm of `em` (default

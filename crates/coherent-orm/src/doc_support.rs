@@ -28,6 +28,8 @@ impl User {
     }
     /// The `name` column.
     pub const NAME: Column<User, String> = Column::new("name", 1);
+    /// The `email` column.
+    pub const EMAIL: Column<User, String> = Column::new("email", 2);
 }
 
 static COLUMNS: [ColumnMeta; 3] = [

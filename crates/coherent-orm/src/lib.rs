@@ -4,7 +4,8 @@
 //!
 //! - [`Orm`] / [`OrmBuilder`]: configuration, the driver, the entity registry.
 //! - [`EntityManager`]: one unit of work: `persist`, `remove`, `find`, `find_one`, `flush`,
-//!   `refresh`, raw SQL; `stream` ([`EntityStream`]): detached values in bounded memory.
+//!   `refresh`, raw SQL; `stream` ([`EntityStream`]): detached values in bounded memory;
+//!   [`Select`]: typed values (projections, aggregates) instead of entities.
 //! - [`Managed<T>`]: the shared handle to the one instance of a row in an identity map.
 //! - [`Ref<T>`] and [`Collection<T>`]: many-to-one and one-to-many relation fields;
 //!   `populate`, `cascade`: loading them by path and turning their changes into writes.
@@ -60,6 +61,7 @@ pub use inventory;
 pub use query::cursor::CursorKey;
 pub use query::find_options::{FindOptions, LoadStrategy};
 pub use query::pages::{Page, PageRequest};
+pub use query::select::Select;
 pub use query::stream::EntityStream;
 pub use relations::collection::{Collection, RelationField};
 pub use relations::inverse::Inverse;

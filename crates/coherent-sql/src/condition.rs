@@ -156,8 +156,19 @@ pub fn to_expr(condition: &Condition, scope: Scope<'_>, state: &mut RenderState)
         } => crate::subquery::collection(scope, relation, *quantifier, condition, state)?,
         Condition::Aggregate { expr, op, value } => {
             let left = crate::expr::select_expr(expr, scope);
-            let v = state.slots.slot(value.clone());
-            compare(left, *op, Expr::val(v))
+            match (op, value.is_null()) {
+                // `= NULL` is never true: as for columns, NULL is compared with IS.
+                (CmpOp::Eq, true) => return Some(left.is_null()),
+                (CmpOp::Ne, true) => return Some(left.is_not_null()),
+                _ => {}
+            }
+            let v = Expr::val(state.slots.slot(value.clone()));
+            let right = if crate::expr::compares_as_real(expr, scope) {
+                v.cast_as("REAL")
+            } else {
+                v
+            };
+            compare(left, *op, right)
         }
         Condition::And(parts) => fold(parts, scope, state, true)?,
         Condition::Or(parts) => fold(parts, scope, state, false)?,

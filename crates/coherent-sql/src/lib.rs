@@ -16,6 +16,7 @@
 //! [`Value`]: coherent_core::Value
 #![forbid(unsafe_code)]
 
+pub mod aggregate;
 pub mod column_type;
 pub mod columnar;
 pub mod condition;

@@ -1,7 +1,8 @@
 //! ORDER BY, LIMIT and OFFSET of a query rooted at one entity.
 //!
 //! Policy: a sort key through a to-one path sorts by the joined table's column (the join is
-//! planned with the filter's, [`crate::joins`]); NULLs go where the order asks on every
+//! planned with the filter's, [`crate::joins`]), an aggregate (in a grouped select) by the
+//! aggregate as [`crate::expr::select_expr`] compares it; NULLs go where the order asks on every
 //! backend (`NULLS FIRST`/`LAST`, emulated with an `IS NULL` key on MySQL) or where the
 //! database puts them. With a limit or offset the root's key is appended, so pages are
 //! stable.
@@ -13,6 +14,9 @@ use sea_query::{Expr, NullOrdering, SelectStatement};
 
 /// The expression `order` sorts by, in the query rooted at `scope`.
 pub fn sort_expr(order: &Order, scope: Scope<'_>) -> Expr {
+    if order.function().is_some() {
+        return crate::expr::select_expr(&order.select_expr(), scope);
+    }
     if order.path().is_empty() {
         return scope.column(order.column());
     }
@@ -66,12 +70,7 @@ pub(crate) fn order_and_page(stmt: &mut SelectStatement, scope: Scope<'_>, spec:
 }
 
 /// LIMIT and OFFSET.
-pub(crate) fn page(
-    stmt: &mut SelectStatement,
-    dialect: Dialect,
-    limit: Option<u64>,
-    offset: Option<u64>,
-) {
+pub fn page(stmt: &mut SelectStatement, dialect: Dialect, limit: Option<u64>, offset: Option<u64>) {
     match (limit, offset) {
         (Some(l), _) => {
             stmt.limit(l);

@@ -12,12 +12,15 @@ pub use coherent_core as core;
 /// one.
 pub use coherent_core::stream::Stream;
 pub use coherent_core::{
-    Column, ColumnMeta, ColumnSet, ColumnType, Condition, ConnectOptions, ConstraintKind,
-    DatabaseError, Dialect, Entity, EntityMeta, Error, FieldType, Filter, IndexMeta,
-    IsolationLevel, JournalMode, LockMode, Nulls, OnDelete, Order, PathColumn, PrimaryKey, Related,
-    Result, Row, Synchronous, Value,
+    Aggregate, Column, ColumnMeta, ColumnSet, ColumnType, Condition, ConnectOptions,
+    ConstraintKind, DatabaseError, Dialect, Entity, EntityMeta, Error, FieldType, Filter, FromRow,
+    GroupBy, IndexMeta, IsolationLevel, JournalMode, LockMode, Nulls, OnDelete, Order, PathColumn,
+    PrimaryKey, Projection, Related, Result, Row, SelectItem, SelectQuery, Synchronous, Value,
+    count_all,
 };
-pub use coherent_macros::{Entity, create_request_context, ensure_request_context, transactional};
+pub use coherent_macros::{
+    Entity, FromRow, create_request_context, ensure_request_context, transactional,
+};
 /// Schema evolution (feature `migrate`): introspection, diffing, migration files and the
 /// Migrator.
 #[cfg(feature = "migrate")]
@@ -26,7 +29,7 @@ pub use coherent_orm::{
     Collection, CursorKey, EntityManager, EntityMut, EntityRef, EntityStream, FindOptions,
     FlushMode, ForkOptions, IntoKey, IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm,
     OrmBuilder, OrmConfig, Page, PageRequest, Propagation, Ref, RequestContext, SchemaManager,
-    TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
+    Select, TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 
@@ -55,9 +58,9 @@ pub use coherent_orm::{commit_order, query_log};
 pub mod prelude {
     pub use crate::{
         Collection, Column, ConnectOptions, ConstraintKind, Entity, EntityManager, Filter,
-        FindOptions, FlushMode, ForkOptions, Inverse, IsolationLevel, LoadStrategy, LockMode,
-        Managed, Order, Orm, OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions, Value,
-        create_request_context, ensure_request_context, transactional,
+        FindOptions, FlushMode, ForkOptions, FromRow, Inverse, IsolationLevel, LoadStrategy,
+        LockMode, Managed, Order, Orm, OrmConfig, Propagation, Ref, RequestContext, Row, TxOptions,
+        Value, count_all, create_request_context, ensure_request_context, transactional,
     };
 }
 
@@ -73,7 +76,7 @@ pub mod __private {
     pub use coherent_core::meta::{ColumnMeta, EntityMeta};
     pub use coherent_core::query::{Column, Related};
     pub use coherent_core::relation::{JoinTable, RelationKind, RelationMeta, RelationSlot};
-    pub use coherent_core::row::RowReader;
+    pub use coherent_core::row::{FromRow, RowReader};
     pub use coherent_core::value::{ColumnType, Value};
     pub use coherent_core::version::VersionType;
     /// The SQLite driver's rusqlite (feature `sqlite`), for the tests that open a raw

@@ -1,5 +1,6 @@
-//! Compile-time checks of `#[derive(Entity)]`: each file under `tests/ui/fail` must fail with
-//! the message in its `.stderr`; each file under `tests/ui/pass` must compile.
+//! Compile-time checks of `#[derive(Entity)]`, `#[derive(FromRow)]` and the typed query
+//! API: each file under `tests/ui/fail` must fail with the message in its `.stderr`; each
+//! file under `tests/ui/pass` must compile.
 //!
 //! Regenerate the expected output with `TRYBUILD=overwrite cargo test -p coherent --test
 //! compile_fail` and read the diff.

@@ -77,9 +77,87 @@ pub struct SelectExpr {
 }
 
 impl SelectExpr {
+    /// A column of the queried entity, through `path`.
+    pub const fn plain(path: crate::query::order::Path, column: &'static str) -> SelectExpr {
+        SelectExpr {
+            function: None,
+            path,
+            column,
+        }
+    }
+
+    /// `COUNT(*)`.
+    pub const COUNT_ROWS: SelectExpr = SelectExpr {
+        function: Some(AggregateFn::CountRows),
+        path: crate::query::order::Path::EMPTY,
+        column: "",
+    };
+
     /// Whether this is an aggregate.
-    pub fn is_aggregate(&self) -> bool {
+    pub const fn is_aggregate(&self) -> bool {
         self.function.is_some()
+    }
+
+    /// The entity holding the column, from the queried entity `meta`, after checking that
+    /// the path follows reference columns and the column exists: [`Error::InvalidQuery`]
+    /// otherwise.
+    pub fn check(&self, meta: &'static EntityMeta) -> Result<&'static EntityMeta> {
+        let owner = self.path.resolve(meta)?;
+        if self.function == Some(AggregateFn::CountRows)
+            || owner.column_index(self.column).is_some()
+        {
+            Ok(owner)
+        } else {
+            Err(Error::InvalidQuery(format!(
+                "{:?} is not a column of {}",
+                self.column, owner.name
+            )))
+        }
+    }
+}
+
+impl AggregateFn {
+    /// The function's SQL name, lower case.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AggregateFn::CountRows | AggregateFn::Count | AggregateFn::CountDistinct => "count",
+            AggregateFn::Sum => "sum",
+            AggregateFn::Avg => "avg",
+            AggregateFn::Min => "min",
+            AggregateFn::Max => "max",
+        }
+    }
+}
+
+/// `author_id.name`, `max(pages)`, `count(distinct author_id)`, `count(*)`: the reference
+/// columns followed, then the column, inside its aggregate.
+///
+/// ```
+/// use coherent_core::{AggregateFn, Path, SelectExpr};
+/// let e = SelectExpr { function: Some(AggregateFn::Max), path: Path::EMPTY.push("author_id"), column: "born" };
+/// assert_eq!(e.to_string(), "max(author_id.born)");
+/// assert_eq!(SelectExpr::COUNT_ROWS.to_string(), "count(*)");
+/// ```
+impl std::fmt::Display for SelectExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let column = |f: &mut std::fmt::Formatter<'_>| {
+            for step in self.path.steps() {
+                write!(f, "{step}.")?;
+            }
+            f.write_str(self.column)
+        };
+        match self.function {
+            None => column(f),
+            Some(AggregateFn::CountRows) => f.write_str("count(*)"),
+            Some(function) => {
+                write!(f, "{}(", function.name())?;
+                if function == AggregateFn::CountDistinct {
+                    f.write_str("distinct ")?;
+                }
+                column(f)?;
+                f.write_str(")")
+            }
+        }
     }
 }
 
@@ -282,21 +360,11 @@ impl Condition {
             Condition::Aggregate { expr, .. } => {
                 if clause == Clause::Where {
                     return Err(Error::InvalidQuery(format!(
-                        "an aggregate ({:?} of {}.{}) cannot filter rows: compare it in `having`",
-                        expr.function, meta.name, expr.column
+                        "an aggregate ({expr} of {}) cannot filter rows: compare it in `having`",
+                        meta.name
                     )));
                 }
-                let owner = expr.path.resolve(meta)?;
-                if expr.function == Some(AggregateFn::CountRows) {
-                    Ok(())
-                } else {
-                    owner.column_index(expr.column).map(|_| ()).ok_or_else(|| {
-                        Error::InvalidQuery(format!(
-                            "{:?} is not a column of {}",
-                            expr.column, owner.name
-                        ))
-                    })
-                }
+                expr.check(meta).map(drop)
             }
             Condition::And(parts) | Condition::Or(parts) => {
                 parts.iter().try_for_each(|p| p.check(meta, clause))

@@ -10,9 +10,13 @@
 //! - NULLs sort where the database puts them unless [`Order::nulls_first`] or
 //!   [`Order::nulls_last`] says otherwise; then they sort there on every backend (native
 //!   `NULLS FIRST`/`LAST` on PostgreSQL and SQLite, emulated with `IS NULL` keys on MySQL).
+//! - An order may sort by an aggregate (`count_all::<Book>().desc()`,
+//!   [`crate::query::aggregate`]): only a grouped select takes it; an entity query refuses it
+//!   before any SQL ([`Order::check`]).
 
 use crate::error::{Error, Result};
 use crate::meta::EntityMeta;
+use crate::query::condition::{AggregateFn, SelectExpr};
 
 /// The most to-one references a [`Path`] follows.
 pub const MAX_PATH: usize = 4;
@@ -117,6 +121,7 @@ pub enum Nulls {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Order {
     entity: &'static str,
+    function: Option<AggregateFn>,
     path: Path,
     column: &'static str,
     descending: bool,
@@ -128,6 +133,7 @@ impl Order {
     pub const fn of(meta: &EntityMeta, index: usize) -> Order {
         Order {
             entity: meta.name,
+            function: None,
             path: Path::EMPTY,
             column: meta.columns[index].name,
             descending: false,
@@ -141,8 +147,22 @@ impl Order {
     pub const fn through(entity: &'static str, path: Path, column: &'static str) -> Order {
         Order {
             entity,
+            function: None,
             path,
             column,
+            descending: false,
+            nulls: None,
+        }
+    }
+
+    /// Ascending order by `expr` (a column or an aggregate) of a select of the entity named
+    /// `entity`. Typed handles build these (`Book::PAGES.sum().desc()`).
+    pub const fn by_expr(entity: &'static str, expr: SelectExpr) -> Order {
+        Order {
+            entity,
+            function: expr.function,
+            path: expr.path,
+            column: expr.column,
             descending: false,
             nulls: None,
         }
@@ -208,9 +228,23 @@ impl Order {
         self.path
     }
 
-    /// The column name.
+    /// The column name (empty for `COUNT(*)`).
     pub const fn column(&self) -> &'static str {
         self.column
+    }
+
+    /// The aggregate sorted by, if the order is by an aggregate.
+    pub const fn function(&self) -> Option<AggregateFn> {
+        self.function
+    }
+
+    /// What the order sorts by, as a select expression.
+    pub const fn select_expr(&self) -> SelectExpr {
+        SelectExpr {
+            function: self.function,
+            path: self.path,
+            column: self.column,
+        }
     }
 
     /// Whether the order is descending.
@@ -224,21 +258,41 @@ impl Order {
     }
 
     /// Checks that this order sorts rows of `E` by a column that exists:
-    /// [`Error::InvalidArgument`] otherwise.
+    /// [`Error::InvalidArgument`] otherwise (an aggregate too: rows of an entity are not
+    /// groups).
     pub fn check<E: crate::Entity>(&self) -> Result<()> {
         self.check_meta(E::META)
     }
 
     /// [`Order::check`] for the entity `meta` describes.
     pub fn check_meta(&self, meta: &'static EntityMeta) -> Result<()> {
+        if self.function.is_some() {
+            return Err(Error::InvalidArgument(format!(
+                "a query of {} cannot be ordered by the aggregate {}: only a select with \
+                 `group_by` (or of aggregates only) sorts by aggregates",
+                meta.name,
+                self.select_expr()
+            )));
+        }
+        self.check_select(meta)
+    }
+
+    /// Checks that this order sorts a select of `meta` by a column or aggregate that
+    /// exists: [`Error::InvalidArgument`] otherwise.
+    pub fn check_select(&self, meta: &'static EntityMeta) -> Result<()> {
         let refused = || {
             Error::InvalidArgument(format!(
                 "a query of {} cannot be ordered by {}.{}",
-                meta.name, self.entity, self.column
+                meta.name,
+                self.entity,
+                self.select_expr()
             ))
         };
         if self.entity != meta.name {
             return Err(refused());
+        }
+        if self.function == Some(AggregateFn::CountRows) {
+            return self.path.resolve(meta).map(drop).map_err(|_| refused());
         }
         let owner = self.path.resolve(meta).map_err(|_| refused())?;
         if owner.column_index(self.column).is_some() {

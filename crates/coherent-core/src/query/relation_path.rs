@@ -12,9 +12,13 @@
 //! - Only relation fields have these methods: `is` exists on a column whose type is a
 //!   reference ([`ToOne`]), and [`Related`] constants exist only for collections, so a path
 //!   through a plain field does not compile.
+//! - A [`PathColumn`] knows whether every row reaches a row at its end ([`Required`]: every
+//!   reference on the way is a `Ref<T>`) or not ([`Optional`]: one is an `Option<Ref<T>>`);
+//!   selected, an optional path's column decodes as `Option<..>` (it is NULL where the
+//!   reference is).
 
 use crate::entity::Entity;
-use crate::field_type::{FieldType, NotNull};
+use crate::field_type::{FieldType, NotNull, Nullable};
 use crate::query::column::Column;
 use crate::query::condition::{Condition, Quantifier};
 use crate::query::filter::Filter;
@@ -30,10 +34,42 @@ use std::marker::PhantomData;
 pub trait ToOne: FieldType {
     /// The referenced entity.
     type Target: Entity;
+    /// Whether every row reaches a referenced row: [`Required`] for a reference, [`Optional`]
+    /// for an `Option` of one.
+    type Reach: Reach;
 }
 
 impl<T: ToOne + NotNull> ToOne for Option<T> {
     type Target = T::Target;
+    type Reach = Optional;
+}
+
+/// Whether a relation path reaches a row from every row it starts at: [`Required`] or
+/// [`Optional`].
+pub trait Reach: 'static {
+    /// This reach followed by a step of reach `R`: required only if both are.
+    type Then<R: Reach>: Reach;
+    /// The type a selected column of type `V` decodes to at the end of a path of this reach:
+    /// `V` when required, `Option` of its base type when optional.
+    type Output<V: Nullable>: FieldType;
+}
+
+/// Every row reaches a row: each reference on the path is a `Ref<T>` (a NOT NULL foreign key).
+#[derive(Debug, Clone, Copy)]
+pub struct Required;
+
+/// Some rows may reach none: a reference on the path is an `Option<Ref<T>>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Optional;
+
+impl Reach for Required {
+    type Then<R: Reach> = R;
+    type Output<V: Nullable> = V::Output;
+}
+
+impl Reach for Optional {
+    type Then<R: Reach> = Optional;
+    type Output<V: Nullable> = Option<V::Base>;
 }
 
 impl<E, V: ToOne> Column<E, V> {
@@ -54,8 +90,9 @@ impl<E, V: ToOne> Column<E, V> {
         })
     }
 
-    /// A column of the referenced entity, reached through this reference, to order by.
-    pub const fn then<W>(self, column: Column<V::Target, W>) -> PathColumn<E, W> {
+    /// A column of the referenced entity, reached through this reference: to order by, or
+    /// to select, group by and aggregate ([`crate::query::projection`]).
+    pub const fn then<W>(self, column: Column<V::Target, W>) -> PathColumn<E, W, V::Reach> {
         PathColumn {
             path: Path::EMPTY.push(self.name),
             column: column.name,
@@ -65,21 +102,25 @@ impl<E, V: ToOne> Column<E, V> {
 }
 
 /// A column of an entity reached from `E` through to-one references
-/// (`Book::AUTHOR.then(Author::NAME)`), of field type `V`.
-pub struct PathColumn<E, V> {
+/// (`Book::AUTHOR.then(Author::NAME)`), of field type `V`; `R` says whether every row reaches
+/// one ([`Required`]) or some may not ([`Optional`], a nullable reference on the way).
+pub struct PathColumn<E, V, R = Required> {
     path: Path,
     column: &'static str,
-    _types: PhantomData<fn() -> (E, V)>,
+    _types: PhantomData<Marker<E, V, R>>,
 }
 
-impl<E, V> Clone for PathColumn<E, V> {
+/// What a [`PathColumn`] is typed by, without owning any of it.
+type Marker<E, V, R> = fn() -> (E, V, R);
+
+impl<E, V, R> Clone for PathColumn<E, V, R> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<E, V> Copy for PathColumn<E, V> {}
+impl<E, V, R> Copy for PathColumn<E, V, R> {}
 
-impl<E: Entity, V> PathColumn<E, V> {
+impl<E, V, R> PathColumn<E, V, R> {
     /// The references followed.
     pub const fn path(&self) -> Path {
         self.path
@@ -89,7 +130,9 @@ impl<E: Entity, V> PathColumn<E, V> {
     pub const fn column(&self) -> &'static str {
         self.column
     }
+}
 
+impl<E: Entity, V, R> PathColumn<E, V, R> {
     /// Ascending order by this column.
     pub const fn asc(self) -> Order {
         Order::through(E::META.name, self.path, self.column)
@@ -101,9 +144,12 @@ impl<E: Entity, V> PathColumn<E, V> {
     }
 }
 
-impl<E: Entity, V: ToOne> PathColumn<E, V> {
+impl<E: Entity, V: ToOne, R: Reach> PathColumn<E, V, R> {
     /// A column of the entity this reference points at.
-    pub const fn then<W>(self, column: Column<V::Target, W>) -> PathColumn<E, W> {
+    pub const fn then<W>(
+        self,
+        column: Column<V::Target, W>,
+    ) -> PathColumn<E, W, R::Then<V::Reach>> {
         PathColumn {
             path: self.path.push(self.column),
             column: column.name,

@@ -9,7 +9,7 @@ use syn::spanned::Spanned;
 
 /// The span of the last token of `ty`. A bound `Ty: Trait` whose trait path carries this span
 /// is reported by rustc over the whole of `Ty` (first token to last).
-pub(super) fn end_span(ty: &Type) -> Span {
+pub(crate) fn end_span(ty: &Type) -> Span {
     ty.to_token_stream()
         .into_iter()
         .last()
@@ -17,7 +17,7 @@ pub(super) fn end_span(ty: &Type) -> Span {
 }
 
 /// `tokens` with every span set to `span`, so a bound built from them is reported at `span`.
-pub(super) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
         .clone()
         .into_iter()

@@ -5,6 +5,8 @@
 //! never rebasing a dirty versioned entity ([`reads`]). Relations load by path ([`populate`]),
 //! select-in or joined ([`joined`]); [`locking`] takes row locks inside a transaction.
 //! [`stream`] is the exception to merging: detached values, in bounded memory.
+//! [`select`] reads typed values instead (projections, aggregates, `exists`). [`pages`]
+//! pages: `find_and_count`, and keyset cursors whose tokens [`cursor`] signs.
 
 pub(crate) mod cursor;
 pub(crate) mod find_options;
@@ -15,4 +17,5 @@ pub(crate) mod pages;
 pub(crate) mod populate;
 pub(crate) mod reads;
 pub(crate) mod references;
+pub(crate) mod select;
 pub(crate) mod stream;

@@ -104,6 +104,7 @@ impl<T: Entity> PartialEq for Ref<T> {
 /// `Book::AUTHOR.is(..)` and `Book::AUTHOR.then(..)`: a reference is a to-one path.
 impl<T: Entity> coherent_core::ToOne for Ref<T> {
     type Target = T;
+    type Reach = coherent_core::query::relation_path::Required;
 }
 
 impl<T: Entity> FieldType for Ref<T> {

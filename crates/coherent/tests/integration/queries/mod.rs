@@ -1,7 +1,9 @@
 //! Queries beyond the entity's own columns (issue 13): relation-path filters, more
-//! operators, ordering by related columns, raw fragments. Every test runs on every backend
+//! operators, ordering by related columns, raw fragments, and selects of typed values
+//! (aggregates, projections, `exists`). Every test runs on every backend
 //! against one small library ([`seed`]).
 
+mod aggregates;
 mod operators;
 mod pagination;
 mod relation_filters;
