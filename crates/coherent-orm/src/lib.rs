@@ -45,6 +45,7 @@ pub use unit_of_work::commit_order;
 pub use coherent_sqlite::rusqlite;
 
 pub use context::config::{DEFAULT_LOCK_TIMEOUT_WHILE_SUSPENDED, OrmConfig};
+pub use context::cursor_key::CursorKey;
 pub use context::entity_manager::EntityManager;
 pub use context::flush_mode::FlushMode;
 pub use context::fork::ForkOptions;
@@ -58,7 +59,6 @@ pub use entity::lookup::{IntegerKey, IntoKey, IntoLookup, Lookup};
 pub use entity::managed::{EntityMut, EntityRef, Managed};
 #[doc(hidden)]
 pub use inventory;
-pub use query::cursor::CursorKey;
 pub use query::find_options::{FindOptions, LoadStrategy};
 pub use query::pages::{Page, PageRequest};
 pub use query::select::Select;

@@ -9,6 +9,7 @@
 //! `EntityManager` in their own `impl` blocks, and nothing here calls them.
 
 pub(crate) mod config;
+pub(crate) mod cursor_key;
 pub(crate) mod entity_manager;
 pub(crate) mod flush_mode;
 pub(crate) mod fork;

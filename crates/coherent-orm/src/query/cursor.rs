@@ -6,60 +6,24 @@
 //!   offset.
 //! - **Tamper-evident**: the bytes are signed with HMAC-SHA-256 under the Orm's
 //!   [`CursorKey`]; a token whose signature does not verify is
-//!   [`Error::InvalidCursor`], before any SQL. The key is random per Orm unless configured
+//!   [`Error::InvalidCursor`], before any SQL. The key ([`CursorKey`]) is random per Orm unless configured
 //!   ([`crate::OrmBuilder::cursor_key`]): configure one shared key when several instances
 //!   serve the same clients, or a token made by one is refused by the others.
 //! - **Bound to its query**: a token made under another filter or order (or for another
 //!   entity) is refused: its rows would not be the page after anything.
 //! - **Opaque**: URL-safe base64 without padding. Clients must not build or read them.
 
+use crate::context::cursor_key::CursorKey;
 use base64::Engine;
 use coherent_core::{Error, Result, Value};
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use sha2::Digest;
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 const VERSION: u8 = 1;
 /// Bytes of the query fingerprint kept in a token.
 const FINGERPRINT: usize = 16;
 /// Bytes of the signature kept in a token (128 bits).
 const TAG: usize = 16;
-
-/// The secret cursor tokens are signed with. Its `Debug` does not show it.
-///
-/// ```
-/// use coherent_orm::CursorKey;
-/// let key = CursorKey::new(*b"a secret of the deployment, 32 b");
-/// assert_eq!(format!("{key:?}"), "CursorKey(..)");
-/// ```
-#[derive(Clone)]
-pub struct CursorKey(std::sync::Arc<[u8]>);
-
-impl CursorKey {
-    /// A key from secret bytes (at least 16; 32 random bytes are right).
-    pub fn new(secret: impl AsRef<[u8]>) -> CursorKey {
-        CursorKey(secret.as_ref().into())
-    }
-
-    /// A random key.
-    pub fn random() -> Result<CursorKey> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| Error::Config(format!("no randomness for the cursor key: {e}")))?;
-        Ok(CursorKey::new(bytes))
-    }
-
-    fn mac(&self) -> HmacSha256 {
-        HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length")
-    }
-}
-
-impl std::fmt::Debug for CursorKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CursorKey(..)")
-    }
-}
 
 /// The fingerprint of a query: what a token must have been made for.
 pub(crate) fn fingerprint(parts: &[&str]) -> [u8; FINGERPRINT] {
