@@ -61,6 +61,7 @@ pub use entity::managed::{EntityMut, EntityRef, Managed};
 pub use inventory;
 pub use query::find_options::{FindOptions, LoadStrategy};
 pub use query::pages::{Page, PageRequest};
+pub use query::raw_entities::RawQuery;
 pub use query::select::Select;
 pub use query::stream::EntityStream;
 pub use relations::collection::{Collection, RelationField};

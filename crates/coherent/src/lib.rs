@@ -28,8 +28,8 @@ pub use coherent_migrate as migrate;
 pub use coherent_orm::{
     Collection, CursorKey, EntityManager, EntityMut, EntityRef, EntityStream, FindOptions,
     FlushMode, ForkOptions, IntoKey, IntoLookup, Inverse, LoadStrategy, Lookup, Managed, Orm,
-    OrmBuilder, OrmConfig, Page, PageRequest, Propagation, Ref, RequestContext, SchemaManager,
-    Select, TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
+    OrmBuilder, OrmConfig, Page, PageRequest, Propagation, RawQuery, Ref, RequestContext,
+    SchemaManager, Select, TransactionEvent, TransactionEventKind, TransactionListener, TxOptions,
 };
 pub use coherent_orm::{commit_order, query_log};
 

@@ -15,6 +15,7 @@ pub(crate) mod load_context;
 pub mod locking;
 pub(crate) mod pages;
 pub(crate) mod populate;
+pub(crate) mod raw_entities;
 pub(crate) mod reads;
 pub(crate) mod references;
 pub(crate) mod select;

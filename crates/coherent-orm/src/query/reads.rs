@@ -331,7 +331,7 @@ impl EntityManager {
         Ok(decode::<T>(rows)?.pop())
     }
 
-    fn merge_rows<T: Entity>(&self, rows: Rows) -> Result<Vec<Managed<T>>> {
+    pub(crate) fn merge_rows<T: Entity>(&self, rows: Rows) -> Result<Vec<Managed<T>>> {
         let fresh = decode::<T>(rows)?;
         let mut uow = self.uow();
         let store = uow.map.store_mut::<T>();

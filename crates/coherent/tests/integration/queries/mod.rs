@@ -6,6 +6,7 @@
 mod aggregates;
 mod operators;
 mod pagination;
+mod raw_entities;
 mod relation_filters;
 
 use crate::common::*;
