@@ -16,7 +16,7 @@
 //! Decimals must fit the schema's `DECIMAL(38, 10)`: one with more than 10 fractional digits
 //! is refused with [`Error::InvalidData`] (MySQL would round it with only a note).
 
-use coherent_core::{DatabaseError, Error, Result, Value};
+use coherent_core::{Error, Result, Value};
 use sqlx::Arguments;
 use sqlx::mysql::MySqlArguments;
 
@@ -61,7 +61,7 @@ pub fn add(args: &mut MySqlArguments, value: &Value) -> Result<()> {
             // with more fractional digits with only a note: refuse it instead of losing digits.
             if d.scale() > DECIMAL_SCALE && d.round_dp(DECIMAL_SCALE) != *d {
                 return Err(Error::InvalidData {
-                    source: DatabaseError::new(format!(
+                    source: coherent_core::DatabaseError::new(format!(
                         "{d} has more than {DECIMAL_SCALE} fractional digits; a MySQL DECIMAL(38, {DECIMAL_SCALE}) column would round it"
                     )),
                 });
