@@ -6,6 +6,7 @@
 mod aggregates;
 mod operators;
 mod pagination;
+mod partial;
 mod relation_filters;
 
 use crate::common::*;
