@@ -563,3 +563,62 @@ impl<T> DerefMut for EntityMut<'_, T> {
         &mut self.0.current
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc_support::User;
+
+    fn user(id: i64, name: &str, email: &str) -> User {
+        let mut u = User::new(name, email);
+        u.id = id;
+        u
+    }
+
+    const EMAIL: ColumnSet = ColumnSet::single(2);
+
+    #[test]
+    fn a_partial_read_never_downgrades_a_full_instance() {
+        let m = Managed::new(user(1, "Jon", "jon@x.io"), true);
+        // A row of id and name only: email holds the placeholder.
+        m.tracked_mut().merge(user(1, "Jonathan", ""), EMAIL);
+        assert!(!m.is_partial());
+        assert_eq!(
+            (m.read().name.as_str(), m.read().email.as_str()),
+            ("Jonathan", "jon@x.io")
+        );
+        // Dirty: the unread column keeps both its value and its baseline.
+        m.write().email = "new@x.io".into();
+        m.tracked_mut().merge(user(1, "Jo", ""), EMAIL);
+        assert_eq!(m.changed_columns(), ["email"]);
+        assert_eq!(m.original().unwrap().email, "jon@x.io");
+        assert_eq!(m.read().name, "Jo");
+    }
+
+    #[test]
+    fn a_full_read_completes_a_partial_instance_and_keeps_assignments() {
+        let m = Managed::new_partial(user(1, "Jon", ""), true, EMAIL);
+        assert!(m.field(User::EMAIL).is_err());
+        // Nothing unread is ever a change.
+        m.write().name = "Jonathan".into();
+        assert_eq!(m.changed_columns(), ["name"]);
+        // Assigned while unloaded, then completed: the baseline becomes the row's value.
+        m.write().email = "mine@x.io".into();
+        m.tracked_mut()
+            .merge(user(1, "Jon", "db@x.io"), ColumnSet::EMPTY);
+        assert!(!m.is_partial());
+        assert_eq!(m.read().email, "mine@x.io");
+        assert_eq!(m.original().unwrap().email, "db@x.io");
+        assert_eq!(m.changed_columns(), ["name", "email"]);
+        // The same value as the row's: no change left in that column.
+        m.write().email = "db@x.io".into();
+        assert_eq!(m.changed_columns(), ["name"]);
+    }
+
+    #[test]
+    fn forced_writes_leave_unread_columns_out() {
+        let m = Managed::new_partial(user(1, "Jon", ""), true, EMAIL);
+        m.tracked_mut().force_dirty = true;
+        assert_eq!(m.changed_columns(), ["id", "name"]);
+    }
+}

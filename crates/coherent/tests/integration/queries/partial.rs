@@ -39,7 +39,10 @@ async fn fields_select_only_the_asked_columns() {
         let em = orm.em().fork();
         let log = StatementLog::capture();
         let found = em
-            .find_with(Author::NAME.eq("Ann"), FindOptions::default().fields(["name"]))
+            .find_with(
+                Author::NAME.eq("Ann"),
+                FindOptions::default().fields(["name"]),
+            )
             .await
             .unwrap();
         let sql = log.take();
@@ -90,7 +93,10 @@ async fn reading_an_unloaded_field_is_a_typed_error() {
         seed(&orm).await;
         let em = orm.em().fork();
         let ann = em
-            .find_with(Author::NAME.eq("Ann"), FindOptions::default().fields(["name"]))
+            .find_with(
+                Author::NAME.eq("Ann"),
+                FindOptions::default().fields(["name"]),
+            )
             .await
             .unwrap()
             .pop()
@@ -98,13 +104,22 @@ async fn reading_an_unloaded_field_is_a_typed_error() {
         assert_eq!(ann.field(Author::NAME).unwrap(), "Ann", "{}", b.name);
         let err = ann.field(Author::BORN).unwrap_err();
         assert!(
-            matches!(err, Error::FieldNotLoaded { entity: "Author", field: "born" }),
+            matches!(
+                err,
+                Error::FieldNotLoaded {
+                    entity: "Author",
+                    field: "born"
+                }
+            ),
             "{}: {err:?}",
             b.name
         );
         assert!(matches!(
             ann.field(Author::COUNTRY),
-            Err(Error::FieldNotLoaded { field: "country", .. })
+            Err(Error::FieldNotLoaded {
+                field: "country",
+                ..
+            })
         ));
         // `read()` shows the placeholder.
         assert_eq!(ann.read().born, None);
@@ -155,7 +170,10 @@ async fn a_flush_writes_only_the_changed_loaded_columns() {
             .await
             .unwrap();
         assert_eq!(full.read().pages, 300, "{}", b.name);
-        let ann = fresh.find_one_or_fail(Author::NAME.eq("Ann")).await.unwrap();
+        let ann = fresh
+            .find_one_or_fail(Author::NAME.eq("Ann"))
+            .await
+            .unwrap();
         assert_eq!(full.read().author.key(), ann.key(), "{}", b.name);
     }
 }
@@ -204,7 +222,10 @@ async fn a_full_read_completes_the_same_instance_and_keeps_pending_changes() {
         seed(&orm).await;
         let em = orm.em().fork();
         let ann = em
-            .find_with(Author::NAME.eq("Ann"), FindOptions::default().fields(["name"]))
+            .find_with(
+                Author::NAME.eq("Ann"),
+                FindOptions::default().fields(["name"]),
+            )
             .await
             .unwrap()
             .pop()
@@ -230,7 +251,10 @@ async fn a_full_read_completes_the_same_instance_and_keeps_pending_changes() {
 
         // `find_one` by key reads a partial instance again, in full.
         let bob = em
-            .find_with(Author::NAME.eq("Bob"), FindOptions::default().fields(["born"]))
+            .find_with(
+                Author::NAME.eq("Bob"),
+                FindOptions::default().fields(["born"]),
+            )
             .await
             .unwrap()
             .pop()
@@ -245,22 +269,31 @@ async fn a_full_read_completes_the_same_instance_and_keeps_pending_changes() {
         assert!(log.take().is_empty(), "{}", b.name);
 
         // A partial read of a full instance does not downgrade it.
-        em.find_with(Author::NAME.eq("Bob"), FindOptions::default().fields(["name"]))
-            .await
-            .unwrap();
+        em.find_with(
+            Author::NAME.eq("Bob"),
+            FindOptions::default().fields(["name"]),
+        )
+        .await
+        .unwrap();
         assert!(!bob.is_partial(), "{}", b.name);
         assert!(bob.read().country.is_some(), "{}", b.name);
 
         // Two partial reads union their fields; `refresh` completes.
         let cid = em
-            .find_with(Author::NAME.eq("Cid"), FindOptions::default().fields(["name"]))
+            .find_with(
+                Author::NAME.eq("Cid"),
+                FindOptions::default().fields(["name"]),
+            )
             .await
             .unwrap()
             .pop()
             .unwrap();
-        em.find_with(Author::NAME.eq("Cid"), FindOptions::default().fields(["born"]))
-            .await
-            .unwrap();
+        em.find_with(
+            Author::NAME.eq("Cid"),
+            FindOptions::default().fields(["born"]),
+        )
+        .await
+        .unwrap();
         assert_eq!(cid.loaded_fields(), ["id", "name", "born"], "{}", b.name);
         assert_eq!(cid.field(Author::BORN).unwrap(), Some(1970));
         assert!(cid.is_partial());
@@ -331,10 +364,16 @@ async fn fields_with_populate_or_stream_are_refused_before_any_sql() {
             .unwrap_err();
         assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
         let err = em
-            .stream(Filter::<Author>::all(), FindOptions::default().fields(["name"]))
+            .stream(
+                Filter::<Author>::all(),
+                FindOptions::default().fields(["name"]),
+            )
             .err()
             .unwrap();
-        assert!(matches!(err, Error::InvalidArgument(ref m) if m.contains("fields")), "{err:?}");
+        assert!(
+            matches!(err, Error::InvalidArgument(ref m) if m.contains("fields")),
+            "{err:?}"
+        );
         assert!(log.take().is_empty(), "{}", b.name);
     }
 }
@@ -367,10 +406,18 @@ async fn cursor_pages_and_find_one_with_take_fields() {
             )
             .await
             .unwrap();
-        assert_eq!(titles(&next.items), ["Rust in Action", "Dune 50%_off"], "{}", b.name);
+        assert_eq!(
+            titles(&next.items),
+            ["Rust in Action", "Dune 50%_off"],
+            "{}",
+            b.name
+        );
 
         let ann = em
-            .find_one_with(Author::NAME.eq("Ann"), FindOptions::default().fields(["born"]))
+            .find_one_with(
+                Author::NAME.eq("Ann"),
+                FindOptions::default().fields(["born"]),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -401,14 +448,22 @@ async fn a_versioned_partial_update_keeps_the_optimistic_check() {
             .unwrap()
             .pop()
             .unwrap();
-        assert_eq!(partial.loaded_fields(), ["id", "title", "version"], "{}", b.name);
+        assert_eq!(
+            partial.loaded_fields(),
+            ["id", "title", "version"],
+            "{}",
+            b.name
+        );
         let read_version = partial.read().version;
         partial.write().title = "t2".into();
         em.flush().await.unwrap();
         assert_eq!(partial.read().version, read_version + 1, "{}", b.name);
         let check = orm.em().fork();
         let row = check.find_one_or_fail::<Draft>(id).await.unwrap();
-        assert_eq!((row.read().title.as_str(), row.read().body.as_str()), ("t2", "b"));
+        assert_eq!(
+            (row.read().title.as_str(), row.read().body.as_str()),
+            ("t2", "b")
+        );
 
         // A concurrent write: the partial instance's flush is a conflict.
         row.write().body = "b2".into();
@@ -416,7 +471,13 @@ async fn a_versioned_partial_update_keeps_the_optimistic_check() {
         partial.write().title = "t3".into();
         let err = em.flush().await.unwrap_err();
         assert!(
-            matches!(err, Error::OptimisticLock { entity: "Draft", .. }),
+            matches!(
+                err,
+                Error::OptimisticLock {
+                    entity: "Draft",
+                    ..
+                }
+            ),
             "{}: {err:?}",
             b.name
         );
@@ -427,5 +488,43 @@ async fn a_versioned_partial_update_keeps_the_optimistic_check() {
             "{}",
             b.name
         );
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_restores_a_partial_instance() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        seed(&orm).await;
+        let em = orm.em().fork();
+        let ann = em
+            .find_with(
+                Author::NAME.eq("Ann"),
+                FindOptions::default().fields(["name"]),
+            )
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        em.begin().await.unwrap();
+        em.find(Author::NAME.eq("Ann")).await.unwrap();
+        assert!(!ann.is_partial(), "{}", b.name);
+        ann.write().born = Some(1900);
+        em.flush().await.unwrap();
+        em.rollback().await.unwrap();
+        // As before the scope: partial again, nothing to write.
+        assert!(ann.is_partial(), "{}", b.name);
+        assert!(!ann.is_dirty(), "{}", b.name);
+        assert!(ann.field(Author::BORN).is_err());
+        em.flush().await.unwrap();
+        let born = orm
+            .em()
+            .fork()
+            .find_one_or_fail(Author::NAME.eq("Ann"))
+            .await
+            .unwrap()
+            .read()
+            .born;
+        assert_eq!(born, Some(1950), "{}", b.name);
     }
 }
