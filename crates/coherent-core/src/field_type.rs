@@ -50,6 +50,20 @@ pub trait FieldType: Sized + Clone + Send + Sync + 'static {
     fn relation_slot(&mut self) -> Option<&mut dyn crate::relation::RelationSlot> {
         None
     }
+    /// The value a field of this type holds when a partial load (`FindOptions::fields`)
+    /// did not read its column: a fixed, harmless value (`0`, `""`, `false`, `None`, the
+    /// epoch...) that is never written to the database (the Unit of Work knows the column is
+    /// not loaded). `None` (the default, for a custom type) means the type has none: such a
+    /// field cannot be left out of a partial load.
+    ///
+    /// ```
+    /// use coherent_core::FieldType;
+    /// assert_eq!(<i64 as FieldType>::placeholder(), Some(0));
+    /// assert_eq!(<Option<String> as FieldType>::placeholder(), Some(None));
+    /// ```
+    fn placeholder() -> Option<Self> {
+        None
+    }
 }
 
 /// Marker for the non-`Option` field types, so `Option<Option<T>>` is not a column type.
@@ -120,6 +134,7 @@ macro_rules! int_field {
                 <$t>::try_from(wide).map_err(|_| format!("{wide} out of range for {}", stringify!($t)))
             }
             fn same(&self, other: &Self) -> bool { self == other }
+            fn placeholder() -> Option<Self> { Some(0) }
         }
         impl NotNull for $t {}
     )*};
@@ -164,6 +179,7 @@ macro_rules! float_field {
             fn same(&self, other: &Self) -> bool {
                 self == other || (self.is_nan() && other.is_nan())
             }
+            fn placeholder() -> Option<Self> { Some(0.0) }
         }
         impl NotNull for $t {}
     )*};
@@ -186,6 +202,9 @@ impl FieldType for bool {
     fn same(&self, other: &Self) -> bool {
         self == other
     }
+    fn placeholder() -> Option<Self> {
+        Some(false)
+    }
 }
 impl NotNull for bool {}
 
@@ -206,6 +225,9 @@ impl FieldType for String {
     fn same(&self, other: &Self) -> bool {
         self == other
     }
+    fn placeholder() -> Option<Self> {
+        Some(String::new())
+    }
 }
 impl NotNull for String {}
 
@@ -225,6 +247,9 @@ impl FieldType for Vec<u8> {
     }
     fn same(&self, other: &Self) -> bool {
         self == other
+    }
+    fn placeholder() -> Option<Self> {
+        Some(Vec::new())
     }
 }
 impl NotNull for Vec<u8> {}
@@ -255,6 +280,9 @@ impl<T: NotNull> FieldType for Option<T> {
     fn relation_slot(&mut self) -> Option<&mut dyn crate::relation::RelationSlot> {
         self.as_mut().and_then(T::relation_slot)
     }
+    fn placeholder() -> Option<Self> {
+        Some(None)
+    }
 }
 
 #[cfg(feature = "uuid")]
@@ -275,6 +303,9 @@ mod uuid_field {
         }
         fn same(&self, other: &Self) -> bool {
             self == other
+        }
+        fn placeholder() -> Option<Self> {
+            Some(uuid::Uuid::nil())
         }
     }
     impl NotNull for uuid::Uuid {}
@@ -307,6 +338,9 @@ mod chrono_fields {
         fn same(&self, other: &Self) -> bool {
             self == other
         }
+        fn placeholder() -> Option<Self> {
+            Some(DateTime::UNIX_EPOCH)
+        }
     }
     impl NotNull for DateTime<Utc> {}
 
@@ -327,6 +361,9 @@ mod chrono_fields {
         fn same(&self, other: &Self) -> bool {
             self == other
         }
+        fn placeholder() -> Option<Self> {
+            Some(DateTime::UNIX_EPOCH.naive_utc())
+        }
     }
     impl NotNull for NaiveDateTime {}
 
@@ -345,6 +382,9 @@ mod chrono_fields {
         }
         fn same(&self, other: &Self) -> bool {
             self == other
+        }
+        fn placeholder() -> Option<Self> {
+            Some(DateTime::UNIX_EPOCH.date_naive())
         }
     }
     impl NotNull for NaiveDate {}
@@ -378,6 +418,9 @@ mod decimal_field {
             // Compare by value and scale: 1.0 and 1.00 are different texts in the database.
             self == other && self.scale() == other.scale()
         }
+        fn placeholder() -> Option<Self> {
+            Some(Decimal::ZERO)
+        }
     }
     impl NotNull for Decimal {}
 }
@@ -402,6 +445,9 @@ mod json_field {
         }
         fn same(&self, other: &Self) -> bool {
             self == other
+        }
+        fn placeholder() -> Option<Self> {
+            Some(serde_json::Value::Null)
         }
     }
     impl NotNull for serde_json::Value {}

@@ -140,6 +140,9 @@ pub struct RowReader<'a> {
     cells: &'a mut std::vec::IntoIter<Value>,
     entity: &'static str,
     position: usize,
+    /// Positions the row does not hold (a partial load): they read as the field type's
+    /// [`FieldType::placeholder`] and take no cell.
+    unloaded: crate::ColumnSet,
 }
 
 impl<'a> RowReader<'a> {
@@ -149,6 +152,29 @@ impl<'a> RowReader<'a> {
             cells,
             entity,
             position: 0,
+            unloaded: crate::ColumnSet::EMPTY,
+        }
+    }
+
+    /// A reader for a partial entity row: the positions in `unloaded` are not among the
+    /// cells and read as their field type's [`FieldType::placeholder`] (a type without one is
+    /// [`Error::InvalidArgument`] naming the field).
+    ///
+    /// ```
+    /// use coherent_core::{ColumnSet, RowReader, Value};
+    /// let mut cells = vec![Value::I64(7)].into_iter();
+    /// let mut row = RowReader::partial(&mut cells, "User", ColumnSet::single(1));
+    /// assert_eq!(row.read::<i64>("id").unwrap(), 7);
+    /// assert_eq!(row.read::<String>("email").unwrap(), "");
+    /// ```
+    pub fn partial(
+        cells: &'a mut std::vec::IntoIter<Value>,
+        entity: &'static str,
+        unloaded: crate::ColumnSet,
+    ) -> Self {
+        RowReader {
+            unloaded,
+            ..RowReader::new(cells, entity)
         }
     }
 
@@ -171,6 +197,16 @@ impl<'a> RowReader<'a> {
     }
 
     fn decode<T: FieldType>(&mut self, name: impl Fn() -> String) -> Result<T> {
+        if !self.unloaded.is_empty() && self.unloaded.contains(self.position) {
+            self.position += 1;
+            return T::placeholder().ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{} cannot be left out of a partial load: its field type has no placeholder \
+                     (FieldType::placeholder); name it in `fields`",
+                    name()
+                ))
+            });
+        }
         let cell = self.cells.next().ok_or_else(|| Error::Decode {
             column: name(),
             message: "row ended early".into(),

@@ -59,7 +59,7 @@ pub use entity::lookup::{IntegerKey, IntoKey, IntoLookup, Lookup};
 pub use entity::managed::{EntityMut, EntityRef, Managed};
 #[doc(hidden)]
 pub use inventory;
-pub use query::find_options::{FindOptions, LoadStrategy};
+pub use query::find_options::{FieldName, FindOptions, LoadStrategy};
 pub use query::pages::{Page, PageRequest};
 pub use query::raw_entities::RawQuery;
 pub use query::select::Select;

@@ -24,6 +24,8 @@ pub struct SelectSpec<'a> {
     /// Adds `COUNT(*) OVER ()` as a last column: every row carries the number of rows the
     /// query matches without its limit and offset (`find_and_count` in one statement).
     pub total: bool,
+    /// The root's columns to select (a partial load), in column order; `None`: every column.
+    pub columns: Option<coherent_core::ColumnSet>,
 }
 
 fn base(meta: &EntityMeta) -> SelectStatement {
@@ -118,7 +120,16 @@ impl Planned {
 
     /// Selects every column of the root entity, in column order.
     pub fn select_entity(&mut self) {
-        for c in self.meta.columns {
+        self.select_columns(None);
+    }
+
+    /// Selects the root entity's `columns` (every column with `None`), in column order: a
+    /// partial load's row holds its loaded columns only.
+    pub fn select_columns(&mut self, columns: Option<coherent_core::ColumnSet>) {
+        for (i, c) in self.meta.columns.iter().enumerate() {
+            if columns.is_some_and(|set| !set.contains(i)) {
+                continue;
+            }
             match &self.alias {
                 Some(a) => self.stmt.column((Alias::new(a), c.name)),
                 None => self.stmt.column(c.name),
@@ -165,7 +176,7 @@ pub fn select(
     dialect: Dialect,
 ) -> Rendered {
     let mut planned = Planned::new(meta, condition, spec.order_by, &[], dialect, None, 1);
-    planned.select_entity();
+    planned.select_columns(spec.columns);
     if spec.total {
         planned.stmt.expr(Expr::cust("COUNT(*) OVER ()"));
     }

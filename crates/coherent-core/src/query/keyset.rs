@@ -252,7 +252,7 @@ mod tests {
     /// Evaluates a keyset condition on a row, with SQL's NULL logic (unknown is not a match).
     fn matches(c: &Condition, row: (i64, Option<i32>)) -> Option<bool> {
         let get = |col: &str| match col {
-            "id" => Some(row.0 as i64),
+            "id" => Some(row.0),
             _ => row.1.map(i64::from),
         };
         match c {

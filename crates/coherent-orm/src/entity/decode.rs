@@ -14,6 +14,29 @@ pub(crate) fn decode<T: Entity>(rows: Rows) -> Result<Vec<T>> {
     }
 }
 
+/// Decodes partial entity rows: every column but those in `unloaded`, in column order; the
+/// unloaded fields hold their type's placeholder ([`coherent_core::FieldType::placeholder`]).
+pub(crate) fn decode_partial<T: Entity>(
+    rows: Rows,
+    unloaded: coherent_core::ColumnSet,
+) -> Result<Vec<T>> {
+    if unloaded.is_empty() {
+        return decode::<T>(rows);
+    }
+    rows.expect_width(T::META.columns.len() - unloaded.len(), T::META.name)?;
+    let n = rows.len();
+    let mut cells = rows.values.into_iter();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(T::from_row(&mut RowReader::partial(
+            &mut cells,
+            T::META.name,
+            unloaded,
+        ))?);
+    }
+    Ok(out)
+}
+
 /// Decodes entity rows up to the first that does not decode: the values before it, and its
 /// error (a streamed read hands the values over before the error).
 pub(crate) fn decode_prefix<T: Entity>(rows: Rows) -> (Vec<T>, Option<Error>) {

@@ -13,6 +13,16 @@
 //!   snapshot's buffer is kept and refreshed in place by the next write
 //!   ([`coherent_core::Entity::copy_into`]), so a flush frees nothing and a later write
 //!   allocates nothing.
+//! - **Partial entities.** An instance loaded with `FindOptions::fields` is *partial*: the
+//!   columns it did not read hold their type's placeholder
+//!   ([`coherent_core::FieldType::placeholder`]: `0`, `""`, `None`, ..) in the state
+//!   [`Managed::read`] shows, which is therefore not the row's data for those fields.
+//!   [`Managed::field`] is the checked read ([`coherent_core::Error::FieldNotLoaded`]);
+//!   [`Managed::is_partial`], [`Managed::loaded_fields`] and [`Managed::is_loaded`] tell what
+//!   was read. A flush never writes an unloaded column, except one the application assigned
+//!   (a value that differs from the placeholder: then it is written, and loaded from then
+//!   on; assigning exactly the placeholder is indistinguishable from not assigning). A later
+//!   read of every column (`find`, `find_one`, `refresh`) completes the same instance.
 
 use coherent_core::{ColumnSet, Entity};
 use std::ops::{Deref, DerefMut};
@@ -45,13 +55,20 @@ pub(crate) struct Tracked<T> {
     /// A transaction whose COMMIT outcome is unknown inserted this instance: a flush refuses
     /// to insert it again ([`coherent_core::Error::InDoubt`]) until it is resolved.
     pub in_doubt: bool,
+    /// The columns a partial load (`FindOptions::fields`) did not read: they hold their
+    /// type's placeholder, in `current` and in the snapshot, so change detection never sees
+    /// them (and a flush never writes them) unless the application assigns them. Empty for an
+    /// entity loaded in full (or new).
+    pub unloaded: ColumnSet,
 }
 
 impl<T: Entity> Tracked<T> {
     /// The columns to write on the next flush (empty if clean).
     pub fn changed_columns(&self) -> ColumnSet {
         if self.force_dirty {
-            return T::META.all_columns();
+            // Never a placeholder: a column assigned while unloaded was marked loaded when
+            // the flush settled (`Tracked::note_written`).
+            return T::META.all_columns().without(self.unloaded);
         }
         match (&self.snapshot, self.baseline_is_current) {
             (Some(s), false) => self.current.changed(s),
@@ -79,10 +96,33 @@ impl<T: Entity> Tracked<T> {
         self.loaded = true;
     }
 
-    /// Replaces the state with a fresh row: clean, loaded.
+    /// Replaces the state with a fresh row of every column: clean, loaded in full.
     pub fn reset(&mut self, fresh: T) {
         self.current = fresh;
+        self.unloaded = ColumnSet::EMPTY;
         self.mark_clean();
+    }
+
+    /// Before a flush marks the instance clean: the unloaded columns the application
+    /// assigned (they differ from the placeholder the baseline holds) were written, so they
+    /// are loaded now.
+    pub fn note_written(&mut self) {
+        if self.unloaded.is_empty() {
+            return;
+        }
+        if let Some(baseline) = self.baseline() {
+            let assigned = self.current.changed(baseline).intersection(self.unloaded);
+            self.unloaded = self.unloaded.without(assigned);
+        }
+    }
+
+    /// Fills the columns a fresh row did not read (`unloaded`) with what this instance holds
+    /// for them: its baseline's values if it has one (so the merge leaves them as they are),
+    /// else its current ones.
+    fn fill_unread(&self, fresh: &mut T, unloaded: ColumnSet) {
+        if !unloaded.is_empty() {
+            copy_columns(self.baseline().unwrap_or(&self.current), fresh, unloaded);
+        }
     }
 
     /// Merges a re-queried row. A clean instance takes the whole row. A dirty one takes the
@@ -90,40 +130,71 @@ impl<T: Entity> Tracked<T> {
     /// flush writes only the application's changes) and keeps the version and checked
     /// columns it read, so the next flush is checked against what the application's changes
     /// were based on (MikroORM takes the new version: a lost update).
-    pub fn merge(&mut self, mut fresh: T) {
+    ///
+    /// `unloaded` are the columns the fresh row did not read (a partial load): this
+    /// instance keeps what it holds for them, and is partial afterwards only in the columns
+    /// neither read (a full read completes it; a partial read never downgrades it).
+    pub fn merge(&mut self, mut fresh: T, unloaded: ColumnSet) {
         // A pending insert (not loaded): the row is someone else's, and the flush will tell.
         if !self.loaded || self.force_dirty {
             return;
         }
+        self.fill_unread(&mut fresh, unloaded);
         // What was populated stays populated.
         fresh.adopt_relations(&mut self.current);
-        self.merge_state(fresh);
+        self.merge_state(fresh, unloaded);
     }
 
     /// Merges the state of a transaction fork's instance of the same row, committed by the
     /// fork: as [`Tracked::merge`], but the fork's relations are the newer ones and win (a
     /// changed instance keeps its own).
-    pub fn merge_committed(&mut self, fresh: T) {
+    pub fn merge_committed(&mut self, mut fresh: T, unloaded: ColumnSet) {
         if !self.loaded || self.force_dirty {
             return;
         }
-        self.merge_state(fresh);
+        self.fill_unread(&mut fresh, unloaded);
+        self.merge_state(fresh, unloaded);
     }
 
-    /// The columns of [`Tracked::merge`], for a loaded instance whose baseline is known.
-    fn merge_state(&mut self, fresh: T) {
-        let dirty = self.baseline().map(|s| !self.current.changed(s).is_empty());
-        match dirty {
+    /// The columns of [`Tracked::merge`], for a loaded instance whose baseline is known;
+    /// `fresh` holds this instance's values in the columns it did not read (`unloaded`).
+    fn merge_state(&mut self, fresh: T, unloaded: ColumnSet) {
+        let changed = self.baseline().map(|s| self.current.changed(s));
+        // Columns this read completes (unloaded here, read now).
+        let completed = self.unloaded.without(unloaded);
+        match changed {
             None => self.current = fresh,
-            Some(false) => self.reset(fresh),
-            Some(true) => {
+            Some(c) if c.is_empty() => {
+                self.current = fresh;
+                self.mark_clean();
+            }
+            Some(changed) => {
                 let snapshot = self
                     .snapshot
                     .as_deref_mut()
                     .expect("a baseline is a snapshot");
+                // A field the application assigned while it was unloaded keeps its value;
+                // its baseline becomes what the row holds (it was a placeholder), so the
+                // flush writes it only if it differs.
+                copy_columns(&fresh, snapshot, completed.intersection(changed));
                 self.current.merge_unchanged(snapshot, fresh);
             }
         }
+        self.unloaded = self.unloaded.intersection(unloaded);
+    }
+}
+
+/// Copies the values of `columns` from `from` into `to` (through their `Value`s: partial
+/// loads only).
+fn copy_columns<T: Entity>(from: &T, to: &mut T, columns: ColumnSet) {
+    if columns.is_empty() {
+        return;
+    }
+    let mut values = Vec::with_capacity(columns.len());
+    from.push_values(columns, &mut values);
+    for (index, value) in columns.iter().zip(values) {
+        // The value came from this column's own type: it always fits.
+        let _ = to.set_column(index, value);
     }
 }
 
@@ -159,6 +230,11 @@ impl<T: Entity> std::fmt::Debug for Managed<T> {
 
 impl<T: Entity> Managed<T> {
     pub(crate) fn new(current: T, loaded: bool) -> Self {
+        Self::new_partial(current, loaded, ColumnSet::EMPTY)
+    }
+
+    /// A loaded instance whose `unloaded` columns a partial load did not read.
+    pub(crate) fn new_partial(current: T, loaded: bool, unloaded: ColumnSet) -> Self {
         Managed {
             slot: Arc::new(RwLock::new(Tracked {
                 current,
@@ -168,6 +244,7 @@ impl<T: Entity> Managed<T> {
                 force_dirty: false,
                 generation: 0,
                 in_doubt: false,
+                unloaded,
             })),
         }
     }
@@ -180,7 +257,9 @@ impl<T: Entity> Managed<T> {
         self.slot.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Read access to the instance.
+    /// Read access to the instance. For a partial instance ([`Managed::is_partial`]) the
+    /// fields a partial load did not read hold placeholders, not the row's values: read
+    /// those with [`Managed::field`], which says so.
     pub fn read(&self) -> EntityRef<'_, T> {
         EntityRef(self.tracked())
     }
@@ -289,6 +368,7 @@ impl<T: Entity> Managed<T> {
             baseline_is_current: t.baseline_is_current,
             loaded: t.loaded,
             force_dirty: t.force_dirty,
+            unloaded: t.unloaded,
         }
     }
 
@@ -300,8 +380,91 @@ impl<T: Entity> Managed<T> {
         t.baseline_is_current = saved.baseline_is_current;
         t.loaded = saved.loaded;
         t.force_dirty = saved.force_dirty;
+        t.unloaded = saved.unloaded;
         // Any flush plan made before is stale.
         t.generation += 1;
+    }
+
+    /// Whether a partial load (`FindOptions::fields`) left some field of this instance
+    /// unread. Its unread fields hold placeholders in [`Managed::read`]; a read of every
+    /// column (`find`, `find_one`, `refresh`) completes it.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// use coherent_orm::FindOptions;
+    /// use coherent_core::Filter;
+    /// let users = em.find_with(Filter::<User>::all(), FindOptions::default().fields(["name"])).await?;
+    /// for u in &users {
+    ///     assert!(u.is_partial());
+    ///     assert_eq!(u.loaded_fields(), ["id", "name"]); // the key is always loaded
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn is_partial(&self) -> bool {
+        !self.tracked().unloaded.is_empty()
+    }
+
+    /// The names of the fields this instance holds the row's values for, in column order:
+    /// every field, unless a partial load left some unread.
+    pub fn loaded_fields(&self) -> Vec<&'static str> {
+        let unloaded = self.tracked().unloaded;
+        T::META
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| unloaded.is_empty() || !unloaded.contains(*i))
+            .map(|(_, c)| c.field)
+            .collect()
+    }
+
+    /// Whether the field of `column` holds the row's value (it was read, or assigned by the
+    /// application and written), i.e. is not a partial load's placeholder.
+    pub fn is_loaded<V>(&self, column: coherent_core::Column<T, V>) -> bool {
+        !self.tracked().unloaded.contains(column.index)
+    }
+
+    /// The value of the field of `column`, checked: [`Error::FieldNotLoaded`] if a partial
+    /// load did not read it (where [`Managed::read`] would show a placeholder).
+    ///
+    /// The value goes through the column's `Value` (`FieldType::to_value`/`from_value`): a
+    /// `Ref<T>` comes back as a reference by key, without a loaded instance.
+    ///
+    /// ```
+    /// # use coherent_orm::doc_support::User;
+    /// # async fn demo(em: coherent_orm::EntityManager) -> coherent_core::Result<()> {
+    /// use coherent_orm::FindOptions;
+    /// use coherent_core::{Error, Filter};
+    /// let found = em.find_with(Filter::<User>::all(), FindOptions::default().fields([User::NAME])).await?;
+    /// if let Some(u) = found.first() {
+    ///     let name: String = u.field(User::NAME)?;
+    ///     assert_eq!(name, u.read().name);
+    ///     assert!(matches!(u.field(User::EMAIL), Err(Error::FieldNotLoaded { field: "email", .. })));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`Error::FieldNotLoaded`]: coherent_core::Error::FieldNotLoaded
+    pub fn field<V: coherent_core::FieldType>(
+        &self,
+        column: coherent_core::Column<T, V>,
+    ) -> coherent_core::Result<V> {
+        let t = self.tracked();
+        let meta = &T::META.columns[column.index];
+        if t.unloaded.contains(column.index) {
+            return Err(coherent_core::Error::FieldNotLoaded {
+                entity: T::META.name,
+                field: meta.field,
+            });
+        }
+        let mut values = Vec::with_capacity(1);
+        t.current
+            .push_values(ColumnSet::single(column.index), &mut values);
+        let value = values.pop().unwrap_or(coherent_core::Value::Null);
+        V::from_value(value).map_err(|message| coherent_core::Error::Decode {
+            column: format!("{}.{}", T::META.name, meta.name),
+            message,
+        })
     }
 
     /// Whether a transaction whose COMMIT outcome is unknown
@@ -372,6 +535,7 @@ pub(crate) struct Saved<T> {
     baseline_is_current: bool,
     loaded: bool,
     force_dirty: bool,
+    unloaded: ColumnSet,
 }
 
 /// Read guard returned by [`Managed::read`].
@@ -397,5 +561,64 @@ impl<T> Deref for EntityMut<'_, T> {
 impl<T> DerefMut for EntityMut<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.0.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc_support::User;
+
+    fn user(id: i64, name: &str, email: &str) -> User {
+        let mut u = User::new(name, email);
+        u.id = id;
+        u
+    }
+
+    const EMAIL: ColumnSet = ColumnSet::single(2);
+
+    #[test]
+    fn a_partial_read_never_downgrades_a_full_instance() {
+        let m = Managed::new(user(1, "Jon", "jon@x.io"), true);
+        // A row of id and name only: email holds the placeholder.
+        m.tracked_mut().merge(user(1, "Jonathan", ""), EMAIL);
+        assert!(!m.is_partial());
+        assert_eq!(
+            (m.read().name.as_str(), m.read().email.as_str()),
+            ("Jonathan", "jon@x.io")
+        );
+        // Dirty: the unread column keeps both its value and its baseline.
+        m.write().email = "new@x.io".into();
+        m.tracked_mut().merge(user(1, "Jo", ""), EMAIL);
+        assert_eq!(m.changed_columns(), ["email"]);
+        assert_eq!(m.original().unwrap().email, "jon@x.io");
+        assert_eq!(m.read().name, "Jo");
+    }
+
+    #[test]
+    fn a_full_read_completes_a_partial_instance_and_keeps_assignments() {
+        let m = Managed::new_partial(user(1, "Jon", ""), true, EMAIL);
+        assert!(m.field(User::EMAIL).is_err());
+        // Nothing unread is ever a change.
+        m.write().name = "Jonathan".into();
+        assert_eq!(m.changed_columns(), ["name"]);
+        // Assigned while unloaded, then completed: the baseline becomes the row's value.
+        m.write().email = "mine@x.io".into();
+        m.tracked_mut()
+            .merge(user(1, "Jon", "db@x.io"), ColumnSet::EMPTY);
+        assert!(!m.is_partial());
+        assert_eq!(m.read().email, "mine@x.io");
+        assert_eq!(m.original().unwrap().email, "db@x.io");
+        assert_eq!(m.changed_columns(), ["name", "email"]);
+        // The same value as the row's: no change left in that column.
+        m.write().email = "db@x.io".into();
+        assert_eq!(m.changed_columns(), ["name"]);
+    }
+
+    #[test]
+    fn forced_writes_leave_unread_columns_out() {
+        let m = Managed::new_partial(user(1, "Jon", ""), true, EMAIL);
+        m.tracked_mut().force_dirty = true;
+        assert_eq!(m.changed_columns(), ["id", "name"]);
     }
 }

@@ -207,9 +207,10 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
                         continue;
                     }
                     let fresh = theirs.current.clone();
+                    let unloaded = theirs.unloaded;
                     drop(theirs);
                     // As a re-read: the parent's own changes and their guards stay.
-                    mine.tracked_mut().merge_committed(fresh);
+                    mine.tracked_mut().merge_committed(fresh, unloaded);
                     if relations {
                         restored.push(mine.handle());
                     }

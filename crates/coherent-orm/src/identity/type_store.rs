@@ -8,7 +8,7 @@
 
 use crate::entity::managed::Managed;
 use crate::identity::pending::PendingInserts;
-use coherent_core::{Entity, Error, PrimaryKey, Result};
+use coherent_core::{ColumnSet, Entity, Error, PrimaryKey, Result};
 use indexmap::IndexMap;
 use indexmap::map::Entry;
 use std::collections::HashSet;
@@ -72,6 +72,18 @@ impl<T: Entity> TypeStore<T> {
         if self.contains(m) {
             return Ok(());
         }
+        {
+            let t = m.tracked();
+            if !t.loaded && !t.unloaded.is_empty() {
+                // A partial instance whose row is gone: inserting it would write placeholders.
+                return Err(Error::InvalidArgument(format!(
+                    "this {} was loaded partially (FindOptions::fields) and its row was deleted: \
+                     it cannot be inserted again (its unloaded fields hold placeholders); persist \
+                     a complete value instead",
+                    T::META.name
+                )));
+            }
+        }
         let key = m.key();
         if !key.is_unassigned() {
             match self.by_key.get(&key) {
@@ -123,6 +135,13 @@ impl<T: Entity> TypeStore<T> {
     /// Merges a freshly loaded row and returns the one instance for it, or `None` if the row
     /// is scheduled for removal here.
     pub fn merge_row(&mut self, fresh: T) -> Option<Managed<T>> {
+        self.merge_partial(fresh, ColumnSet::EMPTY)
+    }
+
+    /// [`TypeStore::merge_row`] for a row that did not read the `unloaded` columns (a
+    /// partial load): a new instance is partial; a known one keeps what it holds for them
+    /// ([`crate::entity::managed::Tracked::merge`]).
+    pub fn merge_partial(&mut self, fresh: T, unloaded: ColumnSet) -> Option<Managed<T>> {
         let key = fresh.key();
         if !self.removed.is_empty() && self.removed.contains(&key) {
             return None;
@@ -131,10 +150,13 @@ impl<T: Entity> TypeStore<T> {
         match self.by_key.entry(key) {
             Entry::Occupied(known) => {
                 let m = known.get();
-                m.tracked_mut().merge(fresh);
+                m.tracked_mut().merge(fresh, unloaded);
                 Some(m.clone())
             }
-            Entry::Vacant(slot) => Some(slot.insert(Managed::new(fresh, true)).clone()),
+            Entry::Vacant(slot) => Some(
+                slot.insert(Managed::new_partial(fresh, true, unloaded))
+                    .clone(),
+            ),
         }
     }
 

@@ -182,7 +182,9 @@ impl EntityManager {
         if options.lock_mode == LockMode::Optimistic {
             require_version::<T>()?;
         }
-        let found = if options.lock_mode.is_pessimistic() {
+        // A partial load (`fields`) reads by query too: the map's instance may hold other
+        // columns than the ones asked for.
+        let found = if options.lock_mode.is_pessimistic() || !options.fields.is_empty() {
             let filter = match lookup.into_lookup() {
                 crate::entity::lookup::Lookup::Key(key) => {
                     coherent_core::Filter::from_condition(coherent_core::Condition::Compare {

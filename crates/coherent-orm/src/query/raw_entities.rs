@@ -116,7 +116,7 @@ impl EntityManager {
             .query_rows(Statement::query(sql, query.params).about(meta.name))
             .await?;
         let rows = in_column_order::<T>(rows, &wanted)?;
-        em.merge_rows::<T>(rows)
+        em.merge_rows::<T>(rows, coherent_core::ColumnSet::EMPTY)
     }
 }
 

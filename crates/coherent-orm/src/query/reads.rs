@@ -2,20 +2,27 @@
 //! `count`, `refresh`.
 //!
 //! Policy: `find_one` by key answers from the identity map without a query when the entity is
-//! loaded, and otherwise only with a row whose key is `==` to the one asked for (a loosely
+//! loaded in full (a partial instance, [`FindOptions::fields`], is read again in full and
+//! completed in place: the caller asked for the entity), and otherwise only with a row whose key is `==` to the one asked for (a loosely
 //! comparing column may match another key's row); every other read queries, after the flush the flush mode asks for
 //! ([`crate::FlushMode`]), and merges its rows into the identity map (a clean entity takes the
 //! row; a dirty one keeps the fields the application changed and its snapshot as read).
 //! Entity queries stream their rows in chunks of 1 024, merged while the driver decodes the
 //! next ones; rows merged before a failure stay merged (they are committed rows, and no pending
 //! change is touched).
+//!
+//! Partial loads ([`FindOptions::fields`]) select the asked columns (with the key, the
+//! optimistic guards and the order's columns) and decode the others as placeholders
+//! (`decode_partial`); the merge never takes a placeholder over what an instance holds: a
+//! new instance is partial, a partial one read in full is completed (its pending changes
+//! kept), one read in full stays full, and two partial reads union their columns.
 
 use crate::context::entity_manager::EntityManager;
-use crate::entity::decode::decode;
+use crate::entity::decode::{decode, decode_partial};
 use crate::entity::lookup::{IntoLookup, Lookup};
 use crate::entity::managed::Managed;
 use crate::query::find_options::FindOptions;
-use coherent_core::{Clause, Entity, Error, FieldType, Filter, Result, Rows, Statement};
+use coherent_core::{Clause, ColumnSet, Entity, Error, FieldType, Filter, Result, Rows, Statement};
 use coherent_sql::select::{self, SelectSpec};
 
 /// Rows per chunk of a streamed entity query.
@@ -73,6 +80,7 @@ impl EntityManager {
             order.check::<T>()?;
         }
         filter.condition().check(T::META, Clause::Where)?;
+        let unloaded = options.unloaded_columns::<T>()?;
         let plan = crate::query::joined::JoinPlan::for_find::<T>(&options)?;
         let aliases = match &plan {
             Some(p) => p.lock_aliases(&options.lock_table_aliases, em.shared().dialect)?,
@@ -99,6 +107,7 @@ impl EntityManager {
             limit: options.limit,
             offset: options.offset,
             total,
+            columns: unloaded.map(|u| T::META.all_columns().without(u)),
         };
         let mut counted = None;
         let found = match &plan {
@@ -112,7 +121,11 @@ impl EntityManager {
                     r.sql.push_str(&clause);
                 }
                 let (found, n) = em
-                    .load_rows::<T>(Statement::query(r.sql, r.params).idempotent(), total)
+                    .load_rows::<T>(
+                        Statement::query(r.sql, r.params).idempotent(),
+                        total,
+                        unloaded.unwrap_or(ColumnSet::EMPTY),
+                    )
                     .await?;
                 counted = n;
                 found
@@ -146,11 +159,13 @@ impl EntityManager {
     /// decoding (driver) and merging (here) overlap. Rows merged before a failure (a decode
     /// error) stay merged: they are committed rows, and no pending change is touched.
     /// With `total`, each row ends with a `COUNT(*) OVER ()` cell, taken off before decoding
-    /// and returned (None if there was no row).
+    /// and returned (None if there was no row). The rows lack the `unloaded` columns (a
+    /// partial load; empty: every column).
     async fn load_rows<T: Entity>(
         &self,
         statement: Statement,
         total: bool,
+        unloaded: ColumnSet,
     ) -> Result<(Vec<Managed<T>>, Option<u64>)> {
         let log = crate::query_log::Pending::of_statement(
             &statement,
@@ -166,7 +181,7 @@ impl EntityManager {
             } else {
                 rows
             };
-            found.extend(self.merge_rows::<T>(rows)?);
+            found.extend(self.merge_rows::<T>(rows, unloaded)?);
             Ok(())
         };
         let mut tx = if self.may_have_transaction() {
@@ -210,15 +225,21 @@ impl EntityManager {
                         if store.removed.contains(&key) {
                             return Ok(None);
                         }
-                        if let Some(m) = store.by_key.get(&key) {
+                        if let Some(m) = store.by_key.get(&key)
+                            && !m.is_partial()
+                        {
                             return Ok(Some(m.clone()));
                         }
                     }
                 }
                 em.flush_before_query::<T>(None).await?;
-                if let Some(m) = em.uow().map.store::<T>().and_then(|s| s.by_key.get(&key)) {
+                if let Some(m) = em.uow().map.store::<T>().and_then(|s| s.by_key.get(&key))
+                    && !m.is_partial()
+                {
                     return Ok(Some(m.clone()));
                 }
+                // Not in the map, or partial: read the whole row (a partial instance is
+                // completed in place by the merge).
                 let Some(fresh) = em.row_by_key::<T>(&key).await? else {
                     return Ok(None);
                 };
@@ -331,13 +352,17 @@ impl EntityManager {
         Ok(decode::<T>(rows)?.pop())
     }
 
-    pub(crate) fn merge_rows<T: Entity>(&self, rows: Rows) -> Result<Vec<Managed<T>>> {
-        let fresh = decode::<T>(rows)?;
+    pub(crate) fn merge_rows<T: Entity>(
+        &self,
+        rows: Rows,
+        unloaded: ColumnSet,
+    ) -> Result<Vec<Managed<T>>> {
+        let fresh = decode_partial::<T>(rows, unloaded)?;
         let mut uow = self.uow();
         let store = uow.map.store_mut::<T>();
         Ok(fresh
             .into_iter()
-            .filter_map(|row| store.merge_row(row))
+            .filter_map(|row| store.merge_partial(row, unloaded))
             .collect())
     }
 }

@@ -185,6 +185,7 @@ impl EntityManager {
             limit: options.limit,
             offset: options.offset,
             total: false,
+            columns: None,
         };
         let r = select::select(T::META, filter.condition(), &spec, em.shared().dialect);
         let statement = Statement::query(r.sql, r.params).idempotent();
@@ -210,6 +211,11 @@ fn refuse(options: &FindOptions) -> Result<()> {
     }
     if !options.lock_table_aliases.is_empty() {
         set.push("lock_table_aliases");
+    }
+    if !options.fields.is_empty() {
+        // A detached value has no record of which fields were read: its placeholders would
+        // pass for data.
+        set.push("fields");
     }
     if set.is_empty() {
         return Ok(());

@@ -129,6 +129,11 @@ impl<T: Entity> FieldType for Ref<T> {
     fn relation_slot(&mut self) -> Option<&mut dyn coherent_core::RelationSlot> {
         Some(self)
     }
+
+    /// A reference to the key's placeholder (never loaded, never written).
+    fn placeholder() -> Option<Self> {
+        <T::Key as FieldType>::placeholder().map(Ref::to_key)
+    }
 }
 
 impl<T: Entity> NotNull for Ref<T> where T::Key: PrimaryKey {}

@@ -190,6 +190,7 @@ fn settle<T: Entity>(p: &Planned<T>, key: Option<T::Key>, stored: &StoredColumns
     if !changed_meanwhile {
         stored.apply(&mut t.current);
     }
+    t.note_written();
     t.mark_clean();
     // A deferred reference was written as NULL: the row is not what memory says yet.
     t.force_dirty = changed_meanwhile || !p.deferred.is_empty();

@@ -6,6 +6,7 @@
 mod aggregates;
 mod operators;
 mod pagination;
+mod partial;
 mod raw_entities;
 mod relation_filters;
 
