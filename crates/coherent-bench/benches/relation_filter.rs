@@ -51,12 +51,32 @@ struct Book {
 
 /// The phase, as `print_summary` names it.
 const PHASE: &str = "authors filtered by a book title";
+/// The control: the same authors by key, a find without a relation path, beside
+/// `WHERE id IN (..)` by hand; what the relation path adds is the difference of the ratios.
+const CONTROL: &str = "control: the same authors by key (IN list)";
+
+/// `IN (?, ?, ..)` (or `$1, $2, ..`) for `n` values.
+fn in_list(n: usize, numbered: bool) -> String {
+    let marks: Vec<String> = (1..=n)
+        .map(|i| {
+            if numbered {
+                format!("${i}")
+            } else {
+                "?".into()
+            }
+        })
+        .collect();
+    format!(
+        "SELECT id, name FROM rf_authors WHERE id IN ({})",
+        marks.join(", ")
+    )
+}
 /// Books per author.
 const BOOKS: usize = 10;
 
 /// The title of book `b` (0-based) of author `a` (1-based).
 fn title(a: usize, b: usize) -> String {
-    if a % 10 == 0 && b == 3 {
+    if a.is_multiple_of(10) && b == 3 {
         "Needle".to_owned()
     } else {
         format!("Book {a}-{b}")
@@ -133,6 +153,21 @@ async fn time_coherent(orm: &Orm, iters: u64) -> Duration {
     t.elapsed()
 }
 
+/// The control find: the expected authors by key.
+async fn time_control(orm: &Orm, keys: &[i64], iters: u64) -> Duration {
+    let t = Instant::now();
+    for _ in 0..iters {
+        let found = orm
+            .em()
+            .fork()
+            .find(Author::ID.is_in(keys.iter().copied()))
+            .await
+            .unwrap();
+        std::hint::black_box(found);
+    }
+    t.elapsed()
+}
+
 // ---------------------------------------------------------------- the hand-written side
 
 const SELECT: &str = "SELECT a.id, a.name FROM rf_authors a WHERE EXISTS \
@@ -174,12 +209,25 @@ impl Sqlite {
             .map(Result::unwrap)
             .collect()
     }
+
+    fn control(&self, keys: &[i64]) -> Vec<(i64, String)> {
+        self.conn
+            .prepare_cached(&in_list(keys.len(), false))
+            .unwrap()
+            .query_map(rusqlite::params_from_iter(keys), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
 }
 
 // ---------------------------------------------------------------- the run
 
 fn main() {
     let authors = size("BENCH_AUTHORS", 1_000);
+    let keys = expected(authors);
     let rt = harness::runtime();
     let mut c = harness::criterion();
     let mut runs: Vec<(&str, Orm, Samples, &'static str)> = Vec::new();
@@ -220,6 +268,17 @@ fn main() {
         }
         t.elapsed()
     });
+    check(authors, raw.control(&keys), "rusqlite control");
+    measure(&mut g, "control", "coherent", CONTROL, &samples, |iters| {
+        rt.block_on(time_control(&orm, &keys, iters))
+    });
+    measure(&mut g, "control", "rusqlite", CONTROL, &samples, |iters| {
+        let t = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(raw.control(&keys));
+        }
+        t.elapsed()
+    });
     g.finish();
     runs.push(("SQLite", orm, samples, "rusqlite"));
 
@@ -251,6 +310,19 @@ fn main() {
                 t.elapsed()
             })
         });
+        check(authors, rt.block_on(raw.control(&keys)), "sqlx control");
+        measure(&mut g, "control", "coherent", CONTROL, &samples, |iters| {
+            rt.block_on(time_control(&orm, &keys, iters))
+        });
+        measure(&mut g, "control", "sqlx", CONTROL, &samples, |iters| {
+            rt.block_on(async {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    std::hint::black_box(raw.control(&keys).await);
+                }
+                t.elapsed()
+            })
+        });
         g.finish();
         runs.push((name, orm, samples, "sqlx"));
     }
@@ -270,9 +342,9 @@ fn main() {
         print_summary(
             &format!("Relation-filtered find on {name}, A = {authors}, {BOOKS} books each"),
             samples,
-            &[PHASE.to_string()],
+            &[PHASE.to_string(), CONTROL.to_string()],
             baseline,
-            &[(*count, 1)],
+            &[(*count, 1), (1, 1)],
         );
     }
     remove_db(&orm_path);
@@ -330,6 +402,29 @@ mod servers {
                     "INSERT INTO rf_authors (id, name) VALUES (?, ?)",
                     "INSERT INTO rf_books (id, title, author_id) VALUES (?, ?, ?)"
                 ),
+            }
+        }
+
+        /// The control, hand-written per server.
+        pub(crate) async fn control(&mut self, keys: &[i64]) -> Vec<(i64, String)> {
+            macro_rules! body {
+                ($c:expr, $numbered:expr) => {{
+                    let sql = in_list(keys.len(), $numbered);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for k in keys {
+                        q = q.bind(*k);
+                    }
+                    q.fetch_all(&mut *$c)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| (r.get(0), r.get(1)))
+                        .collect()
+                }};
+            }
+            match self {
+                RawConn::Pg(c) => body!(c, true),
+                RawConn::My(c) => body!(c, false),
             }
         }
 

@@ -48,8 +48,22 @@ impl JoinTree {
         paths: &[Path],
         state: &mut RenderState,
     ) -> JoinTree {
+        JoinTree::plan_where(root, condition, orders, paths, true, state)
+    }
+
+    /// [`JoinTree::plan`], where `required` says whether the condition must hold for a row
+    /// to count (a WHERE, an `EXISTS`); `false` for a condition whose failure counts too (the
+    /// `IS NOT TRUE` of `all`): then every join is a guarded left join.
+    pub fn plan_where(
+        root: &'static EntityMeta,
+        condition: &Condition,
+        orders: &[Order],
+        paths: &[Path],
+        required: bool,
+        state: &mut RenderState,
+    ) -> JoinTree {
         let mut tree = JoinTree::default();
-        tree.visit(root, None, condition, true, state);
+        tree.visit(root, None, condition, required, state);
         for path in orders.iter().map(Order::path).chain(paths.iter().copied()) {
             let mut at = None;
             let mut meta = root;

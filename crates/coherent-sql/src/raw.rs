@@ -45,13 +45,15 @@ pub fn fragment(dialect: Dialect, sql: &str, params: &[Value], state: &mut Rende
 /// Appends `text`, doubling `special` outside quotes.
 fn escape_outside_quotes(text: &str, special: char, out: &mut String) {
     let mut quote: Option<char> = None;
+    let mut escaped = false;
     for c in text.chars() {
         match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
             Some(q) if c == q => quote = None,
             Some(_) => {}
-            None if matches!(c, '\'' | '"' | '`' | '[') => {
-                quote = Some(if c == '[' { ']' } else { c })
-            }
+            None if matches!(c, '\'' | '"' | '`') => quote = Some(c),
+            None if c == '[' => quote = Some(']'),
             None if c == special => out.push(special),
             None => {}
         }

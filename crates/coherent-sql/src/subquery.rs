@@ -56,7 +56,10 @@ pub fn collection(
                 .and_where(Expr::col((Alias::new(&link_alias), side.owner_column)).eq(outer_key));
         }
     }
-    let joins = JoinTree::plan(item, condition, &[], &[], state);
+    // Under `all` an item that fails the condition counts, also for want of a referenced
+    // row: its joins are guarded left joins, never inner ones that would drop the item.
+    let required = quantifier != Quantifier::All;
+    let joins = JoinTree::plan_where(item, condition, &[], &[], required, state);
     joins.apply(&mut sub, &item_alias);
     let inner = to_expr(
         condition,

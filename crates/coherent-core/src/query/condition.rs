@@ -275,8 +275,8 @@ pub enum Clause {
 }
 
 impl Condition {
-    /// Whether the tree needs more than the queried table: a relation path or a raw
-    /// fragment (which may name other tables' aliases).
+    /// Whether the tree needs more than the queried table: a relation path (a raw fragment
+    /// alone does not: its columns are the table's, unqualified).
     pub fn needs_aliases(&self) -> bool {
         match self {
             Condition::Related { .. } | Condition::Collection { .. } => true,

@@ -3,7 +3,8 @@
 //! Policy: in raw SQL (a [`Filter::raw`](crate::Filter::raw) fragment, a `find_by_sql`
 //! statement) each `?` outside quotes is a parameter, in order, and `??` is a literal `?`
 //! (PostgreSQL's JSON operators). Text inside `'..'`, `".."`, `` `..` `` and `[..]` is left
-//! alone: a `?` there is not a placeholder.
+//! alone (a `\` there escapes the next character, as MySQL reads it): a `?` there is not a
+//! placeholder, so `ARRAY[?]` has none (write `ARRAY(SELECT ?)` or compare with `= ANY(?)`).
 //! The renderer turns the placeholders into the dialect's (`$1`, `$2`.. on PostgreSQL).
 
 /// A piece of raw SQL: text, or a parameter placeholder.
@@ -34,9 +35,11 @@ pub fn split(sql: &str) -> Vec<RawPiece<'_>> {
     while i < bytes.len() {
         let b = bytes[i];
         match quote {
+            Some(_) if b == b'\\' => i += 1, // the escaped character stays in the quote
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if matches!(b, b'\'' | b'"' | b'`') => quote = Some(b),
+            // sea-query, which renders the fragment, reads `[..]` as quoted too.
             None if b == b'[' => quote = Some(b']'),
             None if b == b'?' => {
                 if start < i {

@@ -10,16 +10,25 @@ pub(crate) type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 ///
 /// ```
 /// use coherent_orm::CursorKey;
-/// let key = CursorKey::new(*b"a secret of the deployment, 32 b");
+/// let key = CursorKey::new(*b"a secret of the deployment, 32 b").unwrap();
+/// assert!(CursorKey::new(b"short").is_err());
 /// assert_eq!(format!("{key:?}"), "CursorKey(..)");
 /// ```
 #[derive(Clone)]
 pub struct CursorKey(std::sync::Arc<[u8]>);
 
 impl CursorKey {
-    /// A key from secret bytes (at least 16; 32 random bytes are right).
-    pub fn new(secret: impl AsRef<[u8]>) -> CursorKey {
-        CursorKey(secret.as_ref().into())
+    /// A key from secret bytes: at least 16 (32 random bytes are right); a shorter secret is
+    /// [`Error::Config`], since tokens signed with it could be forged.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<CursorKey> {
+        let secret = secret.as_ref();
+        if secret.len() < 16 {
+            return Err(Error::Config(format!(
+                "a cursor key needs at least 16 secret bytes, got {}",
+                secret.len()
+            )));
+        }
+        Ok(CursorKey(secret.into()))
     }
 
     /// A random key.
@@ -27,7 +36,7 @@ impl CursorKey {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
             .map_err(|e| Error::Config(format!("no randomness for the cursor key: {e}")))?;
-        Ok(CursorKey::new(bytes))
+        CursorKey::new(bytes)
     }
 
     /// A MAC keyed by this key.

@@ -310,7 +310,7 @@ impl OrmBuilder {
     ///
     /// ```
     /// use coherent_orm::{CursorKey, Orm};
-    /// let builder = Orm::builder().cursor_key(CursorKey::new(*b"0123456789abcdef0123456789abcdef"));
+    /// let builder = Orm::builder().cursor_key(CursorKey::new(*b"0123456789abcdef0123456789abcdef").unwrap());
     /// # let _ = builder;
     /// ```
     pub fn cursor_key(mut self, key: crate::CursorKey) -> Self {

@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_refuse_tampering_and_other_queries() {
-        let key = CursorKey::new([7u8; 32]);
+        let key = CursorKey::new([7u8; 32]).unwrap();
         let query = fingerprint(&["Book", "title asc", "All"]);
         let values = vec![Value::Text("Dune".into()), Value::Null, Value::I64(42)];
         let token = encode(&key, &query, &values);
@@ -180,7 +180,7 @@ mod tests {
         let err = decode(&key, &query, 3, &altered).unwrap_err();
         assert!(matches!(&err, Error::InvalidCursor { reason } if reason.contains("altered")));
 
-        let other_key = CursorKey::new([8u8; 32]);
+        let other_key = CursorKey::new([8u8; 32]).unwrap();
         assert!(decode(&other_key, &query, 3, &token).is_err());
         let other_query = fingerprint(&["Book", "title desc", "All"]);
         let err = decode(&key, &other_query, 3, &token).unwrap_err();

@@ -155,10 +155,12 @@ impl EntityManager {
     ) -> Result<Page<T>> {
         let shared = self.shared();
         let dialect = shared.dialect;
-        if page.size == 0 {
-            return Err(Error::InvalidArgument(
-                "a page holds at least one row: first(0) and last(0) read nothing".into(),
-            ));
+        if page.size == 0 || page.size >= i64::MAX as u64 {
+            return Err(Error::InvalidArgument(format!(
+                "a page holds 1 to {} rows: {} is out of range",
+                i64::MAX - 1,
+                page.size
+            )));
         }
         if options.limit.is_some() || options.offset.is_some() {
             return Err(Error::InvalidQuery(
@@ -278,9 +280,11 @@ fn at_or_past(toward: &[Key], values: &[Value], pk: &'static str, key: Value) ->
     ])
 }
 
-/// The values of `keys` in `m`.
+/// The values of `keys` in `m`'s row as read (its snapshot when the application changed it
+/// since: the page's order is the database's, not the unflushed values').
 fn values_of<T: Entity>(m: &Managed<T>, keys: &[Key]) -> Vec<Value> {
-    let entity = m.read();
+    let tracked = m.tracked();
+    let entity = tracked.baseline().unwrap_or(&tracked.current);
     keys.iter()
         .map(|k| {
             let mut out = Vec::with_capacity(1);

@@ -124,6 +124,10 @@ impl EntityManager {
 /// result column named `wanted[i]`.
 fn in_column_order<T: Entity>(rows: Rows, wanted: &[String]) -> Result<Rows> {
     let meta = T::META;
+    if rows.is_empty() {
+        // Some drivers name no column without a row (MySQL's take names from the first).
+        return Ok(Rows::default());
+    }
     let mut at = Vec::with_capacity(wanted.len());
     for (i, name) in wanted.iter().enumerate() {
         let found = rows

@@ -82,18 +82,19 @@ impl EntityManager {
         filter.condition().check(T::META, Clause::Where)?;
         let unloaded = options.unloaded_columns::<T>()?;
         let plan = crate::query::joined::JoinPlan::for_find::<T>(&options)?;
-        let aliases = match &plan {
+        let mut aliases = match &plan {
             Some(p) => p.lock_aliases(&options.lock_table_aliases, em.shared().dialect)?,
-            // Relation paths join other tables: on PostgreSQL the lock takes the root's rows
-            // only (it cannot lock the nullable side of a left join).
-            None if em.shared().dialect == coherent_core::Dialect::Postgres
-                && (filter.condition().needs_aliases()
-                    || options.order_by.iter().any(|o| !o.path().is_empty())) =>
-            {
-                vec![coherent_sql::render::alias(T::META, 0)]
-            }
             None => options.lock_table_aliases.clone(),
         };
+        // Relation paths join other tables: on PostgreSQL the lock takes the root's rows
+        // only (it cannot lock the nullable side of a left join).
+        if aliases.is_empty()
+            && em.shared().dialect == coherent_core::Dialect::Postgres
+            && (filter.condition().needs_aliases()
+                || options.order_by.iter().any(|o| !o.path().is_empty()))
+        {
+            aliases.push(coherent_sql::render::alias(T::META, 0));
+        }
         let lock = em.lock_clause(options.lock_mode, &aliases).await?;
         if options.lock_mode == coherent_core::LockMode::Optimistic {
             T::META.version_column().ok_or(Error::NotVersioned {

@@ -364,3 +364,41 @@ async fn bad_cursors_are_refused_before_any_sql() {
         assert!(next.has_previous && !next.has_next, "{}", b.name);
     }
 }
+
+#[tokio::test]
+async fn cursors_hold_the_rows_values_not_unflushed_changes() {
+    for b in backends() {
+        let orm = orm_for(&b).await;
+        seed(&orm).await;
+        let em = orm.em().fork();
+        let by_name = FindOptions::default().order_by([Author::NAME.asc()]);
+        let first = em
+            .find_page(
+                Filter::<Author>::all(),
+                PageRequest::first(2),
+                by_name.clone(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(names(&first.items), ["Ann", "Bob"], "{}", b.name);
+        // Bob is renamed in memory only: the next page still follows the database's order.
+        first.items[1].write().name = "Zed".into();
+        let again = em
+            .find_page(
+                Filter::<Author>::all(),
+                PageRequest::first(2),
+                by_name.clone(),
+            )
+            .await
+            .unwrap();
+        let next = em
+            .find_page(
+                Filter::<Author>::all(),
+                PageRequest::first(2).after(again.end_cursor().unwrap()),
+                by_name,
+            )
+            .await
+            .unwrap();
+        assert_eq!(names(&next.items), ["Cid", "Dee"], "{}", b.name);
+    }
+}

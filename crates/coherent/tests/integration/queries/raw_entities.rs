@@ -29,6 +29,13 @@ async fn raw_sql_hydrates_managed_entities_by_column_name() {
         let again = em.find_one_or_fail::<Book>(found[0].key()).await.unwrap();
         assert!(Managed::ptr_eq(&again, &found[0]), "{}", b.name);
 
+        // No row: an empty answer (MariaDB names no column without a row).
+        let none = em
+            .find_by_sql::<Book>("SELECT * FROM q_books WHERE id = ?", [-1])
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{}", b.name);
+
         // Any column order, extra columns, and a mapped name.
         let mapped = em
             .find_by_sql_with::<Book>(

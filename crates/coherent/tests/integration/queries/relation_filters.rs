@@ -121,6 +121,15 @@ async fn to_many_paths_are_exists_subqueries() {
             "{}",
             b.name
         );
+        // `all` over a nullable to-one path: a book whose author has no country fails it
+        // (its join is a guarded left join, not an inner one that would drop the book).
+        let em = orm.em().fork();
+        let everywhere = em
+            .find(Genre::BOOKS.all(Book::AUTHOR.is(Author::COUNTRY.is(Filter::all()))))
+            .await
+            .unwrap();
+        let everywhere: Vec<String> = everywhere.iter().map(|g| g.read().name.clone()).collect();
+        assert_eq!(everywhere, ["scifi"], "{}", b.name);
         assert_eq!(
             authors(&orm, Author::BOOKS.all(Filter::all())).await,
             ["Ann", "Bob", "Cid", "Dee"],
