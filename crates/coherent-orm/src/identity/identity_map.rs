@@ -182,6 +182,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             .expect("stores of one type merge with each other");
         let mut restored: Vec<crate::entity::managed::Handle> = Vec::new();
         let relations = T::META.has_relations();
+        self.may_hold_partial |= fork.may_hold_partial;
         for (key, m) in &fork.by_key {
             match self.by_key.get(key) {
                 // A pending insert here that a sharing fork replaced with another instance
@@ -262,6 +263,7 @@ impl<T: Entity> ErasedStore for TypeStore<T> {
             deleted: self.deleted.clone(),
             track_deleted: self.track_deleted,
             removals: self.removals,
+            may_hold_partial: self.may_hold_partial,
         })
     }
 }

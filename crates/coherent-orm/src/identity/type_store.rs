@@ -36,6 +36,10 @@ pub(crate) struct TypeStore<T: Entity> {
     /// Counts the keys ever scheduled for deletion (see [`TypeStore::schedule_removal`]): a
     /// flush that finds it unchanged after COMMIT knows `removed` holds only keys it deleted.
     pub removals: u64,
+    /// Whether a partially loaded instance may be in `by_key` (set when one enters, never
+    /// cleared): while false, `find_one` by key answers from the map without looking into
+    /// the instance.
+    pub may_hold_partial: bool,
 }
 
 impl<T: Entity> Default for TypeStore<T> {
@@ -47,6 +51,7 @@ impl<T: Entity> Default for TypeStore<T> {
             deleted: HashSet::default(),
             track_deleted: false,
             removals: 0,
+            may_hold_partial: false,
         }
     }
 }
@@ -99,6 +104,7 @@ impl<T: Entity> TypeStore<T> {
                     return Ok(());
                 }
                 None => {
+                    self.may_hold_partial |= m.is_partial();
                     self.by_key.insert(key, m.clone());
                 }
             }
@@ -146,6 +152,7 @@ impl<T: Entity> TypeStore<T> {
         if !self.removed.is_empty() && self.removed.contains(&key) {
             return None;
         }
+        self.may_hold_partial |= !unloaded.is_empty();
         // One probe of the map, whether the key is known or new.
         match self.by_key.entry(key) {
             Entry::Occupied(known) => {

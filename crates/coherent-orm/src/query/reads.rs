@@ -227,7 +227,7 @@ impl EntityManager {
                             return Ok(None);
                         }
                         if let Some(m) = store.by_key.get(&key)
-                            && !m.is_partial()
+                            && (!store.may_hold_partial || !m.is_partial())
                         {
                             return Ok(Some(m.clone()));
                         }
