@@ -184,14 +184,6 @@ pub fn select(
     planned.render()
 }
 
-/// `SELECT 1 FROM t WHERE <condition> LIMIT 1`: whether any row matches.
-pub fn probe(meta: &'static EntityMeta, condition: &Condition, dialect: Dialect) -> Rendered {
-    let mut planned = Planned::new(meta, condition, &[], &[], dialect, None, 1);
-    planned.stmt.expr(Expr::cust("1"));
-    crate::order::page(&mut planned.stmt, dialect, Some(1), None);
-    planned.render()
-}
-
 /// `SELECT <all columns> FROM t WHERE pk = ?`: a cacheable shape, rendered without values.
 pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> String {
     let mut slots = Slots::new();

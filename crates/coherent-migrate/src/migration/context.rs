@@ -141,25 +141,8 @@ pub(crate) async fn run_statement(
 }
 
 /// `sql` with `?` placeholders rendered for `dialect` (see
-/// [`MigrationContext::placeholders`]).
+/// [`MigrationContext::placeholders`]): the project's one raw-SQL convention,
+/// [`coherent_sql::raw::statement`] (`??` is a literal `?`; quoted text is left alone).
 pub fn placeholders(dialect: Dialect, sql: &str) -> String {
-    if dialect != Dialect::Postgres {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 8);
-    let (mut n, mut quote) = (0, None);
-    for c in sql.chars() {
-        match (c, quote) {
-            ('?', None) => {
-                n += 1;
-                out.push_str(&format!("${n}"));
-                continue;
-            }
-            ('\'' | '"', None) => quote = Some(c),
-            (c, Some(q)) if c == q => quote = None,
-            _ => {}
-        }
-        out.push(c);
-    }
-    out
+    coherent_sql::raw::statement(dialect, sql).0
 }

@@ -17,9 +17,7 @@
 use crate::query::cursor;
 use crate::{EntityManager, FindOptions, Managed};
 use coherent_core::query::keyset::{self, Key};
-use coherent_core::{
-    Clause, ColumnSet, Condition, Entity, Error, Filter, Result, Statement, Value,
-};
+use coherent_core::{Clause, ColumnSet, Condition, Entity, Error, Filter, Result, Value};
 
 /// Which page [`EntityManager::find_page`] reads: the first `n` rows (after a cursor) or
 /// the last `n` (before one).
@@ -224,11 +222,11 @@ impl EntityManager {
             if page.forward { &reversed } else { &keys },
         );
         let further = match probe_ahead {
-            Some(c) => self.any_row(&filter, c).await?,
+            Some(c) => self.any_row::<T>(&with(&filter, c)).await?,
             None => more,
         };
         let earlier = match probe_behind {
-            Some(c) => self.any_row(&filter, c).await?,
+            Some(c) => self.any_row::<T>(&with(&filter, c)).await?,
             None => false,
         };
         let (has_next, has_previous) = if page.forward {
@@ -247,16 +245,14 @@ impl EntityManager {
             cursors,
         })
     }
+}
 
-    /// Whether a row of `T` matches `filter` and `extra` (`SELECT 1 .. LIMIT 1`).
-    async fn any_row<T: Entity>(&self, filter: &Filter<T>, extra: Condition) -> Result<bool> {
-        let condition = filter.clone().and(Filter::from_condition(extra));
-        let r = coherent_sql::select::probe(T::META, condition.condition(), self.shared().dialect);
-        let rows = self
-            .query_rows(Statement::query(r.sql, r.params).idempotent())
-            .await?;
-        Ok(!rows.is_empty())
-    }
+/// `filter` and `extra`.
+fn with<T>(filter: &Filter<T>, extra: Condition) -> Condition {
+    filter
+        .clone()
+        .and(Filter::from_condition(extra))
+        .into_condition()
 }
 
 /// The key's value among a cursor's values.

@@ -19,8 +19,8 @@
 
 use crate::context::entity_manager::EntityManager;
 use coherent_core::{
-    Clause, Entity, Error, Filter, FromRow, GroupBy, Order, Projection, Result, RowReader, Rows,
-    SelectExpr, SelectQuery, Statement,
+    Clause, Condition, Entity, Error, Filter, FromRow, GroupBy, Order, Projection, Result,
+    RowReader, Rows, SelectExpr, SelectQuery, Statement,
 };
 use std::marker::PhantomData;
 
@@ -117,8 +117,14 @@ impl EntityManager {
         em.shared().model.ensure_registered::<T>()?;
         filter.condition().check(T::META, Clause::Where)?;
         em.flush_before_query::<T>(None).await?;
-        let r = coherent_sql::aggregate::exists(T::META, filter.condition(), em.shared().dialect);
-        let rows = em
+        em.any_row::<T>(filter.condition()).await
+    }
+
+    /// Whether a row of `T` matches `condition` (checked): the query of
+    /// [`EntityManager::exists`], without its checks and flush.
+    pub(crate) async fn any_row<T: Entity>(&self, condition: &Condition) -> Result<bool> {
+        let r = coherent_sql::aggregate::exists(T::META, condition, self.shared().dialect);
+        let rows = self
             .query_rows(Statement::query(r.sql, r.params).idempotent())
             .await?;
         Ok(!rows.is_empty())

@@ -126,25 +126,7 @@ impl Backend {
     /// Raw SQL written with `?` placeholders, as this dialect takes it: `$1, $2, ..` on
     /// PostgreSQL (a `?` inside a quoted literal or identifier is left alone).
     pub fn sql(&self, sql: &str) -> String {
-        if !self.is_postgres() {
-            return sql.to_owned();
-        }
-        let mut out = String::with_capacity(sql.len() + 8);
-        let (mut n, mut quote) = (0, None);
-        for c in sql.chars() {
-            match (c, quote) {
-                ('?', None) => {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                    continue;
-                }
-                ('\'' | '"', None) => quote = Some(c),
-                (c, Some(q)) if c == q => quote = None,
-                _ => {}
-            }
-            out.push(c);
-        }
-        out
+        coherent_sql::raw::statement(self.dialect(), sql).0
     }
 
     /// An identifier quoted as the ORM quotes it: `"name"`, or `` `name` `` on MySQL.
