@@ -10,6 +10,8 @@ pub mod aggregate;
 pub mod column;
 pub mod condition;
 pub mod filter;
+#[cfg(test)]
+mod fixtures;
 pub mod keyset;
 pub mod order;
 pub mod pattern;

@@ -306,40 +306,8 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ColumnMeta, ColumnType, Reference};
 
-    static A_COLS: [ColumnMeta; 2] = [
-        ColumnMeta::new("id", ColumnType::BigInt),
-        ColumnMeta::new("name", ColumnType::Text),
-    ];
-    static AUTHOR: EntityMeta = EntityMeta {
-        name: "Author",
-        table: "author",
-        columns: &A_COLS,
-        primary_key: 0,
-        relations: &[],
-        indexes: &[],
-        renamed_from: None,
-    };
-    static B_COLS: [ColumnMeta; 2] = [
-        ColumnMeta::new("id", ColumnType::BigInt),
-        ColumnMeta {
-            references: Some(Reference {
-                meta: || &AUTHOR,
-                type_id: std::any::TypeId::of::<()>,
-            }),
-            ..ColumnMeta::new("author_id", ColumnType::BigInt)
-        },
-    ];
-    static BOOK: EntityMeta = EntityMeta {
-        name: "Book",
-        table: "book",
-        columns: &B_COLS,
-        primary_key: 0,
-        relations: &[],
-        indexes: &[],
-        renamed_from: None,
-    };
+    use crate::query::fixtures::{AUTHOR, BOOK};
 
     #[test]
     fn paths_resolve_through_references_only() {

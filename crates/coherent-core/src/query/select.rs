@@ -209,42 +209,10 @@ fn having_paths(condition: &Condition, out: &mut Vec<Path>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Value;
     use crate::query::condition::{AggregateFn, CmpOp};
-    use crate::{ColumnMeta, ColumnType, Reference, Value};
 
-    static A_COLS: [ColumnMeta; 2] = [
-        ColumnMeta::new("id", ColumnType::BigInt),
-        ColumnMeta::new("name", ColumnType::Text),
-    ];
-    static AUTHOR: EntityMeta = EntityMeta {
-        name: "Author",
-        table: "author",
-        columns: &A_COLS,
-        primary_key: 0,
-        relations: &[],
-        indexes: &[],
-        renamed_from: None,
-    };
-    static B_COLS: [ColumnMeta; 3] = [
-        ColumnMeta::new("id", ColumnType::BigInt),
-        ColumnMeta {
-            references: Some(Reference {
-                meta: || &AUTHOR,
-                type_id: std::any::TypeId::of::<()>,
-            }),
-            ..ColumnMeta::new("author_id", ColumnType::BigInt)
-        },
-        ColumnMeta::new("pages", ColumnType::Int),
-    ];
-    static BOOK: EntityMeta = EntityMeta {
-        name: "Book",
-        table: "book",
-        columns: &B_COLS,
-        primary_key: 0,
-        relations: &[],
-        indexes: &[],
-        renamed_from: None,
-    };
+    use crate::query::fixtures::BOOK;
 
     fn col(path: Path, c: &'static str) -> SelectExpr {
         SelectExpr::plain(path, c)
